@@ -1,0 +1,1 @@
+"""kerax: the Keras API on pure JAX functions."""

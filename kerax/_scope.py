@@ -1,0 +1,123 @@
+"""The binding scope: how Keras-style layer code becomes a pure function.
+
+A layer's weight values do not live in the layer while it computes. ``Model.apply``
+opens a :class:`Scope` that binds every :class:`~kerax.Variable` (by identity) to an
+array of the caller's pytree; inside ``call``, ``self.kernel`` resolves to that array
+(a tracer under ``jit``). Writes (``variable.assign``: BatchNormalization's moving
+statistics, seed state) are recorded in ``scope.updates`` and returned by ``apply``,
+never written in place. Randomness comes from the scope's explicit ``key``:
+:meth:`Scope.next_key` hands out ``fold_in(key, n)`` for the n-th draw of a trace, so
+the same key gives the same numbers and nothing stateful leaks into the trace.
+
+Outside any scope (eager Keras-style use, ``layer(x)`` on concrete arrays), a layer
+opens an *eager* scope (``values=None``) that reads the variables' stored values and
+draws keys from the global seed state, which :func:`kerax.utils.set_random_seed` sets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+import numpy as np
+
+
+class Scope:
+    """What one ``apply`` (or one eager call) binds while layer code runs.
+
+    Args:
+        values: ``{id(variable): array}``; ``None`` for an eager scope that reads stored
+            values.
+        key: a PRNG key for the layers' randomness, or ``None``.
+        training: the call's training flag, inherited by nested layer calls.
+    """
+
+    def __init__(
+        self,
+        values: dict[int, Any] | None = None,
+        key: jax.Array | None = None,
+        training: bool | None = None,
+    ):
+        self.values = values
+        self.updates: dict[int, Any] = {}
+        self.losses: list[Any] = []
+        self.training = training
+        self._key = key
+        self._draws = 0
+
+    @property
+    def pure(self) -> bool:
+        """True inside ``apply``: every variable must be bound, nothing is read from layers."""
+        return self.values is not None
+
+    @property
+    def has_key(self) -> bool:
+        return self._key is not None
+
+    def next_key(self) -> jax.Array | None:
+        """A fresh key for one random draw, or ``None`` if the scope has no key."""
+        if self._key is None:
+            return None
+        self._draws += 1
+        return jax.random.fold_in(self._key, self._draws)
+
+
+_current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
+    "kerax_scope", default=None
+)
+
+
+def current() -> Scope | None:
+    """The innermost active scope, or ``None`` outside any layer call."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def bind(scope: Scope) -> Iterator[Scope]:
+    """Make ``scope`` current for the duration of the ``with`` block."""
+    token = _current.set(scope)
+    try:
+        yield scope
+    finally:
+        _current.reset(token)
+
+
+# Global seed state, for eager use only (variable creation, eager random draws).
+# Compiled code never reads it: ``apply``/``fit`` take explicit keys.
+_seed_lock = threading.Lock()
+_seed_state = {"seed": None, "count": 0}
+
+
+def set_global_seed(seed: int | None) -> None:
+    """Reset the global seed state that eager draws and weight creation use."""
+    with _seed_lock:
+        _seed_state["seed"] = None if seed is None else int(seed)
+        _seed_state["count"] = 0
+
+
+def next_global_key() -> jax.Array:
+    """A fresh PRNG key from the global seed state (never call this under ``jit``)."""
+    with _seed_lock:
+        if _seed_state["seed"] is None:
+            _seed_state["seed"] = int(np.random.SeedSequence().entropy % (2**31))
+        _seed_state["count"] += 1
+        seed, count = _seed_state["seed"], _seed_state["count"]
+    with jax.ensure_compile_time_eval():
+        return jax.random.fold_in(jax.random.PRNGKey(seed), count)
+
+
+def next_key() -> jax.Array:
+    """A key for one random draw: from the current scope when it has one, else global."""
+    scope = current()
+    if scope is not None and scope.has_key:
+        return scope.next_key()
+    if scope is not None and scope.pure:
+        raise ValueError(
+            "This computation draws random numbers but no PRNG key was given. "
+            "Pass key=jax.random.PRNGKey(...) to apply() (fit() does this for you)."
+        )
+    return next_global_key()

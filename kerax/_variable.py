@@ -1,0 +1,198 @@
+"""``kerax.Variable``: a handle to one weight, never the owner of a computation's value.
+
+Inside a binding scope (``apply``, ``fit``) ``variable.value`` is the array the caller
+bound (a tracer under ``jit``) and ``assign`` records an update that ``apply`` returns.
+Outside any scope it is the stored value, created lazily from the initializer the
+first time it is read, so that building a model for ``init``/``apply`` alone never
+spends time initializing weights twice.
+
+Why handles keep a stored value at all: a layer may be shared by several models
+(a base network reused in a transfer-learning model); Keras users expect training one
+to be visible in the other. The per-model pytree is gathered from, and written back
+to, these handles at the edges of ``fit``; the compiled step only sees the pytree.
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kerax import _scope
+
+
+def _standardize_shape(shape: Any) -> tuple[int, ...]:
+    if shape is None:
+        return ()
+    if isinstance(shape, int):
+        shape = (shape,)
+    out = tuple(shape)
+    for d in out:
+        if not isinstance(d, (int, np.integer)) or d < 0:
+            raise ValueError(
+                f"Weight shapes must be tuples of non-negative integers. Received: shape={shape}"
+            )
+    return tuple(int(d) for d in out)
+
+
+def call_initializer(initializer: Any, shape: tuple[int, ...], dtype: Any, key: Any) -> jax.Array:
+    """Call a kerax initializer (takes ``key``) or a Keras-style ``fn(shape, dtype)``."""
+    if callable(initializer):
+        try:
+            params = inspect.signature(initializer).parameters
+        except (TypeError, ValueError):
+            params = {}
+        takes_key = "key" in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+        )
+        value = initializer(shape, dtype=dtype, key=key) if takes_key else initializer(
+            shape, dtype=dtype
+        )
+    else:
+        value = initializer
+    value = jnp.asarray(value, dtype=dtype)
+    if value.shape != shape:
+        raise ValueError(
+            f"The initializer produced shape {value.shape}, expected {shape}."
+        )
+    return value
+
+
+class Variable:
+    """A named weight: shape, dtype, initializer, trainability, regularizer, constraint.
+
+    Created by :meth:`kerax.layers.Layer.add_weight`; read ``.value`` or use it in
+    arithmetic like an array; write with ``assign``.
+    """
+
+    def __init__(
+        self,
+        initializer: Any,
+        shape: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        name: str = "variable",
+        regularizer: Any = None,
+        constraint: Any = None,
+    ):
+        from kerax import config
+
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(
+                f"Variable names must be non-empty strings without '/'. Received: name={name!r}"
+            )
+        self.name = name
+        self.path = name  # set to 'layer/.../name' by the owning model
+        if not callable(initializer) and shape is None:
+            shape = np.shape(initializer)
+        self.shape = _standardize_shape(shape)
+        self.dtype = jnp.dtype(dtype or config.floatx())
+        self.trainable = bool(trainable)
+        self.initializer = initializer
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self._value: jax.Array | None = None
+
+    # -- the value -------------------------------------------------------------
+    def initial_value(self, key: jax.Array | None) -> jax.Array:
+        """A fresh value from the initializer (pure in ``key``)."""
+        return call_initializer(self.initializer, self.shape, self.dtype, key)
+
+    @property
+    def value(self) -> jax.Array:
+        scope = _scope.current()
+        if scope is not None:
+            vid = id(self)
+            if vid in scope.updates:
+                return scope.updates[vid]
+            if scope.values is not None:
+                if vid in scope.values:
+                    return scope.values[vid]
+                raise ValueError(
+                    f"Variable '{self.path}' is not part of the variables passed to apply(). "
+                    "Call model.init(...) (or model.build) so that every layer creates its "
+                    "weights before apply()."
+                )
+        return self._stored()
+
+    def _stored(self) -> jax.Array:
+        if self._value is None:
+            with jax.ensure_compile_time_eval():
+                self._value = self.initial_value(_scope.next_global_key())
+        return self._value
+
+    def assign(self, value: Any) -> Variable:
+        """Set the value: recorded as an update inside ``apply``, stored outside."""
+        value = jnp.asarray(value, dtype=self.dtype)
+        if value.shape != self.shape:
+            raise ValueError(
+                f"Cannot assign a value of shape {value.shape} to variable '{self.path}' "
+                f"of shape {self.shape}."
+            )
+        scope = _scope.current()
+        if scope is not None and (scope.pure or isinstance(value, jax.core.Tracer)):
+            scope.updates[id(self)] = value
+        else:
+            self._value = value
+        return self
+
+    def assign_add(self, delta: Any) -> Variable:
+        return self.assign(self.value + delta)
+
+    def assign_sub(self, delta: Any) -> Variable:
+        return self.assign(self.value - delta)
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.value)
+
+    # -- array protocol --------------------------------------------------------
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.asarray(self.value)
+        return out.astype(dtype) if dtype is not None else out
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, idx):
+        return self.value[idx]
+
+    def __repr__(self) -> str:
+        return (
+            f"<Variable path={self.path} shape={self.shape} dtype={self.dtype.name} "
+            f"trainable={self.trainable}>"
+        )
+
+
+def _binary(op, reflected=False):
+    def method(self, other):
+        other = other.value if isinstance(other, Variable) else other
+        return op(other, self.value) if reflected else op(self.value, other)
+
+    return method
+
+
+for _name, _op in [
+    ("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+    ("truediv", operator.truediv), ("floordiv", operator.floordiv), ("mod", operator.mod),
+    ("pow", operator.pow), ("matmul", operator.matmul),
+]:
+    setattr(Variable, f"__{_name}__", _binary(_op))
+    setattr(Variable, f"__r{_name}__", _binary(_op, reflected=True))
+for _name, _op in [("lt", operator.lt), ("le", operator.le), ("gt", operator.gt),
+                   ("ge", operator.ge)]:
+    setattr(Variable, f"__{_name}__", _binary(_op))
+Variable.__neg__ = lambda self: -self.value
+Variable.__abs__ = lambda self: abs(self.value)
+Variable.T = property(lambda self: self.value.T)

@@ -1,0 +1,30 @@
+"""A strict test environment: fake CPU devices, Keras on JAX as an optional oracle.
+
+Both variables must be set before jax or keras is imported anywhere.
+"""
+
+import os
+
+os.environ.setdefault("XLA_FLAGS", "")
+if "xla_force_host_platform_device_count" not in os.environ["XLA_FLAGS"]:
+    os.environ["XLA_FLAGS"] += " --xla_force_host_platform_device_count=8"
+os.environ["KERAS_BACKEND"] = "jax"
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def rng():
+    """A seeded NumPy generator, fresh for each test."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def keras_oracle():
+    """Real Keras 3 on the JAX backend, or skip when it is not installed."""
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "jax":
+        pytest.skip("the Keras oracle needs KERAS_BACKEND=jax")
+    return keras

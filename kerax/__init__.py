@@ -1,1 +1,35 @@
-"""kerax: the Keras API on pure JAX functions."""
+"""kerax: the Keras API on pure JAX functions.
+
+``import kerax as keras`` runs ordinary Keras programs; every layer and model also
+lowers to pure ``init``/``apply`` functions that ``jax.jit``, ``grad`` and ``vmap``
+compose with.
+"""
+
+from kerax import activations as activations
+from kerax import callbacks as callbacks
+from kerax import config as config
+from kerax import constraints as constraints
+from kerax import initializers as initializers
+from kerax import layers as layers
+from kerax import losses as losses
+from kerax import metrics as metrics
+from kerax import models as models
+from kerax import ops as ops
+from kerax import optimizers as optimizers
+from kerax import random as random
+from kerax import regularizers as regularizers
+from kerax import utils as utils
+from kerax._graph import KerasTensor as KerasTensor
+from kerax._variable import Variable as Variable
+from kerax.layers import Input as Input
+from kerax.layers import Layer as Layer
+from kerax.models import Model as Model
+from kerax.models import Sequential as Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input", "KerasTensor", "Layer", "Model", "Sequential", "Variable", "activations",
+    "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics",
+    "models", "ops", "optimizers", "random", "regularizers", "utils",
+]

@@ -34,6 +34,8 @@ class Scope:
             values.
         key: a PRNG key for the layers' randomness, or ``None``.
         training: the call's training flag, inherited by nested layer calls.
+        abstract: a shape-only scope (``jax.eval_shape`` while building a model):
+            unbound variables read as zeros of their shape, nothing is materialized.
     """
 
     def __init__(
@@ -41,8 +43,10 @@ class Scope:
         values: dict[int, Any] | None = None,
         key: jax.Array | None = None,
         training: bool | None = None,
+        abstract: bool = False,
     ):
         self.values = values
+        self.abstract = abstract
         self.updates: dict[int, Any] = {}
         self.losses: list[Any] = []
         self.training = training

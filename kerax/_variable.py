@@ -109,9 +109,11 @@ class Variable:
             vid = id(self)
             if vid in scope.updates:
                 return scope.updates[vid]
+            if scope.values is not None and vid in scope.values:
+                return scope.values[vid]
+            if scope.abstract:
+                return jnp.zeros(self.shape, self.dtype)
             if scope.values is not None:
-                if vid in scope.values:
-                    return scope.values[vid]
                 raise ValueError(
                     f"Variable '{self.path}' is not part of the variables passed to apply(). "
                     "Call model.init(...) (or model.build) so that every layer creates its "
@@ -134,7 +136,9 @@ class Variable:
                 f"of shape {self.shape}."
             )
         scope = _scope.current()
-        if scope is not None and (scope.pure or isinstance(value, jax.core.Tracer)):
+        if scope is not None and (
+            scope.pure or scope.abstract or isinstance(value, jax.core.Tracer)
+        ):
             scope.updates[id(self)] = value
         else:
             self._value = value

@@ -1,0 +1,1 @@
+"""Data handling: in-memory arrays for fit/evaluate/predict."""

@@ -1,0 +1,464 @@
+"""``Layer``: Keras's authoring contract, lowered to pure functions.
+
+A layer is written exactly as in Keras::
+
+    class Linear(kerax.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units))
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+
+        def call(self, inputs):
+            return inputs @ self.w + self.b
+
+``add_weight`` returns a :class:`kerax.Variable` handle; the layer never owns the
+value a computation uses. Inside ``call`` (always run within a binding scope, see
+``kerax._scope``) ``self.w`` resolves to the array bound for that variable: a tracer
+under ``jit``, one member's slice under ``vmap``. Rebinding a weight attribute inside
+``call`` (``self.count = self.count + 1``) records a state update that ``apply``
+returns; ``variable.assign(value)`` on a handle does the same.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kerax import _graph, _naming, _scope, config
+from kerax._variable import Variable
+
+_BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size")
+
+
+def _contains(tree: Any, kind: type) -> bool:
+    if isinstance(tree, kind):
+        return True
+    if isinstance(tree, (list, tuple)):
+        return any(_contains(t, kind) for t in tree)
+    if isinstance(tree, dict):
+        return any(_contains(t, kind) for t in tree.values())
+    return False
+
+
+def _is_variable(x: Any) -> bool:
+    return isinstance(x, Variable)
+
+
+def shape_of(tree: Any) -> Any:
+    """The shape structure Keras passes to ``build``: a tuple, or a list/dict of them."""
+    if isinstance(tree, (list, tuple)) and not hasattr(tree, "shape"):
+        return [shape_of(t) for t in tree]
+    if isinstance(tree, dict):
+        return {k: shape_of(v) for k, v in tree.items()}
+    return tuple(tree.shape)
+
+
+class Layer:
+    """Base class of every kerax layer and model.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: a unique name; default: the class name in snake case, made unique.
+        dtype: the dtype of weights and computation (default ``config.floatx()``).
+        autocast: cast floating inputs to the layer's dtype.
+        activity_regularizer: a function of the outputs added to the training loss.
+        input_shape, input_dim, batch_size: for the first layer of a ``Sequential``.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        d = self.__dict__
+        d["_layers"] = []
+        d["_own_variables"] = []
+        d["_created_trainable"] = []
+        d["_var_attrs"] = {}
+        d["_eager_losses"] = []
+        d["_inbound_nodes"] = []
+        d["built"] = False
+        d["_trainable"] = True
+        try:
+            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+            bound.arguments.pop(next(iter(bound.arguments)))
+            config_args = dict(bound.arguments)
+            config_args.update(config_args.pop("kwargs", {}))
+            d["_auto_config"] = config_args
+        except TypeError:
+            d["_auto_config"] = None
+        return self
+
+    def __init__(
+        self,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype: Any = None,
+        autocast: bool = True,
+        activity_regularizer: Any = None,
+        **kwargs,
+    ):
+        unknown = set(kwargs) - set(_BASE_KWARGS)
+        if unknown:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                f"{sorted(unknown)}. Valid base arguments: trainable, name, dtype, autocast, "
+                f"activity_regularizer, {', '.join(_BASE_KWARGS)}."
+            )
+        if name is not None and (not isinstance(name, str) or "/" in name or not name):
+            raise ValueError(f"Layer names must be non-empty strings without '/'. Received: {name!r}")
+        self.name = name or _naming.unique_name(_naming.to_snake_case(type(self).__name__))
+        self.dtype = jnp.dtype(dtype or config.floatx()).name
+        self.autocast = autocast
+        self._trainable = bool(trainable)
+        from kerax import regularizers
+
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._batch_input_shape = self._batch_shape_from(kwargs)
+
+    @staticmethod
+    def _batch_shape_from(kwargs: dict) -> tuple | None:
+        if kwargs.get("batch_input_shape") is not None:
+            return tuple(kwargs["batch_input_shape"])
+        if kwargs.get("input_shape") is not None:
+            return (kwargs.get("batch_size"), *tuple(kwargs["input_shape"]))
+        if kwargs.get("input_dim") is not None:
+            return (kwargs.get("batch_size"), int(kwargs["input_dim"]))
+        return None
+
+    # -- attribute tracking ----------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if name in d.get("_var_attrs", {}) and not _contains(value, Variable):
+            scope = _scope.current()
+            target = d["_var_attrs"][name]
+            if scope is not None and isinstance(target, Variable):
+                target.assign(value)  # inside call: a state update, returned by apply
+                return
+            del d["_var_attrs"][name]
+        if _contains(value, Variable) and not isinstance(value, Layer):
+            d["_var_attrs"][name] = value
+            d.pop(name, None)
+            return
+        if _contains(value, Layer):
+            for layer in jax.tree_util.tree_leaves(value, is_leaf=lambda x: isinstance(x, Layer)):
+                if isinstance(layer, Layer) and all(layer is not t for t in d["_layers"]):
+                    d["_layers"].append(layer)
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        var_attrs = self.__dict__.get("_var_attrs", {})
+        if name in var_attrs:
+            value = var_attrs[name]
+            if _scope.current() is None:
+                return value
+            return jax.tree_util.tree_map(
+                lambda v: v.value if _is_variable(v) else v, value, is_leaf=_is_variable
+            )
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        if name in self.__dict__.get("_var_attrs", {}):
+            del self.__dict__["_var_attrs"][name]
+        else:
+            object.__delattr__(self, name)
+
+    # -- weights -----------------------------------------------------------------
+    def add_weight(
+        self,
+        shape: Any = None,
+        initializer: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        autocast: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+        aggregation: str = "none",
+        name: str | None = None,
+    ) -> Variable:
+        """Create a weight of this layer and return its handle.
+
+        Args:
+            shape: the weight's shape (default scalar).
+            initializer: a name, an initializer object or a ``fn(shape, dtype)``;
+                default ``"glorot_uniform"`` for floats and ``"zeros"`` otherwise.
+            dtype: default the layer's dtype.
+            trainable: whether training updates it.
+            regularizer: a penalty of the weight added to the training loss.
+            constraint: a projection applied after each optimizer update.
+            name: unique within the layer (default ``"variable"``, made unique).
+
+        Returns:
+            The :class:`kerax.Variable`.
+        """
+        from kerax import constraints, initializers, regularizers
+
+        dtype = jnp.dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
+        if isinstance(initializer, (str, dict)):
+            initializer = initializers.get(initializer)
+        base = name or "variable"
+        taken = {v.name for v in self._own_variables}
+        unique, i = base, 0
+        while unique in taken:
+            i += 1
+            unique = f"{base}_{i}"
+        variable = Variable(
+            initializer, shape=shape, dtype=dtype, trainable=trainable, name=unique,
+            regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint),
+        )
+        variable.path = f"{self.name}/{unique}"
+        if trainable:
+            self._created_trainable.append(variable)
+            variable.trainable = self._trainable
+        self._own_variables.append(variable)
+        return variable
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        self.__dict__["_trainable"] = value
+        for v in self._created_trainable:
+            v.trainable = value
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def _flat_layers(self) -> list[Layer]:
+        """This layer and every nested layer, each once, in tracking order."""
+        out, seen = [], set()
+
+        def visit(layer):
+            if id(layer) in seen:
+                return
+            seen.add(id(layer))
+            out.append(layer)
+            for sub in layer._layers:
+                visit(sub)
+
+        visit(self)
+        return out
+
+    @property
+    def weights(self) -> list[Variable]:
+        """Own trainable then own non-trainable weights, then each sublayer's (Keras order)."""
+        out, seen = [], set()
+        for layer in self._flat_layers():
+            own = [v for v in layer._own_variables if v.trainable]
+            own += [v for v in layer._own_variables if not v.trainable]
+            for v in own:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
+    variables = weights
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [v for v in self.weights if v.trainable] if self.trainable else []
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.weights if id(v) not in trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    def _check_built(self, what: str) -> None:
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' has not been built yet, so it has no {what}. Call it on "
+                "data, call build(input_shape), or give the model an Input (e.g. "
+                "keras.Input(shape=(784,)) as its first layer) before reading weights."
+            )
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights' values as NumPy arrays, in ``weights`` order."""
+        self._check_built("weights")
+        return [np.asarray(v.value) for v in self.weights]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Set the weights from a list of arrays in ``get_weights()`` order."""
+        self._check_built("weights")
+        params = self.weights
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(params)} weight arrays "
+                f"({[v.path for v in params]}), received {len(weights)}. Pass the list "
+                "returned by get_weights() of a layer built the same way."
+            )
+        for v, w in zip(params, weights):
+            if tuple(np.shape(w)) != v.shape:
+                raise ValueError(
+                    f"Weight '{v.path}' of layer '{self.name}' has shape {v.shape}, received "
+                    f"an array of shape {tuple(np.shape(w))}."
+                )
+        for v, w in zip(params, weights):
+            v.assign(w)
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights."""
+        self._check_built("parameters")
+        return int(sum(v.size for v in self.weights))
+
+    # -- losses --------------------------------------------------------------------
+    def add_loss(self, loss: Any) -> None:
+        """Add a scalar to the training loss (inside ``call``: collected by ``apply``)."""
+        scope = _scope.current()
+        if scope is not None:
+            scope.losses.append(jnp.asarray(loss))
+        else:
+            self._eager_losses.append(jnp.asarray(loss))
+
+    @property
+    def losses(self) -> list[jax.Array]:
+        """Losses added by the last eager call, plus the weight regularization penalties."""
+        out = []
+        for layer in self._flat_layers():
+            out.extend(layer._eager_losses)
+        out.extend(v.regularizer(v.value) for v in self.weights if v.regularizer is not None)
+        return out
+
+    # -- building and calling ------------------------------------------------------
+    def build(self, input_shape: Any = None) -> None:
+        """Create the layer's weights for inputs of ``input_shape`` (override me)."""
+        self.built = True
+
+    def call(self, inputs: Any, *args, **kwargs) -> Any:
+        """The computation (override me)."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
+
+    def _maybe_build(self, args: tuple) -> None:
+        if self.built:
+            return
+        first = args[0] if args else None
+        self.build(shape_of(first) if first is not None else None)
+        self.__dict__["built"] = True
+
+    def _call_accepts(self, name: str) -> bool:
+        params = inspect.signature(self.call).parameters
+        return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args:
+            raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        if _graph.any_symbolic((args, kwargs)):
+            return _graph.symbolic_call(self, args, kwargs)
+        args = (self._convert_inputs(args[0]), *args[1:])
+        scope = _scope.current()
+        training = kwargs.pop("training", None)
+        if training is None and scope is not None:
+            training = scope.training
+        if self._call_accepts("training"):
+            kwargs["training"] = training
+        if scope is None:
+            return self._eager_call(args, kwargs, training)
+        self._maybe_build(args)
+        with jax.named_scope(self.name):
+            outputs = self.call(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            for out in jax.tree_util.tree_leaves(outputs):
+                self.add_loss(self.activity_regularizer(out))
+        return outputs
+
+    def _eager_call(self, args: tuple, kwargs: dict, training: bool | None) -> Any:
+        """A call outside any scope (Keras-style eager use): read and write stored values."""
+        for layer in self._flat_layers():
+            layer._eager_losses.clear()
+        scope = _scope.Scope(training=training)
+        with _scope.bind(scope):
+            outputs = self(*args, **kwargs)
+        for layer in self._flat_layers():
+            for v in layer._own_variables:
+                if id(v) in scope.updates:
+                    v._value = scope.updates[id(v)]
+        self._eager_losses.extend(scope.losses)
+        return outputs
+
+    def _convert_inputs(self, x: Any) -> Any:
+        def convert(t):
+            if isinstance(t, Variable):
+                t = t.value
+            if isinstance(t, (np.ndarray, np.generic, jax.Array, float, int)) or hasattr(
+                t, "__array__"
+            ):
+                t = jnp.asarray(t)
+                if self.autocast and jnp.issubdtype(t.dtype, jnp.floating):
+                    t = t.astype(self.dtype)
+            return t
+
+        return jax.tree_util.tree_map(convert, x, is_leaf=_is_variable)
+
+    # -- shapes ----------------------------------------------------------------------
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        """Output shapes and dtypes for symbolic or shape-struct inputs, by tracing ``call``."""
+        return _graph.trace_spec(lambda a, k: self(*a, **k), args, kwargs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """The output shape (``None`` for unknown dimensions) for an input shape."""
+        def to_tensor(s):
+            return _graph.KerasTensor(s, self.dtype)
+
+        is_shape = lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+        inputs = jax.tree_util.tree_map(to_tensor, input_shape, is_leaf=is_shape)
+        spec = _graph.trace_spec(lambda x: self(x), inputs)
+        return jax.tree_util.tree_map(lambda s: tuple(s.shape), spec,
+                                      is_leaf=lambda s: hasattr(s, "shape"))
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of this layer's first call in a functional graph."""
+        return self._first_node("input").args[0]
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of this layer's first call in a functional graph."""
+        return self._first_node("output").outputs
+
+    def _first_node(self, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called on a symbolic input, so it has no "
+                f"{what}. Call it on keras.Input(...) (functional API) first."
+            )
+        return self._inbound_nodes[0]
+
+    # -- config ------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments that recreate this layer (Keras format)."""
+        base = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            base["batch_input_shape"] = self._batch_input_shape
+        if type(self).get_config is not Layer.get_config:
+            return base
+        auto = self.__dict__.get("_auto_config")
+        if auto is None:
+            raise NotImplementedError(
+                f"Layer {type(self).__name__} cannot be serialized automatically: its "
+                "constructor arguments are not all plain values. Override get_config()."
+            )
+        auto = {k: v for k, v in auto.items() if k not in _BASE_KWARGS}
+        return {**auto, **base}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Layer:
+        """Recreate a layer from ``get_config()``."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

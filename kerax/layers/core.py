@@ -1,0 +1,258 @@
+"""Core layers: Input, Dense, Activation, Dropout, Lambda, Identity."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from kerax import _graph, _scope, activations, constraints, initializers, regularizers
+from kerax.layers.base import Layer
+
+
+class InputLayer(Layer):
+    """The entry point of a functional model; holds the input's shape and dtype.
+
+    Args:
+        shape: the shape of one sample, without the batch axis.
+        batch_size: an optional fixed batch size.
+        dtype: the input dtype (default ``config.floatx()``).
+        name: the input's name (used to match dict inputs).
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
+                 **kwargs):
+        super().__init__(name=name or None, dtype=dtype, **kwargs)
+        if batch_shape is None:
+            if shape is None:
+                if self._batch_input_shape is None:
+                    raise ValueError("InputLayer needs shape=..., e.g. keras.Input(shape=(784,)).")
+                batch_shape = self._batch_input_shape
+            else:
+                shape = (shape,) if isinstance(shape, int) else tuple(shape)
+                batch_shape = (batch_size, *shape)
+        for d in batch_shape[1:]:
+            if d is not None and (not isinstance(d, int) or d <= 0):
+                raise ValueError(
+                    f"Input shapes must hold positive integers or None. Received: "
+                    f"shape={tuple(batch_shape[1:])}"
+                )
+        self.batch_shape = tuple(batch_shape)
+        self.built = True
+        tensor = _graph.KerasTensor(self.batch_shape, self.dtype, name=self.name)
+        tensor.node = _graph.Node(self, (), {}, tensor)
+        self._inbound_nodes.append(tensor.node)
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
+    """A symbolic input for the functional API and ``Sequential``.
+
+    Args:
+        shape: the shape of one sample, without the batch axis; ``None`` for unknown sizes.
+        batch_size: an optional fixed batch size.
+        dtype: default ``config.floatx()``.
+        name: the input's name (dict inputs to ``fit`` are matched by it).
+
+    Returns:
+        A ``KerasTensor``.
+
+    Example:
+        >>> import kerax as keras
+        >>> keras.Input(shape=(784,)).shape
+        (None, 784)
+    """
+    if name is None:
+        from kerax import _naming
+
+        name = _naming.unique_name("input_layer")
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      batch_shape=batch_shape).output
+
+
+class Dense(Layer):
+    """A densely connected layer: ``activation(inputs @ kernel + bias)``.
+
+    Args:
+        units: output size.
+        activation: a name or function (default none: linear).
+        use_bias: whether to add a bias.
+        kernel_initializer, bias_initializer: initializers (Keras defaults).
+        kernel_regularizer, bias_regularizer: penalties added to the loss.
+        kernel_constraint, bias_constraint: projections after each update.
+
+    Input shape ``(..., input_dim)``; output shape ``(..., units)``. The kernel has
+    shape ``(input_dim, units)`` as in Keras.
+
+    Example:
+        >>> import numpy as np, kerax as keras
+        >>> keras.layers.Dense(3)(np.ones((2, 4))).shape
+        (2, 3)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        **kwargs,
+    ):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                f"Dense units must be a positive integer. Received: units={units!r}"
+            )
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, tuple) or len(input_shape) < 1 or input_shape[-1] is None:
+            raise ValueError(
+                f"Layer '{self.name}' (Dense) needs inputs with a known last axis. "
+                f"Received: input_shape={input_shape}"
+            )
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            name="kernel",
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(self.units,), initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias",
+            )
+        self.built = True
+
+    def call(self, inputs):
+        kernel = self.kernel
+        if inputs.ndim < 1 or inputs.shape[-1] != kernel.shape[0]:
+            hint = " Add a Flatten() layer before it." if inputs.ndim > 2 else ""
+            raise ValueError(
+                f"Layer '{self.name}' expects inputs with last axis {kernel.shape[0]}, "
+                f"received shape {tuple(inputs.shape)}.{hint}"
+            )
+        y = jnp.matmul(inputs, kernel)
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+class Activation(Layer):
+    """Applies an activation function: ``Activation("relu")``."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Sets a fraction ``rate`` of inputs to zero in training, scaling the rest by 1/(1-rate).
+
+    Args:
+        rate: fraction of units to drop, in [0, 1).
+        noise_shape: shape of the binary mask, broadcast to the input (``None`` entries
+            take the input's size).
+        seed: an optional int for reproducible masks.
+
+    Randomness comes from the ``key`` given to ``apply`` (``fit`` passes one per step).
+    """
+
+    def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(
+                f"Dropout rate must be in [0, 1). Received: rate={rate!r}"
+            )
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
+            return inputs
+        key = _scope.next_key()
+        if self.seed is not None:
+            key = jax.random.fold_in(key, self.seed)
+        shape = inputs.shape
+        if self.noise_shape is not None:
+            shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
+        keep = jax.random.bernoulli(key, 1.0 - self.rate, shape)
+        return jnp.where(keep, inputs / (1.0 - self.rate), jnp.zeros_like(inputs))
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
+                "seed": self.seed}
+
+
+class Lambda(Layer):
+    """Wraps a function of the inputs as a layer: ``Lambda(lambda x: x ** 2)``.
+
+    Lambda layers hold Python code, which saved models cannot carry safely: loading
+    one requires ``safe_mode=False``.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda needs a callable. Received: function={function!r}")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.output_shape = output_shape
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def get_config(self):
+        # The function itself is Python code: saving formats that must load safely store
+        # only its name, and refuse to rebuild it unless safe_mode=False.
+        name = getattr(self.function, "__qualname__", repr(self.function))
+        return {**super().get_config(), "function": name, "arguments": self.arguments}
+
+
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder in a layer list)."""
+
+    def call(self, inputs):
+        return inputs

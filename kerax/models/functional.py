@@ -1,0 +1,171 @@
+"""Functional models: ``Model(inputs, outputs)`` replays the recorded layer graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from kerax import _graph
+from kerax.layers.core import InputLayer
+from kerax.models.model import Model
+
+
+def _flatten(structure: Any) -> list:
+    return jax.tree_util.tree_leaves(structure, is_leaf=_graph.is_symbolic)
+
+
+class Functional(Model):
+    """A model defined by symbolic inputs and the outputs computed from them.
+
+    Args:
+        inputs: a ``keras.Input`` tensor, or a list/dict of them.
+        outputs: a tensor, or a list/dict of tensors, computed from ``inputs``.
+        name: the model's name.
+
+    Example:
+        >>> import kerax as keras
+        >>> x = keras.Input(shape=(4,))
+        >>> y = keras.layers.Dense(2)(x)
+        >>> keras.Model(x, y).output_shape
+        (None, 2)
+    """
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None, **kwargs):
+        Model.__init__(self, name=name, **kwargs)
+        for t in _flatten(inputs) + _flatten(outputs):
+            if not _graph.is_symbolic(t):
+                raise TypeError(
+                    "Model(inputs, outputs) needs symbolic tensors from keras.Input(...) and "
+                    f"layer calls on them. Received: {t!r}"
+                )
+        for t in _flatten(inputs):
+            if not isinstance(t.node.layer, InputLayer):
+                raise ValueError(
+                    f"Model inputs must come directly from keras.Input(...); {t!r} was "
+                    f"produced by layer '{t.node.layer.name}'."
+                )
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._nodes = self._topological_nodes()
+        layers = []
+        for node in self._nodes:
+            if all(node.layer is not layer for layer in layers):
+                layers.append(node.layer)
+        self._layers = layers
+        self.built = True
+
+    def _topological_nodes(self) -> list[_graph.Node]:
+        order: list[_graph.Node] = []
+        state: dict[int, str] = {}
+        input_ids = {id(t) for t in _flatten(self._inputs_struct)}
+
+        def visit(tensor: _graph.KerasTensor) -> None:
+            node = tensor.node
+            if id(tensor) in input_ids or state.get(id(node)) == "done":
+                return
+            if isinstance(node.layer, InputLayer):
+                raise ValueError(
+                    f"Graph disconnected: output depends on input '{node.layer.name}', which is "
+                    "not among the model's inputs. Add it to Model(inputs=[...])."
+                )
+            state[id(node)] = "visiting"
+            for parent_tensor in node.inputs:
+                visit(parent_tensor)
+            state[id(node)] = "done"
+            order.append(node)
+
+        for out in _flatten(self._outputs_struct):
+            visit(out)
+        input_nodes = [t.node for t in _flatten(self._inputs_struct)]
+        return input_nodes + order
+
+    # -- inputs and outputs ----------------------------------------------------------
+    @property
+    def inputs(self) -> list:
+        return _flatten(self._inputs_struct)
+
+    @property
+    def outputs(self) -> list:
+        return _flatten(self._outputs_struct)
+
+    @property
+    def input(self) -> Any:
+        return self._inputs_struct
+
+    @property
+    def output(self) -> Any:
+        return self._outputs_struct
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.node.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.node.layer.name for t in self.outputs]
+
+    @property
+    def input_shape(self) -> Any:
+        return jax.tree_util.tree_map(lambda t: t.shape, self._inputs_struct,
+                                      is_leaf=_graph.is_symbolic)
+
+    @property
+    def output_shape(self) -> Any:
+        return jax.tree_util.tree_map(lambda t: t.shape, self._outputs_struct,
+                                      is_leaf=_graph.is_symbolic)
+
+    # -- running ---------------------------------------------------------------------
+    def _match_inputs(self, inputs: Any) -> list:
+        """Map what the caller passed (one array, list, or dict by name) to input order."""
+        expected = self.inputs
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing:
+                raise ValueError(
+                    f"Model '{self.name}' expects inputs named {self.input_names}; the dict "
+                    f"passed has keys {sorted(inputs)} (missing {missing})."
+                )
+            return [inputs[n] for n in self.input_names]
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != len(expected):
+            raise ValueError(
+                f"Model '{self.name}' expects {len(expected)} input(s) {self.input_names}, "
+                f"received {len(flat)}."
+            )
+        for value, t in zip(flat, expected):
+            shape = getattr(value, "shape", None)
+            if shape is None:
+                continue
+            ok = len(shape) == len(t.shape) and all(
+                d is None or d == s for d, s in zip(t.shape, shape)
+            )
+            if not ok:
+                raise ValueError(
+                    f"Input '{t.node.layer.name}' of model '{self.name}' expects shape "
+                    f"{t.shape}, received shape {tuple(shape)}. Reshape the data, or build "
+                    f"the model with keras.Input(shape={tuple(shape)[1:]})."
+                )
+        return flat
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        values: dict[int, Any] = {}
+        for tensor, value in zip(self.inputs, self._match_inputs(inputs)):
+            values[id(tensor)] = tensor.node.layer._convert_inputs(value)
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+            args, kwargs = jax.tree_util.tree_map(
+                lambda t: values[id(t)] if _graph.is_symbolic(t) else t,
+                (node.args, node.kwargs), is_leaf=_graph.is_symbolic,
+            )
+            outputs = node.layer(*args, **kwargs)
+            produced = _flatten(node.outputs)
+            got = jax.tree_util.tree_leaves(outputs)
+            for t, v in zip(produced, got):
+                values[id(t)] = v
+        return jax.tree_util.tree_map(lambda t: values[id(t)], self._outputs_struct,
+                                      is_leaf=_graph.is_symbolic)
+
+    def build(self, input_shape: Any = None) -> None:
+        self.built = True

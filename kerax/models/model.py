@@ -1,0 +1,244 @@
+"""``Model``: a layer that owns a variable pytree and lowers to ``init``/``apply``.
+
+Every model — ``Sequential``, functional, subclassed — exposes the same pure pair::
+
+    variables = model.init(key, x)        # {"trainable": {...}, "non_trainable": {...}}
+    y, non_trainable = model.apply(variables, x, training=False, key=None)
+
+The pytree is keyed by layer name, then weight name (nested models nest), exactly
+the structure ``get_variables()`` returns and ``set_variables()`` accepts. ``apply``
+binds it into a scope (``kerax._scope``) and runs the Keras-style layer code, which
+reads the bound arrays; it never reads or writes the layers' stored values, so it can
+be jitted, differentiated, vmapped and sharded freely.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import jax
+import numpy as np
+
+from kerax import _graph, _scope
+from kerax._variable import Variable
+from kerax.layers.base import Layer
+from kerax.trainer import Trainer
+
+Variables = dict[str, dict]
+
+
+def _path_key(path: tuple[str, ...]) -> int:
+    return zlib.crc32("/".join(path).encode())
+
+
+class Model(Trainer, Layer):
+    """A group of layers with training and inference features.
+
+    ``Model(inputs, outputs)`` builds a functional model; subclass ``Model`` and define
+    ``call`` for a subclassed one.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
+            from kerax.models.functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: pass inputs and outputs to keras.Model(inputs, "
+                "outputs) directly; a subclassed Model defines its layers in __init__ and "
+                "its computation in call()."
+            )
+        Layer.__init__(self, **kwargs)
+        Trainer.__init__(self)
+
+    # -- building ------------------------------------------------------------------
+    def build(self, input_shape: Any = None) -> None:
+        """Create every weight by tracing ``call`` on inputs of ``input_shape`` (no FLOPs)."""
+        if input_shape is not None and not self.built:
+            self.__dict__["built"] = True
+            is_shape = lambda s: isinstance(s, (tuple, list)) and all(
+                d is None or isinstance(d, int) for d in s
+            )
+            spec = jax.tree_util.tree_map(
+                lambda s: _graph.KerasTensor(tuple(s), self.dtype), input_shape, is_leaf=is_shape
+            )
+            _graph.trace_spec(lambda x: self.call(x), spec)
+        self.built = True
+
+    def _build_from_data(self, *inputs: Any) -> None:
+        """Build on the first batch (Keras's deferred build), without computing anything."""
+        if self.built:
+            return
+        structs = jax.tree_util.tree_map(
+            lambda x: jax.ShapeDtypeStruct(np.shape(x), getattr(x, "dtype", np.float32)), inputs
+        )
+
+        def run(*xs):
+            with _scope.bind(_scope.Scope(key=jax.random.PRNGKey(0), abstract=True)):
+                return self(*xs)
+
+        jax.eval_shape(run, *structs)
+
+    # -- the variable pytree -------------------------------------------------------
+    def _variable_index(self) -> list[tuple[tuple[str, ...], Variable]]:
+        """Every variable once, with its path in the pytree (layer names, weight name)."""
+        out: list[tuple[tuple[str, ...], Variable]] = []
+        seen: set[int] = set()
+
+        def visit(layer: Layer, prefix: tuple[str, ...]) -> None:
+            own = {v.name for v in layer._own_variables}
+            for v in layer._own_variables:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(((*prefix, v.name), v))
+            for sub in layer._layers:
+                if sub.name in own:
+                    raise ValueError(
+                        f"Layer '{layer.name}' has a weight and a sublayer both named "
+                        f"'{sub.name}'; rename one of them."
+                    )
+                visit(sub, (*prefix, sub.name))
+
+        self._check_unique_names()
+        visit(self, ())
+        return out
+
+    def _check_unique_names(self) -> None:
+        names = [layer.name for layer in self._layers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"All layer names in model '{self.name}' must be unique. Repeated: {dupes}. "
+                "Pass distinct name= arguments."
+            )
+
+    def _tree(self, value_of) -> Variables:
+        tree: Variables = {"trainable": {}, "non_trainable": {}}
+        for path, v in self._variable_index():
+            node = tree["trainable" if v.trainable else "non_trainable"]
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value_of(path, v)
+        return tree
+
+    def get_variables(self) -> Variables:
+        """The model's current variables as the pytree ``apply`` takes."""
+        self._check_built("variables")
+        return self._tree(lambda path, v: v.value)
+
+    def set_variables(self, variables: Variables) -> None:
+        """Write a variables pytree (from ``init``, ``get_variables`` or training) back."""
+        self._check_built("variables")
+        for path, v in self._variable_index():
+            v.assign(_lookup(variables, path, v, self.name))
+
+    def init(self, key: jax.Array, *sample_inputs: Any) -> Variables:
+        """Fresh variables for this model: a pure function of ``key``.
+
+        Args:
+            key: a PRNG key.
+            *sample_inputs: arrays (or ``jax.ShapeDtypeStruct``) shaped like the model's
+                inputs; only their shapes are used. Optional once the model is built.
+
+        Returns:
+            ``{"trainable": {...}, "non_trainable": {...}}`` keyed by layer then weight name.
+        """
+        if not self.built:
+            if not sample_inputs:
+                raise ValueError(
+                    f"Model '{self.name}' is not built: pass sample inputs to init(key, x), "
+                    "or give the model an Input."
+                )
+            self._build_from_data(*sample_inputs)
+        return self._tree(lambda path, v: v.initial_value(jax.random.fold_in(key, _path_key(path))))
+
+    def apply(
+        self,
+        variables: Variables,
+        *inputs: Any,
+        training: bool = False,
+        key: jax.Array | None = None,
+    ) -> tuple[Any, dict]:
+        """Run the model as a pure function of ``variables``.
+
+        Args:
+            variables: the pytree from ``init`` or ``get_variables``.
+            *inputs: the model's inputs (one array, or one per input).
+            training: run in training mode (dropout active, BatchNormalization batch stats).
+            key: a PRNG key; needed when the model draws random numbers (training dropout).
+
+        Returns:
+            ``(outputs, non_trainable)``: the outputs, and the non-trainable variables
+            after the call (updated moving statistics; unchanged when nothing was updated).
+        """
+        outputs, non_trainable, _ = self._apply(variables, inputs, training, key)
+        return outputs, non_trainable
+
+    def _apply(self, variables: Variables, inputs: tuple, training: bool, key: Any):
+        """``apply`` plus the losses layers added with ``add_loss`` (for the trainer)."""
+        index = self._variable_index()
+        values = {id(v): _lookup(variables, path, v, self.name) for path, v in index}
+        scope = _scope.Scope(values=values, key=key, training=training)
+        x = inputs[0] if len(inputs) == 1 else list(inputs)
+        with _scope.bind(scope):
+            outputs = self(x, training=training)
+        non_trainable: dict = {}
+        for path, v in index:
+            if not v.trainable:
+                node = non_trainable
+                for part in path[:-1]:
+                    node = node.setdefault(part, {})
+                node[path[-1]] = scope.updates.get(id(v), values[id(v)])
+        return outputs, non_trainable, scope.losses
+
+    # -- inspection ----------------------------------------------------------------
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by index in ``model.layers``."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(
+                    f"Model '{self.name}' has {len(self.layers)} layers; index {index} is out "
+                    "of range."
+                )
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No layer named '{name}' in model '{self.name}'. Layers: "
+            f"{[layer.name for layer in self.layers]}"
+        )
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False) -> None:
+        """Print a table of layers, output shapes and parameter counts (Keras format)."""
+        from kerax.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable)
+
+
+def _lookup(variables: Variables, path: tuple[str, ...], v: Variable, model: str) -> Any:
+    for group in ("trainable", "non_trainable") if v.trainable else ("non_trainable", "trainable"):
+        node: Any = variables.get(group, {}) if isinstance(variables, dict) else {}
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            if tuple(np.shape(node)) != v.shape:
+                raise ValueError(
+                    f"Variable '{'/'.join(path)}' of model '{model}' has shape {v.shape}, the "
+                    f"variables passed hold shape {tuple(np.shape(node))}."
+                )
+            return node
+    raise ValueError(
+        f"The variables passed to model '{model}' have no entry "
+        f"'{'/'.join(path)}'. Use the pytree returned by model.init(...) or "
+        "model.get_variables() for this model."
+    )

@@ -1,0 +1,146 @@
+"""``Sequential``: a plain stack of layers, each with one input and one output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kerax import _graph
+from kerax.layers.base import Layer
+from kerax.layers.core import InputLayer
+from kerax.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    The input shape comes from a leading ``keras.Input(shape)``, from ``input_shape=`` /
+    ``input_dim=`` on the first layer, or from the first batch the model sees
+    (deferred build).
+
+    Example:
+        >>> import kerax as keras
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        >>> model.output_shape
+        (None, 2)
+    """
+
+    def __init__(self, layers: list | None = None, trainable: bool = True,
+                 name: str | None = None):
+        super().__init__(trainable=trainable, name=name)
+        self.__dict__["_input_layer"] = None
+        self.__dict__["_functional"] = None
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._rebuild()
+
+    def add(self, layer: Any, rebuild: bool = True) -> None:
+        """Append a layer (or a ``keras.Input``) to the stack."""
+        if _graph.is_symbolic(layer) and isinstance(layer.node.layer, InputLayer):
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._input_layer is not None or self._layers:
+                raise ValueError(
+                    "keras.Input must be the first entry of a Sequential model and appear once."
+                )
+            self.__dict__["_input_layer"] = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential only holds layers. Received: {layer!r} of type "
+                f"{type(layer).__name__}. Wrap functions in keras.layers.Lambda(fn)."
+            )
+        if any(layer.name == other.name for other in self._layers):
+            raise ValueError(
+                f"Sequential model '{self.name}' already has a layer named '{layer.name}'. "
+                "Layer names must be unique."
+            )
+        if not self._layers and self._input_layer is None and layer._batch_input_shape:
+            self.__dict__["_input_layer"] = InputLayer(batch_shape=layer._batch_input_shape)
+        self._layers.append(layer)
+        if rebuild:
+            self._rebuild()
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Remove and return the last layer."""
+        if not self._layers:
+            raise ValueError(f"Sequential model '{self.name}' has no layers to pop.")
+        layer = self._layers.pop()
+        if rebuild:
+            self._rebuild()
+        return layer
+
+    def _rebuild(self) -> None:
+        """With a known input shape, trace the stack into a functional graph (no FLOPs)."""
+        if self._input_layer is None or not self._layers:
+            self.__dict__["_functional"] = None
+            return
+        from kerax.models.functional import Functional
+
+        x = self._input_layer.output
+        for layer in self._layers:
+            x = layer(x)
+        self.__dict__["_functional"] = Functional(self._input_layer.output, x,
+                                                  name=f"{self.name}_graph")
+        self.built = True
+
+    def build(self, input_shape: Any = None) -> None:
+        if self._functional is not None:
+            return
+        if input_shape is None:
+            raise ValueError(
+                f"Sequential model '{self.name}' cannot be built without an input shape. "
+                "Call model.build((None, features)) or start it with keras.Input(shape=...)."
+            )
+        self.__dict__["_input_layer"] = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]))
+        self._rebuild()
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if self._functional is not None:
+            return self._functional.call(inputs, training=training)
+        x = inputs
+        for layer in self._layers:
+            x = layer(x)
+        return x
+
+    @property
+    def inputs(self) -> list:
+        return self._graph("inputs").inputs
+
+    @property
+    def outputs(self) -> list:
+        return self._graph("outputs").outputs
+
+    @property
+    def input(self) -> Any:
+        return self._graph("input").input
+
+    @property
+    def output(self) -> Any:
+        return self._graph("output").output
+
+    @property
+    def input_shape(self) -> Any:
+        return self._graph("input_shape").input_shape
+
+    @property
+    def output_shape(self) -> Any:
+        return self._graph("output_shape").output_shape
+
+    def _graph(self, what: str):
+        if self._functional is None:
+            raise AttributeError(
+                f"Sequential model '{self.name}' has no {what} yet: it has not been built. "
+                "Start it with keras.Input(shape=...) or call it on data first."
+            )
+        return self._functional
+
+    def get_config(self) -> dict:
+        from kerax import layers as layers_module
+
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": [layers_module.serialize(layer) for layer in self._layers],
+            **({"build_input_shape": self._input_layer.batch_shape}
+               if self._input_layer is not None else {}),
+        }

@@ -1,0 +1,181 @@
+"""What ``compile`` turns losses and metrics into: pure functions over output pytrees.
+
+A model's outputs, targets and sample weights may each be one array, a list (one per
+output) or a dict keyed by output name; everything here first aligns them to the list
+of output names, so the rest of the engine deals with one flat list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+
+def align(structure: Any, names: list[str], what: str, allow_single: bool = True) -> list:
+    """Per-output list from one value, a list, or a dict keyed by output name."""
+    if isinstance(structure, dict):
+        unknown = sorted(set(structure) - set(names))
+        if unknown:
+            raise ValueError(
+                f"{what} has keys {unknown} that are not model outputs. Outputs: {names}."
+            )
+        return [structure.get(n) for n in names]
+    if isinstance(structure, (list, tuple)) and not hasattr(structure, "shape"):
+        if len(structure) != len(names):
+            raise ValueError(
+                f"{what} has {len(structure)} entries, but the model has {len(names)} "
+                f"outputs {names}. Pass one per output (or a dict keyed by output name)."
+            )
+        return list(structure)
+    if allow_single:
+        return [structure] * len(names) if len(names) > 1 and what != "y" else [structure]
+    raise ValueError(f"{what} must be a list or dict for a model with outputs {names}.")
+
+
+def flatten_outputs(y_pred: Any) -> list:
+    if isinstance(y_pred, dict):
+        return list(y_pred.values())
+    return jax.tree_util.tree_leaves(y_pred)
+
+
+class CompiledLoss:
+    """Per-output losses with weights: ``total = sum_i w_i * loss_i(y_i, yhat_i)``."""
+
+    def __init__(self, loss: Any, loss_weights: Any, output_names: list[str]):
+        from kerax import losses
+
+        if loss is None:
+            raise ValueError(
+                "compile() needs a loss to train. Pass loss='mse', 'categorical_crossentropy', "
+                "a function fn(y_true, y_pred), or a keras.losses.Loss."
+            )
+        self.output_names = output_names
+        per_output = align(loss, output_names, "loss")
+        self.losses = [None if spec is None else _as_loss(losses.get(spec)) for spec in per_output]
+        if loss_weights is None:
+            self.weights = [1.0] * len(output_names)
+        else:
+            self.weights = [1.0 if w is None else float(w)
+                            for w in align(loss_weights, output_names, "loss_weights")]
+
+    @property
+    def per_output_names(self) -> list[str]:
+        if len(self.output_names) == 1:
+            return []
+        return [f"{n}_loss" for n, fn in zip(self.output_names, self.losses) if fn is not None]
+
+    def __call__(self, y_true: list, y_pred: list, sample_weight: list, mask: jax.Array):
+        """Total loss and the per-output values (for multi-output logs)."""
+        total = jnp.zeros((), jnp.float32)
+        parts = []
+        for fn, w, yt, yp, sw in zip(self.losses, self.weights, y_true, y_pred, sample_weight):
+            if fn is None:
+                continue
+            if yt is None:
+                raise ValueError(
+                    f"Loss {fn.name!r} was given no targets. Pass y for every output that "
+                    "has a loss."
+                )
+            value = fn(yt, yp, sample_weight=sw, mask=mask).astype(jnp.float32)
+            parts.append(value)
+            total = total + w * value
+        return total, parts
+
+
+def _as_loss(fn: Any):
+    from kerax import losses
+
+    if isinstance(fn, losses.Loss):
+        return fn
+    if callable(fn):
+        return losses.LossFunctionWrapper(fn, name=getattr(fn, "__name__", "loss"))
+    raise TypeError(f"Could not interpret loss {fn!r}.")
+
+
+class CompiledMetrics:
+    """Metric objects per output, resolved once the shapes of targets are known."""
+
+    def __init__(self, metrics: Any, weighted_metrics: Any, output_names: list[str], loss: Any):
+        self.specs = metrics
+        self.weighted_specs = weighted_metrics
+        self.output_names = output_names
+        self.loss = loss
+        self.entries: list[tuple[int, str, Any, bool]] | None = None  # (output, name, metric, weighted)
+
+    @property
+    def built(self) -> bool:
+        return self.entries is not None
+
+    def build(self, y_true: list, y_pred: list) -> None:
+        """Resolve names like "accuracy" from the (static) shapes of targets and outputs."""
+        from kerax import metrics as metrics_module
+
+        entries = []
+        multi = len(self.output_names) > 1
+        for specs, weighted in ((self.specs, False), (self.weighted_specs, True)):
+            if specs is None:
+                continue
+            per_output = self._per_output(specs)
+            for i, output_specs in enumerate(per_output):
+                for spec in output_specs or []:
+                    loss = self.loss.losses[i] if self.loss is not None else None
+                    metric = metrics_module.get(
+                        spec, y_true=_shape(y_true[i]), y_pred=_shape(y_pred[i]), loss=loss
+                    )
+                    name = metric.name
+                    if weighted and any(e[1] == name for e in entries if not e[3]):
+                        name = f"weighted_{name}"
+                    if multi:
+                        name = f"{self.output_names[i]}_{name}"
+                    entries.append((i, name, metric, weighted))
+        names = [e[1] for e in entries]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"Metric names must be unique; repeated: {dupes}.")
+        self.entries = entries
+
+    def _per_output(self, specs: Any) -> list:
+        n = len(self.output_names)
+        if isinstance(specs, dict):
+            per = align(specs, self.output_names, "metrics")
+            return [s if isinstance(s, (list, tuple)) or s is None else [s] for s in per]
+        if not isinstance(specs, (list, tuple)):
+            raise TypeError(
+                f"metrics must be a list (or a dict keyed by output name). Received: {specs!r}"
+            )
+        if n > 1 and specs and all(isinstance(s, (list, tuple)) or s is None for s in specs):
+            return list(align(list(specs), self.output_names, "metrics"))
+        return [list(specs)] * n
+
+    @property
+    def names(self) -> list[str]:
+        return [e[1] for e in self.entries or []]
+
+    def initial_state(self) -> tuple:
+        return tuple(m.initial_state() for _, _, m, _ in self.entries or [])
+
+    def update(self, states: tuple, y_true: list, y_pred: list, sample_weight: list,
+               mask: jax.Array) -> tuple:
+        out = []
+        for state, (i, _, metric, weighted) in zip(states, self.entries or []):
+            # Keras applies sample weights to weighted_metrics only; the padding mask
+            # applies to all.
+            sw = mask
+            if weighted and sample_weight[i] is not None:
+                sw = _broadcast_weight(sample_weight[i], mask)
+            out.append(metric.update(state, y_true[i], y_pred[i], sample_weight=sw))
+        return tuple(out)
+
+    def results(self, states: tuple) -> dict[str, Any]:
+        return {name: m.compute(s) for s, (_, name, m, _) in zip(states, self.entries or [])}
+
+
+def _shape(x: Any):
+    return None if x is None else jax.ShapeDtypeStruct(tuple(x.shape), x.dtype)
+
+
+def _broadcast_weight(sw: jax.Array, mask: jax.Array) -> jax.Array:
+    sw = jnp.asarray(sw, jnp.float32)
+    return sw * mask.reshape(mask.shape + (1,) * (sw.ndim - 1))

@@ -1,0 +1,315 @@
+"""kerax.initializers: values, statistics, key handling, configs, and parity with Keras 3."""
+
+import doctest
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from kerax import _scope, _serialization, initializers
+
+KEY = jax.random.PRNGKey(42)
+SHAPE = (200, 300)  # 60k draws: sample moments land well inside the margins below
+
+# name -> (scale, mode, distribution), from the papers, for the fan-based checks.
+PRESETS = {
+    "GlorotUniform": (1.0, "fan_avg", "uniform"),
+    "GlorotNormal": (1.0, "fan_avg", "truncated_normal"),
+    "HeUniform": (2.0, "fan_in", "uniform"),
+    "HeNormal": (2.0, "fan_in", "truncated_normal"),
+    "LecunUniform": (1.0, "fan_in", "uniform"),
+    "LecunNormal": (1.0, "fan_in", "truncated_normal"),
+}
+RANDOM = ["RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
+          "Orthogonal", *PRESETS]
+ALL = ["Zeros", "Ones", "Constant", "Identity", *RANDOM]
+
+
+def _fans(shape):
+    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def test_deterministic_values():
+    np.testing.assert_array_equal(initializers.Zeros()((2, 3)), np.zeros((2, 3)))
+    np.testing.assert_array_equal(initializers.Ones()((4,)), np.ones(4))
+    np.testing.assert_array_equal(initializers.Constant(2.5)((2, 2)), np.full((2, 2), 2.5))
+    np.testing.assert_array_equal(initializers.Constant([1.0, 2.0])((3, 2)),
+                                  np.tile([1.0, 2.0], (3, 1)))
+    np.testing.assert_array_equal(initializers.Identity(gain=3.0)((2, 4)), 3.0 * np.eye(2, 4))
+    assert initializers.Zeros()((2,)).dtype == jnp.float32
+    assert initializers.Ones()((2,), dtype="int32").dtype == jnp.int32
+    assert initializers.Zeros()(()).shape == ()
+    assert initializers.Zeros()((0, 3)).shape == (0, 3)
+
+
+def test_identity_rejects_non_matrices():
+    with pytest.raises(ValueError, match=r"2-D matrices only. Received: shape=\(2, 2, 2\)"):
+        initializers.Identity()((2, 2, 2))
+
+
+@pytest.mark.parametrize("shape", [(-1, 3), (None, 3), (2.5,), (True, 2)])
+def test_rejects_bad_shapes(shape):
+    for init in (initializers.Zeros(), initializers.GlorotUniform()):
+        with pytest.raises(ValueError, match="non-negative ints"):
+            init(shape, key=KEY)
+
+
+def test_rejects_non_sequence_shape_and_int_dtype():
+    with pytest.raises(TypeError, match="Received: shape=3.0"):
+        initializers.Zeros()(3.0)
+    with pytest.raises(ValueError, match="Received: dtype=int32"):
+        initializers.RandomNormal()((2,), dtype="int32", key=KEY)
+    assert initializers.Zeros()(3).shape == (3,)
+
+
+def test_random_normal_truncated_uniform_statistics():
+    x = np.asarray(initializers.RandomNormal(mean=1.0, stddev=2.0)(SHAPE, key=KEY))
+    assert abs(x.mean() - 1.0) < 0.05 and abs(x.std() - 2.0) < 0.05
+    x = np.asarray(initializers.RandomUniform(-2.0, 4.0)(SHAPE, key=KEY))
+    assert x.min() >= -2.0 and x.max() < 4.0 and abs(x.mean() - 1.0) < 0.05
+    assert abs(x.std() - 6.0 / math.sqrt(12)) < 0.05
+    x = np.asarray(initializers.TruncatedNormal(mean=0.5, stddev=0.1)(SHAPE, key=KEY))
+    assert np.abs(x - 0.5).max() <= 0.2 + 1e-6 and abs(x.mean() - 0.5) < 0.005
+    # A unit normal truncated at +-2 has std 0.8796.
+    assert abs(x.std() - 0.1 * 0.87962566) < 0.003
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_variance_scaling_presets(name):
+    # An HWIO kernel, so the receptive field enters both fans; test_variance_scaling_modes
+    # covers Dense kernels.
+    shape = (3, 3, 40, 60)
+    scale, mode, distribution = PRESETS[name]
+    fan_in, fan_out = _fans(shape)
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    target_std = math.sqrt(scale / n)
+    x = np.asarray(getattr(initializers, name)()(shape, key=KEY))
+    assert x.shape == shape and abs(x.mean()) < 0.05 * target_std * 2
+    assert abs(x.std() / target_std - 1) < 0.03
+    if distribution == "uniform":
+        assert np.abs(x).max() <= math.sqrt(3) * target_std
+    else:
+        assert np.abs(x).max() <= 2 * target_std / 0.87962566 + 1e-6
+
+
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out", "fan_avg"])
+@pytest.mark.parametrize("distribution", ["truncated_normal", "untruncated_normal", "uniform"])
+def test_variance_scaling_modes(mode, distribution):
+    shape = (100, 400)
+    n = {"fan_in": 100, "fan_out": 400, "fan_avg": 250}[mode]
+    x = np.asarray(initializers.VarianceScaling(3.0, mode, distribution)(shape, key=KEY))
+    assert abs(x.std() / math.sqrt(3.0 / n) - 1) < 0.03
+
+
+def test_variance_scaling_validation():
+    with pytest.raises(ValueError, match="Received: scale=0"):
+        initializers.VarianceScaling(scale=0)
+    with pytest.raises(ValueError, match="Received: mode='fan'"):
+        initializers.VarianceScaling(mode="fan")
+    with pytest.raises(ValueError, match="Received: distribution='gamma'"):
+        initializers.VarianceScaling(distribution="gamma")
+    assert initializers.VarianceScaling(distribution="normal").distribution == "truncated_normal"
+    with pytest.raises(ValueError, match="Received: seed='1'"):
+        initializers.GlorotUniform(seed="1")
+
+
+@pytest.mark.parametrize("shape", [(3, 7), (7, 3), (2, 3, 4, 6)])
+def test_orthogonal(shape):
+    q = np.asarray(initializers.Orthogonal(gain=2.0)(shape, key=KEY), np.float64)
+    flat = q.reshape(-1, shape[-1]) / 2.0
+    small = min(flat.shape)
+    gram = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
+    np.testing.assert_allclose(gram, np.eye(small), atol=1e-5)
+    with pytest.raises(ValueError, match=r"rank >= 2. Received: shape=\(4,\)"):
+        initializers.Orthogonal()((4,), key=KEY)
+
+
+@pytest.mark.parametrize("name", RANDOM)
+def test_key_purity_and_seeds(name):
+    cls = getattr(initializers, name)
+    init = cls()
+    a, b = init((6, 8), key=KEY), init((6, 8), key=KEY)
+    c = init((6, 8), key=jax.random.PRNGKey(7))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # Without a key: the global seed state, a new draw every call.
+    assert not np.array_equal(init((6, 8)), init((6, 8)))
+    # A seeded initializer returns the same values every call, whatever the key.
+    seeded = cls(seed=3)
+    np.testing.assert_array_equal(seeded((6, 8)), seeded((6, 8), key=KEY))
+    assert not np.array_equal(seeded((6, 8)), cls(seed=4)((6, 8)))
+
+
+def test_keys_come_from_the_binding_scope():
+    init = initializers.HeNormal()
+    with _scope.bind(_scope.Scope(values={}, key=KEY)):
+        first = init((3, 3))
+    with _scope.bind(_scope.Scope(values={}, key=KEY)):
+        again = init((3, 3))
+    np.testing.assert_array_equal(first, again)
+    with _scope.bind(_scope.Scope(values={})), pytest.raises(ValueError, match="PRNG key"):
+        init((3, 3))
+
+
+def test_jit_equals_eager():
+    # One compiled function for all initializers keeps the suite fast.
+    inits = {name: getattr(initializers, name)() for name in ALL}
+    draw = lambda key: {n: init((6, 8), key=key) for n, init in inits.items()}  # noqa: E731
+    compiled, eager = jax.jit(draw)(KEY), draw(KEY)
+    for name in ALL:
+        # XLA may fuse x * stddev + mean into one FMA: equal up to rounding.
+        np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-6, atol=1e-7,
+                                   err_msg=name)
+
+
+def test_dtypes():
+    # eval_shape traces without compiling: dtype plumbing only, at no XLA cost.
+    for dtype in ("float16", "bfloat16", "float32"):
+        for name in ("GlorotUniform", "HeNormal", "Orthogonal", "Identity", "Constant"):
+            init = getattr(initializers, name)()
+            out = jax.eval_shape(lambda key: init((4, 4), dtype=dtype, key=key), KEY)  # noqa: B023
+            assert out.dtype == jnp.dtype(dtype) and out.shape == (4, 4), (name, dtype)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_config_round_trip(name):
+    cls = getattr(initializers, name)
+    init = cls(seed=5) if name in RANDOM else cls()
+    clone = cls.from_config(init.get_config())
+    assert clone.get_config() == init.get_config() and type(clone) is cls
+    config = initializers.serialize(init)
+    assert set(config) == {"module", "class_name", "config", "registered_name"}
+    assert config["module"] == "keras.initializers" and config["registered_name"] is None
+    rebuilt = initializers.deserialize(config)
+    assert type(rebuilt) is cls and rebuilt.get_config() == init.get_config()
+    if name in RANDOM:
+        np.testing.assert_array_equal(rebuilt((3, 3)), init((3, 3)))
+
+
+def test_constant_array_config_is_json_friendly():
+    init = initializers.Constant(np.array([1.0, 2.0], np.float32))
+    config = initializers.serialize(init)["config"]
+    assert config["value"] == {"class_name": "__numpy__",
+                               "config": {"value": [1.0, 2.0], "dtype": "float32"}}
+    np.testing.assert_array_equal(initializers.Constant.from_config(config)((2,)), [1.0, 2.0])
+
+
+def test_get():
+    assert initializers.get(None) is None
+    for name, cls in [("glorot_uniform", initializers.GlorotUniform),
+                      ("GlorotUniform", initializers.GlorotUniform),
+                      ("he_normal", initializers.HeNormal), ("zeros", initializers.Zeros),
+                      ("random_normal", initializers.RandomNormal), ("uniform",
+                      initializers.RandomUniform), ("truncated_normal",
+                      initializers.TruncatedNormal), ("orthogonal", initializers.Orthogonal),
+                      ("identity", initializers.Identity), ("constant", initializers.Constant),
+                      ("variance_scaling", initializers.VarianceScaling)]:
+        assert type(initializers.get(name)) is cls
+    init = initializers.HeUniform()
+    assert initializers.get(init) is init
+    assert type(initializers.get(initializers.Ones)) is initializers.Ones
+    fn = lambda shape, dtype=None: jnp.ones(shape, dtype)  # noqa: E731
+    assert initializers.get(fn) is fn
+    plain = initializers.get({"class_name": "RandomUniform", "config": {"maxval": 1.0}})
+    assert plain.maxval == 1.0 and plain.minval == -0.05
+    full = initializers.get({"module": "keras.initializers", "class_name": "GlorotUniform",
+                             "config": {"seed": 1}, "registered_name": None})
+    assert full.seed == 1
+    fixed = initializers.get(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(fixed((2, 3)), np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match=r"fixed array of shape \(2, 3\)"):
+        fixed((3, 2))
+    assert initializers.glorot_uniform is initializers.GlorotUniform
+
+
+def test_get_errors():
+    with pytest.raises(ValueError) as err:
+        initializers.get("glorot_uniformm")
+    message = str(err.value)
+    assert "Unknown initializer: 'glorot_uniformm'" in message
+    listed = message.split("Valid names: ")[1].split(". ")[0].split(", ")
+    assert listed == sorted(listed) and "glorot_uniform" in listed and "HeNormal" in listed
+    with pytest.raises(TypeError, match="Received: initializer=3"):
+        initializers.get(3)
+    with pytest.raises(ValueError, match="'class_name' key"):
+        initializers.get({"config": {}})
+    with pytest.raises(TypeError, match=r"unexpected keys \['stdev'\]"):
+        initializers.get({"class_name": "RandomNormal", "config": {"stdev": 1.0}})
+
+
+def test_custom_initializers():
+    @_serialization.register_keras_serializable(package="kerax_test")
+    class Twos(initializers.Initializer):
+        def __call__(self, shape, dtype=None, key=None):
+            return jnp.full(shape, 2.0, dtype or "float32")
+
+    config = initializers.serialize(Twos())
+    assert config == {"module": None, "class_name": "Twos", "config": {},
+                      "registered_name": "kerax_test>Twos"}
+    assert type(initializers.deserialize(config)) is Twos
+
+    class Threes(initializers.Initializer):
+        def __call__(self, shape, dtype=None, key=None):
+            return jnp.full(shape, 3.0, dtype or "float32")
+
+    config = initializers.serialize(Threes())
+    assert config["registered_name"] == "Threes" and config["module"] is None
+    with pytest.raises(ValueError, match="custom_objects"):
+        initializers.deserialize(config)
+    assert type(initializers.deserialize(config, custom_objects={"Threes": Threes})) is Threes
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(initializers, extraglobs={"jnp": jnp}).failed == 0
+
+
+@pytest.mark.keras
+def test_keras_parity_deterministic(keras_oracle):
+    kinit = keras_oracle.initializers
+    for ours, theirs, shape in [
+        (initializers.Zeros(), kinit.Zeros(), (3, 4)),
+        (initializers.Ones(), kinit.Ones(), (3, 4)),
+        (initializers.Constant(0.7), kinit.Constant(0.7), (3, 4)),
+        (initializers.Identity(gain=2.0), kinit.Identity(gain=2.0), (3, 5)),
+    ]:
+        np.testing.assert_array_equal(ours(shape), np.asarray(theirs(shape)))
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name", RANDOM)
+def test_keras_parity_seeded(keras_oracle, name):
+    # Seeded draws agree bit for bit: both build the raw key [seed, 0].
+    ours = getattr(initializers, name)(seed=11)((3, 3, 4, 6))
+    theirs = np.asarray(getattr(keras_oracle.initializers, name)(seed=11)((3, 3, 4, 6)))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.keras
+def test_keras_parity_fans_and_limits(keras_oracle):
+    from keras.src.initializers.random_initializers import compute_fans
+
+    for shape in [(), (7,), (5, 9), (3, 5, 7), (3, 3, 16, 32), (2, 2, 2, 4, 8)]:
+        assert initializers._compute_fans(shape) == compute_fans(shape), shape
+    shape = (3, 3, 40, 60)
+    fan_in, fan_out = compute_fans(shape)
+    limit = {"GlorotUniform": math.sqrt(6 / (fan_in + fan_out)),
+             "HeUniform": math.sqrt(6 / fan_in), "LecunUniform": math.sqrt(3 / fan_in)}
+    for name, keras_limit in limit.items():
+        x = np.asarray(getattr(initializers, name)()(shape, key=KEY))
+        assert np.abs(x).max() <= keras_limit and np.abs(x).max() > 0.99 * keras_limit
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name", ALL)
+def test_keras_accepts_our_configs_and_vice_versa(keras_oracle, name):
+    cls = getattr(initializers, name)
+    init = cls(seed=9) if name in RANDOM else cls()
+    theirs = keras_oracle.initializers.deserialize(initializers.serialize(init))
+    assert type(theirs).__name__ == name
+    back = initializers.deserialize(keras_oracle.initializers.serialize(theirs))
+    assert type(back) is cls
+    for key, value in init.get_config().items():
+        assert back.get_config()[key] == value

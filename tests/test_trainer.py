@@ -1,0 +1,221 @@
+"""compile/fit/evaluate/predict against hand-written JAX references (and Keras)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import kerax as keras
+from kerax import layers
+
+
+def _blobs(n=96, features=4, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3.0, size=(classes, features))
+    labels = rng.integers(0, classes, n)
+    x = (centers[labels] + rng.normal(size=(n, features))).astype("float32")
+    return x, labels
+
+
+def _mlp(features=4, classes=3, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((features,)), layers.Dense(16, activation="relu"),
+                             layers.Dense(classes, activation="softmax")])
+
+
+def test_fit_learns_and_returns_history():
+    x, labels = _blobs()
+    y = keras.utils.to_categorical(labels, 3)
+    model = _mlp()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=15, batch_size=16, validation_split=0.25, verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert history.epoch == list(range(15))
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    loss, acc = model.evaluate(x, y, verbose=0)
+    assert acc > 0.9 and loss < history.history["loss"][0]
+
+
+def test_epochs_compile_once_including_partial_batch():
+    x, labels = _blobs(n=50)  # 50 = 3 * 16 + 2: a partial final batch
+    model = _mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, labels, epochs=3, batch_size=16, verbose=0)
+    engine = model._engines[16]
+    assert engine.trace_count == 1
+    model.fit(x, labels, epochs=2, batch_size=16, verbose=0)
+    assert engine.trace_count == 1
+    model.optimizer.learning_rate = 0.05  # a Python scalar change must not retrace
+    model.fit(x, labels, epochs=1, batch_size=16, verbose=0)
+    assert engine.trace_count == 1
+
+
+def _mse_reference(params, x, y):
+    w, b = params
+    return jnp.mean((x @ w + b - y) ** 2)
+
+
+def test_sgd_steps_match_hand_written_updates_with_partial_batch():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(7, 3)).astype("float32")
+    y = rng.normal(size=(7, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    params = [jnp.asarray(p) for p in model.get_weights()]
+    model.compile(keras.optimizers.SGD(learning_rate=0.1), "mse")
+    model.fit(x, y, epochs=1, batch_size=3, shuffle=False, verbose=0)
+    for start in range(0, 7, 3):  # batches of 3, 3 and 1 rows
+        xb, yb = x[start:start + 3], y[start:start + 3]
+        grads = jax.grad(_mse_reference)(params, xb, yb)
+        params = [p - 0.1 * g for p, g in zip(params, grads)]
+    for got, want in zip(model.get_weights(), params):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_evaluate_and_predict_match_apply():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(10, 3)).astype("float32")
+    y = rng.normal(size=(10, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"])
+    pred = model.predict(x, batch_size=4, verbose=0)
+    ref, _ = model.apply(model.get_variables(), x)
+    np.testing.assert_allclose(pred, ref, rtol=1e-5)
+    loss, mae = model.evaluate(x, y, batch_size=4, verbose=0)
+    np.testing.assert_allclose(loss, np.mean((np.asarray(ref) - y) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(mae, np.mean(np.abs(np.asarray(ref) - y)), rtol=1e-5)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "mae"}
+    assert model.metrics_names == ["loss", "mae"]
+
+
+def test_on_batch_methods():
+    x, labels = _blobs(n=8)
+    model = _mlp()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    before = model.get_weights()[0].copy()
+    loss, acc = model.train_on_batch(x, labels)
+    assert np.isfinite(loss) and 0.0 <= acc <= 1.0
+    assert not np.allclose(before, model.get_weights()[0])
+    after = model.get_weights()[0].copy()
+    model.test_on_batch(x, labels)
+    np.testing.assert_array_equal(after, model.get_weights()[0])
+    assert model.predict_on_batch(x).shape == (8, 3)
+
+
+def test_regularizers_add_to_the_loss_and_constraints_hold():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    y = rng.normal(size=(16, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(
+        1, kernel_regularizer=keras.regularizers.L2(0.1), kernel_constraint="non_neg")])
+    model.compile("sgd", "mse")
+    w, b = model.get_weights()
+    expected = np.mean((x @ w + b - y) ** 2) + 0.1 * np.sum(w ** 2)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), expected, rtol=1e-5)
+    model.fit(x, -10 * np.abs(y), epochs=3, batch_size=4, verbose=0)
+    assert (model.get_weights()[0] >= 0).all()
+
+
+def test_multi_output_losses_weights_and_logs():
+    inp = keras.Input((3,), name="x")
+    h = layers.Dense(4, activation="relu")(inp)
+    out_a = layers.Dense(1, name="a")(h)
+    out_b = layers.Dense(2, activation="softmax", name="b")(h)
+    model = keras.Model(inp, [out_a, out_b])
+    model.compile("adam", loss={"a": "mse", "b": "sparse_categorical_crossentropy"},
+                  loss_weights={"a": 0.5, "b": 2.0}, metrics={"b": ["accuracy"]})
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12, 3)).astype("float32")
+    ya = rng.normal(size=(12, 1)).astype("float32")
+    yb = rng.integers(0, 2, 12)
+    logs = model.evaluate(x, {"a": ya, "b": yb}, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "a_loss", "b_loss", "b_accuracy"}
+    np.testing.assert_allclose(logs["loss"], 0.5 * logs["a_loss"] + 2.0 * logs["b_loss"],
+                               rtol=1e-5)
+    history = model.fit(x, [ya, yb], epochs=2, batch_size=5, verbose=0)
+    assert "b_accuracy" in history.history
+
+
+def test_sample_and_class_weights():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(6, 2)).astype("float32")
+    y = rng.normal(size=(6, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    sw = np.array([1, 0, 2, 0, 1, 1], "float32")
+    pred = np.asarray(model.predict(x, verbose=0))
+    want = np.sum(sw * np.mean((pred - y) ** 2, axis=-1)) / 6
+    np.testing.assert_allclose(model.evaluate(x, y, sample_weight=sw, verbose=0), want,
+                               rtol=1e-5)
+    labels = np.array([0, 1, 1, 0, 1, 1])
+    clf = _mlp(features=2, classes=2)
+    clf.compile("sgd", "sparse_categorical_crossentropy")
+    clf.fit(x, labels, class_weight={0: 2.0, 1: 0.5}, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="not classes"):
+        clf.fit(x, labels, class_weight={0: 1.0, 7: 1.0}, epochs=1, verbose=0)
+
+
+def test_progress_output(capsys):
+    x, labels = _blobs(n=32)
+    model = _mlp()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, labels, epochs=2, batch_size=16)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
+    assert "2/2" in out and "loss:" in out and "accuracy:" in out
+
+
+def test_clear_errors():
+    model = _mlp()
+    x, labels = _blobs(n=10)
+    with pytest.raises(RuntimeError, match="compile"):
+        model.fit(x, labels)
+    with pytest.raises(ValueError, match="Unknown optimizer.*adam"):
+        model.compile(optimizer="adamm", loss="mse")
+    with pytest.raises(ValueError, match="(?i)unknown loss.*mean_squared_error"):
+        model.compile(optimizer="adam", loss="mean_sqared_error")
+        model.fit(x, labels, verbose=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="same number of samples.*x: 10.*y: 9"):
+        model.fit(x, labels[:9], verbose=0)
+    with pytest.raises(ValueError, match="(?i)unknown metric.*accuracy"):
+        model.compile(optimizer="adam", loss="mse", metrics=["acuracy"])
+        model.fit(x, labels, verbose=0)
+
+
+def test_optimizer_state_persists_across_fit_calls():
+    x, labels = _blobs(n=32)
+    model = _mlp()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, labels, epochs=1, batch_size=8, verbose=0)
+    assert model.optimizer.iterations == 4
+    model.fit(x, labels, epochs=1, batch_size=8, verbose=0)
+    assert model.optimizer.iterations == 8
+
+
+@pytest.mark.keras
+def test_training_matches_keras(keras_oracle):
+    k = keras_oracle
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 5)).astype("float32")
+    labels = rng.integers(0, 3, 40)
+    y = np.eye(3, dtype="float32")[labels]
+    ours = keras.Sequential([keras.Input((5,)), layers.Dense(8, activation="relu"),
+                             layers.Dense(3, activation="softmax")])
+    theirs = k.Sequential([k.Input((5,)), k.layers.Dense(8, activation="relu"),
+                           k.layers.Dense(3, activation="softmax")])
+    theirs.set_weights(ours.get_weights())
+    ours.compile(keras.optimizers.Adam(learning_rate=0.01), "categorical_crossentropy",
+                 metrics=["accuracy"])
+    theirs.compile(k.optimizers.Adam(learning_rate=0.01), "categorical_crossentropy",
+                   metrics=["accuracy"])
+    h1 = ours.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    h2 = theirs.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
+    np.testing.assert_allclose(h1.history["accuracy"], h2.history["accuracy"], atol=1e-6)
+    ev1 = ours.evaluate(x, y, verbose=0)
+    ev2 = theirs.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(ev1, ev2, rtol=1e-4)

@@ -231,6 +231,8 @@ def serialize_keras_object(obj: Any, module: str, module_objects: Mapping[str, A
         >>> serialize_keras_object(Half(), "keras.demo", {"Half": Half})["module"]
         'keras.demo'
     """
+    if obj is None:
+        return None
     cls = type(obj)
     if not callable(getattr(obj, "get_config", None)):
         raise TypeError(

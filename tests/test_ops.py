@@ -405,6 +405,20 @@ def test_ops_compile_under_jit():
     assert m.shape == () and idx.shape == (3, 2)
 
 
+STATIC_ARGS = [  # list/tuple arguments that jnp needs concrete must stay so under jit
+    lambda x: ops.tile(x, (2, 1)), lambda x: ops.repeat(x, [1, 2, 1], axis=0),
+    lambda x: ops.roll(x, (1, 2), axis=(0, 1)), lambda x: ops.pad(x, [[1, 0], [0, 1]]),
+    lambda x: ops.split(x, [1, 3], axis=1)[1], lambda x: ops.array_split(x, 3, axis=1)[0],
+    lambda x: ops.zeros([2, 3]) + x[:2, :3], lambda x: ops.full((3, 4), 2.0) * x,
+    lambda x: ops.take(x, [2, 0], axis=1), lambda x: ops.reshape(x, [4, 3]),
+]
+
+
+@pytest.mark.parametrize("call", STATIC_ARGS, ids=[f"static{i}" for i in range(len(STATIC_ARGS))])
+def test_list_arguments_under_jit(call):
+    _close(jax.jit(call)(A), call(A))
+
+
 ERRORS = [
     (lambda: ops.where(A > 0, A), ValueError, "both x1 and x2"),
     (lambda: ops.squeeze(A, axis=0), ValueError, "Cannot squeeze axis 0"),

@@ -219,3 +219,16 @@ def test_training_matches_keras(keras_oracle):
     ev1 = ours.evaluate(x, y, verbose=0)
     ev2 = theirs.evaluate(x, y, verbose=0)
     np.testing.assert_allclose(ev1, ev2, rtol=1e-4)
+
+
+def test_metric_objects_with_data_dependent_state_and_duplicate_names():
+    x, labels = _blobs(n=24)
+    y = keras.utils.to_categorical(labels, 3)
+    model = _mlp()
+    model.compile("adam", "categorical_crossentropy",
+                  metrics=["accuracy", keras.metrics.F1Score(average="macro"),
+                           keras.metrics.Precision(), keras.metrics.Precision(thresholds=0.7)])
+    history = model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert {"f1_score", "precision", "precision_1"} <= set(history.history)
+    f1 = [m for m in model.metrics if m.name == "f1_score"][0]
+    np.testing.assert_allclose(float(f1.result()), history.history["f1_score"][-1], rtol=1e-5)

@@ -7,7 +7,7 @@ Every metric is first a quartet of pure functions that the compiled trainer carr
     state = metric.merge(state_a, state_b)                # shards, ensemble members
     value = metric.compute(state)                         # scalar, small array or dict
 
-All four are jit-, vmap- and grad-safe: no Python branching on values, no side effects.
+All four are safe under ``jit`` and ``vmap``: no Python branching on values, no side effects.
 Built-in states are flat dicts named like Keras's metric variables (``total``/``count``,
 ``true_positives`` ...) and every built-in state is a sum of per-batch contributions,
 so ``merge`` is addition.
@@ -388,13 +388,9 @@ def _resolve_initializer(initializer):
             return lambda shape, dtype=None: jnp.zeros(shape, dtype)
         if initializer in ("ones", "Ones"):
             return lambda shape, dtype=None: jnp.ones(shape, dtype)
-        try:
-            from kerax import initializers
-        except ImportError:
-            raise ValueError(
-                f"Unknown metric variable initializer {initializer!r}. Expected 'zeros', "
-                "'ones', a constant, or a callable fn(shape, dtype)."
-            ) from None
+        # Deferred: initializers is a sibling package that metrics need only here.
+        from kerax import initializers
+
         return initializers.get(initializer)
     return initializer
 

@@ -41,6 +41,24 @@ def unwrap_seq(xs: Any) -> list:
     return [unwrap(x) for x in xs]
 
 
+def static(x: Any) -> Any:
+    """A static argument (shape, repeats, pad widths) as Python ints / nested tuples.
+
+    Unlike :func:`unwrap`, lists must not become jax arrays here: under ``jit`` that
+    would make them tracers, and jnp needs these values concrete.
+    """
+    if isinstance(x, Variable):
+        x = x.value
+    if isinstance(x, jax.core.Tracer):
+        return x  # let jnp say that this argument must be static
+    if isinstance(x, (list, tuple)):
+        return tuple(static(v) for v in x)
+    if isinstance(x, (np.ndarray, jax.Array, np.generic)):
+        x = np.asarray(x)
+        return x.item() if x.ndim == 0 else static(x.tolist())
+    return x
+
+
 def unwrap_tree(tree: Any) -> Any:
     """Replace every Variable leaf of a pytree by its value."""
     return jax.tree_util.tree_map(

@@ -9,14 +9,12 @@ import jax.numpy as jnp
 
 from kerax import config
 from kerax.ops._convert import array as _array
-from kerax.ops._convert import is_float, standardize_dtype, unwrap
+from kerax.ops._convert import is_float, standardize_dtype, static, unwrap
 
 
 def _shape(shape: Any) -> tuple[int, ...]:
-    shape = unwrap(shape)
-    if isinstance(shape, int):
-        return (shape,)
-    return tuple(int(d) for d in shape)
+    shape = static(shape)
+    return (int(shape),) if isinstance(shape, int) else tuple(int(d) for d in shape)
 
 
 def _floatx(dtype: Any) -> str:

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax.ops._convert import unwrap
+from kerax.ops._convert import static, unwrap
 
 _PAD_MODES = ("constant", "edge", "linear_ramp", "maximum", "mean", "median", "minimum",
               "reflect", "symmetric", "wrap", "empty")
@@ -44,9 +44,8 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = N
             "constant_values only applies to mode='constant'. "
             f"Received: mode={mode!r}, constant_values={constant_values!r}."
         )
-    pad_width = np.asarray(unwrap(pad_width)).tolist()
     kwargs = {} if constant_values is None else {"constant_values": unwrap(constant_values)}
-    return jnp.pad(unwrap(x), pad_width, mode=mode, **kwargs)
+    return jnp.pad(unwrap(x), static(pad_width), mode=mode, **kwargs)
 
 
 def take(x: Any, indices: Any, axis: int | None = None) -> jax.Array:

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax.ops._convert import unwrap, unwrap_seq
+from kerax.ops._convert import static, unwrap, unwrap_seq
 
 Axis = int | tuple[int, ...] | None
 
@@ -310,10 +310,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[jax.Array]:
         >>> [p.tolist() for p in ops.split(ops.arange(4), 2)]
         [[0, 1], [2, 3]]
     """
-    sections = unwrap(indices_or_sections)
-    if not isinstance(sections, int):
-        sections = [int(i) for i in np.asarray(sections)]
-    return list(jnp.split(unwrap(x), sections, axis=axis))
+    return list(jnp.split(unwrap(x), static(indices_or_sections), axis=axis))
 
 
 def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[jax.Array]:
@@ -332,7 +329,7 @@ def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[jax.Arr
         >>> [p.tolist() for p in ops.array_split(ops.arange(5), 2)]
         [[0, 1, 2], [3, 4]]
     """
-    return list(jnp.array_split(unwrap(x), unwrap(indices_or_sections), axis=axis))
+    return list(jnp.array_split(unwrap(x), static(indices_or_sections), axis=axis))
 
 
 def flip(x: Any, axis: Axis = None) -> jax.Array:
@@ -369,7 +366,7 @@ def roll(x: Any, shift: Any, axis: Axis = None) -> jax.Array:
         >>> ops.roll([1, 2, 3], 1)
         Array([3, 1, 2], dtype=int32)
     """
-    return jnp.roll(unwrap(x), unwrap(shift), axis=axis)
+    return jnp.roll(unwrap(x), static(shift), axis=axis)
 
 
 def repeat(x: Any, repeats: Any, axis: int | None = None) -> jax.Array:
@@ -388,7 +385,10 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> jax.Array:
         >>> ops.repeat([1, 2], 2)
         Array([1, 1, 2, 2], dtype=int32)
     """
-    return jnp.repeat(unwrap(x), unwrap(repeats), axis=axis)
+    repeats = static(repeats)
+    # A numpy array (not a jax one) keeps per-element counts concrete under jit.
+    repeats = np.asarray(repeats) if isinstance(repeats, tuple) else repeats
+    return jnp.repeat(unwrap(x), repeats, axis=axis)
 
 
 def tile(x: Any, repeats: Any) -> jax.Array:
@@ -406,7 +406,7 @@ def tile(x: Any, repeats: Any) -> jax.Array:
         >>> ops.tile([1, 2], 2)
         Array([1, 2, 1, 2], dtype=int32)
     """
-    return jnp.tile(unwrap(x), unwrap(repeats))
+    return jnp.tile(unwrap(x), static(repeats))
 
 
 __all__ = [

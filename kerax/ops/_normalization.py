@@ -82,7 +82,8 @@ def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any
     return out if offset is None else out + jnp.reshape(unwrap(offset), shape)
 
 
-def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None):
+def normalize(x: Any, axis: int = -1, order: int = 2,
+              epsilon: float | None = None) -> jax.Array:
     """``x / max(norm(x), epsilon)`` over ``axis``.
 
     Args:

@@ -226,7 +226,8 @@ def scatter(indices: Any, values: Any, shape: Any) -> jax.Array:
 _REDUCTIONS = {None: "set", "add": "add", "max": "max", "min": "min", "mul": "multiply"}
 
 
-def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: str | None = None):
+def scatter_update(inputs: Any, indices: Any, updates: Any,
+                   reduction: str | None = None) -> jax.Array:
     """``inputs`` with the elements at ``indices`` set to (or combined with) ``updates``.
 
     Args:

@@ -129,11 +129,13 @@ class CompiledMetrics:
                         name = f"weighted_{name}"
                     if multi:
                         name = f"{self.output_names[i]}_{name}"
+                    taken = {e[1] for e in entries}
+                    base, k = name, 0
+                    while name in taken:  # Keras logs precision, precision_1, ...
+                        k += 1
+                        name = f"{base}_{k}"
                     entries.append((i, name, metric, weighted))
-        names = [e[1] for e in entries]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"Metric names must be unique; repeated: {dupes}.")
+        self._specs = [(_shape(y_true[i]), _shape(y_pred[i])) for i, *_ in entries]
         self.entries = entries
 
     def _per_output(self, specs: Any) -> list:
@@ -154,7 +156,17 @@ class CompiledMetrics:
         return [e[1] for e in self.entries or []]
 
     def initial_state(self) -> tuple:
-        return tuple(m.initial_state() for _, _, m, _ in self.entries or [])
+        return tuple(m.initial_state(yt, yp) for (_, _, m, _), (yt, yp)
+                     in zip(self.entries or [], self._specs))
+
+    def write_back(self, states: tuple) -> None:
+        """Give each metric object its final state, so ``metric.result()`` works after fit."""
+        for (_, _, metric, _), state in zip(self.entries or [], states):
+            metric.set_state(state)
+
+    @property
+    def metric_objects(self) -> list:
+        return [m for _, _, m, _ in self.entries or []]
 
     def update(self, states: tuple, y_true: list, y_pred: list, sample_weight: list,
                mask: jax.Array) -> tuple:

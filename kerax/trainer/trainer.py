@@ -163,8 +163,12 @@ class Trainer:
             step=jnp.asarray(self.optimizer.iterations, jnp.int32), key=self._train_key,
         ))
 
-    def _finish(self, state: TrainState) -> None:
-        self.set_variables({"trainable": state.trainable, "non_trainable": state.non_trainable})
+    def _finish(self, state: TrainState, final: bool = False) -> None:
+        trainable = state.trainable
+        if final:  # use_ema: Keras ends fit with the moving-average weights
+            trainable = self.optimizer.finalize_params(trainable, state.opt_state)
+            self._compiled_metrics.write_back(jax.device_get(state.metrics))
+        self.set_variables({"trainable": trainable, "non_trainable": state.non_trainable})
         self._opt_state = state.opt_state
         self._train_key = state.key
         self.optimizer.observe_state(state.opt_state)
@@ -262,7 +266,7 @@ class Trainer:
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        self._finish(state)
+        self._finish(state, final=True)
         callback_list.on_train_end(logs if epochs > initial_epoch else {})
         return self.history
 
@@ -355,6 +359,11 @@ class Trainer:
         """Outputs for one batch as NumPy arrays."""
         return self.predict(x, batch_size=arrays.num_samples(arrays.to_arrays(x, "x")),
                             verbose=0)
+
+    @property
+    def metrics(self) -> list:
+        """The compiled metric objects (their results are the last fit's)."""
+        return self._compiled_metrics.metric_objects if self._compiled_metrics else []
 
     @property
     def metrics_names(self) -> list[str]:

@@ -26,8 +26,9 @@ def main(steps: int = 300, batch_size: int = 64) -> float:
     x_train, y_train, x_test, y_test = x[:1500], y[:1500], x[1500:], y[1500:]
 
     # Layers define the computation; their weights live in `variables`, not in them.
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, activation="relu"),
-                              keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)]
+    )
     key = jax.random.PRNGKey(0)
     variables = model.init(key)  # {"trainable": {"dense": {"kernel", "bias"}, ...}, ...}
     optimizer = optax.adam(1e-2)

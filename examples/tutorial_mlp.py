@@ -20,8 +20,9 @@ def main(samples: int = 1000, epochs: int = 10) -> tuple[float, float]:
     x_train = np.random.random((samples, 100)).astype("float32")
     y_train = keras.utils.to_categorical(np.random.randint(10, size=(samples, 1)), num_classes=10)
     x_test = np.random.random((samples // 10, 100)).astype("float32")
-    y_test = keras.utils.to_categorical(np.random.randint(10, size=(samples // 10, 1)),
-                                        num_classes=10)
+    y_test = keras.utils.to_categorical(
+        np.random.randint(10, size=(samples // 10, 1)), num_classes=10
+    )
 
     model = keras.Sequential()
     model.add(layers.Dense(64, activation="relu", input_dim=100))

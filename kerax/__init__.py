@@ -6,6 +6,7 @@ compose with.
 """
 
 from kerax import activations as activations
+from kerax import backend as backend
 from kerax import callbacks as callbacks
 from kerax import config as config
 from kerax import constraints as constraints
@@ -13,6 +14,7 @@ from kerax import initializers as initializers
 from kerax import layers as layers
 from kerax import losses as losses
 from kerax import metrics as metrics
+from kerax import mixed_precision as mixed_precision
 from kerax import models as models
 from kerax import ops as ops
 from kerax import optimizers as optimizers
@@ -23,13 +25,38 @@ from kerax._graph import KerasTensor as KerasTensor
 from kerax._variable import Variable as Variable
 from kerax.layers import Input as Input
 from kerax.layers import Layer as Layer
+from kerax.losses import Loss as Loss
+from kerax.metrics import Metric as Metric
 from kerax.models import Model as Model
 from kerax.models import Sequential as Sequential
+from kerax.optimizers import Optimizer as Optimizer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Input", "KerasTensor", "Layer", "Model", "Sequential", "Variable", "activations",
-    "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics",
-    "models", "ops", "optimizers", "random", "regularizers", "utils",
+    "Input",
+    "KerasTensor",
+    "Layer",
+    "Loss",
+    "Metric",
+    "Model",
+    "Optimizer",
+    "Sequential",
+    "Variable",
+    "activations",
+    "backend",
+    "callbacks",
+    "config",
+    "constraints",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "mixed_precision",
+    "models",
+    "ops",
+    "optimizers",
+    "random",
+    "regularizers",
+    "utils",
 ]

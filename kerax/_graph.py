@@ -66,8 +66,12 @@ def _operator(fn, reflected=False):
 
 
 for _name, _fn in [
-    ("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
-    ("truediv", operator.truediv), ("pow", operator.pow), ("matmul", operator.matmul),
+    ("add", operator.add),
+    ("sub", operator.sub),
+    ("mul", operator.mul),
+    ("truediv", operator.truediv),
+    ("pow", operator.pow),
+    ("matmul", operator.matmul),
 ]:
     setattr(KerasTensor, f"__{_name}__", _operator(_fn))
     setattr(KerasTensor, f"__r{_name}__", _operator(_fn, reflected=True))
@@ -100,8 +104,11 @@ def any_symbolic(tree: Any) -> bool:
 def _probe(tree: Any, size: int) -> Any:
     # A None batch axis next to an input with a fixed batch size takes that size, as
     # Keras does when it merges them.
-    fixed = [t.shape[0] for t in jax.tree_util.tree_leaves(tree)
-             if is_symbolic(t) and t.shape and t.shape[0] is not None]
+    fixed = [
+        t.shape[0]
+        for t in jax.tree_util.tree_leaves(tree)
+        if is_symbolic(t) and t.shape and t.shape[0] is not None
+    ]
     batch = fixed[0] if fixed else size
 
     def to_struct(t):
@@ -121,9 +128,7 @@ def trace_spec(fn: Callable, *args: Any, training: bool | None = None) -> Any:
     ``fn`` runs under ``jax.eval_shape`` in an abstract scope: unbound weights read as
     zeros of their shape, so nothing is initialized and no FLOP is spent.
     """
-    has_unknown = any(
-        None in t.shape for t in jax.tree_util.tree_leaves(args) if is_symbolic(t)
-    )
+    has_unknown = any(None in t.shape for t in jax.tree_util.tree_leaves(args) if is_symbolic(t))
 
     def run(size):
         def traced(*concrete):
@@ -162,8 +167,10 @@ def symbolic_call(layer, args: tuple, kwargs: dict) -> Any:
     leaves, treedef = jax.tree_util.tree_flatten(spec)
     node = Node(layer, args, kwargs, None)
     names = [layer.name if len(leaves) == 1 else f"{layer.name}_{i}" for i in range(len(leaves))]
-    tensors = [KerasTensor(s.shape, s.dtype, name=n, node=node, index=i)
-               for i, (s, n) in enumerate(zip(leaves, names))]
+    tensors = [
+        KerasTensor(s.shape, s.dtype, name=n, node=node, index=i)
+        for i, (s, n) in enumerate(zip(leaves, names))
+    ]
     node.outputs = jax.tree_util.tree_unflatten(treedef, tensors)
     layer._inbound_nodes.append(node)
     return node.outputs

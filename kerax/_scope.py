@@ -49,6 +49,8 @@ class Scope:
         self.abstract = abstract
         self.updates: dict[int, Any] = {}
         self.losses: list[Any] = []
+        # Keras masks travel beside the arrays they describe: {id(array): (array, mask)}.
+        self.masks: dict[int, tuple[Any, Any]] = {}
         self.training = training
         self._key = key
         self._draws = 0
@@ -70,9 +72,7 @@ class Scope:
         return jax.random.fold_in(self._key, self._draws)
 
 
-_current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
-    "kerax_scope", default=None
-)
+_current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("kerax_scope", default=None)
 
 
 def current() -> Scope | None:
@@ -125,3 +125,28 @@ def next_key() -> jax.Array:
             "Pass key=jax.random.PRNGKey(...) to apply() (fit() does this for you)."
         )
     return next_global_key()
+
+
+def get_mask(x: Any) -> Any:
+    """The Keras mask attached to ``x`` in the current scope (a list for list inputs)."""
+    scope = current()
+    if scope is None:
+        return None
+    if isinstance(x, (list, tuple)):
+        masks = [get_mask(t) for t in x]
+        return None if all(m is None for m in masks) else masks
+    entry = scope.masks.get(id(x))
+    return entry[1] if entry is not None and entry[0] is x else None
+
+
+def set_mask(x: Any, mask: Any) -> None:
+    """Attach a Keras mask to ``x`` for the layers that consume it next."""
+    scope = current()
+    if scope is None or mask is None:
+        return
+    if isinstance(x, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
+        for t, m in zip(x, masks):
+            set_mask(t, m)
+        return
+    scope.masks[id(x)] = (x, mask)

@@ -69,8 +69,7 @@ def register_keras_serializable(package: str = "Custom", name: str | None = None
     def decorator(obj):
         if not callable(obj):
             raise TypeError(
-                "register_keras_serializable decorates a class or function. "
-                f"Received: {obj!r}"
+                f"register_keras_serializable decorates a class or function. Received: {obj!r}"
             )
         if inspect.isclass(obj) and not hasattr(obj, "get_config"):
             raise ValueError(
@@ -242,10 +241,18 @@ def serialize_keras_object(obj: Any, module: str, module_objects: Mapping[str, A
     config = obj.get_config()
     registered = registered_name(cls)
     if registered is None and module_objects.get(cls.__name__) is cls:
-        return {"module": module, "class_name": cls.__name__, "config": config,
-                "registered_name": None}
-    return {"module": None, "class_name": cls.__name__, "config": config,
-            "registered_name": registered or cls.__name__}
+        return {
+            "module": module,
+            "class_name": cls.__name__,
+            "config": config,
+            "registered_name": None,
+        }
+    return {
+        "module": None,
+        "class_name": cls.__name__,
+        "config": config,
+        "registered_name": registered or cls.__name__,
+    }
 
 
 def deserialize_keras_object(
@@ -370,8 +377,10 @@ def encode_value(value: Any) -> Any:
         return value.item()
     if hasattr(value, "__array__") and not isinstance(value, (list, tuple)):
         array = np.asarray(value)
-        return {"class_name": "__numpy__",
-                "config": {"value": array.tolist(), "dtype": str(array.dtype)}}
+        return {
+            "class_name": "__numpy__",
+            "config": {"value": array.tolist(), "dtype": str(array.dtype)},
+        }
     return value
 
 

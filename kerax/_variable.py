@@ -49,16 +49,16 @@ def call_initializer(initializer: Any, shape: tuple[int, ...], dtype: Any, key: 
         takes_key = "key" in params or any(
             p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
         )
-        value = initializer(shape, dtype=dtype, key=key) if takes_key else initializer(
-            shape, dtype=dtype
+        value = (
+            initializer(shape, dtype=dtype, key=key)
+            if takes_key
+            else initializer(shape, dtype=dtype)
         )
     else:
         value = initializer
     value = jnp.asarray(value, dtype=dtype)
     if value.shape != shape:
-        raise ValueError(
-            f"The initializer produced shape {value.shape}, expected {shape}."
-        )
+        raise ValueError(f"The initializer produced shape {value.shape}, expected {shape}.")
     return value
 
 
@@ -188,14 +188,23 @@ def _binary(op, reflected=False):
 
 
 for _name, _op in [
-    ("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
-    ("truediv", operator.truediv), ("floordiv", operator.floordiv), ("mod", operator.mod),
-    ("pow", operator.pow), ("matmul", operator.matmul),
+    ("add", operator.add),
+    ("sub", operator.sub),
+    ("mul", operator.mul),
+    ("truediv", operator.truediv),
+    ("floordiv", operator.floordiv),
+    ("mod", operator.mod),
+    ("pow", operator.pow),
+    ("matmul", operator.matmul),
 ]:
     setattr(Variable, f"__{_name}__", _binary(_op))
     setattr(Variable, f"__r{_name}__", _binary(_op, reflected=True))
-for _name, _op in [("lt", operator.lt), ("le", operator.le), ("gt", operator.gt),
-                   ("ge", operator.ge)]:
+for _name, _op in [
+    ("lt", operator.lt),
+    ("le", operator.le),
+    ("gt", operator.gt),
+    ("ge", operator.ge),
+]:
     setattr(Variable, f"__{_name}__", _binary(_op))
 Variable.__neg__ = lambda self: -self.value
 Variable.__abs__ = lambda self: abs(self.value)

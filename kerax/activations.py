@@ -26,8 +26,12 @@ from jax.typing import ArrayLike
 from kerax import _serialization
 
 
-def relu(x: ArrayLike, negative_slope: float = 0.0, max_value: float | None = None,
-         threshold: float = 0.0) -> jax.Array:
+def relu(
+    x: ArrayLike,
+    negative_slope: float = 0.0,
+    max_value: float | None = None,
+    threshold: float = 0.0,
+) -> jax.Array:
     """Rectified linear unit, optionally leaky, capped, or shifted.
 
     ``x`` above ``threshold`` passes (capped at ``max_value``); below it the output is
@@ -360,10 +364,36 @@ def sparsemax(x: ArrayLike, axis: int = -1) -> jax.Array:
 
 
 _FUNCTIONS = [
-    relu, leaky_relu, relu6, sigmoid, softmax, log_softmax, tanh, gelu, silu, elu, selu,
-    softplus, softsign, hard_sigmoid, hard_silu, hard_tanh, exponential, linear, mish, celu,
-    glu, log_sigmoid, tanh_shrink, soft_shrink, hard_shrink, threshold, squareplus,
-    sparse_plus, sparse_sigmoid, sparsemax,
+    relu,
+    leaky_relu,
+    relu6,
+    sigmoid,
+    softmax,
+    log_softmax,
+    tanh,
+    gelu,
+    silu,
+    elu,
+    selu,
+    softplus,
+    softsign,
+    hard_sigmoid,
+    hard_silu,
+    hard_tanh,
+    exponential,
+    linear,
+    mish,
+    celu,
+    glu,
+    log_sigmoid,
+    tanh_shrink,
+    soft_shrink,
+    hard_shrink,
+    threshold,
+    squareplus,
+    sparse_plus,
+    sparse_sigmoid,
+    sparsemax,
 ]
 _TABLE: dict[str, Callable] = {fn.__name__: fn for fn in _FUNCTIONS}
 _TABLE.update(swish=silu, hard_swish=hard_silu)
@@ -453,8 +483,14 @@ def deserialize(config: str | dict, custom_objects: dict[str, Any] | None = None
         True
     """
     return _serialization.deserialize_keras_object(
-        config, _TABLE, custom_objects, kind="activation")
+        config, _TABLE, custom_objects, kind="activation"
+    )
 
 
-__all__ = [fn.__name__ for fn in _FUNCTIONS] + ["swish", "hard_swish", "get", "serialize",
-                                                "deserialize"]
+__all__ = [fn.__name__ for fn in _FUNCTIONS] + [
+    "swish",
+    "hard_swish",
+    "get",
+    "serialize",
+    "deserialize",
+]

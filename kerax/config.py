@@ -42,7 +42,6 @@ def set_image_data_format(value: str) -> None:
     global _IMAGE_DATA_FORMAT
     if value not in ("channels_last", "channels_first"):
         raise ValueError(
-            "image_data_format must be 'channels_last' or 'channels_first'. "
-            f"Received: {value!r}"
+            f"image_data_format must be 'channels_last' or 'channels_first'. Received: {value!r}"
         )
     _IMAGE_DATA_FORMAT = value

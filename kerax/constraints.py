@@ -160,8 +160,13 @@ class MinMaxNorm(Constraint):
     [0.6, 0.8]
     """
 
-    def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0,
-                 axis: int | Sequence[int] = 0):
+    def __init__(
+        self,
+        min_value: float = 0.0,
+        max_value: float = 1.0,
+        rate: float = 1.0,
+        axis: int | Sequence[int] = 0,
+    ):
         _check_number(min_value, "min_value", "MinMaxNorm")
         _check_number(max_value, "max_value", "MinMaxNorm", low=min_value)
         _check_number(rate, "rate", "MinMaxNorm")
@@ -172,13 +177,18 @@ class MinMaxNorm(Constraint):
     def __call__(self, w):
         w = _as_float(w)
         norms = _norms(w, self.axis)
-        desired = (self.rate * jnp.clip(norms, self.min_value, self.max_value)
-                   + (1 - self.rate) * norms)
+        desired = (
+            self.rate * jnp.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
+        )
         return w * (desired / (epsilon() + norms))
 
     def get_config(self):
-        return {"min_value": self.min_value, "max_value": self.max_value,
-                "rate": self.rate, "axis": self.axis}
+        return {
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "rate": self.rate,
+            "axis": self.axis,
+        }
 
 
 # Keras's lower-case aliases: ``keras.constraints.max_norm(2.0)`` builds a MaxNorm.
@@ -253,8 +263,16 @@ def deserialize(config: str | dict, custom_objects: dict[str, Any] | None = None
         UnitNorm(axis=1)
     """
     return _serialization.deserialize_keras_object(
-        config, _TABLE, custom_objects, kind="constraint")
+        config, _TABLE, custom_objects, kind="constraint"
+    )
 
 
 __all__ = [cls.__name__ for cls in _CLASSES] + [
-    "max_norm", "non_neg", "unit_norm", "min_max_norm", "get", "serialize", "deserialize"]
+    "max_norm",
+    "non_neg",
+    "unit_norm",
+    "min_max_norm",
+    "get",
+    "serialize",
+    "deserialize",
+]

@@ -88,8 +88,9 @@ class Initializer:
         [2.0, 2.0]
     """
 
-    def __call__(self, shape: Sequence[int], dtype: Any = None,
-                 key: jax.Array | None = None) -> jax.Array:
+    def __call__(
+        self, shape: Sequence[int], dtype: Any = None, key: jax.Array | None = None
+    ) -> jax.Array:
         raise NotImplementedError(
             f"{type(self).__name__} must implement __call__(shape, dtype=None, key=None)."
         )
@@ -192,8 +193,7 @@ class _RandomInitializer(Initializer):
     def __init__(self, seed: int | None = None):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(
-                f"{type(self).__name__} expects seed to be an int or None. "
-                f"Received: seed={seed!r}"
+                f"{type(self).__name__} expects seed to be an int or None. Received: seed={seed!r}"
             )
         self.seed = None if seed is None else int(seed)
 
@@ -281,14 +281,16 @@ class RandomUniform(_RandomInitializer):
         return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
 
 
-def _compute_fans(shape: tuple[int, ...], input_axes: Sequence[int] | None = None,
-                  output_axes: Sequence[int] | None = None) -> tuple[int, int]:
+def _compute_fans(
+    shape: tuple[int, ...],
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> tuple[int, int]:
     # Keras's rule: Dense kernels are (in, out); conv kernels (HWIO) multiply both by
     # the receptive field prod(shape[:-2]); a vector has fan_in == fan_out.
     shape = tuple(shape)
     if input_axes is not None and output_axes is not None:
-        return (math.prod(shape[a] for a in input_axes),
-                math.prod(shape[a] for a in output_axes))
+        return (math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -323,22 +325,28 @@ class VarianceScaling(_RandomInitializer):
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None,
-                 input_axes: Sequence[int] | None = None,
-                 output_axes: Sequence[int] | None = None):
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
         if not isinstance(scale, (int, float, np.number)) or not scale > 0:
-            raise ValueError(
-                f"VarianceScaling expects a positive scale. Received: scale={scale!r}")
+            raise ValueError(f"VarianceScaling expects a positive scale. Received: scale={scale!r}")
         if mode not in self._MODES:
             raise ValueError(
-                f"VarianceScaling expects mode in {self._MODES}. Received: mode={mode!r}")
+                f"VarianceScaling expects mode in {self._MODES}. Received: mode={mode!r}"
+            )
         distribution = str(distribution).lower()
         distribution = "truncated_normal" if distribution == "normal" else distribution
         if distribution not in self._DISTRIBUTIONS:
             raise ValueError(
                 f"VarianceScaling expects distribution in {self._DISTRIBUTIONS} or 'normal'. "
-                f"Received: distribution={distribution!r}")
+                f"Received: distribution={distribution!r}"
+            )
         self.scale, self.mode, self.distribution = scale, mode, distribution
         self.input_axes, self.output_axes = input_axes, output_axes
         super().__init__(seed)
@@ -358,8 +366,12 @@ class VarianceScaling(_RandomInitializer):
         return jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
 
     def get_config(self):
-        config = {**super().get_config(), "scale": self.scale, "mode": self.mode,
-                  "distribution": self.distribution}
+        config = {
+            **super().get_config(),
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+        }
         return {**config, **self._axes_config()}
 
     def _axes_config(self):
@@ -380,10 +392,13 @@ class _Preset(VarianceScaling):
 
     _ARGS: tuple[float, str, str]
 
-    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
-                 output_axes: Sequence[int] | None = None):
-        super().__init__(*self._ARGS, seed=seed, input_axes=input_axes,
-                         output_axes=output_axes)
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(*self._ARGS, seed=seed, input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self):
         return {"seed": self.seed, **self._axes_config()}
@@ -448,7 +463,8 @@ class Orthogonal(_RandomInitializer):
         if len(shape) < 2:
             raise ValueError(
                 f"Orthogonal initializes tensors of rank >= 2. Received: shape={shape} of "
-                f"rank {len(shape)}. Use a RandomNormal or Constant initializer for vectors.")
+                f"rank {len(shape)}. Use a RandomNormal or Constant initializer for vectors."
+            )
         rows, cols = math.prod(shape[:-1]), shape[-1]
         # QR of a tall normal matrix; the sign fix makes Q uniform over the
         # orthogonal group (Mezzadri, 2007).
@@ -471,19 +487,54 @@ random_normal, truncated_normal, random_uniform = RandomNormal, TruncatedNormal,
 variance_scaling, glorot_uniform, glorot_normal = VarianceScaling, GlorotUniform, GlorotNormal
 he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal
 IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
-_ALIASES = ["zeros", "ones", "constant", "identity", "orthogonal", "random_normal",
-            "truncated_normal", "random_uniform", "variance_scaling", "glorot_uniform",
-            "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
-            "IdentityInitializer", "OrthogonalInitializer"]
+_ALIASES = [
+    "zeros",
+    "ones",
+    "constant",
+    "identity",
+    "orthogonal",
+    "random_normal",
+    "truncated_normal",
+    "random_uniform",
+    "variance_scaling",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "IdentityInitializer",
+    "OrthogonalInitializer",
+]
 
-_CLASSES = [Zeros, Ones, Constant, Identity, RandomNormal, TruncatedNormal, RandomUniform,
-            VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
-            LecunNormal, Orthogonal]
+_CLASSES = [
+    Zeros,
+    Ones,
+    Constant,
+    Identity,
+    RandomNormal,
+    TruncatedNormal,
+    RandomUniform,
+    VarianceScaling,
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+    LecunUniform,
+    LecunNormal,
+    Orthogonal,
+]
 _TABLE: dict[str, type] = {cls.__name__: cls for cls in _CLASSES}
 _TABLE.update({_naming.to_snake_case(cls.__name__): cls for cls in _CLASSES})
 # Keras's aliases.
-_TABLE.update(zero=Zeros, one=Ones, normal=RandomNormal, uniform=RandomUniform,
-              IdentityInitializer=Identity, OrthogonalInitializer=Orthogonal)
+_TABLE.update(
+    zero=Zeros,
+    one=Ones,
+    normal=RandomNormal,
+    uniform=RandomUniform,
+    IdentityInitializer=Identity,
+    OrthogonalInitializer=Orthogonal,
+)
 
 
 def get(identifier: Any) -> Any:
@@ -518,7 +569,8 @@ def get(identifier: Any) -> Any:
     raise TypeError(
         "An initializer must be a name such as 'glorot_uniform', a config dict, an "
         "Initializer, an array, or a callable. "
-        f"Received: initializer={identifier!r} of type {type(identifier).__name__}")
+        f"Received: initializer={identifier!r} of type {type(identifier).__name__}"
+    )
 
 
 def _from_array(value: Any):
@@ -527,7 +579,8 @@ def _from_array(value: Any):
         if shape != tuple(value.shape):
             raise ValueError(
                 f"This initializer is a fixed array of shape {tuple(value.shape)}; it cannot "
-                f"fill shape {shape}. Received: shape={shape}")
+                f"fill shape {shape}. Received: shape={shape}"
+            )
         return jnp.asarray(value, _standardize_dtype(dtype))
 
     return initializer
@@ -565,8 +618,13 @@ def deserialize(config: str | dict, custom_objects: dict[str, Any] | None = None
         Constant(value=2.0)
     """
     return _serialization.deserialize_keras_object(
-        config, _TABLE, custom_objects, kind="initializer")
+        config, _TABLE, custom_objects, kind="initializer"
+    )
 
 
-__all__ = ["Initializer"] + [cls.__name__ for cls in _CLASSES] + _ALIASES + [
-    "get", "serialize", "deserialize"]
+__all__ = (
+    ["Initializer"]
+    + [cls.__name__ for cls in _CLASSES]
+    + _ALIASES
+    + ["get", "serialize", "deserialize"]
+)

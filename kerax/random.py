@@ -150,13 +150,15 @@ def _shape(shape: Any) -> tuple[int, ...]:
 def _float_dtype(dtype: Any, fn: str) -> str:
     dtype = standardize_dtype(dtype) or config.floatx()
     if not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(f"random.{fn} draws floats; dtype must be a float type. "
-                         f"Received: dtype={dtype!r}")
+        raise ValueError(
+            f"random.{fn} draws floats; dtype must be a float type. Received: dtype={dtype!r}"
+        )
     return dtype
 
 
-def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = None,
-           seed: Any = None) -> jax.Array:
+def normal(
+    shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = None, seed: Any = None
+) -> jax.Array:
     """Draw from a normal distribution.
 
     Args:
@@ -179,8 +181,9 @@ def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = None,
     return (sample * unwrap(stddev) + unwrap(mean)).astype(dtype)
 
 
-def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = None,
-                     seed: Any = None) -> jax.Array:
+def truncated_normal(
+    shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = None, seed: Any = None
+) -> jax.Array:
     """Draw from a normal distribution cut at two standard deviations from the mean.
 
     Args:
@@ -203,8 +206,9 @@ def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any 
     return (sample * unwrap(stddev) + unwrap(mean)).astype(dtype)
 
 
-def uniform(shape: Any, minval: Any = 0.0, maxval: Any = 1.0, dtype: Any = None,
-            seed: Any = None) -> jax.Array:
+def uniform(
+    shape: Any, minval: Any = 0.0, maxval: Any = 1.0, dtype: Any = None, seed: Any = None
+) -> jax.Array:
     """Draw uniformly from ``[minval, maxval)``.
 
     Args:
@@ -227,12 +231,14 @@ def uniform(shape: Any, minval: Any = 0.0, maxval: Any = 1.0, dtype: Any = None,
         True
     """
     dtype = _float_dtype(dtype, "uniform")
-    return jax.random.uniform(_resolve_key(seed), _shape(shape), dtype,
-                              minval=unwrap(minval), maxval=unwrap(maxval))
+    return jax.random.uniform(
+        _resolve_key(seed), _shape(shape), dtype, minval=unwrap(minval), maxval=unwrap(maxval)
+    )
 
 
-def randint(shape: Any, minval: Any, maxval: Any, dtype: Any = "int32",
-            seed: Any = None) -> jax.Array:
+def randint(
+    shape: Any, minval: Any, maxval: Any, dtype: Any = "int32", seed: Any = None
+) -> jax.Array:
     """Draw integers uniformly from ``[minval, maxval)``.
 
     Args:
@@ -256,14 +262,16 @@ def randint(shape: Any, minval: Any, maxval: Any, dtype: Any = "int32",
     """
     dtype = standardize_dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.integer):
-        raise ValueError(f"random.randint draws integers; dtype must be an integer type. "
-                         f"Received: dtype={dtype!r}. Use random.uniform for floats.")
-    return jax.random.randint(_resolve_key(seed), _shape(shape), unwrap(minval),
-                              unwrap(maxval), dtype)
+        raise ValueError(
+            f"random.randint draws integers; dtype must be an integer type. "
+            f"Received: dtype={dtype!r}. Use random.uniform for floats."
+        )
+    return jax.random.randint(
+        _resolve_key(seed), _shape(shape), unwrap(minval), unwrap(maxval), dtype
+    )
 
 
-def categorical(logits: Any, num_samples: int, dtype: Any = "int32",
-                seed: Any = None) -> jax.Array:
+def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any = None) -> jax.Array:
     """Draw class indices from categorical distributions given by unnormalized logits.
 
     Args:
@@ -285,15 +293,18 @@ def categorical(logits: Any, num_samples: int, dtype: Any = "int32",
     """
     logits = jnp.asarray(unwrap(logits))
     if logits.ndim != 2:
-        raise ValueError(f"logits must be 2-D (batch, num_classes). "
-                         f"Received: logits.shape={logits.shape}")
-    out = jax.random.categorical(_resolve_key(seed), logits[:, None, :], axis=-1,
-                                 shape=(logits.shape[0], int(num_samples)))
+        raise ValueError(
+            f"logits must be 2-D (batch, num_classes). Received: logits.shape={logits.shape}"
+        )
+    out = jax.random.categorical(
+        _resolve_key(seed), logits[:, None, :], axis=-1, shape=(logits.shape[0], int(num_samples))
+    )
     return out.astype(standardize_dtype(dtype))
 
 
-def dropout(inputs: Any, rate: float, noise_shape: Sequence[int | None] | None = None,
-            seed: Any = None) -> jax.Array:
+def dropout(
+    inputs: Any, rate: float, noise_shape: Sequence[int | None] | None = None, seed: Any = None
+) -> jax.Array:
     """Zero entries with probability ``rate`` and scale the rest by ``1 / (1 - rate)``.
 
     Args:
@@ -324,12 +335,15 @@ def dropout(inputs: Any, rate: float, noise_shape: Sequence[int | None] | None =
             return jnp.zeros_like(inputs)
         if rate == 0.0:
             return inputs
-    shape = inputs.shape if noise_shape is None else tuple(
-        inputs.shape[i] if d is None else int(d) for i, d in enumerate(noise_shape)
+    shape = (
+        inputs.shape
+        if noise_shape is None
+        else tuple(inputs.shape[i] if d is None else int(d) for i, d in enumerate(noise_shape))
     )
     keep_prob = 1.0 - rate
-    keep = jnp.broadcast_to(jax.random.bernoulli(_resolve_key(seed), keep_prob, shape),
-                            inputs.shape)
+    keep = jnp.broadcast_to(
+        jax.random.bernoulli(_resolve_key(seed), keep_prob, shape), inputs.shape
+    )
     return jnp.where(keep, inputs / jnp.asarray(keep_prob, inputs.dtype), 0).astype(inputs.dtype)
 
 
@@ -349,8 +363,9 @@ def shuffle(x: Any, axis: int = 0, seed: Any = None) -> jax.Array:
         >>> sorted(random.shuffle(ops.arange(5), seed=0).tolist())
         [0, 1, 2, 3, 4]
     """
-    return jax.random.permutation(_resolve_key(seed), jnp.asarray(unwrap(x)), axis=axis,
-                                  independent=False)
+    return jax.random.permutation(
+        _resolve_key(seed), jnp.asarray(unwrap(x)), axis=axis, independent=False
+    )
 
 
 def gamma(shape: Any, alpha: Any, dtype: Any = None, seed: Any = None) -> jax.Array:
@@ -371,12 +386,14 @@ def gamma(shape: Any, alpha: Any, dtype: Any = None, seed: Any = None) -> jax.Ar
         (3,)
     """
     dtype = _float_dtype(dtype, "gamma")
-    return jax.random.gamma(_resolve_key(seed), jnp.asarray(unwrap(alpha), dtype),
-                            _shape(shape), dtype)
+    return jax.random.gamma(
+        _resolve_key(seed), jnp.asarray(unwrap(alpha), dtype), _shape(shape), dtype
+    )
 
 
-def binomial(shape: Any, counts: Any, probabilities: Any, dtype: Any = None,
-             seed: Any = None) -> jax.Array:
+def binomial(
+    shape: Any, counts: Any, probabilities: Any, dtype: Any = None, seed: Any = None
+) -> jax.Array:
     """Draw the number of successes in ``counts`` trials of probability ``probabilities``.
 
     Args:
@@ -395,8 +412,13 @@ def binomial(shape: Any, counts: Any, probabilities: Any, dtype: Any = None,
         10.0
     """
     dtype = _float_dtype(dtype, "binomial")
-    return jax.random.binomial(_resolve_key(seed), jnp.asarray(unwrap(counts), dtype),
-                               jnp.asarray(unwrap(probabilities), dtype), _shape(shape), dtype)
+    return jax.random.binomial(
+        _resolve_key(seed),
+        jnp.asarray(unwrap(counts), dtype),
+        jnp.asarray(unwrap(probabilities), dtype),
+        _shape(shape),
+        dtype,
+    )
 
 
 def beta(shape: Any, alpha: Any, beta: Any, dtype: Any = None, seed: Any = None) -> jax.Array:
@@ -419,11 +441,25 @@ def beta(shape: Any, alpha: Any, beta: Any, dtype: Any = None, seed: Any = None)
         True
     """
     dtype = _float_dtype(dtype, "beta")
-    return jax.random.beta(_resolve_key(seed), jnp.asarray(unwrap(alpha), dtype),
-                           jnp.asarray(unwrap(beta), dtype), _shape(shape), dtype)
+    return jax.random.beta(
+        _resolve_key(seed),
+        jnp.asarray(unwrap(alpha), dtype),
+        jnp.asarray(unwrap(beta), dtype),
+        _shape(shape),
+        dtype,
+    )
 
 
 __all__ = [
-    "SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",
-    "randint", "shuffle", "truncated_normal", "uniform",
+    "SeedGenerator",
+    "beta",
+    "binomial",
+    "categorical",
+    "dropout",
+    "gamma",
+    "normal",
+    "randint",
+    "shuffle",
+    "truncated_normal",
+    "uniform",
 ]

@@ -25,11 +25,14 @@ from kerax.config import epsilon
 
 
 def _validate_factor(value: Any, name: str, owner: str) -> float:
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or value < 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(
-            f"{owner} expects {name} to be a non-negative finite float. "
-            f"Received: {name}={value!r}"
+            f"{owner} expects {name} to be a non-negative finite float. Received: {name}={value!r}"
         )
     return float(value)
 
@@ -186,8 +189,7 @@ class OrthogonalRegularizer(Regularizer):
         self.factor = _validate_factor(factor, "factor", "OrthogonalRegularizer")
         if mode not in ("rows", "columns"):
             raise ValueError(
-                "OrthogonalRegularizer expects mode 'rows' or 'columns'. "
-                f"Received: mode={mode!r}"
+                f"OrthogonalRegularizer expects mode 'rows' or 'columns'. Received: mode={mode!r}"
             )
         self.mode = mode
 
@@ -289,8 +291,16 @@ def deserialize(config: str | dict, custom_objects: dict[str, Any] | None = None
         L1L2(l1=0.1, l2=0.0)
     """
     return _serialization.deserialize_keras_object(
-        config, _TABLE, custom_objects, kind="regularizer")
+        config, _TABLE, custom_objects, kind="regularizer"
+    )
 
 
 __all__ = [cls.__name__ for cls in _CLASSES] + [
-    "l1", "l2", "l1_l2", "orthogonal_regularizer", "get", "serialize", "deserialize"]
+    "l1",
+    "l2",
+    "l1_l2",
+    "orthogonal_regularizer",
+    "get",
+    "serialize",
+    "deserialize",
+]

@@ -10,8 +10,9 @@ import pytest
 
 from kerax import _serialization, activations
 
-X = np.array([-7.0, -3.0, -1.5, -1.0, -0.3, 0.0, 0.2, 0.5, 1.0, 2.5, 3.0, 6.5, 9.0],
-             dtype=np.float32)
+X = np.array(
+    [-7.0, -3.0, -1.5, -1.0, -0.3, 0.0, 0.2, 0.5, 1.0, 2.5, 3.0, 6.5, 9.0], dtype=np.float32
+)
 
 
 def _sigmoid(x):
@@ -54,8 +55,7 @@ REFERENCES = {
     "tanh_shrink": ({}, lambda x: x - np.tanh(x)),
     "soft_shrink": ({}, lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0))),
     "hard_shrink": ({}, lambda x: np.where(np.abs(x) > 0.5, x, 0)),
-    "threshold": ({"threshold": 0.4, "default_value": -2.0},
-                  lambda x: np.where(x > 0.4, x, -2.0)),
+    "threshold": ({"threshold": 0.4, "default_value": -2.0}, lambda x: np.where(x > 0.4, x, -2.0)),
     "squareplus": ({}, lambda x: (x + np.sqrt(x * x + 4)) / 2),
     "sparse_plus": ({}, lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4))),
     "sparse_sigmoid": ({}, lambda x: np.clip((x + 1) / 2, 0, 1)),
@@ -74,28 +74,42 @@ def test_matches_formula(name):
     np.testing.assert_allclose(got, reference(x.astype(np.float64)), rtol=2e-6, atol=2e-6)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"negative_slope": 0.1}, {"max_value": 2.0}, {"threshold": 1.0},
-    {"negative_slope": 0.1, "max_value": 2.0}, {"negative_slope": 0.3, "threshold": 0.5},
-    {"negative_slope": 0.1, "max_value": 6.0, "threshold": -1.0}, {"max_value": 6},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"negative_slope": 0.1},
+        {"max_value": 2.0},
+        {"threshold": 1.0},
+        {"negative_slope": 0.1, "max_value": 2.0},
+        {"negative_slope": 0.3, "threshold": 0.5},
+        {"negative_slope": 0.1, "max_value": 6.0, "threshold": -1.0},
+        {"max_value": 6},
+    ],
+)
 def test_relu_options(kwargs):
-    slope, cap, t = (kwargs.get("negative_slope", 0.0), kwargs.get("max_value"),
-                     kwargs.get("threshold", 0.0))
+    slope, cap, t = (
+        kwargs.get("negative_slope", 0.0),
+        kwargs.get("max_value"),
+        kwargs.get("threshold", 0.0),
+    )
     above = np.where(X > t, X, 0.0)
     expected = (np.minimum(above, cap) if cap is not None else above) + np.where(
-        X < t, slope * (X - t), 0.0)
+        X < t, slope * (X - t), 0.0
+    )
     np.testing.assert_allclose(activations.relu(X, **kwargs), expected, atol=1e-6)
 
 
 def test_parameterised_variants():
-    np.testing.assert_allclose(activations.elu(X, alpha=0.5), np.where(X > 0, X, 0.5 * np.expm1(X)),
-                               rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(activations.leaky_relu(X, negative_slope=0.01),
-                               np.where(X >= 0, X, 0.01 * X), rtol=1e-6)
+    np.testing.assert_allclose(
+        activations.elu(X, alpha=0.5), np.where(X > 0, X, 0.5 * np.expm1(X)), rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        activations.leaky_relu(X, negative_slope=0.01), np.where(X >= 0, X, 0.01 * X), rtol=1e-6
+    )
     c = np.tanh(np.sqrt(2 / np.pi) * (X + 0.044715 * X**3))
-    np.testing.assert_allclose(activations.gelu(X, approximate=True), 0.5 * X * (1 + c),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        activations.gelu(X, approximate=True), 0.5 * X * (1 + c), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_softmax_axes_and_sparsemax():
@@ -112,8 +126,9 @@ def test_softmax_axes_and_sparsemax():
         np.testing.assert_allclose(total, 1.0, rtol=1e-5)
     assert all(bool(jnp.all(p >= 0)) and bool(jnp.any(p == 0)) for p in sparse)
     # Worked case: z = (1, 0.5, -1) projects onto the simplex at tau = 0.25.
-    np.testing.assert_allclose(activations.sparsemax(jnp.array([1.0, 0.5, -1.0])),
-                               [0.75, 0.25, 0.0], atol=1e-6)
+    np.testing.assert_allclose(
+        activations.sparsemax(jnp.array([1.0, 0.5, -1.0])), [0.75, 0.25, 0.0], atol=1e-6
+    )
 
 
 def test_glu_rejects_odd_axis():
@@ -122,8 +137,10 @@ def test_glu_rejects_odd_axis():
 
 
 def _all_activations(x):
-    return {name: getattr(activations, name)(x[SLICES.get(name, slice(None))], **kwargs)
-            for name, (kwargs, _) in REFERENCES.items()}
+    return {
+        name: getattr(activations, name)(x[SLICES.get(name, slice(None))], **kwargs)
+        for name, (kwargs, _) in REFERENCES.items()
+    }
 
 
 def test_jit_equals_eager_and_grad_is_finite():
@@ -131,8 +148,7 @@ def test_jit_equals_eager_and_grad_is_finite():
     x = jnp.asarray(X)
     eager, compiled = _all_activations(x), jax.jit(_all_activations)(x)
     for name in REFERENCES:
-        np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-6, atol=1e-7,
-                                   err_msg=name)
+        np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-6, atol=1e-7, err_msg=name)
     # A NaN or inf in any activation's gradient survives the sum.
     grads = jax.jit(jax.grad(lambda v: sum(jnp.sum(y) for y in _all_activations(v).values())))(x)
     assert bool(jnp.all(jnp.isfinite(grads)))
@@ -144,8 +160,17 @@ def test_get():
     assert activations.get("swish") is activations.silu
     assert activations.get("hard_swish") is activations.hard_silu
     assert activations.get(jnp.sin) is jnp.sin
-    assert activations.get({"module": "keras.activations", "class_name": "function",
-                            "config": "tanh", "registered_name": "function"}) is activations.tanh
+    assert (
+        activations.get(
+            {
+                "module": "keras.activations",
+                "class_name": "function",
+                "config": "tanh",
+                "registered_name": "function",
+            }
+        )
+        is activations.tanh
+    )
     with pytest.raises(ValueError) as err:
         activations.get("relux")
     message = str(err.value)
@@ -194,8 +219,9 @@ def test_keras_parity(keras_oracle, name):
     kwargs, _ = REFERENCES[name]
     x = X[SLICES.get(name, slice(None))]
     expected = np.asarray(getattr(keras_oracle.activations, name)(x, **kwargs))
-    np.testing.assert_allclose(getattr(activations, name)(x, **kwargs), expected,
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        getattr(activations, name)(x, **kwargs), expected, rtol=1e-6, atol=1e-6
+    )
 
 
 @pytest.mark.keras
@@ -203,12 +229,21 @@ def test_keras_parity_options(keras_oracle):
     # Not sparsemax(axis=0): Keras 3.15's output along a non-last axis does not sum to
     # one (a Keras bug); test_softmax_axes_and_sparsemax checks ours against the math.
     x = np.stack([X, X[::-1]])
-    cases = [("relu", {"negative_slope": 0.1, "max_value": 2.0, "threshold": 0.5}),
-             ("relu", {"negative_slope": 0.2, "threshold": -1.0}), ("relu", {"max_value": 6}),
-             ("gelu", {"approximate": True}), ("elu", {"alpha": 0.3}), ("celu", {"alpha": 2.0}),
-             ("softmax", {"axis": 0}), ("log_softmax", {"axis": 0}), ("sparsemax", {"axis": -1}),
-             ("glu", {"axis": 0}), ("squareplus", {"b": 1.0}),
-             ("soft_shrink", {"threshold": 1.0}), ("leaky_relu", {"negative_slope": 0.05})]
+    cases = [
+        ("relu", {"negative_slope": 0.1, "max_value": 2.0, "threshold": 0.5}),
+        ("relu", {"negative_slope": 0.2, "threshold": -1.0}),
+        ("relu", {"max_value": 6}),
+        ("gelu", {"approximate": True}),
+        ("elu", {"alpha": 0.3}),
+        ("celu", {"alpha": 2.0}),
+        ("softmax", {"axis": 0}),
+        ("log_softmax", {"axis": 0}),
+        ("sparsemax", {"axis": -1}),
+        ("glu", {"axis": 0}),
+        ("squareplus", {"b": 1.0}),
+        ("soft_shrink", {"threshold": 1.0}),
+        ("leaky_relu", {"negative_slope": 0.05}),
+    ]
     for name, kwargs in cases:
         expected = np.asarray(getattr(keras_oracle.activations, name)(x, **kwargs))
         got = getattr(activations, name)(x, **kwargs)

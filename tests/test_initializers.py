@@ -22,8 +22,14 @@ PRESETS = {
     "LecunUniform": (1.0, "fan_in", "uniform"),
     "LecunNormal": (1.0, "fan_in", "truncated_normal"),
 }
-RANDOM = ["RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
-          "Orthogonal", *PRESETS]
+RANDOM = [
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "Orthogonal",
+    *PRESETS,
+]
 ALL = ["Zeros", "Ones", "Constant", "Identity", *RANDOM]
 
 
@@ -36,8 +42,9 @@ def test_deterministic_values():
     np.testing.assert_array_equal(initializers.Zeros()((2, 3)), np.zeros((2, 3)))
     np.testing.assert_array_equal(initializers.Ones()((4,)), np.ones(4))
     np.testing.assert_array_equal(initializers.Constant(2.5)((2, 2)), np.full((2, 2), 2.5))
-    np.testing.assert_array_equal(initializers.Constant([1.0, 2.0])((3, 2)),
-                                  np.tile([1.0, 2.0], (3, 1)))
+    np.testing.assert_array_equal(
+        initializers.Constant([1.0, 2.0])((3, 2)), np.tile([1.0, 2.0], (3, 1))
+    )
     np.testing.assert_array_equal(initializers.Identity(gain=3.0)((2, 4)), 3.0 * np.eye(2, 4))
     assert initializers.Zeros()((2,)).dtype == jnp.float32
     assert initializers.Ones()((2,), dtype="int32").dtype == jnp.int32
@@ -161,8 +168,7 @@ def test_jit_equals_eager():
     compiled, eager = jax.jit(draw)(KEY), draw(KEY)
     for name in ALL:
         # XLA may fuse x * stddev + mean into one FMA: equal up to rounding.
-        np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-6, atol=1e-7,
-                                   err_msg=name)
+        np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-6, atol=1e-7, err_msg=name)
 
 
 def test_dtypes():
@@ -192,21 +198,28 @@ def test_config_round_trip(name):
 def test_constant_array_config_is_json_friendly():
     init = initializers.Constant(np.array([1.0, 2.0], np.float32))
     config = initializers.serialize(init)["config"]
-    assert config["value"] == {"class_name": "__numpy__",
-                               "config": {"value": [1.0, 2.0], "dtype": "float32"}}
+    assert config["value"] == {
+        "class_name": "__numpy__",
+        "config": {"value": [1.0, 2.0], "dtype": "float32"},
+    }
     np.testing.assert_array_equal(initializers.Constant.from_config(config)((2,)), [1.0, 2.0])
 
 
 def test_get():
     assert initializers.get(None) is None
-    for name, cls in [("glorot_uniform", initializers.GlorotUniform),
-                      ("GlorotUniform", initializers.GlorotUniform),
-                      ("he_normal", initializers.HeNormal), ("zeros", initializers.Zeros),
-                      ("random_normal", initializers.RandomNormal), ("uniform",
-                      initializers.RandomUniform), ("truncated_normal",
-                      initializers.TruncatedNormal), ("orthogonal", initializers.Orthogonal),
-                      ("identity", initializers.Identity), ("constant", initializers.Constant),
-                      ("variance_scaling", initializers.VarianceScaling)]:
+    for name, cls in [
+        ("glorot_uniform", initializers.GlorotUniform),
+        ("GlorotUniform", initializers.GlorotUniform),
+        ("he_normal", initializers.HeNormal),
+        ("zeros", initializers.Zeros),
+        ("random_normal", initializers.RandomNormal),
+        ("uniform", initializers.RandomUniform),
+        ("truncated_normal", initializers.TruncatedNormal),
+        ("orthogonal", initializers.Orthogonal),
+        ("identity", initializers.Identity),
+        ("constant", initializers.Constant),
+        ("variance_scaling", initializers.VarianceScaling),
+    ]:
         assert type(initializers.get(name)) is cls
     init = initializers.HeUniform()
     assert initializers.get(init) is init
@@ -215,8 +228,14 @@ def test_get():
     assert initializers.get(fn) is fn
     plain = initializers.get({"class_name": "RandomUniform", "config": {"maxval": 1.0}})
     assert plain.maxval == 1.0 and plain.minval == -0.05
-    full = initializers.get({"module": "keras.initializers", "class_name": "GlorotUniform",
-                             "config": {"seed": 1}, "registered_name": None})
+    full = initializers.get(
+        {
+            "module": "keras.initializers",
+            "class_name": "GlorotUniform",
+            "config": {"seed": 1},
+            "registered_name": None,
+        }
+    )
     assert full.seed == 1
     fixed = initializers.get(np.arange(6.0).reshape(2, 3))
     np.testing.assert_array_equal(fixed((2, 3)), np.arange(6.0).reshape(2, 3))
@@ -247,8 +266,12 @@ def test_custom_initializers():
             return jnp.full(shape, 2.0, dtype or "float32")
 
     config = initializers.serialize(Twos())
-    assert config == {"module": None, "class_name": "Twos", "config": {},
-                      "registered_name": "kerax_test>Twos"}
+    assert config == {
+        "module": None,
+        "class_name": "Twos",
+        "config": {},
+        "registered_name": "kerax_test>Twos",
+    }
     assert type(initializers.deserialize(config)) is Twos
 
     class Threes(initializers.Initializer):
@@ -295,8 +318,11 @@ def test_keras_parity_fans_and_limits(keras_oracle):
         assert initializers._compute_fans(shape) == compute_fans(shape), shape
     shape = (3, 3, 40, 60)
     fan_in, fan_out = compute_fans(shape)
-    limit = {"GlorotUniform": math.sqrt(6 / (fan_in + fan_out)),
-             "HeUniform": math.sqrt(6 / fan_in), "LecunUniform": math.sqrt(3 / fan_in)}
+    limit = {
+        "GlorotUniform": math.sqrt(6 / (fan_in + fan_out)),
+        "HeUniform": math.sqrt(6 / fan_in),
+        "LecunUniform": math.sqrt(3 / fan_in),
+    }
     for name, keras_limit in limit.items():
         x = np.asarray(getattr(initializers, name)()(shape, key=KEY))
         assert np.abs(x).max() <= keras_limit and np.abs(x).max() > 0.99 * keras_limit

@@ -16,8 +16,9 @@ class Linear(keras.layers.Layer):
         self.units = units
 
     def build(self, input_shape):
-        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform",
-                                 name="w")
+        self.w = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="w"
+        )
         self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b")
 
     def call(self, inputs):
@@ -50,14 +51,16 @@ def test_custom_layer_is_jitted_differentiated_and_vmapped():
     w, b = variables["trainable"]["linear"]["w"], variables["trainable"]["linear"]["b"]
 
     y, _ = jax.jit(model.apply)(variables, x)
-    np.testing.assert_allclose(y, np.tanh(np.asarray(x) @ np.asarray(w) + np.asarray(b)),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        y, np.tanh(np.asarray(x) @ np.asarray(w) + np.asarray(b)), rtol=1e-5, atol=1e-6
+    )
 
     def loss(trainable):
         out, _ = model.apply({"trainable": trainable, "non_trainable": {}}, x)
-        return jnp.sum(out ** 2)
+        return jnp.sum(out**2)
 
     grads = jax.grad(loss)(variables["trainable"])
+
     def ref(w):
         return jnp.sum(jnp.tanh(x @ w + b) ** 2)
 
@@ -69,7 +72,7 @@ def test_custom_layer_is_jitted_differentiated_and_vmapped():
     ys = jax.vmap(lambda v: model.apply(v, x)[0])(population)
     assert ys.shape == (3, 5, 4)
     for i in range(3):
-        member = jax.tree_util.tree_map(lambda a: a[i], population)
+        member = jax.tree_util.tree_map(lambda a, i=i: a[i], population)
         np.testing.assert_allclose(ys[i], model.apply(member, x)[0], rtol=1e-6)
 
 
@@ -83,8 +86,9 @@ def test_init_is_pure_and_keyed():
     assert not np.allclose(a["trainable"]["linear"]["w"], c["trainable"]["linear"]["w"])
     # init under jit works and does not touch the layer's stored values
     jitted = jax.jit(model.init)(jax.random.PRNGKey(0), x)
-    np.testing.assert_allclose(jitted["trainable"]["linear"]["w"], a["trainable"]["linear"]["w"],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        jitted["trainable"]["linear"]["w"], a["trainable"]["linear"]["w"], rtol=1e-6
+    )
 
 
 def test_state_updates_are_returned_not_written():
@@ -105,7 +109,8 @@ def test_weights_properties_and_freezing():
     dense = keras.layers.Dense(2, input_shape=(3,))
     model = keras.Sequential([dense])
     assert [v.path for v in model.weights] == ["dense/kernel", "dense/bias"] or all(
-        v.path.endswith(("kernel", "bias")) for v in model.weights)
+        v.path.endswith(("kernel", "bias")) for v in model.weights
+    )
     assert len(model.trainable_weights) == 2 and model.non_trainable_weights == []
     assert model.count_params() == 3 * 2 + 2
     dense.trainable = False
@@ -142,14 +147,15 @@ def test_add_loss_and_activity_regularizer_reach_apply():
             self.add_loss(jnp.sum(inputs))
             return inputs
 
-    model = keras.Sequential([keras.Input((2,)), Penalized(),
-                              keras.layers.Dense(1, activity_regularizer="l2")])
+    model = keras.Sequential(
+        [keras.Input((2,)), Penalized(), keras.layers.Dense(1, activity_regularizer="l2")]
+    )
     variables = model.init(jax.random.PRNGKey(0))
     x = jnp.ones((3, 2))
     y, _, losses = model._apply(variables, (x,), False, None)
     assert len(losses) == 2
     np.testing.assert_allclose(losses[0], 6.0)
-    np.testing.assert_allclose(losses[1], 0.01 * jnp.sum(y ** 2), rtol=1e-6)
+    np.testing.assert_allclose(losses[1], 0.01 * jnp.sum(y**2), rtol=1e-6)
 
 
 def test_apply_rejects_variables_of_another_model():

@@ -48,11 +48,12 @@ def make_batch(kind, rng, n=N):
     if kind == "positive":
         return rng.uniform(0, 3, (n, 3)).astype(f32), rng.uniform(0.1, 3, (n, 3)).astype(f32)
     if kind == "probs":
-        return (_softmax(rng.normal(size=(n, 5))).astype(f32),
-                _softmax(rng.normal(size=(n, 5))).astype(f32))
+        return (
+            _softmax(rng.normal(size=(n, 5))).astype(f32),
+            _softmax(rng.normal(size=(n, 5))).astype(f32),
+        )
     if kind == "signed":
-        return (rng.choice([-1.0, 1.0], (n, 3)).astype(f32),
-                rng.normal(size=(n, 3)).astype(f32))
+        return (rng.choice([-1.0, 1.0], (n, 3)).astype(f32), rng.normal(size=(n, 3)).astype(f32))
     raise AssertionError(kind)
 
 
@@ -80,15 +81,22 @@ def _ce_probs(p):
 
 
 def _log_softmax(x):
-    return x - x.max(-1, keepdims=True) - np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1,
-                                                                                        keepdims=True))
+    return (
+        x
+        - x.max(-1, keepdims=True)
+        - np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True))
+    )
 
 
 def _counts(y, p, t, w):
     y, p = y.reshape(len(y), -1) != 0, p.reshape(len(p), -1) > t
     w = np.broadcast_to(w[:, None], y.shape)
-    return {"tp": np.sum(w * (y & p)), "fp": np.sum(w * (~y & p)),
-            "tn": np.sum(w * (~y & ~p)), "fn": np.sum(w * (y & ~p))}
+    return {
+        "tp": np.sum(w * (y & p)),
+        "fp": np.sum(w * (~y & p)),
+        "tn": np.sum(w * (~y & ~p)),
+        "fn": np.sum(w * (y & ~p)),
+    }
 
 
 def _at(constrained, dependent, value):
@@ -96,12 +104,15 @@ def _at(constrained, dependent, value):
         best = 0.0
         for t in [0.0] + [(i + 1) / 199 for i in range(198)] + [1.0]:
             c = _counts(*a, t, w)
-            rates = {"recall": c["tp"] / max(c["tp"] + c["fn"], 1e-30),
-                     "precision": c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0,
-                     "specificity": c["tn"] / max(c["tn"] + c["fp"], 1e-30)}
+            rates = {
+                "recall": c["tp"] / max(c["tp"] + c["fn"], 1e-30),
+                "precision": c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0,
+                "specificity": c["tn"] / max(c["tn"] + c["fp"], 1e-30),
+            }
             if rates[constrained] >= value:
                 best = max(best, rates[dependent])
         return best
+
     return ref
 
 
@@ -113,8 +124,10 @@ def _fbeta_ref(beta, average, threshold):
     def ref(a, w):
         y, p = a
         pred = (p > threshold) if threshold else (p >= p.max(-1, keepdims=True)) & (abs(p) > 1e-9)
-        return skm.fbeta_score(y, pred.astype(int), beta=beta, average=average,
-                               sample_weight=w, zero_division=0)
+        return skm.fbeta_score(
+            y, pred.astype(int), beta=beta, average=average, sample_weight=w, zero_division=0
+        )
+
     return ref
 
 
@@ -138,114 +151,312 @@ CASES = [
     ("Mean", {}, "values", lambda a, w: wmean(a[0], w), 1e-5),
     ("Sum", {}, "values", lambda a, w: np.sum(a[0].sum(-1) * w), 1e-4),
     ("Accuracy", {}, "exact", lambda a, w: wmean((a[0] == a[1])[:, 0], w), 1e-6),
-    ("BinaryAccuracy", {}, "binary", lambda a, w: wmean(((a[1] > .5) == a[0])[:, 0], w), 1e-6),
-    ("BinaryAccuracy", {"threshold": 0.7}, "binary_flat",
-     lambda a, w: wmean((a[1] > .7) == a[0], w), 1e-6),
-    ("CategoricalAccuracy", {}, "categorical",
-     lambda a, w: wmean(a[0].argmax(-1) == a[1].argmax(-1), w), 1e-6),
-    ("SparseCategoricalAccuracy", {}, "sparse", lambda a, w: wmean(a[0] == a[1].argmax(-1), w),
-     1e-6),
-    ("SparseCategoricalAccuracy", {}, "sparse_col",
-     lambda a, w: wmean(a[0][:, 0] == a[1].argmax(-1), w), 1e-6),
-    ("TopKCategoricalAccuracy", {"k": 2}, "categorical",
-     lambda a, w: wmean(_top2(a[0].argmax(-1), a[1]), w), 1e-6),
-    ("SparseTopKCategoricalAccuracy", {"k": 2}, "sparse", lambda a, w: wmean(_top2(*a), w),
-     1e-6),
+    ("BinaryAccuracy", {}, "binary", lambda a, w: wmean(((a[1] > 0.5) == a[0])[:, 0], w), 1e-6),
+    (
+        "BinaryAccuracy",
+        {"threshold": 0.7},
+        "binary_flat",
+        lambda a, w: wmean((a[1] > 0.7) == a[0], w),
+        1e-6,
+    ),
+    (
+        "CategoricalAccuracy",
+        {},
+        "categorical",
+        lambda a, w: wmean(a[0].argmax(-1) == a[1].argmax(-1), w),
+        1e-6,
+    ),
+    (
+        "SparseCategoricalAccuracy",
+        {},
+        "sparse",
+        lambda a, w: wmean(a[0] == a[1].argmax(-1), w),
+        1e-6,
+    ),
+    (
+        "SparseCategoricalAccuracy",
+        {},
+        "sparse_col",
+        lambda a, w: wmean(a[0][:, 0] == a[1].argmax(-1), w),
+        1e-6,
+    ),
+    (
+        "TopKCategoricalAccuracy",
+        {"k": 2},
+        "categorical",
+        lambda a, w: wmean(_top2(a[0].argmax(-1), a[1]), w),
+        1e-6,
+    ),
+    ("SparseTopKCategoricalAccuracy", {"k": 2}, "sparse", lambda a, w: wmean(_top2(*a), w), 1e-6),
     ("MeanAbsoluteError", {}, "regression", lambda a, w: wmean(abs(a[0] - a[1]), w), 1e-5),
     ("MeanSquaredError", {}, "regression", lambda a, w: wmean((a[0] - a[1]) ** 2, w), 1e-5),
-    ("RootMeanSquaredError", {}, "regression",
-     lambda a, w: np.sqrt(wmean((a[0] - a[1]) ** 2, w)), 1e-5),
-    ("MeanAbsolutePercentageError", {}, "regression",
-     lambda a, w: wmean(100 * abs((a[0] - a[1]) / np.maximum(abs(a[0]), 1e-7)), w), 1e-4),
-    ("MeanSquaredLogarithmicError", {}, "positive",
-     lambda a, w: wmean((np.log1p(a[1]) - np.log1p(np.maximum(a[0], 1e-7))) ** 2, w), 1e-5),
-    ("CosineSimilarity", {}, "regression",
-     lambda a, w: wmean(-np.diag(1 - skm.pairwise.cosine_similarity(a[0], a[1])) + 1, w), 1e-5),
-    ("LogCoshError", {}, "regression", lambda a, w: wmean(np.log(np.cosh(a[1] - a[0])), w),
-     1e-5),
+    (
+        "RootMeanSquaredError",
+        {},
+        "regression",
+        lambda a, w: np.sqrt(wmean((a[0] - a[1]) ** 2, w)),
+        1e-5,
+    ),
+    (
+        "MeanAbsolutePercentageError",
+        {},
+        "regression",
+        lambda a, w: wmean(100 * abs((a[0] - a[1]) / np.maximum(abs(a[0]), 1e-7)), w),
+        1e-4,
+    ),
+    (
+        "MeanSquaredLogarithmicError",
+        {},
+        "positive",
+        lambda a, w: wmean((np.log1p(a[1]) - np.log1p(np.maximum(a[0], 1e-7))) ** 2, w),
+        1e-5,
+    ),
+    (
+        "CosineSimilarity",
+        {},
+        "regression",
+        lambda a, w: wmean(-np.diag(1 - skm.pairwise.cosine_similarity(a[0], a[1])) + 1, w),
+        1e-5,
+    ),
+    ("LogCoshError", {}, "regression", lambda a, w: wmean(np.log(np.cosh(a[1] - a[0])), w), 1e-5),
     ("R2Score", {}, "regression", lambda a, w: skm.r2_score(*a, sample_weight=w), 1e-5),
-    ("R2Score", {"class_aggregation": None}, "regression",
-     lambda a, w: skm.r2_score(*a, sample_weight=w, multioutput="raw_values"), 1e-5),
-    ("R2Score", {"class_aggregation": "variance_weighted_average", "num_regressors": 2},
-     "regression", _r2_adjusted, 1e-5),
-    ("TruePositives", {}, "binary", lambda a, w: _counts(*a, .5, w)["tp"], 1e-5),
-    ("FalsePositives", {"thresholds": [0.3, 0.6]}, "binary",
-     lambda a, w: [_counts(*a, t, w)["fp"] for t in (.3, .6)], 1e-5),
-    ("TrueNegatives", {"thresholds": 0.4}, "multilabel", lambda a, w: _counts(*a, .4, w)["tn"],
-     1e-5),
-    ("FalseNegatives", {}, "binary_flat", lambda a, w: _counts(*a, .5, w)["fn"], 1e-5),
-    ("Precision", {}, "binary",
-     lambda a, w: skm.precision_score(a[0], a[1] > .5, sample_weight=w), 1e-5),
-    ("Precision", {"thresholds": [0.3, 0.7]}, "binary",
-     lambda a, w: [skm.precision_score(a[0], a[1] > t, sample_weight=w) for t in (.3, .7)],
-     1e-5),
+    (
+        "R2Score",
+        {"class_aggregation": None},
+        "regression",
+        lambda a, w: skm.r2_score(*a, sample_weight=w, multioutput="raw_values"),
+        1e-5,
+    ),
+    (
+        "R2Score",
+        {"class_aggregation": "variance_weighted_average", "num_regressors": 2},
+        "regression",
+        _r2_adjusted,
+        1e-5,
+    ),
+    ("TruePositives", {}, "binary", lambda a, w: _counts(*a, 0.5, w)["tp"], 1e-5),
+    (
+        "FalsePositives",
+        {"thresholds": [0.3, 0.6]},
+        "binary",
+        lambda a, w: [_counts(*a, t, w)["fp"] for t in (0.3, 0.6)],
+        1e-5,
+    ),
+    (
+        "TrueNegatives",
+        {"thresholds": 0.4},
+        "multilabel",
+        lambda a, w: _counts(*a, 0.4, w)["tn"],
+        1e-5,
+    ),
+    ("FalseNegatives", {}, "binary_flat", lambda a, w: _counts(*a, 0.5, w)["fn"], 1e-5),
+    (
+        "Precision",
+        {},
+        "binary",
+        lambda a, w: skm.precision_score(a[0], a[1] > 0.5, sample_weight=w),
+        1e-5,
+    ),
+    (
+        "Precision",
+        {"thresholds": [0.3, 0.7]},
+        "binary",
+        lambda a, w: [skm.precision_score(a[0], a[1] > t, sample_weight=w) for t in (0.3, 0.7)],
+        1e-5,
+    ),
     ("Precision", {"top_k": 2}, "multilabel", None, 0),
-    ("Precision", {"class_id": 1}, "multilabel",
-     lambda a, w: skm.precision_score(a[0][:, 1], a[1][:, 1] > .5, sample_weight=w), 1e-5),
-    ("Recall", {}, "binary", lambda a, w: skm.recall_score(a[0], a[1] > .5, sample_weight=w),
-     1e-5),
-    ("Recall", {"thresholds": [0.2, 0.8], "class_id": 2}, "multilabel",
-     lambda a, w: [skm.recall_score(a[0][:, 2], a[1][:, 2] > t, sample_weight=w)
-                   for t in (.2, .8)], 1e-5),
+    (
+        "Precision",
+        {"class_id": 1},
+        "multilabel",
+        lambda a, w: skm.precision_score(a[0][:, 1], a[1][:, 1] > 0.5, sample_weight=w),
+        1e-5,
+    ),
+    (
+        "Recall",
+        {},
+        "binary",
+        lambda a, w: skm.recall_score(a[0], a[1] > 0.5, sample_weight=w),
+        1e-5,
+    ),
+    (
+        "Recall",
+        {"thresholds": [0.2, 0.8], "class_id": 2},
+        "multilabel",
+        lambda a, w: [
+            skm.recall_score(a[0][:, 2], a[1][:, 2] > t, sample_weight=w) for t in (0.2, 0.8)
+        ],
+        1e-5,
+    ),
     ("Recall", {"top_k": 1}, "multilabel", None, 0),
     ("AUC", {}, "binary", lambda a, w: skm.roc_auc_score(*a, sample_weight=w), 1e-2),
-    ("AUC", {"curve": "PR"}, "binary",
-     lambda a, w: skm.average_precision_score(*a, sample_weight=w), 3e-2),
-    ("AUC", {"summation_method": "minoring"}, "binary",
-     lambda a, w: skm.roc_auc_score(*a, sample_weight=w), 2e-2),
-    ("AUC", {"curve": "PR", "summation_method": "majoring"}, "binary",
-     lambda a, w: skm.average_precision_score(*a, sample_weight=w), 5e-2),
-    ("AUC", {"multi_label": True}, "multilabel",
-     lambda a, w: skm.roc_auc_score(*a, sample_weight=w, average="macro"), 1e-2),
-    ("AUC", {"multi_label": True, "num_labels": 4, "curve": "PR",
-             "label_weights": [1.0, 2.0, 0.5, 1.0]}, "multilabel", None, 0),
+    (
+        "AUC",
+        {"curve": "PR"},
+        "binary",
+        lambda a, w: skm.average_precision_score(*a, sample_weight=w),
+        3e-2,
+    ),
+    (
+        "AUC",
+        {"summation_method": "minoring"},
+        "binary",
+        lambda a, w: skm.roc_auc_score(*a, sample_weight=w),
+        2e-2,
+    ),
+    (
+        "AUC",
+        {"curve": "PR", "summation_method": "majoring"},
+        "binary",
+        lambda a, w: skm.average_precision_score(*a, sample_weight=w),
+        5e-2,
+    ),
+    (
+        "AUC",
+        {"multi_label": True},
+        "multilabel",
+        lambda a, w: skm.roc_auc_score(*a, sample_weight=w, average="macro"),
+        1e-2,
+    ),
+    (
+        "AUC",
+        {
+            "multi_label": True,
+            "num_labels": 4,
+            "curve": "PR",
+            "label_weights": [1.0, 2.0, 0.5, 1.0],
+        },
+        "multilabel",
+        None,
+        0,
+    ),
     ("AUC", {"label_weights": [1.0, 2.0, 0.5, 1.0]}, "multilabel", None, 0),
-    ("AUC", {"from_logits": True}, "logits",
-     lambda a, w: skm.roc_auc_score(a[0], _sigmoid(a[1]), sample_weight=w), 1e-2),
+    (
+        "AUC",
+        {"from_logits": True},
+        "logits",
+        lambda a, w: skm.roc_auc_score(a[0], _sigmoid(a[1]), sample_weight=w),
+        1e-2,
+    ),
     ("AUC", {"thresholds": [0.1, 0.4, 0.8]}, "binary", None, 0),
     ("AUC", {"num_thresholds": 50, "curve": "PRGAIN"}, "binary", None, 0),
-    ("PrecisionAtRecall", {"recall": 0.6}, "binary", _at("recall", "precision", .6), 1e-5),
-    ("RecallAtPrecision", {"precision": 0.6}, "binary", _at("precision", "recall", .6), 1e-5),
-    ("SensitivityAtSpecificity", {"specificity": 0.5}, "binary",
-     _at("specificity", "recall", .5), 1e-5),
-    ("SpecificityAtSensitivity", {"sensitivity": 0.7}, "binary",
-     _at("recall", "specificity", .7), 1e-5),
+    ("PrecisionAtRecall", {"recall": 0.6}, "binary", _at("recall", "precision", 0.6), 1e-5),
+    ("RecallAtPrecision", {"precision": 0.6}, "binary", _at("precision", "recall", 0.6), 1e-5),
+    (
+        "SensitivityAtSpecificity",
+        {"specificity": 0.5},
+        "binary",
+        _at("specificity", "recall", 0.5),
+        1e-5,
+    ),
+    (
+        "SpecificityAtSensitivity",
+        {"sensitivity": 0.7},
+        "binary",
+        _at("recall", "specificity", 0.7),
+        1e-5,
+    ),
     ("F1Score", {}, "multilabel", _fbeta_ref(1.0, None, None), 1e-5),
-    ("F1Score", {"average": "macro", "threshold": 0.5}, "multilabel",
-     _fbeta_ref(1.0, "macro", .5), 1e-5),
-    ("F1Score", {"average": "micro", "threshold": 0.5}, "multilabel",
-     _fbeta_ref(1.0, "micro", .5), 1e-5),
-    ("FBetaScore", {"average": "weighted", "beta": 2.0, "threshold": 0.4}, "multilabel",
-     _fbeta_ref(2.0, "weighted", .4), 1e-5),
-    ("BinaryCrossentropy", {}, "binary",
-     lambda a, w: skm.log_loss(a[0], a[1], sample_weight=w), 1e-5),
-    ("BinaryCrossentropy", {"from_logits": True, "label_smoothing": 0.1}, "logits",
-     lambda a, w: wmean(-(0.9 * a[0] + 0.05) * np.log(_sigmoid(a[1]))
-                        - (0.95 - 0.9 * a[0]) * np.log(_sigmoid(-a[1])), w), 1e-5),
-    ("CategoricalCrossentropy", {}, "categorical",
-     lambda a, w: wmean(-np.sum(a[0] * np.log(_ce_probs(a[1])), -1), w), 1e-5),
-    ("CategoricalCrossentropy", {"from_logits": True, "label_smoothing": 0.2},
-     "categorical_logits",
-     lambda a, w: wmean(-np.sum((0.8 * a[0] + 0.04) * _log_softmax(a[1]), -1), w), 1e-5),
-    ("SparseCategoricalCrossentropy", {}, "sparse",
-     lambda a, w: skm.log_loss(a[0], a[1], sample_weight=w, labels=range(5)), 1e-5),
-    ("SparseCategoricalCrossentropy", {"from_logits": True}, "sparse_logits",
-     lambda a, w: wmean(-np.take_along_axis(_log_softmax(a[1]), a[0][:, None], -1)[:, 0], w),
-     1e-5),
-    ("SparseCategoricalCrossentropy", {"ignore_class": 0}, "sparse",
-     lambda a, w: wmean(-np.log(_ce_probs(a[1])[np.arange(len(w)), a[0]]), w * (a[0] != 0)),
-     1e-5),
-    ("KLDivergence", {}, "probs", lambda a, w: wmean(np.sum(a[0] * np.log(a[0] / a[1]), -1), w),
-     1e-5),
+    (
+        "F1Score",
+        {"average": "macro", "threshold": 0.5},
+        "multilabel",
+        _fbeta_ref(1.0, "macro", 0.5),
+        1e-5,
+    ),
+    (
+        "F1Score",
+        {"average": "micro", "threshold": 0.5},
+        "multilabel",
+        _fbeta_ref(1.0, "micro", 0.5),
+        1e-5,
+    ),
+    (
+        "FBetaScore",
+        {"average": "weighted", "beta": 2.0, "threshold": 0.4},
+        "multilabel",
+        _fbeta_ref(2.0, "weighted", 0.4),
+        1e-5,
+    ),
+    (
+        "BinaryCrossentropy",
+        {},
+        "binary",
+        lambda a, w: skm.log_loss(a[0], a[1], sample_weight=w),
+        1e-5,
+    ),
+    (
+        "BinaryCrossentropy",
+        {"from_logits": True, "label_smoothing": 0.1},
+        "logits",
+        lambda a, w: wmean(
+            -(0.9 * a[0] + 0.05) * np.log(_sigmoid(a[1]))
+            - (0.95 - 0.9 * a[0]) * np.log(_sigmoid(-a[1])),
+            w,
+        ),
+        1e-5,
+    ),
+    (
+        "CategoricalCrossentropy",
+        {},
+        "categorical",
+        lambda a, w: wmean(-np.sum(a[0] * np.log(_ce_probs(a[1])), -1), w),
+        1e-5,
+    ),
+    (
+        "CategoricalCrossentropy",
+        {"from_logits": True, "label_smoothing": 0.2},
+        "categorical_logits",
+        lambda a, w: wmean(-np.sum((0.8 * a[0] + 0.04) * _log_softmax(a[1]), -1), w),
+        1e-5,
+    ),
+    (
+        "SparseCategoricalCrossentropy",
+        {},
+        "sparse",
+        lambda a, w: skm.log_loss(a[0], a[1], sample_weight=w, labels=range(5)),
+        1e-5,
+    ),
+    (
+        "SparseCategoricalCrossentropy",
+        {"from_logits": True},
+        "sparse_logits",
+        lambda a, w: wmean(-np.take_along_axis(_log_softmax(a[1]), a[0][:, None], -1)[:, 0], w),
+        1e-5,
+    ),
+    (
+        "SparseCategoricalCrossentropy",
+        {"ignore_class": 0},
+        "sparse",
+        lambda a, w: wmean(-np.log(_ce_probs(a[1])[np.arange(len(w)), a[0]]), w * (a[0] != 0)),
+        1e-5,
+    ),
+    (
+        "KLDivergence",
+        {},
+        "probs",
+        lambda a, w: wmean(np.sum(a[0] * np.log(a[0] / a[1]), -1), w),
+        1e-5,
+    ),
     ("Poisson", {}, "positive", lambda a, w: wmean(a[1] - a[0] * np.log(a[1] + 1e-7), w), 1e-5),
-    ("Hinge", {}, "binary", lambda a, w: wmean(np.maximum(1 - (2 * a[0] - 1) * a[1], 0), w),
-     1e-5),
+    ("Hinge", {}, "binary", lambda a, w: wmean(np.maximum(1 - (2 * a[0] - 1) * a[1], 0), w), 1e-5),
     ("Hinge", {}, "signed", lambda a, w: wmean(np.maximum(1 - a[0] * a[1], 0), w), 1e-5),
-    ("SquaredHinge", {}, "signed", lambda a, w: wmean(np.maximum(1 - a[0] * a[1], 0) ** 2, w),
-     1e-5),
-    ("CategoricalHinge", {}, "categorical",
-     lambda a, w: wmean(np.maximum(np.max((1 - a[0]) * a[1], -1) - np.sum(a[0] * a[1], -1) + 1,
-                                   0), w), 1e-5),
+    (
+        "SquaredHinge",
+        {},
+        "signed",
+        lambda a, w: wmean(np.maximum(1 - a[0] * a[1], 0) ** 2, w),
+        1e-5,
+    ),
+    (
+        "CategoricalHinge",
+        {},
+        "categorical",
+        lambda a, w: wmean(
+            np.maximum(np.max((1 - a[0]) * a[1], -1) - np.sum(a[0] * a[1], -1) + 1, 0), w
+        ),
+        1e-5,
+    ),
 ]
 IDS = [f"{c[0]}-{'-'.join(f'{k}={v}' for k, v in c[1].items())}-{c[2]}" for c in CASES]
 
@@ -276,14 +487,18 @@ def two_batches(case, rng):
 
 
 def assert_close(a, b, tol=1e-6):
-    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
-                               rtol=tol, atol=tol)
+    np.testing.assert_allclose(
+        np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=tol, atol=tol
+    )
 
 
 def plain(metric):
     """A metric's config without its name, arrays as lists (Keras keeps arrays in configs)."""
-    return {k: np.asarray(v).tolist() if hasattr(v, "shape") else v
-            for k, v in metric.get_config().items() if k != "name"}
+    return {
+        k: np.asarray(v).tolist() if hasattr(v, "shape") else v
+        for k, v in metric.get_config().items()
+        if k != "name"
+    }
 
 
 def state_close(s1, s2, tol=1e-6):
@@ -293,8 +508,11 @@ def state_close(s1, s2, tol=1e-6):
 # -- numbers --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[3] is not None],
-                         ids=[i for c, i in zip(CASES, IDS, strict=True) if c[3] is not None])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c[3] is not None],
+    ids=[i for c, i in zip(CASES, IDS, strict=True) if c[3] is not None],
+)
 def test_matches_reference(case, rng):
     batches, weights = two_batches(case, rng)
     got = run_eager(build(km, case), batches, weights)
@@ -358,8 +576,11 @@ def test_zero_weight_padding_changes_nothing(case, rng):
         padded[-1][-pad:] = np.nan
     padded_w = np.concatenate([w, np.zeros(pad, np.float32)])
     m = build(km, case)
-    assert_close(m.compute(run_pure(m, [tuple(padded)], [padded_w])),
-                 m.compute(run_pure(m, [args], [w])), 1e-6)
+    assert_close(
+        m.compute(run_pure(m, [tuple(padded)], [padded_w])),
+        m.compute(run_pure(m, [args], [w])),
+        1e-6,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -384,10 +605,13 @@ def members_compiled():
             out[cid] = update(states[cid], args, w)
         return out, {cid: jax.vmap(metrics[cid].compute)(out[cid]) for cid in out}
 
-    stacked = {cid: jax.tree_util.tree_map(lambda *x: jnp.stack(x), s, s)
-               for cid, s in inits.items()}
-    inputs = {cid: (tuple(np.stack(p) for p in zip(*m, strict=True)), np.stack(w))
-              for cid, (m, w) in data.items()}
+    stacked = {
+        cid: jax.tree_util.tree_map(lambda *x: jnp.stack(x), s, s) for cid, s in inits.items()
+    }
+    inputs = {
+        cid: (tuple(np.stack(p) for p in zip(*m, strict=True)), np.stack(w))
+        for cid, (m, w) in data.items()
+    }
     states, values = jax.jit(step)(stacked, inputs)
     return metrics, data, inits, states, values
 
@@ -443,21 +667,33 @@ def test_mean_metric_wrapper_config_names_its_function(rng):
 def test_mean_metric_wrapper_matches_keras(rng, keras_oracle):
     ours = km.MeanMetricWrapper(km.binary_accuracy, name="ba", threshold=0.3)
     theirs = keras_oracle.metrics.MeanMetricWrapper(
-        keras_oracle.metrics.binary_accuracy, name="ba", threshold=0.3)
+        keras_oracle.metrics.binary_accuracy, name="ba", threshold=0.3
+    )
     batches, weights = two_batches(CASES[3], rng)
     assert_close(run_eager(ours, batches, weights), run_eager(theirs, batches, weights), 1e-5)
     assert ours.get_config() == theirs.get_config()
     rebuilt = type(theirs).from_config(ours.get_config())
     assert rebuilt._fn is keras_oracle.metrics.binary_accuracy and rebuilt.get_config() == (
-        theirs.get_config())
+        theirs.get_config()
+    )
 
 
-@pytest.mark.parametrize("cls, name", [
-    (km.Mean, "mean"), (km.Sum, "sum"), (km.Accuracy, "accuracy"), (km.AUC, "auc"),
-    (km.Precision, "precision"), (km.TruePositives, "true_positives"),
-    (km.LogCoshError, "logcosh"), (km.FBetaScore, "fbeta_score"), (km.R2Score, "r2_score"),
-    (km.KLDivergence, "kl_divergence"), (km.RootMeanSquaredError, "root_mean_squared_error"),
-])
+@pytest.mark.parametrize(
+    "cls, name",
+    [
+        (km.Mean, "mean"),
+        (km.Sum, "sum"),
+        (km.Accuracy, "accuracy"),
+        (km.AUC, "auc"),
+        (km.Precision, "precision"),
+        (km.TruePositives, "true_positives"),
+        (km.LogCoshError, "logcosh"),
+        (km.FBetaScore, "fbeta_score"),
+        (km.R2Score, "r2_score"),
+        (km.KLDivergence, "kl_divergence"),
+        (km.RootMeanSquaredError, "root_mean_squared_error"),
+    ],
+)
 def test_default_names(cls, name):
     m = cls()
     assert m.name == name and m.dtype == "float32" and repr(m) == f"<{cls.__name__} name={name}>"
@@ -473,41 +709,56 @@ class BinaryCrossentropy:
         return y_pred
 
 
-@pytest.mark.parametrize("y_true, y_pred, loss, expected", [
-    ((32, 1), (32, 1), None, km.BinaryAccuracy),
-    ((32,), (32, 1), None, km.BinaryAccuracy),
-    ((32, 4), (32, 4), "binary_crossentropy", km.BinaryAccuracy),
-    ((32, 4), (32, 4), km.binary_crossentropy, km.BinaryAccuracy),
-    ((32, 4), (32, 4), "BinaryCrossentropy", km.BinaryAccuracy),
-    ((32, 4), (32, 4), BinaryCrossentropy(), km.BinaryAccuracy),
-    ((32,), (32, 10), None, km.SparseCategoricalAccuracy),
-    ((32, 1), (32, 10), "sparse_categorical_crossentropy", km.SparseCategoricalAccuracy),
-    ((8, 20), (8, 20, 10), None, km.SparseCategoricalAccuracy),
-    ((32, 10), (32, 10), None, km.CategoricalAccuracy),
-    ((32, 10), (32, 10), "categorical_crossentropy", km.CategoricalAccuracy),
-    (jax.ShapeDtypeStruct((4,), jnp.int32), jax.ShapeDtypeStruct((4, 3), jnp.float32), None,
-     km.SparseCategoricalAccuracy),
-    (np.zeros((4, 3)), np.zeros((4, 3)), None, km.CategoricalAccuracy),
-    (None, None, None, km.Accuracy),
-    (None, None, "bce", km.BinaryAccuracy),
-    (None, None, "sparse_categorical_crossentropy", km.SparseCategoricalAccuracy),
-])
+@pytest.mark.parametrize(
+    "y_true, y_pred, loss, expected",
+    [
+        ((32, 1), (32, 1), None, km.BinaryAccuracy),
+        ((32,), (32, 1), None, km.BinaryAccuracy),
+        ((32, 4), (32, 4), "binary_crossentropy", km.BinaryAccuracy),
+        ((32, 4), (32, 4), km.binary_crossentropy, km.BinaryAccuracy),
+        ((32, 4), (32, 4), "BinaryCrossentropy", km.BinaryAccuracy),
+        ((32, 4), (32, 4), BinaryCrossentropy(), km.BinaryAccuracy),
+        ((32,), (32, 10), None, km.SparseCategoricalAccuracy),
+        ((32, 1), (32, 10), "sparse_categorical_crossentropy", km.SparseCategoricalAccuracy),
+        ((8, 20), (8, 20, 10), None, km.SparseCategoricalAccuracy),
+        ((32, 10), (32, 10), None, km.CategoricalAccuracy),
+        ((32, 10), (32, 10), "categorical_crossentropy", km.CategoricalAccuracy),
+        (
+            jax.ShapeDtypeStruct((4,), jnp.int32),
+            jax.ShapeDtypeStruct((4, 3), jnp.float32),
+            None,
+            km.SparseCategoricalAccuracy,
+        ),
+        (np.zeros((4, 3)), np.zeros((4, 3)), None, km.CategoricalAccuracy),
+        (None, None, None, km.Accuracy),
+        (None, None, "bce", km.BinaryAccuracy),
+        (None, None, "sparse_categorical_crossentropy", km.SparseCategoricalAccuracy),
+    ],
+)
 @pytest.mark.parametrize("identifier", ["accuracy", "acc"])
 def test_accuracy_resolution(identifier, y_true, y_pred, loss, expected):
     m = km.get(identifier, y_true=y_true, y_pred=y_pred, loss=loss)
     assert type(m) is expected and m.name == identifier
 
 
-@pytest.mark.parametrize("identifier, cls, name", [
-    ("mae", km.MeanAbsoluteError, "mae"), ("MSE", km.MeanSquaredError, "MSE"),
-    ("mean_squared_error", km.MeanSquaredError, "mean_squared_error"),
-    ("rmse", km.RootMeanSquaredError, "rmse"), ("auc", km.AUC, "auc"), ("AUC", km.AUC, "AUC"),
-    ("precision", km.Precision, "precision"), ("recall", km.Recall, "recall"),
-    ("top_k_categorical_accuracy", km.TopKCategoricalAccuracy, "top_k_categorical_accuracy"),
-    ("binary_accuracy", km.BinaryAccuracy, "binary_accuracy"), ("f1_score", km.F1Score, "f1_score"),
-    ({"class_name": "AUC", "config": {"curve": "PR", "name": "pr"}}, km.AUC, "pr"),
-    (km.Recall, km.Recall, "recall"),
-])
+@pytest.mark.parametrize(
+    "identifier, cls, name",
+    [
+        ("mae", km.MeanAbsoluteError, "mae"),
+        ("MSE", km.MeanSquaredError, "MSE"),
+        ("mean_squared_error", km.MeanSquaredError, "mean_squared_error"),
+        ("rmse", km.RootMeanSquaredError, "rmse"),
+        ("auc", km.AUC, "auc"),
+        ("AUC", km.AUC, "AUC"),
+        ("precision", km.Precision, "precision"),
+        ("recall", km.Recall, "recall"),
+        ("top_k_categorical_accuracy", km.TopKCategoricalAccuracy, "top_k_categorical_accuracy"),
+        ("binary_accuracy", km.BinaryAccuracy, "binary_accuracy"),
+        ("f1_score", km.F1Score, "f1_score"),
+        ({"class_name": "AUC", "config": {"curve": "PR", "name": "pr"}}, km.AUC, "pr"),
+        (km.Recall, km.Recall, "recall"),
+    ],
+)
 def test_get(identifier, cls, name):
     m = km.get(identifier)
     assert type(m) is cls and m.name == name
@@ -551,10 +802,13 @@ class ScaledMAE(km.Mean):
         super().update_state(2.0 * jnp.abs(jnp.asarray(y_true) - y_pred), sample_weight)
 
 
-@pytest.mark.parametrize("cls, reference", [
-    (CountAbove, lambda y, p, w: np.sum((p > 0.5) * w) / np.sum(w)),
-    (ScaledMAE, lambda y, p, w: 2 * np.sum(abs(y - p) * w) / np.sum(w)),
-])
+@pytest.mark.parametrize(
+    "cls, reference",
+    [
+        (CountAbove, lambda y, p, w: np.sum((p > 0.5) * w) / np.sum(w)),
+        (ScaledMAE, lambda y, p, w: 2 * np.sum(abs(y - p) * w) / np.sum(w)),
+    ],
+)
 def test_keras_style_subclass_is_pure(cls, reference, rng):
     ys = [rng.normal(size=N).astype(np.float32) for _ in range(2)]
     ps = [rng.normal(size=N).astype(np.float32) for _ in range(2)]
@@ -579,51 +833,68 @@ def test_set_state_writes_back_a_pure_state(rng):
     m.set_state(state)
     assert_close(m.result(), m.compute(state))
     assert [v.name for v in m.variables] == [
-        "true_positives", "false_positives", "false_negatives", "intermediate_weights"]
+        "true_positives",
+        "false_positives",
+        "false_negatives",
+        "intermediate_weights",
+    ]
 
 
 # -- errors ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make, args, match", [
-    (km.CategoricalAccuracy, (np.array([1, 0, 2]), np.eye(3)),
-     r"one-hot y_true .* Received: y_true.shape=\(3,\), y_pred.shape=\(3, 3\).*sparse_"),
-    (km.CategoricalAccuracy, (np.array([[1], [0]]), np.eye(2)), "sparse_categorical_accuracy"),
-    (km.TopKCategoricalAccuracy, (np.array([1, 0]), np.eye(2)), "sparse_top_k"),
-    (km.SparseCategoricalAccuracy, (np.eye(3), np.eye(3)), "'categorical_accuracy' instead"),
-    (km.CategoricalCrossentropy, (np.array([1, 0]), np.eye(2)), "sparse_categorical_crossentropy"),
-    (km.SparseCategoricalCrossentropy, (np.eye(3), np.eye(3)), "categorical_crossentropy"),
-    (km.R2Score, (np.ones(3), np.ones(3)), "2D inputs"),
-    (km.F1Score, (np.ones(3), np.ones(3)), "2D inputs"),
-    (lambda: km.AUC(multi_label=True), (np.ones(3), np.ones(3)), "rank 2"),
-    (lambda: km.Precision(class_id=1), (np.ones(3), np.ones(3)), "class_id"),
-])
+@pytest.mark.parametrize(
+    "make, args, match",
+    [
+        (
+            km.CategoricalAccuracy,
+            (np.array([1, 0, 2]), np.eye(3)),
+            r"one-hot y_true .* Received: y_true.shape=\(3,\), y_pred.shape=\(3, 3\).*sparse_",
+        ),
+        (km.CategoricalAccuracy, (np.array([[1], [0]]), np.eye(2)), "sparse_categorical_accuracy"),
+        (km.TopKCategoricalAccuracy, (np.array([1, 0]), np.eye(2)), "sparse_top_k"),
+        (km.SparseCategoricalAccuracy, (np.eye(3), np.eye(3)), "'categorical_accuracy' instead"),
+        (
+            km.CategoricalCrossentropy,
+            (np.array([1, 0]), np.eye(2)),
+            "sparse_categorical_crossentropy",
+        ),
+        (km.SparseCategoricalCrossentropy, (np.eye(3), np.eye(3)), "categorical_crossentropy"),
+        (km.R2Score, (np.ones(3), np.ones(3)), "2D inputs"),
+        (km.F1Score, (np.ones(3), np.ones(3)), "2D inputs"),
+        (lambda: km.AUC(multi_label=True), (np.ones(3), np.ones(3)), "rank 2"),
+        (lambda: km.Precision(class_id=1), (np.ones(3), np.ones(3)), "class_id"),
+    ],
+)
 def test_bad_inputs_raise_at_trace_time(make, args, match):
     m = make()
     with pytest.raises(ValueError, match=match):
         jax.eval_shape(lambda: m.update(m.initial_state(*args), *args))
 
 
-@pytest.mark.parametrize("make, error, match", [
-    (lambda: km.get("nope"), ValueError, r"Unknown metric: 'nope'. Valid names: .*auc"),
-    (lambda: km.get(3), TypeError, "Received: identifier=3"),
-    (lambda: km.get("precision_at_recall"), TypeError, "needs arguments"),
-    (lambda: km.F1Score(beta=2), TypeError, "unexpected keyword"),
-    (lambda: km.FBetaScore(beta=2), ValueError, "Python float > 0"),
-    (lambda: km.FBetaScore(average="mean"), ValueError, "average must be one of"),
-    (lambda: km.F1Score(threshold=1.5), ValueError, r"threshold must be None or .*\(0, 1\]"),
-    (lambda: km.AUC(curve="XYZ"), ValueError, "curve must be one of"),
-    (lambda: km.AUC(num_thresholds=1), ValueError, "num_thresholds must be an integer > 1"),
-    (lambda: km.AUC(num_labels=3), ValueError, "only used with multi_label"),
-    (lambda: km.Precision(thresholds=[0.5, 1.2]), ValueError, r"in \[0, 1\]"),
-    (lambda: km.PrecisionAtRecall(recall=2.0), ValueError, "recall must be in"),
-    (lambda: km.R2Score(class_aggregation="max"), ValueError, "class_aggregation"),
-    (lambda: km.TopKCategoricalAccuracy(k=0), ValueError, "positive integer"),
-    (lambda: km.MeanMetricWrapper(3), TypeError, "Received: fn=3"),
-    (lambda: km.Mean(dtype="floaty"), TypeError, "Received: dtype='floaty'"),
-    (lambda: km.F1Score().initial_state(), ValueError, "pass shapes"),
-    (lambda: km.F1Score().result(), ValueError, "has not seen a batch"),
-])
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: km.get("nope"), ValueError, r"Unknown metric: 'nope'. Valid names: .*auc"),
+        (lambda: km.get(3), TypeError, "Received: identifier=3"),
+        (lambda: km.get("precision_at_recall"), TypeError, "needs arguments"),
+        (lambda: km.F1Score(beta=2), TypeError, "unexpected keyword"),
+        (lambda: km.FBetaScore(beta=2), ValueError, "Python float > 0"),
+        (lambda: km.FBetaScore(average="mean"), ValueError, "average must be one of"),
+        (lambda: km.F1Score(threshold=1.5), ValueError, r"threshold must be None or .*\(0, 1\]"),
+        (lambda: km.AUC(curve="XYZ"), ValueError, "curve must be one of"),
+        (lambda: km.AUC(num_thresholds=1), ValueError, "num_thresholds must be an integer > 1"),
+        (lambda: km.AUC(num_labels=3), ValueError, "only used with multi_label"),
+        (lambda: km.Precision(thresholds=[0.5, 1.2]), ValueError, r"in \[0, 1\]"),
+        (lambda: km.PrecisionAtRecall(recall=2.0), ValueError, "recall must be in"),
+        (lambda: km.R2Score(class_aggregation="max"), ValueError, "class_aggregation"),
+        (lambda: km.TopKCategoricalAccuracy(k=0), ValueError, "positive integer"),
+        (lambda: km.MeanMetricWrapper(3), TypeError, "Received: fn=3"),
+        (lambda: km.Mean(dtype="floaty"), TypeError, "Received: dtype='floaty'"),
+        (lambda: km.F1Score().initial_state(), ValueError, "pass shapes"),
+        (lambda: km.F1Score().result(), ValueError, "has not seen a batch"),
+    ],
+)
 def test_bad_arguments_raise(make, error, match):
     with pytest.raises(error, match=match):
         make()

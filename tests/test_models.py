@@ -27,14 +27,15 @@ def _same_numbers(model, x):
 @pytest.mark.parametrize("style", ["input", "input_shape", "input_dim", "add", "deferred"])
 def test_sequential_construction_styles(style):
     if style == "input":
-        model = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
-                                  layers.Dense(2)])
+        model = keras.Sequential(
+            [keras.Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(2)]
+        )
     elif style == "input_shape":
-        model = keras.Sequential([layers.Dense(8, activation="relu", input_shape=(4,)),
-                                  layers.Dense(2)])
+        model = keras.Sequential(
+            [layers.Dense(8, activation="relu", input_shape=(4,)), layers.Dense(2)]
+        )
     elif style == "input_dim":
-        model = keras.Sequential([layers.Dense(8, activation="relu", input_dim=4),
-                                  layers.Dense(2)])
+        model = keras.Sequential([layers.Dense(8, activation="relu", input_dim=4), layers.Dense(2)])
     elif style == "add":
         model = keras.Sequential()
         model.add(keras.Input((4,)))
@@ -86,8 +87,7 @@ def test_functional_multi_input_multi_output_and_shared_layers():
 
 
 def test_nested_model_is_a_layer():
-    inner = keras.Sequential([keras.Input((3,)), layers.Dense(4, name="inner_dense")],
-                             name="inner")
+    inner = keras.Sequential([keras.Input((3,)), layers.Dense(4, name="inner_dense")], name="inner")
     x = keras.Input((3,))
     y = layers.Dense(2, name="outer_dense")(inner(x))
     model = keras.Model(x, y)
@@ -135,8 +135,11 @@ def test_get_layer_and_errors():
 
 def test_input_shape_mismatch_is_a_clear_error():
     model = keras.Sequential([keras.Input((784,)), layers.Dense(10)])
-    with pytest.raises(ValueError, match=r"expects shape \(None, 784\), received shape "
-                                         r"\(32, 28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects shape \(None, 784\), received shape "
+        r"\(32, 28, 28\)",
+    ):
         model(np.zeros((32, 28, 28), "float32"))
 
 
@@ -163,8 +166,14 @@ def test_symbolic_tensors_track_shapes_with_unknown_dims():
 
 
 def test_summary_table(capsys):
-    model = keras.Sequential([keras.Input((100,)), layers.Dense(64, activation="relu"),
-                              layers.Dense(10, activation="softmax")], name="tutorial")
+    model = keras.Sequential(
+        [
+            keras.Input((100,)),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="tutorial",
+    )
     model.summary()
     out = capsys.readouterr().out
     assert 'Model: "tutorial"' in out

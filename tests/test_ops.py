@@ -23,18 +23,43 @@ def _close(got, want, rtol=1e-5, atol=1e-5):
 
 # -- element-wise ---------------------------------------------------------------------
 UNARY = [  # (name, numpy reference, input)
-    ("abs", np.abs, A), ("absolute", np.abs, INTS), ("negative", np.negative, A),
-    ("square", np.square, INTS), ("sign", np.sign, A), ("trunc", np.trunc, A * 3),
-    ("sqrt", np.sqrt, POS), ("exp", np.exp, A), ("expm1", np.expm1, A), ("exp2", np.exp2, A),
-    ("log", np.log, POS), ("log10", np.log10, POS), ("log1p", np.log1p, POS),
-    ("log2", np.log2, POS), ("sin", np.sin, A), ("cos", np.cos, A), ("tan", np.tan, UNIT),
-    ("sinh", np.sinh, A), ("cosh", np.cosh, A), ("tanh", np.tanh, A),
-    ("arcsin", np.arcsin, UNIT), ("arccos", np.arccos, UNIT), ("arctan", np.arctan, A),
-    ("arcsinh", np.arcsinh, A), ("arccosh", np.arccosh, POS + 1), ("arctanh", np.arctanh, UNIT),
-    ("cbrt", np.cbrt, A), ("reciprocal", np.reciprocal, POS), ("ceil", np.ceil, A * 3),
-    ("floor", np.floor, A * 3), ("real", np.real, A), ("imag", np.imag, A),
-    ("conj", np.conj, A), ("isfinite", np.isfinite, A), ("isinf", np.isinf, A),
-    ("isnan", np.isnan, A), ("logical_not", np.logical_not, INTS),
+    ("abs", np.abs, A),
+    ("absolute", np.abs, INTS),
+    ("negative", np.negative, A),
+    ("square", np.square, INTS),
+    ("sign", np.sign, A),
+    ("trunc", np.trunc, A * 3),
+    ("sqrt", np.sqrt, POS),
+    ("exp", np.exp, A),
+    ("expm1", np.expm1, A),
+    ("exp2", np.exp2, A),
+    ("log", np.log, POS),
+    ("log10", np.log10, POS),
+    ("log1p", np.log1p, POS),
+    ("log2", np.log2, POS),
+    ("sin", np.sin, A),
+    ("cos", np.cos, A),
+    ("tan", np.tan, UNIT),
+    ("sinh", np.sinh, A),
+    ("cosh", np.cosh, A),
+    ("tanh", np.tanh, A),
+    ("arcsin", np.arcsin, UNIT),
+    ("arccos", np.arccos, UNIT),
+    ("arctan", np.arctan, A),
+    ("arcsinh", np.arcsinh, A),
+    ("arccosh", np.arccosh, POS + 1),
+    ("arctanh", np.arctanh, UNIT),
+    ("cbrt", np.cbrt, A),
+    ("reciprocal", np.reciprocal, POS),
+    ("ceil", np.ceil, A * 3),
+    ("floor", np.floor, A * 3),
+    ("real", np.real, A),
+    ("imag", np.imag, A),
+    ("conj", np.conj, A),
+    ("isfinite", np.isfinite, A),
+    ("isinf", np.isinf, A),
+    ("isnan", np.isnan, A),
+    ("logical_not", np.logical_not, INTS),
 ]
 
 
@@ -46,12 +71,24 @@ def test_unary_matches_numpy(name, ref, x):
 
 
 BINARY = [
-    ("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply),
-    ("divide", np.divide), ("true_divide", np.true_divide), ("maximum", np.maximum),
-    ("minimum", np.minimum), ("equal", np.equal), ("not_equal", np.not_equal),
-    ("greater", np.greater), ("greater_equal", np.greater_equal), ("less", np.less),
-    ("less_equal", np.less_equal), ("logaddexp", np.logaddexp), ("arctan2", np.arctan2),
-    ("hypot", np.hypot), ("logical_and", np.logical_and), ("logical_or", np.logical_or),
+    ("add", np.add),
+    ("subtract", np.subtract),
+    ("multiply", np.multiply),
+    ("divide", np.divide),
+    ("true_divide", np.true_divide),
+    ("maximum", np.maximum),
+    ("minimum", np.minimum),
+    ("equal", np.equal),
+    ("not_equal", np.not_equal),
+    ("greater", np.greater),
+    ("greater_equal", np.greater_equal),
+    ("less", np.less),
+    ("less_equal", np.less_equal),
+    ("logaddexp", np.logaddexp),
+    ("arctan2", np.arctan2),
+    ("hypot", np.hypot),
+    ("logical_and", np.logical_and),
+    ("logical_or", np.logical_or),
     ("logical_xor", np.logical_xor),
 ]
 
@@ -62,8 +99,9 @@ def test_binary_matches_numpy_with_broadcasting(name, ref):
     _close(getattr(ops, name)(A, row), ref(A, row))
 
 
-@pytest.mark.parametrize("name,ref", [("floor_divide", np.floor_divide), ("mod", np.mod),
-                                      ("power", np.power)])
+@pytest.mark.parametrize(
+    "name,ref", [("floor_divide", np.floor_divide), ("mod", np.mod), ("power", np.power)]
+)
 def test_integer_binary_ops(name, ref):
     x, y = np.array([7, -7, 5, 3], np.int32), np.array([2, 3, -2, 2], np.int32)
     got = getattr(ops, name)(x, np.abs(y) if name == "power" else y)
@@ -86,9 +124,17 @@ def test_special_elementwise():
 
 # -- reductions ----------------------------------------------------------------------
 REDUCTIONS = [
-    ("sum", np.sum), ("mean", np.mean), ("max", np.max), ("min", np.min), ("amax", np.amax),
-    ("amin", np.amin), ("prod", np.prod), ("std", np.std), ("var", np.var),
-    ("median", np.median), ("all", lambda x, **k: np.all(x > 0, **k)),
+    ("sum", np.sum),
+    ("mean", np.mean),
+    ("max", np.max),
+    ("min", np.min),
+    ("amax", np.amax),
+    ("amin", np.amin),
+    ("prod", np.prod),
+    ("std", np.std),
+    ("var", np.var),
+    ("median", np.median),
+    ("all", lambda x, **k: np.all(x > 0, **k)),
     ("any", lambda x, **k: np.any(x > 0, **k)),
 ]
 AXES = [(None, False), (0, True), ((0, -1), False)]
@@ -121,25 +167,29 @@ def test_sorting_cumulative_and_statistics():
     _close(ops.quantile(A, [0.25, 0.5], axis=1), np.quantile(A, [0.25, 0.5], axis=1))
     _close(ops.average(A, axis=1, weights=POS[0]), np.average(A, axis=1, weights=POS[0]))
     np.testing.assert_array_equal(ops.count_nonzero(INTS, axis=0), np.count_nonzero(INTS, axis=0))
-    np.testing.assert_array_equal(ops.digitize(A, [-1.0, 0.0, 1.0]),
-                                  np.digitize(A, [-1.0, 0.0, 1.0]))
+    np.testing.assert_array_equal(
+        ops.digitize(A, [-1.0, 0.0, 1.0]), np.digitize(A, [-1.0, 0.0, 1.0])
+    )
     assert [i.tolist() for i in ops.nonzero(INTS == 0)] == [[1], [1]]
-    np.testing.assert_array_equal(ops.searchsorted([1, 3, 5], [0, 3, 6], side="right"),
-                                  [0, 2, 3])
+    np.testing.assert_array_equal(ops.searchsorted([1, 3, 5], [0, 3, 6], side="right"), [0, 2, 3])
 
 
 # -- dtype rules (Keras's, checked against Keras itself in the parity test) -------------
 DTYPES = [
-    ("zeros", lambda: ops.zeros((2,)), "float32"), ("ones", lambda: ops.ones(2), "float32"),
+    ("zeros", lambda: ops.zeros((2,)), "float32"),
+    ("ones", lambda: ops.ones(2), "float32"),
     ("full_int_fill", lambda: ops.full((2,), 3), "float32"),
-    ("eye", lambda: ops.eye(2), "float32"), ("arange_int", lambda: ops.arange(5), "int32"),
+    ("eye", lambda: ops.eye(2), "float32"),
+    ("arange_int", lambda: ops.arange(5), "int32"),
     ("arange_float", lambda: ops.arange(0, 1, 0.5), "float32"),
     ("linspace", lambda: ops.linspace(0, 1, 3), "float32"),
     ("sqrt_int", lambda: ops.sqrt(INTS), "float32"),
     ("floor_int", lambda: ops.floor(INTS), "float32"),
-    ("mean_int", lambda: ops.mean(INTS), "float32"), ("std_int", lambda: ops.std(INTS), "float32"),
+    ("mean_int", lambda: ops.mean(INTS), "float32"),
+    ("std_int", lambda: ops.std(INTS), "float32"),
     ("divide_int", lambda: ops.divide(INTS, 2), "float32"),
-    ("sum_bool", lambda: ops.sum(INTS > 0), "int32"), ("abs_int", lambda: ops.abs(INTS), "int32"),
+    ("sum_bool", lambda: ops.sum(INTS > 0), "int32"),
+    ("abs_int", lambda: ops.abs(INTS), "int32"),
     ("add_int_float", lambda: ops.add(INTS, 1.5), "float32"),
     ("add_f16_scalar", lambda: ops.add(A.astype("float16"), 1.0), "float16"),
     ("mean_f16", lambda: ops.mean(A.astype("float16")), "float16"),
@@ -179,13 +229,18 @@ SHAPE_OPS = [  # (kerax call, numpy call)
     (lambda: ops.pad(A, ((1, 0), (2, 1))), lambda: np.pad(A, ((1, 0), (2, 1)))),
     (lambda: ops.pad(A, 1, mode="reflect"), lambda: np.pad(A, 1, mode="reflect")),
     (lambda: ops.take(A, [2, 0], axis=1), lambda: np.take(A, [2, 0], axis=1)),
-    (lambda: ops.take_along_axis(A, np.argsort(A, 1), 1),
-     lambda: np.take_along_axis(A, np.argsort(A, 1), 1)),
-    (lambda: ops.tril(A, -1), lambda: np.tril(A, -1)), (lambda: ops.triu(A), lambda: np.triu(A)),
-    (lambda: ops.diag(A), lambda: np.diag(A)), (lambda: ops.diag(A[0]), lambda: np.diag(A[0])),
+    (
+        lambda: ops.take_along_axis(A, np.argsort(A, 1), 1),
+        lambda: np.take_along_axis(A, np.argsort(A, 1), 1),
+    ),
+    (lambda: ops.tril(A, -1), lambda: np.tril(A, -1)),
+    (lambda: ops.triu(A), lambda: np.triu(A)),
+    (lambda: ops.diag(A), lambda: np.diag(A)),
+    (lambda: ops.diag(A[0]), lambda: np.diag(A[0])),
     (lambda: ops.diagonal(A, 1), lambda: np.diagonal(A, 1)),
     (lambda: ops.trace(A), lambda: np.trace(A)),
-    (lambda: ops.matmul(A, B.T), lambda: A @ B.T), (lambda: ops.dot(A, B.T), lambda: A.dot(B.T)),
+    (lambda: ops.matmul(A, B.T), lambda: A @ B.T),
+    (lambda: ops.dot(A, B.T), lambda: A.dot(B.T)),
     (lambda: ops.tensordot(A, B, 2), lambda: np.tensordot(A, B, 2)),
     (lambda: ops.einsum("ij,kj->ik", A, B), lambda: np.einsum("ij,kj->ik", A, B)),
     (lambda: ops.outer(A[0], B[0]), lambda: np.outer(A[0], B[0])),
@@ -202,8 +257,10 @@ SHAPE_OPS = [  # (kerax call, numpy call)
     (lambda: ops.logspace(0, 2, 5), lambda: np.logspace(0, 2, 5)),
     (lambda: ops.linspace(0, 1, 4, endpoint=False), lambda: np.linspace(0, 1, 4, endpoint=False)),
     (lambda: ops.arange(2, 11, 3), lambda: np.arange(2, 11, 3)),
-    (lambda: ops.meshgrid([1, 2], [3, 4, 5], indexing="ij")[0],
-     lambda: np.meshgrid([1, 2], [3, 4, 5], indexing="ij")[0]),
+    (
+        lambda: ops.meshgrid([1, 2], [3, 4, 5], indexing="ij")[0],
+        lambda: np.meshgrid([1, 2], [3, 4, 5], indexing="ij")[0],
+    ),
 ]
 
 
@@ -224,19 +281,31 @@ def test_shape_queries_and_splits():
 
 # -- Variables are accepted everywhere -------------------------------------------------
 VARIABLE_CALLS = [
-    lambda v: ops.add(v, 1.0), lambda v: ops.add(1.0, v), lambda v: ops.sum(v, axis=0),
-    lambda v: ops.matmul(v, ops.transpose(v)), lambda v: ops.concatenate([v, v]),
-    lambda v: ops.stack([v, v]), lambda v: ops.relu(v), lambda v: ops.softmax(v),
-    lambda v: ops.convert_to_tensor(v), lambda v: ops.cast(v, "float16"),
-    lambda v: ops.norm(v), lambda v: ops.where(v > 0, v, 0.0), lambda v: ops.sqrt(ops.abs(v)),
-    lambda v: ops.reshape(v, (-1,)), lambda v: ops.logsumexp(v, axis=1),
-    lambda v: ops.clip(v, -1.0, 1.0), lambda v: ops.einsum("ij->j", v),
-    lambda v: ops.scatter_update(v, [[0, 0]], [9.0]), lambda v: ops.stop_gradient(v),
+    lambda v: ops.add(v, 1.0),
+    lambda v: ops.add(1.0, v),
+    lambda v: ops.sum(v, axis=0),
+    lambda v: ops.matmul(v, ops.transpose(v)),
+    lambda v: ops.concatenate([v, v]),
+    lambda v: ops.stack([v, v]),
+    lambda v: ops.relu(v),
+    lambda v: ops.softmax(v),
+    lambda v: ops.convert_to_tensor(v),
+    lambda v: ops.cast(v, "float16"),
+    lambda v: ops.norm(v),
+    lambda v: ops.where(v > 0, v, 0.0),
+    lambda v: ops.sqrt(ops.abs(v)),
+    lambda v: ops.reshape(v, (-1,)),
+    lambda v: ops.logsumexp(v, axis=1),
+    lambda v: ops.clip(v, -1.0, 1.0),
+    lambda v: ops.einsum("ij->j", v),
+    lambda v: ops.scatter_update(v, [[0, 0]], [9.0]),
+    lambda v: ops.stop_gradient(v),
 ]
 
 
-@pytest.mark.parametrize("call", VARIABLE_CALLS,
-                         ids=[f"var{i}" for i in range(len(VARIABLE_CALLS))])
+@pytest.mark.parametrize(
+    "call", VARIABLE_CALLS, ids=[f"var{i}" for i in range(len(VARIABLE_CALLS))]
+)
 def test_ops_accept_variables(call):
     v = kerax.Variable(A, name="v")
     _close(call(v), call(jnp.asarray(A)))
@@ -263,24 +332,37 @@ def test_nn_ops_against_formulas():
     probs = _softmax(A)
     target = np.eye(4, dtype=np.float32)[[0, 3, 1]]
     _close(ops.categorical_crossentropy(target, probs), -np.sum(target * np.log(probs), -1))
-    _close(ops.categorical_crossentropy(target, A, from_logits=True),
-           -np.sum(target * np.log(probs), -1))
-    _close(ops.sparse_categorical_crossentropy([0, 3, 1], A, from_logits=True),
-           -np.sum(target * np.log(probs), -1))
-    _close(ops.sparse_categorical_crossentropy([[0], [3], [1]], probs),
-           -np.sum(target * np.log(probs), -1))
+    _close(
+        ops.categorical_crossentropy(target, A, from_logits=True),
+        -np.sum(target * np.log(probs), -1),
+    )
+    _close(
+        ops.sparse_categorical_crossentropy([0, 3, 1], A, from_logits=True),
+        -np.sum(target * np.log(probs), -1),
+    )
+    _close(
+        ops.sparse_categorical_crossentropy([[0], [3], [1]], probs),
+        -np.sum(target * np.log(probs), -1),
+    )
     p, t = 1 / (1 + np.exp(-A)), (B > 0).astype(np.float32)
     bce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
     _close(ops.binary_crossentropy(t, p), bce, rtol=1e-4)
     _close(ops.binary_crossentropy(t, A, from_logits=True), bce, rtol=1e-4)
     mean, var = ops.moments(A, axes=[0])
     _close(mean, A.mean(0)) and _close(var, A.var(0))
-    _close(ops.batch_normalization(A, A.mean(0), A.var(0), axis=1, epsilon=0.0),
-           (A - A.mean(0)) / A.std(0), rtol=1e-4, atol=1e-4)
+    _close(
+        ops.batch_normalization(A, A.mean(0), A.var(0), axis=1, epsilon=0.0),
+        (A - A.mean(0)) / A.std(0),
+        rtol=1e-4,
+        atol=1e-4,
+    )
     _close(ops.normalize(A), A / np.linalg.norm(A, axis=-1, keepdims=True))
     _close(ops.normalize(A, order=1), A / np.abs(A).sum(-1, keepdims=True))
-    _close(ops.layer_normalization(A, epsilon=0.0),
-           (A - A.mean(-1, keepdims=True)) / A.std(-1, keepdims=True), atol=1e-4)
+    _close(
+        ops.layer_normalization(A, epsilon=0.0),
+        (A - A.mean(-1, keepdims=True)) / A.std(-1, keepdims=True),
+        atol=1e-4,
+    )
 
 
 def _attention(q, k, v, mask=None):
@@ -294,15 +376,20 @@ def test_dot_product_attention():
     q, k, v = (RNG.normal(size=(2, 5, 4, 8)).astype(np.float32) for _ in range(3))
     _close(ops.dot_product_attention(q, k, v), _attention(q, k, v), atol=1e-4)
     causal = np.tril(np.ones((5, 5), bool))
-    _close(ops.dot_product_attention(q, k, v, is_causal=True), _attention(q, k, v, causal),
-           atol=1e-4)
+    _close(
+        ops.dot_product_attention(q, k, v, is_causal=True), _attention(q, k, v, causal), atol=1e-4
+    )
     padding = np.ones((2, 1, 1, 5), bool)
     padding[:, ..., 3:] = False
-    _close(ops.dot_product_attention(q, k, v, mask=padding), _attention(q, k, v, padding),
-           atol=1e-4)
+    _close(
+        ops.dot_product_attention(q, k, v, mask=padding), _attention(q, k, v, padding), atol=1e-4
+    )
     kv2, vv2 = k[:, :, :2], v[:, :, :2]  # grouped-query: 4 query heads over 2 kv heads
-    _close(ops.dot_product_attention(q, kv2, vv2),
-           _attention(q, np.repeat(kv2, 2, 2), np.repeat(vv2, 2, 2)), atol=1e-4)
+    _close(
+        ops.dot_product_attention(q, kv2, vv2),
+        _attention(q, np.repeat(kv2, 2, 2), np.repeat(vv2, 2, 2)),
+        atol=1e-4,
+    )
     with pytest.raises(ValueError, match="4-D"):
         ops.dot_product_attention(q[0], k[0], v[0])
 
@@ -336,8 +423,9 @@ def test_linalg_ops():
     _close(ops.det(m), np.linalg.det(m), rtol=1e-4)
     _close(ops.inv(m), np.linalg.inv(m), atol=1e-5)
     _close(ops.solve(m, B[:, :2]), np.linalg.solve(m, B[:, :2]), atol=1e-5)
-    _close(ops.solve_triangular(np.triu(m), B[:, 0]), np.linalg.solve(np.triu(m), B[:, 0]),
-           atol=1e-5)
+    _close(
+        ops.solve_triangular(np.triu(m), B[:, 0]), np.linalg.solve(np.triu(m), B[:, 0]), atol=1e-5
+    )
     _close(ops.svd(A, compute_uv=False), np.linalg.svd(A, compute_uv=False), atol=1e-5)
     u, s, vh = ops.svd(A, full_matrices=False)
     _close((u * s) @ vh, A, atol=1e-5)
@@ -358,8 +446,9 @@ def test_control_flow():
     assert float(ops.fori_loop(0, 5, lambda i, v: v + i, 0.0)) == 10.0
     i, s = ops.while_loop(lambda i, s: i < 10, lambda i, s: (i + 1, s + i), (0, 0))
     assert (int(i), int(s)) == (10, 45)
-    i, s = ops.while_loop(lambda i, s: i < 10, lambda i, s: (i + 1, s + i), [0, 0],
-                          maximum_iterations=3)
+    i, s = ops.while_loop(
+        lambda i, s: i < 10, lambda i, s: (i + 1, s + i), [0, 0], maximum_iterations=3
+    )
     assert (int(i), int(s)) == (3, 3)
     assert int(ops.while_loop(lambda x: x < 5, lambda x: x + 2, 0)) == 6
     assert float(ops.cond(ops.convert_to_tensor(False), lambda: 1.0, lambda: 2.0)) == 2.0
@@ -374,9 +463,12 @@ def test_slicing_and_scatter():
     np.testing.assert_array_equal(ops.slice(x, (1, 1), (2, -1)), x[1:3, 1:])
     np.testing.assert_array_equal(
         ops.slice_update(x, (0, 2), np.zeros((2, 2), int)),
-        np.where((np.arange(3)[:, None] < 2) & (np.arange(4) >= 2), 0, x))
-    np.testing.assert_array_equal(ops.scatter([[0, 1], [0, 1], [2, 3]], [1, 2, 3], (3, 4)),
-                                  [[0, 3, 0, 0], [0, 0, 0, 0], [0, 0, 0, 3]])
+        np.where((np.arange(3)[:, None] < 2) & (np.arange(4) >= 2), 0, x),
+    )
+    np.testing.assert_array_equal(
+        ops.scatter([[0, 1], [0, 1], [2, 3]], [1, 2, 3], (3, 4)),
+        [[0, 3, 0, 0], [0, 0, 0, 0], [0, 0, 0, 3]],
+    )
     for reduction, want in [(None, 5), ("add", 6), ("max", 5), ("min", 1), ("mul", 5)]:
         out = ops.scatter_update(np.ones((2, 2)), [[1, 1]], [5.0], reduction=reduction)
         assert float(out[1, 1]) == want and float(out[0, 0]) == 1.0
@@ -406,11 +498,16 @@ def test_ops_compile_under_jit():
 
 
 STATIC_ARGS = [  # list/tuple arguments that jnp needs concrete must stay so under jit
-    lambda x: ops.tile(x, (2, 1)), lambda x: ops.repeat(x, [1, 2, 1], axis=0),
-    lambda x: ops.roll(x, (1, 2), axis=(0, 1)), lambda x: ops.pad(x, [[1, 0], [0, 1]]),
-    lambda x: ops.split(x, [1, 3], axis=1)[1], lambda x: ops.array_split(x, 3, axis=1)[0],
-    lambda x: ops.zeros([2, 3]) + x[:2, :3], lambda x: ops.full((3, 4), 2.0) * x,
-    lambda x: ops.take(x, [2, 0], axis=1), lambda x: ops.reshape(x, [4, 3]),
+    lambda x: ops.tile(x, (2, 1)),
+    lambda x: ops.repeat(x, [1, 2, 1], axis=0),
+    lambda x: ops.roll(x, (1, 2), axis=(0, 1)),
+    lambda x: ops.pad(x, [[1, 0], [0, 1]]),
+    lambda x: ops.split(x, [1, 3], axis=1)[1],
+    lambda x: ops.array_split(x, 3, axis=1)[0],
+    lambda x: ops.zeros([2, 3]) + x[:2, :3],
+    lambda x: ops.full((3, 4), 2.0) * x,
+    lambda x: ops.take(x, [2, 0], axis=1),
+    lambda x: ops.reshape(x, [4, 3]),
 ]
 
 
@@ -450,34 +547,66 @@ def test_namespace_is_complete():
 
 # -- parity with Keras 3 -------------------------------------------------------------------
 PARITY = [  # (name, args, kwargs)
-    ("add", (INTS, 1.5), {}), ("divide", (INTS, 2), {}), ("floor_divide", (INTS, 3), {}),
-    ("sqrt", (POS,), {}), ("mean", (INTS,), {"axis": 0}), ("std", (A,), {"axis": 1}),
-    ("var", (A,), {"keepdims": True}), ("argmax", (A,), {"axis": 1}),
-    ("argsort", (A,), {}), ("cumsum", (INTS,), {"axis": 1}), ("median", (A,), {"axis": 0}),
-    ("quantile", (A, 0.3), {"axis": 1}), ("clip", (INTS, 0.5, 3), {}),
-    ("arange", (5,), {}), ("arange", (0.0, 1.0, 0.25), {}), ("linspace", (0, 1, 5), {}),
-    ("full", ((2,), 3), {}), ("eye", (3,), {"k": 1}), ("tri", (3,), {}),
-    ("round", (A,), {"decimals": 1}), ("sign", (INTS,), {}), ("floor", (INTS,), {}),
-    ("mod", (INTS, 3), {}), ("power", (INTS, 2), {}), ("maximum", (INTS, 1.5), {}),
-    ("digitize", (A, np.array([-1.0, 0.0, 1.0])), {}), ("count_nonzero", (INTS,), {"axis": 0}),
-    ("relu", (A,), {}), ("gelu", (A,), {}), ("gelu", (A,), {"approximate": False}),
-    ("elu", (A,), {}), ("selu", (A,), {}), ("leaky_relu", (A,), {}),
-    ("hard_sigmoid", (A,), {}), ("log_sigmoid", (A,), {}), ("softmax", (A,), {"axis": 0}),
-    ("one_hot", (np.array([0, 2]), 3), {}), ("multi_hot", (np.array([[0, 2]]), 3), {}),
+    ("add", (INTS, 1.5), {}),
+    ("divide", (INTS, 2), {}),
+    ("floor_divide", (INTS, 3), {}),
+    ("sqrt", (POS,), {}),
+    ("mean", (INTS,), {"axis": 0}),
+    ("std", (A,), {"axis": 1}),
+    ("var", (A,), {"keepdims": True}),
+    ("argmax", (A,), {"axis": 1}),
+    ("argsort", (A,), {}),
+    ("cumsum", (INTS,), {"axis": 1}),
+    ("median", (A,), {"axis": 0}),
+    ("quantile", (A, 0.3), {"axis": 1}),
+    ("clip", (INTS, 0.5, 3), {}),
+    ("arange", (5,), {}),
+    ("arange", (0.0, 1.0, 0.25), {}),
+    ("linspace", (0, 1, 5), {}),
+    ("full", ((2,), 3), {}),
+    ("eye", (3,), {"k": 1}),
+    ("tri", (3,), {}),
+    ("round", (A,), {"decimals": 1}),
+    ("sign", (INTS,), {}),
+    ("floor", (INTS,), {}),
+    ("mod", (INTS, 3), {}),
+    ("power", (INTS, 2), {}),
+    ("maximum", (INTS, 1.5), {}),
+    ("digitize", (A, np.array([-1.0, 0.0, 1.0])), {}),
+    ("count_nonzero", (INTS,), {"axis": 0}),
+    ("relu", (A,), {}),
+    ("gelu", (A,), {}),
+    ("gelu", (A,), {"approximate": False}),
+    ("elu", (A,), {}),
+    ("selu", (A,), {}),
+    ("leaky_relu", (A,), {}),
+    ("hard_sigmoid", (A,), {}),
+    ("log_sigmoid", (A,), {}),
+    ("softmax", (A,), {"axis": 0}),
+    ("one_hot", (np.array([0, 2]), 3), {}),
+    ("multi_hot", (np.array([[0, 2]]), 3), {}),
     ("categorical_crossentropy", (_softmax(B), _softmax(A)), {}),
     ("sparse_categorical_crossentropy", (np.array([0, 3, 1]), A), {"from_logits": True}),
     ("binary_crossentropy", ((B > 0).astype("float32"), POS / 2.1), {}),
-    ("normalize", (A,), {}), ("normalize", (A,), {"order": 1}), ("logsumexp", (A,), {"axis": 1}),
-    ("norm", (A,), {"ord": "fro"}), ("pad", (A, ((1, 0), (0, 2))), {}),
-    ("take", (A, np.array([1, -1])), {"axis": 1}), ("trace", (INTS,), {}),
-    ("nan_to_num", (np.array([np.nan, np.inf]),), {}), ("divide_no_nan", (A, INTS), {}),
-    ("in_top_k", (np.array([0, 1, 2]), A, 2), {}), ("erf", (A,), {}), ("rsqrt", (POS,), {}),
+    ("normalize", (A,), {}),
+    ("normalize", (A,), {"order": 1}),
+    ("logsumexp", (A,), {"axis": 1}),
+    ("norm", (A,), {"ord": "fro"}),
+    ("pad", (A, ((1, 0), (0, 2))), {}),
+    ("take", (A, np.array([1, -1])), {"axis": 1}),
+    ("trace", (INTS,), {}),
+    ("nan_to_num", (np.array([np.nan, np.inf]),), {}),
+    ("divide_no_nan", (A, INTS), {}),
+    ("in_top_k", (np.array([0, 1, 2]), A, 2), {}),
+    ("erf", (A,), {}),
+    ("rsqrt", (POS,), {}),
 ]
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("name,args,kwargs", PARITY, ids=[f"{p[0]}{i}" for i, p in
-                                                         enumerate(PARITY)])
+@pytest.mark.parametrize(
+    "name,args,kwargs", PARITY, ids=[f"{p[0]}{i}" for i, p in enumerate(PARITY)]
+)
 def test_parity_with_keras(keras_oracle, name, args, kwargs):
     want = getattr(keras_oracle.ops, name)(*args, **kwargs)
     got = getattr(ops, name)(*args, **kwargs)

@@ -21,8 +21,10 @@ SCALE = [1.0, 3.0]
 
 
 def _grads(params):
-    return [jnp.asarray(2 * s * (p - t), jnp.float32)
-            for p, t, s in zip(params, TARGET, SCALE, strict=True)]
+    return [
+        jnp.asarray(2 * s * (p - t), jnp.float32)
+        for p, t, s in zip(params, TARGET, SCALE, strict=True)
+    ]
 
 
 def _run(init, update, steps=STEPS):
@@ -77,9 +79,16 @@ KERAS_CASES = [
     ("Adadelta", dict(learning_rate=1.0)),
     ("Adafactor", dict(learning_rate=0.01, weight_decay=0.1)),
     ("Lion", dict(learning_rate=0.01)),
-    ("Ftrl", dict(learning_rate=0.1, l1_regularization_strength=0.01,
-                  l2_regularization_strength=0.01, l2_shrinkage_regularization_strength=0.01,
-                  beta=0.1)),
+    (
+        "Ftrl",
+        dict(
+            learning_rate=0.1,
+            l1_regularization_strength=0.01,
+            l2_regularization_strength=0.01,
+            l2_shrinkage_regularization_strength=0.01,
+            beta=0.1,
+        ),
+    ),
     ("Lamb", dict(learning_rate=0.01, weight_decay=0.1)),
     ("Muon", dict(learning_rate=0.01)),
     ("Muon", dict(learning_rate=0.01, nesterov=False, rms_rate=None, adam_weight_decay=None)),
@@ -94,32 +103,50 @@ def test_matches_keras(keras_oracle, name, kwargs):
     _close(ours, theirs)
 
 
-SCHEDULED = [("SGD", dict(momentum=0.9)), ("Adam", dict(weight_decay=0.1)), ("Adafactor", {}),
-             ("SGD", dict(momentum=0.9, gradient_accumulation_steps=2))]
+SCHEDULED = [
+    ("SGD", dict(momentum=0.9)),
+    ("Adam", dict(weight_decay=0.1)),
+    ("Adafactor", {}),
+    ("SGD", dict(momentum=0.9, gradient_accumulation_steps=2)),
+]
 
 
 @pytest.mark.keras
 @pytest.mark.parametrize("name,kwargs", SCHEDULED, ids=lambda c: str(c))
 def test_schedule_learning_rate_matches_keras(keras_oracle, name, kwargs):
     ks = keras_oracle.optimizers.schedules
-    ours, _ = _run_kerax(getattr(optimizers, name)(
-        learning_rate=schedules.ExponentialDecay(0.1, 3, 0.5), **kwargs), steps=8)
-    theirs, _ = _run_keras(keras_oracle, getattr(keras_oracle.optimizers, name)(
-        learning_rate=ks.ExponentialDecay(0.1, 3, 0.5), **kwargs), steps=8)
+    ours, _ = _run_kerax(
+        getattr(optimizers, name)(learning_rate=schedules.ExponentialDecay(0.1, 3, 0.5), **kwargs),
+        steps=8,
+    )
+    theirs, _ = _run_keras(
+        keras_oracle,
+        getattr(keras_oracle.optimizers, name)(
+            learning_rate=ks.ExponentialDecay(0.1, 3, 0.5), **kwargs
+        ),
+        steps=8,
+    )
     _close(ours, theirs)
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("kwargs", [
-    dict(ema_momentum=0.9),
-    dict(ema_momentum=0.8, ema_overwrite_frequency=3),
-    dict(ema_momentum=0.8, ema_overwrite_frequency=2, gradient_accumulation_steps=2),
-], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(ema_momentum=0.9),
+        dict(ema_momentum=0.8, ema_overwrite_frequency=3),
+        dict(ema_momentum=0.8, ema_overwrite_frequency=2, gradient_accumulation_steps=2),
+    ],
+    ids=str,
+)
 def test_ema_matches_keras(keras_oracle, kwargs):
     opt = optimizers.SGD(0.05, momentum=0.5, use_ema=True, **kwargs)
     ours, state = _run_kerax(opt, steps=7)
-    theirs, kopt = _run_keras(keras_oracle, keras_oracle.optimizers.SGD(
-        0.05, momentum=0.5, use_ema=True, **kwargs), steps=7)
+    theirs, kopt = _run_keras(
+        keras_oracle,
+        keras_oracle.optimizers.SGD(0.05, momentum=0.5, use_ema=True, **kwargs),
+        steps=7,
+    )
     _close(ours, theirs)
     _close(opt.ema_params(state), [v.value for v in kopt._model_variables_moving_average])
     opt.observe_state(state)
@@ -131,13 +158,16 @@ def test_ema_matches_keras(keras_oracle, kwargs):
 def _adafactor_by_hand(lr):
     return optax.chain(
         optax.scale_by_factored_rms(decay_rate=0.8, min_dim_size_to_factor=0, epsilon=1e-30),
-        optax.clip_by_block_rms(1.0), optax.scale_by_param_block_rms(1e-3),
-        optax.scale_by_schedule(lambda n: -jnp.minimum(lr, 1 / jnp.sqrt(n + 1.0))))
+        optax.clip_by_block_rms(1.0),
+        optax.scale_by_param_block_rms(1e-3),
+        optax.scale_by_schedule(lambda n: -jnp.minimum(lr, 1 / jnp.sqrt(n + 1.0))),
+    )
 
 
 def _clip_each(clipnorm):
     return optax.stateless_with_tree_map(
-        lambda g, _: g * clipnorm / jnp.maximum(jnp.linalg.norm(g), clipnorm))
+        lambda g, _: g * clipnorm / jnp.maximum(jnp.linalg.norm(g), clipnorm)
+    )
 
 
 def _sgd_momentum(lr, m, nesterov=False):
@@ -147,11 +177,15 @@ def _sgd_momentum(lr, m, nesterov=False):
 
 OPTAX_CASES = [
     (lambda: optimizers.SGD(0.1, momentum=0.9), lambda: _sgd_momentum(0.1, 0.9)),
-    (lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
-     lambda: _sgd_momentum(0.1, 0.9, True)),
+    (
+        lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+        lambda: _sgd_momentum(0.1, 0.9, True),
+    ),
     (lambda: optimizers.RMSprop(0.01, rho=0.8), lambda: optax.rmsprop(0.01, 0.8, eps=1e-7)),
-    (lambda: optimizers.RMSprop(0.01, centered=True, momentum=0.5),
-     lambda: optax.rmsprop(0.01, 0.9, eps=1e-7, centered=True, momentum=0.5)),
+    (
+        lambda: optimizers.RMSprop(0.01, centered=True, momentum=0.5),
+        lambda: optax.rmsprop(0.01, 0.9, eps=1e-7, centered=True, momentum=0.5),
+    ),
     (lambda: optimizers.Adagrad(0.1), lambda: optax.adagrad(0.1, 0.1, eps=1e-7)),
     (lambda: optimizers.Adadelta(1.0), lambda: optax.adadelta(1.0, rho=0.95, eps=1e-7)),
     (lambda: optimizers.Lion(0.01), lambda: optax.lion(0.01, 0.9, 0.99, weight_decay=0.0)),
@@ -159,16 +193,26 @@ OPTAX_CASES = [
     (lambda: optimizers.Adafactor(0.01), lambda: _adafactor_by_hand(0.01)),
     # Keras's epsilon placement is the only difference from optax's Adam/Adamax.
     (lambda: optimizers.Adam(0.01, epsilon=0.0), lambda: optax.adam(0.01, eps=0.0)),
-    (lambda: optimizers.AdamW(0.01, weight_decay=0.1, epsilon=0.0),
-     lambda: optax.adamw(0.01, eps=0.0, weight_decay=0.1)),
-    (lambda: optimizers.SGD(0.1, clipvalue=0.5), lambda: optax.chain(optax.clip(0.5),
-                                                                    optax.sgd(0.1))),
-    (lambda: optimizers.SGD(0.1, global_clipnorm=1.0),
-     lambda: optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(0.1))),
-    (lambda: optimizers.SGD(0.1, clipnorm=1.0), lambda: optax.chain(_clip_each(1.0),
-                                                                   optax.sgd(0.1))),
-    (lambda: optimizers.SGD(0.1, momentum=0.9, gradient_accumulation_steps=3),
-     lambda: optax.MultiSteps(_sgd_momentum(0.1, 0.9), 3).gradient_transformation()),
+    (
+        lambda: optimizers.AdamW(0.01, weight_decay=0.1, epsilon=0.0),
+        lambda: optax.adamw(0.01, eps=0.0, weight_decay=0.1),
+    ),
+    (
+        lambda: optimizers.SGD(0.1, clipvalue=0.5),
+        lambda: optax.chain(optax.clip(0.5), optax.sgd(0.1)),
+    ),
+    (
+        lambda: optimizers.SGD(0.1, global_clipnorm=1.0),
+        lambda: optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(0.1)),
+    ),
+    (
+        lambda: optimizers.SGD(0.1, clipnorm=1.0),
+        lambda: optax.chain(_clip_each(1.0), optax.sgd(0.1)),
+    ),
+    (
+        lambda: optimizers.SGD(0.1, momentum=0.9, gradient_accumulation_steps=3),
+        lambda: optax.MultiSteps(_sgd_momentum(0.1, 0.9), 3).gradient_transformation(),
+    ),
 ]
 
 
@@ -204,16 +248,18 @@ def _ftrl_by_hand(lr, l1=0.01, l2=0.02, beta=0.1, n0=0.1):
             g, w = np.asarray(g, np.float64), params[i]
             new_n = n[i] + g * g
             z[i] += g - (np.sqrt(new_n) - np.sqrt(n[i])) / lr * w
-            params[i] = (np.clip(z[i], -l1, l1) - z[i]) / (np.sqrt(new_n) / lr + 2 * (
-                l2 + beta / (2 * lr)))
+            params[i] = (np.clip(z[i], -l1, l1) - z[i]) / (
+                np.sqrt(new_n) / lr + 2 * (l2 + beta / (2 * lr))
+            )
             n[i] = new_n
     return params
 
 
 def test_nadam_and_ftrl_equal_hand_formulas():
     _close(_run_kerax(optimizers.Nadam(0.01))[0], _nadam_by_hand(0.01), tol=1e-5)
-    ftrl = optimizers.Ftrl(0.1, l1_regularization_strength=0.01, l2_regularization_strength=0.02,
-                           beta=0.1)
+    ftrl = optimizers.Ftrl(
+        0.1, l1_regularization_strength=0.01, l2_regularization_strength=0.02, beta=0.1
+    )
     _close(_run_kerax(ftrl)[0], _ftrl_by_hand(0.1), tol=1e-5)
 
 
@@ -296,11 +342,15 @@ def test_weight_decay_exclusion_by_name():
 
 def test_muon_routes_vectors_and_embeddings_to_adam():
     opt = optimizers.Muon()
-    params = {"embedding": {"embeddings": jnp.ones((4, 3))}, "dense": {"kernel": jnp.ones((3, 2)),
-                                                                      "bias": jnp.ones(2)}}
+    params = {
+        "embedding": {"embeddings": jnp.ones((4, 3))},
+        "dense": {"kernel": jnp.ones((3, 2)), "bias": jnp.ones(2)},
+    }
     labels = opt._labels(params)
-    assert labels == {"embedding": {"embeddings": "adam"},
-                      "dense": {"kernel": "muon", "bias": "adam"}}
+    assert labels == {
+        "embedding": {"embeddings": "adam"},
+        "dense": {"kernel": "muon", "bias": "adam"},
+    }
 
 
 def test_apply_gradients_on_variables_matches_update():
@@ -346,8 +396,21 @@ def test_raw_optax_without_injected_rate_has_no_learning_rate():
 
 
 # -------------------------------------------------------- get / config / errors
-ALL = ["SGD", "Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad", "Adadelta",
-       "Adafactor", "Lion", "Ftrl", "Lamb", "Muon"]
+ALL = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Nadam",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adafactor",
+    "Lion",
+    "Ftrl",
+    "Lamb",
+    "Muon",
+]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -356,8 +419,9 @@ def test_get_by_name_and_config_round_trip(name):
         assert type(optimizers.get(identifier)).__name__ == name
     opt = getattr(optimizers, name)(learning_rate=0.02, clipnorm=1.0)
     config = opt.get_config()
-    assert type(optimizers.get(optimizers.serialize(opt))).from_config(config).get_config() \
-        == config
+    assert (
+        type(optimizers.get(optimizers.serialize(opt))).from_config(config).get_config() == config
+    )
     again = optimizers.deserialize(optimizers.serialize(opt))
     assert type(again) is type(opt) and again.get_config() == config
 
@@ -375,8 +439,9 @@ def test_configs_move_between_kerax_and_keras(keras_oracle, name):
 
 
 def test_schedule_config_round_trip():
-    opt = optimizers.Adam(learning_rate=schedules.CosineDecay(0.1, 100, warmup_target=0.2,
-                                                              warmup_steps=10))
+    opt = optimizers.Adam(
+        learning_rate=schedules.CosineDecay(0.1, 100, warmup_target=0.2, warmup_steps=10)
+    )
     again = optimizers.deserialize(optimizers.serialize(opt))
     assert isinstance(again._learning_rate, schedules.CosineDecay)
     assert again.get_config() == opt.get_config()
@@ -396,17 +461,20 @@ def test_lr_alias():
     assert optimizers.SGD(lr=0.3).get_config()["learning_rate"] == 0.3
 
 
-@pytest.mark.parametrize("kwargs,error,match", [
-    (dict(foo=1), TypeError, r"\['foo'\].*Valid arguments:.*clipnorm.*learning_rate.*lr"),
-    (dict(decay=0.1), TypeError, "InverseTimeDecay"),
-    (dict(clipnorm=1.0, clipvalue=1.0), ValueError, "only one of"),
-    (dict(learning_rate=-0.1), ValueError, "Received: learning_rate=-0.1"),
-    (dict(learning_rate="fast"), TypeError, "learning_rate"),
-    (dict(learning_rate=lambda: 0.1), TypeError, "step"),
-    (dict(gradient_accumulation_steps=1), ValueError, ">= 2"),
-    (dict(use_ema=True, ema_momentum=1.5), ValueError, r"\[0, 1\]"),
-    (dict(weight_decay=-1.0), ValueError, "weight_decay"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        (dict(foo=1), TypeError, r"\['foo'\].*Valid arguments:.*clipnorm.*learning_rate.*lr"),
+        (dict(decay=0.1), TypeError, "InverseTimeDecay"),
+        (dict(clipnorm=1.0, clipvalue=1.0), ValueError, "only one of"),
+        (dict(learning_rate=-0.1), ValueError, "Received: learning_rate=-0.1"),
+        (dict(learning_rate="fast"), TypeError, "learning_rate"),
+        (dict(learning_rate=lambda: 0.1), TypeError, "step"),
+        (dict(gradient_accumulation_steps=1), ValueError, ">= 2"),
+        (dict(use_ema=True, ema_momentum=1.5), ValueError, r"\[0, 1\]"),
+        (dict(weight_decay=-1.0), ValueError, "weight_decay"),
+    ],
+)
 def test_argument_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         optimizers.Adam(**kwargs)

@@ -17,21 +17,34 @@ def _stats(x):
 
 DISTRIBUTIONS = [  # (name, call(seed), (mean, std), support)
     ("normal", lambda s: random.normal((N,), mean=2.0, stddev=3.0, seed=s), (2.0, 3.0), None),
-    ("uniform", lambda s: random.uniform((N,), minval=-1.0, maxval=3.0, seed=s),
-     (1.0, 4 / np.sqrt(12)), (-1.0, 3.0)),
+    (
+        "uniform",
+        lambda s: random.uniform((N,), minval=-1.0, maxval=3.0, seed=s),
+        (1.0, 4 / np.sqrt(12)),
+        (-1.0, 3.0),
+    ),
     # A standard normal cut at +-2 has std 0.8796.
-    ("truncated_normal", lambda s: random.truncated_normal((N,), 1.0, 2.0, seed=s),
-     (1.0, 2 * 0.8796), (-3.0, 5.0)),
+    (
+        "truncated_normal",
+        lambda s: random.truncated_normal((N,), 1.0, 2.0, seed=s),
+        (1.0, 2 * 0.8796),
+        (-3.0, 5.0),
+    ),
     ("randint", lambda s: random.randint((N,), 0, 10, seed=s), (4.5, np.sqrt(99 / 12)), (0, 9)),
     ("gamma", lambda s: random.gamma((N,), alpha=4.0, seed=s), (4.0, 2.0), (0.0, None)),
-    ("beta", lambda s: random.beta((N,), 2.0, 6.0, seed=s),
-     (0.25, np.sqrt(12 / (64 * 9))), (0.0, 1.0)),
+    (
+        "beta",
+        lambda s: random.beta((N,), 2.0, 6.0, seed=s),
+        (0.25, np.sqrt(12 / (64 * 9))),
+        (0.0, 1.0),
+    ),
     ("binomial", lambda s: random.binomial((N,), 10, 0.3, seed=s), (3.0, np.sqrt(2.1)), (0, 10)),
 ]
 
 
-@pytest.mark.parametrize("name,call,moments,support", DISTRIBUTIONS,
-                         ids=[d[0] for d in DISTRIBUTIONS])
+@pytest.mark.parametrize(
+    "name,call,moments,support", DISTRIBUTIONS, ids=[d[0] for d in DISTRIBUTIONS]
+)
 def test_distribution_statistics(name, call, moments, support):
     x = call(123)
     assert x.shape == (N,)
@@ -43,8 +56,9 @@ def test_distribution_statistics(name, call, moments, support):
         assert float(x.min()) >= lo and (hi is None or float(x.max()) <= hi)
 
 
-@pytest.mark.parametrize("name,call", [(d[0], d[1]) for d in DISTRIBUTIONS],
-                         ids=[d[0] for d in DISTRIBUTIONS])
+@pytest.mark.parametrize(
+    "name,call", [(d[0], d[1]) for d in DISTRIBUTIONS], ids=[d[0] for d in DISTRIBUTIONS]
+)
 def test_same_seed_same_numbers(name, call):
     np.testing.assert_array_equal(call(7), call(7))
     np.testing.assert_array_equal(call(jax.random.PRNGKey(7)), call(7))
@@ -92,8 +106,7 @@ def test_dropout_and_shuffle():
 
 def test_seed_resolution():
     typed = jax.random.key(3)
-    np.testing.assert_array_equal(random.normal((3,), seed=typed),
-                                  random.normal((3,), seed=typed))
+    np.testing.assert_array_equal(random.normal((3,), seed=typed), random.normal((3,), seed=typed))
     big = random.normal((3,), seed=2**40)  # must not silently collapse onto seed 0
     assert not np.array_equal(big, random.normal((3,), seed=0))
     for bad in [1.5, "3", True]:
@@ -171,4 +184,3 @@ def test_accepts_variables_and_tensors_for_parameters():
     mean = kerax.Variable(np.full((3,), 5.0, np.float32), name="mean")
     x = random.normal((3,), mean=mean, stddev=ops.convert_to_tensor(0.0), seed=0)
     np.testing.assert_array_equal(x, [5.0, 5.0, 5.0])
-

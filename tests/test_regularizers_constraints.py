@@ -31,8 +31,10 @@ REGULARIZERS = [
     (regularizers.L1L2(l1=0.1), lambda w: 0.1 * np.abs(w).sum()),
     (regularizers.L1L2(l1=0.1, l2=0.05), lambda w: 0.1 * np.abs(w).sum() + 0.05 * (w**2).sum()),
     (regularizers.OrthogonalRegularizer(), lambda w: _orthogonal_penalty(w, 0.01, "rows")),
-    (regularizers.OrthogonalRegularizer(0.5, "columns"),
-     lambda w: _orthogonal_penalty(w, 0.5, "columns")),
+    (
+        regularizers.OrthogonalRegularizer(0.5, "columns"),
+        lambda w: _orthogonal_penalty(w, 0.5, "columns"),
+    ),
 ]
 
 
@@ -44,14 +46,18 @@ def _renorm(w, target, axis):
 CONSTRAINTS = [
     (constraints.MaxNorm(), lambda w: _renorm(w, lambda n: np.clip(n, 0, 2), 0)),
     (constraints.MaxNorm(1.5, axis=1), lambda w: _renorm(w, lambda n: np.clip(n, 0, 1.5), 1)),
-    (constraints.MaxNorm(1.0, axis=[0, 1]),
-     lambda w: _renorm(w, lambda n: np.clip(n, 0, 1.0), (0, 1))),
+    (
+        constraints.MaxNorm(1.0, axis=[0, 1]),
+        lambda w: _renorm(w, lambda n: np.clip(n, 0, 1.0), (0, 1)),
+    ),
     (constraints.NonNeg(), lambda w: np.maximum(w, 0)),
     (constraints.UnitNorm(), lambda w: _renorm(w, lambda n: 1.0, 0)),
     (constraints.UnitNorm(axis=1), lambda w: _renorm(w, lambda n: 1.0, 1)),
     (constraints.MinMaxNorm(), lambda w: _renorm(w, lambda n: np.clip(n, 0, 1), 0)),
-    (constraints.MinMaxNorm(1.0, 2.0, rate=0.5, axis=1),
-     lambda w: _renorm(w, lambda n: 0.5 * np.clip(n, 1, 2) + 0.5 * n, 1)),
+    (
+        constraints.MinMaxNorm(1.0, 2.0, rate=0.5, axis=1),
+        lambda w: _renorm(w, lambda n: 0.5 * np.clip(n, 1, 2) + 0.5 * n, 1),
+    ),
 ]
 
 
@@ -100,8 +106,12 @@ def test_orthogonal_regularizer_edge_cases():
 
 @pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "0.1", True])
 def test_regularizer_factor_validation(bad):
-    for build in (regularizers.L1, regularizers.L2, lambda v: regularizers.L1L2(l2=v),
-                  regularizers.OrthogonalRegularizer):
+    for build in (
+        regularizers.L1,
+        regularizers.L2,
+        lambda v: regularizers.L1L2(l2=v),
+        regularizers.OrthogonalRegularizer,
+    ):
         with pytest.raises(ValueError, match="non-negative finite float. Received: "):
             build(bad)
 
@@ -135,16 +145,20 @@ def test_epsilon_is_read_at_call_time():
     old = config.epsilon()
     try:
         config.set_epsilon(1.0)
-        np.testing.assert_allclose(constraints.UnitNorm()(jnp.array([[3.0], [4.0]])),
-                                   [[0.5], [2 / 3]], rtol=1e-6)
+        np.testing.assert_allclose(
+            constraints.UnitNorm()(jnp.array([[3.0], [4.0]])), [[0.5], [2 / 3]], rtol=1e-6
+        )
     finally:
         config.set_epsilon(old)
 
 
-@pytest.mark.parametrize("module, objects", [
-    (regularizers, [r for r, _ in REGULARIZERS] + [regularizers.Regularizer()]),
-    (constraints, [c for c, _ in CONSTRAINTS] + [constraints.Constraint()]),
-])
+@pytest.mark.parametrize(
+    "module, objects",
+    [
+        (regularizers, [r for r, _ in REGULARIZERS] + [regularizers.Regularizer()]),
+        (constraints, [c for c, _ in CONSTRAINTS] + [constraints.Constraint()]),
+    ],
+)
 def test_config_round_trips(module, objects):
     for obj in objects:
         clone = type(obj).from_config(obj.get_config())
@@ -159,10 +173,14 @@ def test_config_round_trips(module, objects):
 
 def test_get_regularizers():
     assert regularizers.get(None) is None
-    for name, cls in [("l1", regularizers.L1), ("L2", regularizers.L2),
-                      ("l1_l2", regularizers.L1L2), ("l1l2", regularizers.L1L2),
-                      ("orthogonal_regularizer", regularizers.OrthogonalRegularizer),
-                      ("OrthogonalRegularizer", regularizers.OrthogonalRegularizer)]:
+    for name, cls in [
+        ("l1", regularizers.L1),
+        ("L2", regularizers.L2),
+        ("l1_l2", regularizers.L1L2),
+        ("l1l2", regularizers.L1L2),
+        ("orthogonal_regularizer", regularizers.OrthogonalRegularizer),
+        ("OrthogonalRegularizer", regularizers.OrthogonalRegularizer),
+    ]:
         assert type(regularizers.get(name)) is cls
     reg = regularizers.l2(0.1)
     assert regularizers.get(reg) is reg and type(reg) is regularizers.L2
@@ -181,14 +199,24 @@ def test_get_regularizers():
 
 def test_get_constraints():
     assert constraints.get(None) is None
-    for name, cls in [("max_norm", constraints.MaxNorm), ("NonNeg", constraints.NonNeg),
-                      ("non_neg", constraints.NonNeg), ("unit_norm", constraints.UnitNorm),
-                      ("min_max_norm", constraints.MinMaxNorm)]:
+    for name, cls in [
+        ("max_norm", constraints.MaxNorm),
+        ("NonNeg", constraints.NonNeg),
+        ("non_neg", constraints.NonNeg),
+        ("unit_norm", constraints.UnitNorm),
+        ("min_max_norm", constraints.MinMaxNorm),
+    ]:
         assert type(constraints.get(name)) is cls
     con = constraints.max_norm(3.0)
     assert constraints.get(con) is con and con.max_value == 3.0
-    got = constraints.get({"module": "keras.constraints", "class_name": "UnitNorm",
-                           "config": {"axis": 1}, "registered_name": None})
+    got = constraints.get(
+        {
+            "module": "keras.constraints",
+            "class_name": "UnitNorm",
+            "config": {"axis": 1},
+            "registered_name": None,
+        }
+    )
     assert got.axis == 1
     with pytest.raises(ValueError, match="Unknown constraint: 'maxnorm'. Valid names: "):
         constraints.get("maxnorm")
@@ -223,9 +251,17 @@ def test_docstring_examples_run():
 @pytest.mark.keras
 def test_keras_parity_regularizers(keras_oracle):
     kreg = keras_oracle.regularizers
-    theirs = [kreg.L1(), kreg.L1(0.3), kreg.L2(), kreg.L2(0.2), kreg.L1L2(),
-              kreg.L1L2(l1=0.1), kreg.L1L2(l1=0.1, l2=0.05), kreg.OrthogonalRegularizer(),
-              kreg.OrthogonalRegularizer(0.5, "columns")]
+    theirs = [
+        kreg.L1(),
+        kreg.L1(0.3),
+        kreg.L2(),
+        kreg.L2(0.2),
+        kreg.L1L2(),
+        kreg.L1L2(l1=0.1),
+        kreg.L1L2(l1=0.1, l2=0.05),
+        kreg.OrthogonalRegularizer(),
+        kreg.OrthogonalRegularizer(0.5, "columns"),
+    ]
     # A jax input: Keras 3.15's NumPy path of OrthogonalRegularizer(mode="columns")
     # normalizes along the wrong axis (`axis or -1` turns 0 into -1) and fails.
     for (ours, _), keras_reg in zip(REGULARIZERS, theirs, strict=True):
@@ -236,16 +272,24 @@ def test_keras_parity_regularizers(keras_oracle):
         np.testing.assert_allclose(back(W), ours(W), rtol=1e-6)
         rebuilt = kreg.deserialize(regularizers.serialize(ours))
         assert type(rebuilt).__name__ == type(ours).__name__
-        np.testing.assert_allclose(np.asarray(rebuilt(jnp.asarray(W))), ours(W), rtol=1e-6,
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(rebuilt(jnp.asarray(W))), ours(W), rtol=1e-6, atol=1e-6
+        )
 
 
 @pytest.mark.keras
 def test_keras_parity_constraints(keras_oracle):
     kcon = keras_oracle.constraints
-    theirs = [kcon.MaxNorm(), kcon.MaxNorm(1.5, axis=1), kcon.MaxNorm(1.0, axis=[0, 1]),
-              kcon.NonNeg(), kcon.UnitNorm(), kcon.UnitNorm(axis=1), kcon.MinMaxNorm(),
-              kcon.MinMaxNorm(1.0, 2.0, rate=0.5, axis=1)]
+    theirs = [
+        kcon.MaxNorm(),
+        kcon.MaxNorm(1.5, axis=1),
+        kcon.MaxNorm(1.0, axis=[0, 1]),
+        kcon.NonNeg(),
+        kcon.UnitNorm(),
+        kcon.UnitNorm(axis=1),
+        kcon.MinMaxNorm(),
+        kcon.MinMaxNorm(1.0, 2.0, rate=0.5, axis=1),
+    ]
     for (ours, _), keras_con in zip(CONSTRAINTS, theirs, strict=True):
         for w in (W, 3 * W, W_ZERO_COLUMN):
             np.testing.assert_allclose(ours(w), np.asarray(keras_con(w)), rtol=1e-6, atol=1e-6)

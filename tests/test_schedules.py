@@ -63,30 +63,50 @@ def _cosine(step, initial, decay_steps, alpha):
 REFERENCES = [
     (schedules.ExponentialDecay(0.1, 7, 0.5), lambda s: 0.1 * 0.5 ** (s / 7)),
     (schedules.ExponentialDecay(0.1, 7, 0.5, staircase=True), lambda s: 0.1 * 0.5 ** (s // 7)),
-    (schedules.PiecewiseConstantDecay([3, 10], [1.0, 0.5, 0.1]),
-     lambda s: 1.0 if s <= 3 else 0.5 if s <= 10 else 0.1),
-    (schedules.PolynomialDecay(0.1, 20, end_learning_rate=0.0, power=2.0),
-     lambda s: 0.1 * (1 - min(s, 20) / 20) ** 2),
-    (schedules.PolynomialDecay(0.1, 20, end_learning_rate=0.0, cycle=True),
-     lambda s: 0.1 * (1 - s / (20 * max(1, math.ceil(s / 20))))),
+    (
+        schedules.PiecewiseConstantDecay([3, 10], [1.0, 0.5, 0.1]),
+        lambda s: 1.0 if s <= 3 else 0.5 if s <= 10 else 0.1,
+    ),
+    (
+        schedules.PolynomialDecay(0.1, 20, end_learning_rate=0.0, power=2.0),
+        lambda s: 0.1 * (1 - min(s, 20) / 20) ** 2,
+    ),
+    (
+        schedules.PolynomialDecay(0.1, 20, end_learning_rate=0.0, cycle=True),
+        lambda s: 0.1 * (1 - s / (20 * max(1, math.ceil(s / 20)))),
+    ),
     (schedules.InverseTimeDecay(0.1, 5, 0.5), lambda s: 0.1 / (1 + 0.5 * s / 5)),
     (schedules.CosineDecay(0.1, 30, alpha=0.1), lambda s: _cosine(s, 0.1, 30, 0.1)),
-    (schedules.CosineDecay(0.0, 30, warmup_target=0.2, warmup_steps=10),
-     lambda s: 0.02 * s if s < 10 else _cosine(s - 10, 0.2, 30, 0.0)),
-    (schedules.CosineDecayRestarts(0.1, 5, t_mul=1.0, m_mul=0.5),
-     lambda s: 0.5 ** (s // 5) * _cosine(s % 5, 0.1, 5, 0.0)),
+    (
+        schedules.CosineDecay(0.0, 30, warmup_target=0.2, warmup_steps=10),
+        lambda s: 0.02 * s if s < 10 else _cosine(s - 10, 0.2, 30, 0.0),
+    ),
+    (
+        schedules.CosineDecayRestarts(0.1, 5, t_mul=1.0, m_mul=0.5),
+        lambda s: 0.5 ** (s // 5) * _cosine(s % 5, 0.1, 5, 0.0),
+    ),
     # t_mul=2: periods of 5, 10, 20 steps starting at 0, 5, 15.
-    (schedules.CosineDecayRestarts(0.1, 5), lambda s: _cosine(
-        *((s, 0.1, 5, 0.0) if s < 5 else (s - 5, 0.1, 10, 0.0) if s < 15
-          else (s - 15, 0.1, 20, 0.0)))),
+    (
+        schedules.CosineDecayRestarts(0.1, 5),
+        lambda s: _cosine(
+            *(
+                (s, 0.1, 5, 0.0)
+                if s < 5
+                else (s - 5, 0.1, 10, 0.0)
+                if s < 15
+                else (s - 15, 0.1, 20, 0.0)
+            )
+        ),
+    ),
 ]
 
 
 @pytest.mark.parametrize("schedule,formula", REFERENCES, ids=lambda x: repr(x)[:60])
 def test_matches_formula(schedule, formula):
     steps = np.arange(0, 35)
-    np.testing.assert_allclose(_values(schedule, steps), [formula(int(s)) for s in steps],
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        _values(schedule, steps), [formula(int(s)) for s in steps], rtol=1e-5, atol=1e-7
+    )
 
 
 @pytest.mark.parametrize("name,args,kwargs", CASES, ids=IDS)
@@ -101,11 +121,13 @@ def test_config_round_trip(name, args, kwargs):
 
 @pytest.mark.keras
 def test_keras_configs_load(keras_oracle):
-    theirs = keras_oracle.optimizers.schedules.CosineDecay(0.1, 30, warmup_target=0.2,
-                                                          warmup_steps=5)
+    theirs = keras_oracle.optimizers.schedules.CosineDecay(
+        0.1, 30, warmup_target=0.2, warmup_steps=5
+    )
     ours = schedules.deserialize(keras_oracle.optimizers.schedules.serialize(theirs))
-    np.testing.assert_allclose(_values(ours, STEPS[:50]), _values(theirs, STEPS[:50]),
-                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        _values(ours, STEPS[:50]), _values(theirs, STEPS[:50]), rtol=1e-6, atol=1e-7
+    )
 
 
 def test_custom_schedule_subclass_works_in_an_optimizer():
@@ -126,14 +148,17 @@ def test_custom_schedule_subclass_works_in_an_optimizer():
         np.testing.assert_allclose(updates, -expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: schedules.ExponentialDecay(0.1, 0, 0.5), "decay_steps"),
-    (lambda: schedules.ExponentialDecay(0.1, 10, 0.0), "decay_rate"),
-    (lambda: schedules.PiecewiseConstantDecay([1, 2], [1.0]), "one more value"),
-    (lambda: schedules.PiecewiseConstantDecay([2, 1], [1.0, 0.5, 0.1]), "increase"),
-    (lambda: schedules.CosineDecay(0.1, -1), "decay_steps"),
-    (lambda: schedules.CosineDecayRestarts(0.1, 0), "first_decay_steps"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: schedules.ExponentialDecay(0.1, 0, 0.5), "decay_steps"),
+        (lambda: schedules.ExponentialDecay(0.1, 10, 0.0), "decay_rate"),
+        (lambda: schedules.PiecewiseConstantDecay([1, 2], [1.0]), "one more value"),
+        (lambda: schedules.PiecewiseConstantDecay([2, 1], [1.0, 0.5, 0.1]), "increase"),
+        (lambda: schedules.CosineDecay(0.1, -1), "decay_steps"),
+        (lambda: schedules.CosineDecayRestarts(0.1, 0), "first_decay_steps"),
+    ],
+)
 def test_invalid_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()

@@ -19,16 +19,24 @@ def _blobs(n=96, features=4, classes=3, seed=0):
 
 def _mlp(features=4, classes=3, seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((features,)), layers.Dense(16, activation="relu"),
-                             layers.Dense(classes, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((features,)),
+            layers.Dense(16, activation="relu"),
+            layers.Dense(classes, activation="softmax"),
+        ]
+    )
 
 
 def test_fit_learns_and_returns_history():
     x, labels = _blobs()
     y = keras.utils.to_categorical(labels, 3)
     model = _mlp()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.02),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     history = model.fit(x, y, epochs=15, batch_size=16, validation_split=0.25, verbose=0)
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert history.epoch == list(range(15))
@@ -65,7 +73,7 @@ def test_sgd_steps_match_hand_written_updates_with_partial_batch():
     model.compile(keras.optimizers.SGD(learning_rate=0.1), "mse")
     model.fit(x, y, epochs=1, batch_size=3, shuffle=False, verbose=0)
     for start in range(0, 7, 3):  # batches of 3, 3 and 1 rows
-        xb, yb = x[start:start + 3], y[start:start + 3]
+        xb, yb = x[start : start + 3], y[start : start + 3]
         grads = jax.grad(_mse_reference)(params, xb, yb)
         params = [p - 0.1 * g for p, g in zip(params, grads)]
     for got, want in zip(model.get_weights(), params):
@@ -107,11 +115,17 @@ def test_regularizers_add_to_the_loss_and_constraints_hold():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(16, 3)).astype("float32")
     y = rng.normal(size=(16, 1)).astype("float32")
-    model = keras.Sequential([keras.Input((3,)), layers.Dense(
-        1, kernel_regularizer=keras.regularizers.L2(0.1), kernel_constraint="non_neg")])
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            layers.Dense(
+                1, kernel_regularizer=keras.regularizers.L2(0.1), kernel_constraint="non_neg"
+            ),
+        ]
+    )
     model.compile("sgd", "mse")
     w, b = model.get_weights()
-    expected = np.mean((x @ w + b - y) ** 2) + 0.1 * np.sum(w ** 2)
+    expected = np.mean((x @ w + b - y) ** 2) + 0.1 * np.sum(w**2)
     np.testing.assert_allclose(model.evaluate(x, y, verbose=0), expected, rtol=1e-5)
     model.fit(x, -10 * np.abs(y), epochs=3, batch_size=4, verbose=0)
     assert (model.get_weights()[0] >= 0).all()
@@ -123,16 +137,19 @@ def test_multi_output_losses_weights_and_logs():
     out_a = layers.Dense(1, name="a")(h)
     out_b = layers.Dense(2, activation="softmax", name="b")(h)
     model = keras.Model(inp, [out_a, out_b])
-    model.compile("adam", loss={"a": "mse", "b": "sparse_categorical_crossentropy"},
-                  loss_weights={"a": 0.5, "b": 2.0}, metrics={"b": ["accuracy"]})
+    model.compile(
+        "adam",
+        loss={"a": "mse", "b": "sparse_categorical_crossentropy"},
+        loss_weights={"a": 0.5, "b": 2.0},
+        metrics={"b": ["accuracy"]},
+    )
     rng = np.random.default_rng(3)
     x = rng.normal(size=(12, 3)).astype("float32")
     ya = rng.normal(size=(12, 1)).astype("float32")
     yb = rng.integers(0, 2, 12)
     logs = model.evaluate(x, {"a": ya, "b": yb}, verbose=0, return_dict=True)
     assert set(logs) == {"loss", "a_loss", "b_loss", "b_accuracy"}
-    np.testing.assert_allclose(logs["loss"], 0.5 * logs["a_loss"] + 2.0 * logs["b_loss"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(logs["loss"], 0.5 * logs["a_loss"] + 2.0 * logs["b_loss"], rtol=1e-5)
     history = model.fit(x, [ya, yb], epochs=2, batch_size=5, verbose=0)
     assert "b_accuracy" in history.history
 
@@ -146,8 +163,7 @@ def test_sample_and_class_weights():
     sw = np.array([1, 0, 2, 0, 1, 1], "float32")
     pred = np.asarray(model.predict(x, verbose=0))
     want = np.sum(sw * np.mean((pred - y) ** 2, axis=-1)) / 6
-    np.testing.assert_allclose(model.evaluate(x, y, sample_weight=sw, verbose=0), want,
-                               rtol=1e-5)
+    np.testing.assert_allclose(model.evaluate(x, y, sample_weight=sw, verbose=0), want, rtol=1e-5)
     labels = np.array([0, 1, 1, 0, 1, 1])
     clf = _mlp(features=2, classes=2)
     clf.compile("sgd", "sparse_categorical_crossentropy")
@@ -201,15 +217,27 @@ def test_training_matches_keras(keras_oracle):
     x = rng.normal(size=(40, 5)).astype("float32")
     labels = rng.integers(0, 3, 40)
     y = np.eye(3, dtype="float32")[labels]
-    ours = keras.Sequential([keras.Input((5,)), layers.Dense(8, activation="relu"),
-                             layers.Dense(3, activation="softmax")])
-    theirs = k.Sequential([k.Input((5,)), k.layers.Dense(8, activation="relu"),
-                           k.layers.Dense(3, activation="softmax")])
+    ours = keras.Sequential(
+        [
+            keras.Input((5,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    theirs = k.Sequential(
+        [
+            k.Input((5,)),
+            k.layers.Dense(8, activation="relu"),
+            k.layers.Dense(3, activation="softmax"),
+        ]
+    )
     theirs.set_weights(ours.get_weights())
-    ours.compile(keras.optimizers.Adam(learning_rate=0.01), "categorical_crossentropy",
-                 metrics=["accuracy"])
-    theirs.compile(k.optimizers.Adam(learning_rate=0.01), "categorical_crossentropy",
-                   metrics=["accuracy"])
+    ours.compile(
+        keras.optimizers.Adam(learning_rate=0.01), "categorical_crossentropy", metrics=["accuracy"]
+    )
+    theirs.compile(
+        k.optimizers.Adam(learning_rate=0.01), "categorical_crossentropy", metrics=["accuracy"]
+    )
     h1 = ours.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
     h2 = theirs.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
@@ -225,9 +253,16 @@ def test_metric_objects_with_data_dependent_state_and_duplicate_names():
     x, labels = _blobs(n=24)
     y = keras.utils.to_categorical(labels, 3)
     model = _mlp()
-    model.compile("adam", "categorical_crossentropy",
-                  metrics=["accuracy", keras.metrics.F1Score(average="macro"),
-                           keras.metrics.Precision(), keras.metrics.Precision(thresholds=0.7)])
+    model.compile(
+        "adam",
+        "categorical_crossentropy",
+        metrics=[
+            "accuracy",
+            keras.metrics.F1Score(average="macro"),
+            keras.metrics.Precision(),
+            keras.metrics.Precision(thresholds=0.7),
+        ],
+    )
     history = model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     assert {"f1_score", "precision", "precision_1"} <= set(history.history)
     f1 = [m for m in model.metrics if m.name == "f1_score"][0]

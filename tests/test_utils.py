@@ -18,8 +18,12 @@ UNREACHABLE = "http://127.0.0.1:9/data.bin"  # the discard port: refused at once
 
 # -- set_random_seed ---------------------------------------------------------------------
 def _draw_everything():
-    return (py_random.random(), np.random.rand(), np.asarray(random.normal((3,))),
-            random.SeedGenerator().seed)
+    return (
+        py_random.random(),
+        np.random.rand(),
+        np.asarray(random.normal((3,))),
+        random.SeedGenerator().seed,
+    )
 
 
 def test_set_random_seed_makes_everything_reproducible():
@@ -41,8 +45,12 @@ def test_set_random_seed_rejects_non_integers(seed):
 
 # -- to_categorical / normalize -------------------------------------------------------------
 CATEGORICAL = [  # (labels, num_classes, expected shape)
-    ([0, 1, 2, 3], None, (4, 4)), ([[1], [0], [2]], None, (3, 3)), ([[1], [0]], 5, (2, 5)),
-    ([[0, 1], [1, 0]], None, (2, 2, 2)), (np.array([2.0, 0.0]), 3, (2, 3)), (3, 5, (5,)),
+    ([0, 1, 2, 3], None, (4, 4)),
+    ([[1], [0], [2]], None, (3, 3)),
+    ([[1], [0]], 5, (2, 5)),
+    ([[0, 1], [1, 0]], None, (2, 2, 2)),
+    (np.array([2.0, 0.0]), 3, (2, 3)),
+    (3, 5, (5,)),
     (np.zeros((2, 3, 1), np.int64), 2, (2, 3, 2)),
 ]
 
@@ -61,11 +69,17 @@ def test_to_categorical_keeps_jax_arrays_on_device():
     assert isinstance(out, type(jnp.zeros(1))) and out.shape == (2, 3)
 
 
-@pytest.mark.parametrize("labels,num_classes,match", [
-    ([0, -1, 2], None, "non-negative"), ([0.5, 1.0], None, "non-integer label 0.5"),
-    ([0, 3], 3, "out of range"), ([], None, "num_classes"), (["a"], None, "integer"),
-    ([np.nan], 2, "non-integer"),
-])
+@pytest.mark.parametrize(
+    "labels,num_classes,match",
+    [
+        ([0, -1, 2], None, "non-negative"),
+        ([0.5, 1.0], None, "non-integer label 0.5"),
+        ([0, 3], 3, "out of range"),
+        ([], None, "num_classes"),
+        (["a"], None, "integer"),
+        ([np.nan], 2, "non-integer"),
+    ],
+)
 def test_to_categorical_errors(labels, num_classes, match):
     with pytest.raises(ValueError, match=match):
         utils.to_categorical(labels, num_classes)
@@ -104,11 +118,16 @@ def test_pad_sequences_item_shapes_dtypes_and_strings():
     assert words.tolist() == [["a", "b"], ["<pad>", "c"]]
 
 
-@pytest.mark.parametrize("args,kwargs,match", [
-    ((SEQS,), {"padding": "middle"}, "padding"), ((SEQS,), {"truncating": "x"}, "truncating"),
-    (([[1], 2],), {}, "Item 1"), (([np.ones((1, 2)), np.ones((1, 3))],), {}, "shape"),
-    ((SEQS,), {"value": "pad"}, "dtype=object"),
-])
+@pytest.mark.parametrize(
+    "args,kwargs,match",
+    [
+        ((SEQS,), {"padding": "middle"}, "padding"),
+        ((SEQS,), {"truncating": "x"}, "truncating"),
+        (([[1], 2],), {}, "Item 1"),
+        (([np.ones((1, 2)), np.ones((1, 3))],), {}, "shape"),
+        ((SEQS,), {"value": "pad"}, "dtype=object"),
+    ],
+)
 def test_pad_sequences_errors(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         utils.pad_sequences(*args, **kwargs)
@@ -118,6 +137,7 @@ def test_pad_sequences_errors(args, kwargs, match):
 @pytest.fixture
 def offline(monkeypatch):
     """Fail loudly if anything tries to download."""
+
     def refuse(url, path):
         raise AssertionError(f"get_file tried to download {url}")
 
@@ -137,8 +157,15 @@ def test_get_file_returns_a_cached_file_offline(tmp_path, offline, monkeypatch):
     assert utils.get_file("data.bin", UNREACHABLE, cache_dir=str(tmp_path)) == path
     assert utils.get_file(origin=UNREACHABLE, cache_dir=str(tmp_path)) == path  # name from URL
     for digest in (hashlib.sha256, hashlib.md5):
-        assert utils.get_file("data.bin", UNREACHABLE, cache_dir=str(tmp_path),
-                              file_hash=digest(b"payload").hexdigest()) == path
+        assert (
+            utils.get_file(
+                "data.bin",
+                UNREACHABLE,
+                cache_dir=str(tmp_path),
+                file_hash=digest(b"payload").hexdigest(),
+            )
+            == path
+        )
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert utils.get_file("data.bin", UNREACHABLE) == path
     custom = _put(str(tmp_path), "x.bin", subdir="models")
@@ -178,8 +205,9 @@ def test_get_file_downloads_atomically_and_verifies(tmp_path):
     with pytest.raises(ValueError, match="incomplete or corrupted"):
         utils.get_file("d.bin", origin, cache_dir=cache, file_hash="0" * 64)
     assert os.listdir(os.path.join(cache, "datasets")) == []
-    path = utils.get_file("d.bin", origin, cache_dir=cache,
-                          file_hash=hashlib.md5(b"payload").hexdigest())
+    path = utils.get_file(
+        "d.bin", origin, cache_dir=cache, file_hash=hashlib.md5(b"payload").hexdigest()
+    )
     assert Path(path).read_bytes() == b"payload"
     source.write_bytes(b"changed")
     assert Path(utils.get_file("d.bin", origin, cache_dir=cache)).read_bytes() == b"payload"
@@ -216,12 +244,18 @@ def test_get_file_extracts_archives(tmp_path, monkeypatch):
         utils.get_file("plain.txt", UNREACHABLE, cache_dir=cache, extract=True)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"fname": "a.bin"}, "origin"), ({"fname": "sub/a.bin", "origin": UNREACHABLE}, "path"),
-    ({"origin": "http://127.0.0.1:9/"}, "fname"),
-    ({"fname": "a", "origin": UNREACHABLE, "file_hash": "ab", "hash_algorithm": "sha1"},
-     "hash_algorithm"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"fname": "a.bin"}, "origin"),
+        ({"fname": "sub/a.bin", "origin": UNREACHABLE}, "path"),
+        ({"origin": "http://127.0.0.1:9/"}, "fname"),
+        (
+            {"fname": "a", "origin": UNREACHABLE, "file_hash": "ab", "hash_algorithm": "sha1"},
+            "hash_algorithm",
+        ),
+    ],
+)
 def test_get_file_argument_errors(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         utils.get_file(cache_dir=str(tmp_path), **kwargs)

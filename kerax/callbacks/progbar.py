@@ -22,8 +22,11 @@ def _fmt(v) -> str:
 def _duration(seconds: float, steps: int) -> str:
     per = seconds / max(steps, 1)
     total = f"{seconds:.0f}s" if seconds >= 1 else f"{seconds * 1000:.0f}ms"
-    per_s = f"{per:.0f}s/step" if per >= 1 else (
-        f"{per * 1e3:.0f}ms/step" if per >= 1e-3 else f"{per * 1e6:.0f}us/step")
+    per_s = (
+        f"{per:.0f}s/step"
+        if per >= 1
+        else (f"{per * 1e3:.0f}ms/step" if per >= 1e-3 else f"{per * 1e6:.0f}us/step")
+    )
     return f"{total} {per_s}"
 
 

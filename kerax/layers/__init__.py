@@ -33,16 +33,45 @@ from kerax.layers.reshaping import RepeatVector as RepeatVector
 from kerax.layers.reshaping import Reshape as Reshape
 
 __all__ = [
-    "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Flatten",
-    "Identity", "Input", "InputLayer", "Lambda", "Layer", "Maximum", "Minimum", "Multiply",
-    "Permute", "RepeatVector", "Reshape", "Subtract", "add", "average", "concatenate",
-    "deserialize", "dot", "maximum", "minimum", "multiply", "serialize", "subtract",
+    "Activation",
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dense",
+    "Dot",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "Input",
+    "InputLayer",
+    "Lambda",
+    "Layer",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Permute",
+    "RepeatVector",
+    "Reshape",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "deserialize",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "serialize",
+    "subtract",
 ]
 
 
 def _module_objects() -> dict[str, Any]:
-    return {name: obj for name, obj in globals().items()
-            if isinstance(obj, type) and issubclass(obj, Layer)}
+    return {
+        name: obj
+        for name, obj in globals().items()
+        if isinstance(obj, type) and issubclass(obj, Layer)
+    }
 
 
 def serialize(layer: Layer) -> dict:

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _graph, _naming, _scope, config
+from kerax import _graph, _naming, _scope
 from kerax._variable import Variable
 
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size")
@@ -110,9 +110,13 @@ class Layer:
                 f"activity_regularizer, {', '.join(_BASE_KWARGS)}."
             )
         if name is not None and (not isinstance(name, str) or "/" in name or not name):
-            raise ValueError(f"Layer names must be non-empty strings without '/'. Received: {name!r}")
+            raise ValueError(
+                f"Layer names must be non-empty strings without '/'. Received: {name!r}"
+            )
         self.name = name or _naming.unique_name(_naming.to_snake_case(type(self).__name__))
-        self.dtype = jnp.dtype(dtype or config.floatx()).name
+        from kerax import mixed_precision
+
+        self.dtype_policy = mixed_precision.get(dtype)
         self.autocast = autocast
         self._trainable = bool(trainable)
         from kerax import regularizers
@@ -129,6 +133,20 @@ class Layer:
         if kwargs.get("input_dim") is not None:
             return (kwargs.get("batch_size"), int(kwargs["input_dim"]))
         return None
+
+    @property
+    def dtype(self) -> str:
+        """The variable dtype (Keras's ``layer.dtype``)."""
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype inputs and weights are cast to inside ``call``."""
+        return self.dtype_policy.compute_dtype
 
     # -- attribute tracking ----------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -156,10 +174,18 @@ class Layer:
             value = var_attrs[name]
             if _scope.current() is None:
                 return value
-            return jax.tree_util.tree_map(
-                lambda v: v.value if _is_variable(v) else v, value, is_leaf=_is_variable
-            )
+            return jax.tree_util.tree_map(self._read, value, is_leaf=_is_variable)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def _read(self, v: Any) -> Any:
+        """A weight's bound value inside ``call``, autocast to the compute dtype."""
+        if not _is_variable(v):
+            return v
+        value = v.value
+        compute = self.compute_dtype
+        if self.autocast and value.dtype != compute and jnp.issubdtype(value.dtype, jnp.floating):
+            value = value.astype(compute)
+        return value
 
     def __delattr__(self, name: str) -> None:
         if name in self.__dict__.get("_var_attrs", {}):
@@ -209,8 +235,13 @@ class Layer:
             i += 1
             unique = f"{base}_{i}"
         variable = Variable(
-            initializer, shape=shape, dtype=dtype, trainable=trainable, name=unique,
-            regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint),
+            initializer,
+            shape=shape,
+            dtype=dtype,
+            trainable=trainable,
+            name=unique,
+            regularizer=regularizers.get(regularizer),
+            constraint=constraints.get(constraint),
         )
         variable.path = f"{self.name}/{unique}"
         if trainable:
@@ -351,8 +382,13 @@ class Layer:
         self.__dict__["built"] = True
 
     def _call_accepts(self, name: str) -> bool:
-        params = inspect.signature(self.call).parameters
-        return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        return name in inspect.signature(self.call).parameters
+
+    supports_masking = False
+
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        """The mask of this layer's outputs (Keras semantics; override to create one)."""
+        return previous_mask if self.supports_masking else None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not args:
@@ -369,8 +405,12 @@ class Layer:
         if scope is None:
             return self._eager_call(args, kwargs, training)
         self._maybe_build(args)
+        mask = kwargs.get("mask", _scope.get_mask(args[0]))
+        if mask is not None and "mask" not in kwargs and self._call_accepts("mask"):
+            kwargs["mask"] = mask
         with jax.named_scope(self.name):
             outputs = self.call(*args, **kwargs)
+        _scope.set_mask(outputs, self.compute_mask(args[0], mask))
         if self.activity_regularizer is not None:
             for out in jax.tree_util.tree_leaves(outputs):
                 self.add_loss(self.activity_regularizer(out))
@@ -399,7 +439,7 @@ class Layer:
             ):
                 t = jnp.asarray(t)
                 if self.autocast and jnp.issubdtype(t.dtype, jnp.floating):
-                    t = t.astype(self.dtype)
+                    t = t.astype(self.compute_dtype)
             return t
 
         return jax.tree_util.tree_map(convert, x, is_leaf=_is_variable)
@@ -411,14 +451,18 @@ class Layer:
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape (``None`` for unknown dimensions) for an input shape."""
+
         def to_tensor(s):
             return _graph.KerasTensor(s, self.dtype)
 
-        is_shape = lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+        def is_shape(s):
+            return isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+
         inputs = jax.tree_util.tree_map(to_tensor, input_shape, is_leaf=is_shape)
         spec = _graph.trace_spec(lambda x: self(x), inputs)
-        return jax.tree_util.tree_map(lambda s: tuple(s.shape), spec,
-                                      is_leaf=lambda s: hasattr(s, "shape"))
+        return jax.tree_util.tree_map(
+            lambda s: tuple(s.shape), spec, is_leaf=lambda s: hasattr(s, "shape")
+        )
 
     @property
     def input(self) -> Any:
@@ -441,7 +485,7 @@ class Layer:
     # -- config ------------------------------------------------------------------------
     def get_config(self) -> dict:
         """The constructor arguments that recreate this layer (Keras format)."""
-        base = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        base = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_policy.name}
         if self._batch_input_shape is not None:
             base["batch_input_shape"] = self._batch_input_shape
         if type(self).get_config is not Layer.get_config:

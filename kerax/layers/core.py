@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import jax
@@ -22,8 +21,9 @@ class InputLayer(Layer):
         name: the input's name (used to match dict inputs).
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
-                 **kwargs):
+    def __init__(
+        self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs
+    ):
         super().__init__(name=name or None, dtype=dtype, **kwargs)
         if batch_shape is None:
             if shape is None:
@@ -73,8 +73,9 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
         from kerax import _naming
 
         name = _naming.unique_name("input_layer")
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
-                      batch_shape=batch_shape).output
+    return InputLayer(
+        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape
+    ).output
 
 
 class Dense(Layer):
@@ -113,9 +114,7 @@ class Dense(Layer):
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(
-                f"Dense units must be a positive integer. Received: units={units!r}"
-            )
+            raise ValueError(f"Dense units must be a positive integer. Received: units={units!r}")
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -133,14 +132,19 @@ class Dense(Layer):
                 f"Received: input_shape={input_shape}"
             )
         self.kernel = self.add_weight(
-            shape=(input_shape[-1], self.units), initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            shape=(input_shape[-1], self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
             name="kernel",
         )
         if self.use_bias:
             self.bias = self.add_weight(
-                shape=(self.units,), initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint, name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
             )
         self.built = True
 
@@ -202,9 +206,7 @@ class Dropout(Layer):
     def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
-            raise ValueError(
-                f"Dropout rate must be in [0, 1). Received: rate={rate!r}"
-            )
+            raise ValueError(f"Dropout rate must be in [0, 1). Received: rate={rate!r}")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
@@ -222,8 +224,12 @@ class Dropout(Layer):
         return jnp.where(keep, inputs / (1.0 - self.rate), jnp.zeros_like(inputs))
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "noise_shape": self.noise_shape,
+            "seed": self.seed,
+        }
 
 
 class Lambda(Layer):

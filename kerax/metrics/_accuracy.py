@@ -127,8 +127,9 @@ def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> jnp.ndarray:
     return matches.reshape(labels.shape).astype(config.floatx())
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5,
-                                      from_sorted_ids: bool = False) -> jnp.ndarray:
+def sparse_top_k_categorical_accuracy(
+    y_true, y_pred, k: int = 5, from_sorted_ids: bool = False
+) -> jnp.ndarray:
     """1.0 where the integer label ``y_true`` is among the ``k`` highest scores.
 
     With ``from_sorted_ids=True``, ``y_pred`` holds class ids sorted by score (best
@@ -195,8 +196,7 @@ class BinaryAccuracy(FunctionMetric):
 
     _arg_names = ("threshold",)
 
-    def __init__(self, name: str = "binary_accuracy", dtype: Any = None,
-                 threshold: float = 0.5):
+    def __init__(self, name: str = "binary_accuracy", dtype: Any = None, threshold: float = 0.5):
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold
 
@@ -254,8 +254,7 @@ class TopKCategoricalAccuracy(FunctionMetric):
 
     _arg_names = ("k",)
 
-    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy",
-                 dtype: Any = None):
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype: Any = None):
         _check_k(k)
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
         self.k = k
@@ -279,11 +278,21 @@ class SparseTopKCategoricalAccuracy(FunctionMetric):
         0.5
     """
 
-    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy",
-                 dtype: Any = None, from_sorted_ids: bool = False):
+    def __init__(
+        self,
+        k: int = 5,
+        name: str = "sparse_top_k_categorical_accuracy",
+        dtype: Any = None,
+        from_sorted_ids: bool = False,
+    ):
         _check_k(k)
-        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k,
-                         from_sorted_ids=from_sorted_ids)
+        super().__init__(
+            sparse_top_k_categorical_accuracy,
+            name=name,
+            dtype=dtype,
+            k=k,
+            from_sorted_ids=from_sorted_ids,
+        )
         self.k = k
         self.from_sorted_ids = from_sorted_ids
 

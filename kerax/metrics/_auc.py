@@ -55,10 +55,19 @@ class AUC(Metric):
         0.75
     """
 
-    def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
-                 summation_method: str = "interpolation", name: str | None = None,
-                 dtype: Any = None, thresholds=None, multi_label: bool = False,
-                 num_labels: int | None = None, label_weights=None, from_logits: bool = False):
+    def __init__(
+        self,
+        num_thresholds: int = 200,
+        curve: str = "ROC",
+        summation_method: str = "interpolation",
+        name: str | None = None,
+        dtype: Any = None,
+        thresholds=None,
+        multi_label: bool = False,
+        num_labels: int | None = None,
+        label_weights=None,
+        from_logits: bool = False,
+    ):
         super().__init__(name=name, dtype=dtype)
         curve_key = str(getattr(curve, "value", curve)).lower()
         if curve_key not in _CURVES:
@@ -82,8 +91,11 @@ class AUC(Metric):
             self.num_thresholds = len(inner) + 2
             self._evenly = evenly_spaced([0.0] + inner + [1.0])
         else:
-            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or (
-                    num_thresholds <= 1):
+            if (
+                isinstance(num_thresholds, bool)
+                or not isinstance(num_thresholds, int)
+                or (num_thresholds <= 1)
+            ):
                 raise ValueError(
                     "AUC: num_thresholds must be an integer > 1. "
                     f"Received: num_thresholds={num_thresholds!r}"
@@ -97,8 +109,9 @@ class AUC(Metric):
         self.summation_method = summation
         self.multi_label = bool(multi_label)
         self.num_labels = num_labels
-        self.label_weights = (None if label_weights is None
-                              else np.asarray(label_weights, dtype=self.dtype))
+        self.label_weights = (
+            None if label_weights is None else np.asarray(label_weights, dtype=self.dtype)
+        )
         self.from_logits = bool(from_logits)
 
     @property
@@ -126,8 +139,9 @@ class AUC(Metric):
 
     def _update(self, state, y_true, y_pred, sample_weight=None):
         y_pred = jnp.asarray(y_pred)
-        if self.multi_label and (y_pred.ndim != 2 or
-                                 y_pred.shape[1] != state["true_positives"].shape[1]):
+        if self.multi_label and (
+            y_pred.ndim != 2 or y_pred.shape[1] != state["true_positives"].shape[1]
+        ):
             raise ValueError(
                 f"AUC(multi_label=True) '{self.name}' expects y_pred of shape "
                 f"(batch, {state['true_positives'].shape[1]}). Received: "
@@ -136,11 +150,19 @@ class AUC(Metric):
         if self.from_logits:
             y_pred = jax.nn.sigmoid(y_pred)
         counts = confusion_counts(
-            y_true, y_pred, self._thresholds, dtype=self.dtype, evenly=self._evenly,
-            sample_weight=sample_weight, multi_label=self.multi_label,
-            label_weights=None if self.multi_label else self.label_weights)
-        return {name: state[name] + counts[key]
-                for name, key in zip(_NAMES, ("tp", "fp", "tn", "fn"), strict=True)}
+            y_true,
+            y_pred,
+            self._thresholds,
+            dtype=self.dtype,
+            evenly=self._evenly,
+            sample_weight=sample_weight,
+            multi_label=self.multi_label,
+            label_weights=None if self.multi_label else self.label_weights,
+        )
+        return {
+            name: state[name] + counts[key]
+            for name, key in zip(_NAMES, ("tp", "fp", "tn", "fn"), strict=True)
+        }
 
     def _by_label(self, terms):
         if not self.multi_label:
@@ -158,10 +180,12 @@ class AUC(Metric):
         slope = divide_no_nan(dtp, jnp.maximum(dp, 0.0))
         intercept = tp[1:] - slope * p[1:]
         both = (p[:-1] > 0) & (p[1:] > 0)
-        ratio = jnp.where(both, divide_no_nan(p[:-1], jnp.maximum(p[1:], 0.0)),
-                          jnp.ones_like(p[1:]))
-        terms = divide_no_nan(slope * (dtp + intercept * jnp.log(ratio)),
-                              jnp.maximum(tp[1:] + fn[1:], 0.0))
+        ratio = jnp.where(
+            both, divide_no_nan(p[:-1], jnp.maximum(p[1:], 0.0)), jnp.ones_like(p[1:])
+        )
+        terms = divide_no_nan(
+            slope * (dtp + intercept * jnp.log(ratio)), jnp.maximum(tp[1:] + fn[1:], 0.0)
+        )
         return self._by_label(terms)
 
     def _compute(self, state):

@@ -40,6 +40,7 @@ from kerax.metrics._utils import shape_of, standardize_dtype
 
 _AGGREGATIONS = ("sum", "mean", "only_first_replica", "none")
 
+
 @functools.cache
 def _is_keras_style(cls: type) -> bool:
     """True when ``update_state``/``result`` are overridden at or below the pure kernels.
@@ -229,8 +230,9 @@ class Metric:
             h.assign(state[k])
 
     # -- variables ------------------------------------------------------------------------
-    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
-                     name=None) -> Variable:
+    def add_variable(
+        self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None
+    ) -> Variable:
         """Create a state variable (Keras-style subclasses call this in ``__init__``).
 
         Args:
@@ -270,8 +272,9 @@ class Metric:
 
     def add_weight(self, shape=(), initializer=None, dtype=None, name=None) -> Variable:
         """Alias of :meth:`add_variable` kept for older Keras code."""
-        return self.add_variable(shape=shape, initializer=initializer or "zeros",
-                                 dtype=dtype, name=name)
+        return self.add_variable(
+            shape=shape, initializer=initializer or "zeros", dtype=dtype, name=name
+        )
 
     @property
     def variables(self) -> list[Variable]:
@@ -331,8 +334,7 @@ class Metric:
             shapes = (None, None)
             if self._needs_shapes():
                 # np.shape, not shape_of: eager data may be a tuple of numbers.
-                shapes = tuple(None if x is None else tuple(np.shape(x))
-                               for x in (y_true, y_pred))
+                shapes = tuple(None if x is None else tuple(np.shape(x)) for x in (y_true, y_pred))
             self._make_handles(self._initial_state(*shapes))
         return self._handles
 
@@ -393,4 +395,3 @@ def _resolve_initializer(initializer):
 
         return initializers.get(initializer)
     return initializer
-

@@ -12,8 +12,12 @@ from kerax.metrics._base import Metric
 from kerax.metrics._counting import NEG_INF, confusion_counts, evenly_spaced, parse_thresholds
 from kerax.metrics._utils import divide_no_nan
 
-_STATE_NAMES = {"tp": "true_positives", "fp": "false_positives",
-                "tn": "true_negatives", "fn": "false_negatives"}
+_STATE_NAMES = {
+    "tp": "true_positives",
+    "fp": "false_positives",
+    "tn": "true_negatives",
+    "fn": "false_negatives",
+}
 
 
 class _ThresholdMetric(Metric):
@@ -33,8 +37,15 @@ class _ThresholdMetric(Metric):
 
     def _update(self, state, y_true, y_pred, sample_weight=None):
         counts = confusion_counts(
-            y_true, y_pred, self.thresholds, dtype=self.dtype, evenly=self._evenly,
-            top_k=self.top_k, class_id=self.class_id, sample_weight=sample_weight)
+            y_true,
+            y_pred,
+            self.thresholds,
+            dtype=self.dtype,
+            evenly=self._evenly,
+            top_k=self.top_k,
+            class_id=self.class_id,
+            sample_weight=sample_weight,
+        )
         return {_STATE_NAMES[c]: state[_STATE_NAMES[c]] + counts[c] for c in self._counts}
 
     def _scalar_if_one(self, value):
@@ -51,8 +62,14 @@ class _ConditionCount(_ThresholdMetric):
         return {"accumulator": jnp.zeros((len(self.thresholds),), self.dtype)}
 
     def _update(self, state, y_true, y_pred, sample_weight=None):
-        counts = confusion_counts(y_true, y_pred, self.thresholds, dtype=self.dtype,
-                                  evenly=self._evenly, sample_weight=sample_weight)
+        counts = confusion_counts(
+            y_true,
+            y_pred,
+            self.thresholds,
+            dtype=self.dtype,
+            evenly=self._evenly,
+            sample_weight=sample_weight,
+        )
         return {"accumulator": state["accumulator"] + counts[self._counts[0]]}
 
     def _compute(self, state):
@@ -81,34 +98,39 @@ _COUNT_DOC = """The weighted number of {what} at each threshold.
 
 
 class TruePositives(_ConditionCount):
-    __doc__ = _COUNT_DOC.format(what="true positives", name="true_positives",
-                                cls="TruePositives", example="1.0")
+    __doc__ = _COUNT_DOC.format(
+        what="true positives", name="true_positives", cls="TruePositives", example="1.0"
+    )
     _counts = ("tp",)
 
 
 class FalsePositives(_ConditionCount):
-    __doc__ = _COUNT_DOC.format(what="false positives", name="false_positives",
-                                cls="FalsePositives", example="1.0")
+    __doc__ = _COUNT_DOC.format(
+        what="false positives", name="false_positives", cls="FalsePositives", example="1.0"
+    )
     _counts = ("fp",)
 
 
 class TrueNegatives(_ConditionCount):
-    __doc__ = _COUNT_DOC.format(what="true negatives", name="true_negatives",
-                                cls="TrueNegatives", example="1.0")
+    __doc__ = _COUNT_DOC.format(
+        what="true negatives", name="true_negatives", cls="TrueNegatives", example="1.0"
+    )
     _counts = ("tn",)
 
 
 class FalseNegatives(_ConditionCount):
-    __doc__ = _COUNT_DOC.format(what="false negatives", name="false_negatives",
-                                cls="FalseNegatives", example="1.0")
+    __doc__ = _COUNT_DOC.format(
+        what="false negatives", name="false_negatives", cls="FalseNegatives", example="1.0"
+    )
     _counts = ("fn",)
 
 
 class _PrecisionRecall(_ThresholdMetric):
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int)
-                                  or top_k < 1):
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
+        ):
             raise ValueError(f"top_k must be a positive integer or None. Received: top_k={top_k!r}")
         self.init_thresholds = thresholds
         default = 0.5 if top_k is None else NEG_INF
@@ -116,8 +138,12 @@ class _PrecisionRecall(_ThresholdMetric):
 
     def get_config(self) -> dict:
         """``name``, ``dtype``, ``thresholds``, ``top_k`` and ``class_id``."""
-        return {**super().get_config(), "thresholds": self.init_thresholds,
-                "top_k": self.top_k, "class_id": self.class_id}
+        return {
+            **super().get_config(),
+            "thresholds": self.init_thresholds,
+            "top_k": self.top_k,
+            "class_id": self.class_id,
+        }
 
 
 _PR_DOC = """{summary}
@@ -141,9 +167,12 @@ _PR_DOC = """{summary}
 
 
 class Precision(_PrecisionRecall):
-    __doc__ = _PR_DOC.format(summary="The fraction of positive predictions that are right: "
-                             "``tp / (tp + fp)``.", name="precision", cls="Precision",
-                             example="0.6666666865348816")
+    __doc__ = _PR_DOC.format(
+        summary="The fraction of positive predictions that are right: ``tp / (tp + fp)``.",
+        name="precision",
+        cls="Precision",
+        example="0.6666666865348816",
+    )
     _counts = ("tp", "fp")
 
     def _compute(self, state):
@@ -152,9 +181,12 @@ class Precision(_PrecisionRecall):
 
 
 class Recall(_PrecisionRecall):
-    __doc__ = _PR_DOC.format(summary="The fraction of positive labels that are found: "
-                             "``tp / (tp + fn)``.", name="recall", cls="Recall",
-                             example="0.6666666865348816")
+    __doc__ = _PR_DOC.format(
+        summary="The fraction of positive labels that are found: ``tp / (tp + fn)``.",
+        name="recall",
+        cls="Recall",
+        example="0.6666666865348816",
+    )
     _counts = ("tp", "fn")
 
     def _compute(self, state):
@@ -175,8 +207,11 @@ class _AtFixedValue(_ThresholdMetric):
                 f"{type(self).__name__}: {self._value_name} must be in [0, 1]. "
                 f"Received: {self._value_name}={value!r}"
             )
-        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or (
-                num_thresholds <= 0):
+        if (
+            isinstance(num_thresholds, bool)
+            or not isinstance(num_thresholds, int)
+            or (num_thresholds <= 0)
+        ):
             raise ValueError(
                 f"{type(self).__name__}: num_thresholds must be an integer > 0. "
                 f"Received: num_thresholds={num_thresholds!r}"
@@ -195,8 +230,11 @@ class _AtFixedValue(_ThresholdMetric):
     def _rates(self, state):
         tp, fp = state["true_positives"], state["false_positives"]
         tn, fn = state["true_negatives"], state["false_negatives"]
-        return {"recall": divide_no_nan(tp, tp + fn), "precision": divide_no_nan(tp, tp + fp),
-                "specificity": divide_no_nan(tn, tn + fp)}
+        return {
+            "recall": divide_no_nan(tp, tp + fn),
+            "precision": divide_no_nan(tp, tp + fp),
+            "specificity": divide_no_nan(tn, tn + fp),
+        }
 
     def _best(self, state, constrained, dependent):
         rates = self._rates(state)
@@ -205,8 +243,12 @@ class _AtFixedValue(_ThresholdMetric):
 
     def get_config(self) -> dict:
         """``name``, ``dtype``, ``class_id``, ``num_thresholds`` and the target value."""
-        return {**super().get_config(), "class_id": self.class_id,
-                "num_thresholds": self.num_thresholds, self._value_name: self.value}
+        return {
+            **super().get_config(),
+            "class_id": self.class_id,
+            "num_thresholds": self.num_thresholds,
+            self._value_name: self.value,
+        }
 
 
 _AT_DOC = """The best {dependent} over thresholds where {constrained} is at least ``{arg}``.
@@ -229,13 +271,24 @@ _AT_DOC = """The best {dependent} over thresholds where {constrained} is at leas
 
 
 class SensitivityAtSpecificity(_AtFixedValue):
-    __doc__ = _AT_DOC.format(dependent="sensitivity (recall)", constrained="specificity",
-                             arg="specificity", name="sensitivity_at_specificity",
-                             cls="SensitivityAtSpecificity", example="0.5")
+    __doc__ = _AT_DOC.format(
+        dependent="sensitivity (recall)",
+        constrained="specificity",
+        arg="specificity",
+        name="sensitivity_at_specificity",
+        cls="SensitivityAtSpecificity",
+        example="0.5",
+    )
     _value_name = "specificity"
 
-    def __init__(self, specificity: float, num_thresholds: int = 200,
-                 class_id: int | None = None, name: str | None = None, dtype: Any = None):
+    def __init__(
+        self,
+        specificity: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ):
         super().__init__(specificity, num_thresholds, class_id, name, dtype)
 
     def _compute(self, state):
@@ -243,13 +296,24 @@ class SensitivityAtSpecificity(_AtFixedValue):
 
 
 class SpecificityAtSensitivity(_AtFixedValue):
-    __doc__ = _AT_DOC.format(dependent="specificity", constrained="sensitivity (recall)",
-                             arg="sensitivity", name="specificity_at_sensitivity",
-                             cls="SpecificityAtSensitivity", example="0.6666666865348816")
+    __doc__ = _AT_DOC.format(
+        dependent="specificity",
+        constrained="sensitivity (recall)",
+        arg="sensitivity",
+        name="specificity_at_sensitivity",
+        cls="SpecificityAtSensitivity",
+        example="0.6666666865348816",
+    )
     _value_name = "sensitivity"
 
-    def __init__(self, sensitivity: float, num_thresholds: int = 200,
-                 class_id: int | None = None, name: str | None = None, dtype: Any = None):
+    def __init__(
+        self,
+        sensitivity: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ):
         super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
 
     def _compute(self, state):
@@ -257,13 +321,24 @@ class SpecificityAtSensitivity(_AtFixedValue):
 
 
 class PrecisionAtRecall(_AtFixedValue):
-    __doc__ = _AT_DOC.format(dependent="precision", constrained="recall", arg="recall",
-                             name="precision_at_recall", cls="PrecisionAtRecall",
-                             example="0.5")
+    __doc__ = _AT_DOC.format(
+        dependent="precision",
+        constrained="recall",
+        arg="recall",
+        name="precision_at_recall",
+        cls="PrecisionAtRecall",
+        example="0.5",
+    )
     _value_name = "recall"
 
-    def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
-                 name: str | None = None, dtype: Any = None):
+    def __init__(
+        self,
+        recall: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ):
         super().__init__(recall, num_thresholds, class_id, name, dtype)
 
     def _compute(self, state):
@@ -271,13 +346,24 @@ class PrecisionAtRecall(_AtFixedValue):
 
 
 class RecallAtPrecision(_AtFixedValue):
-    __doc__ = _AT_DOC.format(dependent="recall", constrained="precision", arg="precision",
-                             name="recall_at_precision", cls="RecallAtPrecision",
-                             example="1.0")
+    __doc__ = _AT_DOC.format(
+        dependent="recall",
+        constrained="precision",
+        arg="precision",
+        name="recall_at_precision",
+        cls="RecallAtPrecision",
+        example="1.0",
+    )
     _value_name = "precision"
 
-    def __init__(self, precision: float, num_thresholds: int = 200,
-                 class_id: int | None = None, name: str | None = None, dtype: Any = None):
+    def __init__(
+        self,
+        precision: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ):
         super().__init__(precision, num_thresholds, class_id, name, dtype)
 
     def _compute(self, state):

@@ -48,9 +48,19 @@ def _filter_top_k(x, k):
     return x * in_top + NEG_INF * (1.0 - in_top)
 
 
-def confusion_counts(y_true, y_pred, thresholds, *, dtype, evenly=False, top_k=None,
-                     class_id=None, sample_weight=None, multi_label=False,
-                     label_weights=None) -> dict:
+def confusion_counts(
+    y_true,
+    y_pred,
+    thresholds,
+    *,
+    dtype,
+    evenly=False,
+    top_k=None,
+    class_id=None,
+    sample_weight=None,
+    multi_label=False,
+    label_weights=None,
+) -> dict:
     """Weighted TP/FP/TN/FN counts of one batch at each threshold.
 
     Args:
@@ -108,8 +118,12 @@ def confusion_counts(y_true, y_pred, thresholds, *, dtype, evenly=False, top_k=N
         # where, not multiply: a zero-weight (padding) row adds exactly 0 even if NaN.
         return jnp.sum(jnp.where(cond, weight[None], 0.0), axis=1)
 
-    return {"tp": count(label_pos & pred_pos), "fp": count(~label_pos & pred_pos),
-            "tn": count(~label_pos & ~pred_pos), "fn": count(label_pos & ~pred_pos)}
+    return {
+        "tp": count(label_pos & pred_pos),
+        "fp": count(~label_pos & pred_pos),
+        "tn": count(~label_pos & ~pred_pos),
+        "fn": count(label_pos & ~pred_pos),
+    }
 
 
 def _bucketed(positive, y_pred, weight, thresholds, multi_label, dtype):
@@ -135,5 +149,9 @@ def _bucketed(positive, y_pred, weight, thresholds, multi_label, dtype):
     else:
         tp, fp = per_threshold(true_w, bucket), per_threshold(false_w, bucket)
         total_true, total_false = jnp.sum(true_w), jnp.sum(false_w)
-    return {"tp": tp.astype(dtype), "fp": fp.astype(dtype),
-            "tn": (total_false - fp).astype(dtype), "fn": (total_true - tp).astype(dtype)}
+    return {
+        "tp": tp.astype(dtype),
+        "fp": fp.astype(dtype),
+        "tn": (total_false - fp).astype(dtype),
+        "fn": (total_true - tp).astype(dtype),
+    }

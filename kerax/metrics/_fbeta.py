@@ -38,9 +38,14 @@ class FBetaScore(Metric):
         [0.5556, 0.8333]
     """
 
-    def __init__(self, average: str | None = None, beta: float = 1.0,
-                 threshold: float | None = None, name: str = "fbeta_score",
-                 dtype: Any = None):
+    def __init__(
+        self,
+        average: str | None = None,
+        beta: float = 1.0,
+        threshold: float | None = None,
+        name: str = "fbeta_score",
+        dtype: Any = None,
+    ):
         super().__init__(name=name, dtype=dtype)
         if average not in _AVERAGES:
             raise ValueError(
@@ -52,8 +57,9 @@ class FBetaScore(Metric):
                 f"{type(self).__name__}: beta must be a Python float > 0 (write 2.0, not "
                 f"2). Received: beta={beta!r} of type {type(beta).__name__}"
             )
-        if threshold is not None and (not isinstance(threshold, float)
-                                      or not 0.0 < threshold <= 1.0):
+        if threshold is not None and (
+            not isinstance(threshold, float) or not 0.0 < threshold <= 1.0
+        ):
             raise ValueError(
                 f"{type(self).__name__}: threshold must be None or a Python float in "
                 f"(0, 1]. Received: threshold={threshold!r}"
@@ -100,8 +106,7 @@ class FBetaScore(Metric):
         else:
             y_pred = y_pred > self.threshold
         y_pred = y_pred.astype(self.dtype)
-        weight = None if sample_weight is None else (
-            jnp.asarray(sample_weight).astype(self.dtype))
+        weight = None if sample_weight is None else (jnp.asarray(sample_weight).astype(self.dtype))
 
         def weighted_sum(values):
             if weight is not None:
@@ -132,8 +137,12 @@ class FBetaScore(Metric):
 
     def get_config(self) -> dict:
         """``name``, ``dtype``, ``average``, ``beta`` and ``threshold``."""
-        return {**super().get_config(), "average": self.average, "beta": self.beta,
-                "threshold": self.threshold}
+        return {
+            **super().get_config(),
+            "average": self.average,
+            "beta": self.beta,
+            "threshold": self.threshold,
+        }
 
 
 class F1Score(FBetaScore):
@@ -154,10 +163,14 @@ class F1Score(FBetaScore):
         0.6667
     """
 
-    def __init__(self, average: str | None = None, threshold: float | None = None,
-                 name: str = "f1_score", dtype: Any = None):
-        super().__init__(average=average, beta=1.0, threshold=threshold, name=name,
-                         dtype=dtype)
+    def __init__(
+        self,
+        average: str | None = None,
+        threshold: float | None = None,
+        name: str = "f1_score",
+        dtype: Any = None,
+    ):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
 
     def get_config(self) -> dict:
         """``name``, ``dtype``, ``average`` and ``threshold``."""

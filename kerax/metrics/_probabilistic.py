@@ -30,8 +30,9 @@ def _log_probs(y_pred, from_logits, axis):
     return jnp.log(jnp.clip(y_pred, eps, 1.0 - eps))
 
 
-def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
-                        label_smoothing: float = 0.0, axis: int = -1) -> jnp.ndarray:
+def binary_crossentropy(
+    y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
+) -> jnp.ndarray:
     """The mean binary crossentropy along ``axis``; probabilities are clipped to epsilon.
 
     Example:
@@ -50,8 +51,9 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
     return jnp.mean(bce, axis=axis)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
-                             label_smoothing: float = 0.0, axis: int = -1) -> jnp.ndarray:
+def categorical_crossentropy(
+    y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
+) -> jnp.ndarray:
     """The crossentropy between one-hot (or soft) labels and predicted class scores.
 
     Raises:
@@ -79,7 +81,7 @@ def _sparse_ce_and_mask(y_true, y_pred, from_logits, ignore_class, axis):
     axis = axis % y_pred.ndim
     if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
         y_true = jnp.squeeze(y_true, axis)
-    expected = y_pred.shape[:axis] + y_pred.shape[axis + 1:]
+    expected = y_pred.shape[:axis] + y_pred.shape[axis + 1 :]
     if y_true.shape != expected:
         raise ValueError(
             f"sparse_categorical_crossentropy expects integer labels y_true of shape "
@@ -95,9 +97,9 @@ def _sparse_ce_and_mask(y_true, y_pred, from_logits, ignore_class, axis):
     return jnp.where(valid, values, 0.0), valid
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
-                                    ignore_class: int | None = None,
-                                    axis: int = -1) -> jnp.ndarray:
+def sparse_categorical_crossentropy(
+    y_true, y_pred, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1
+) -> jnp.ndarray:
     """The crossentropy between integer labels and predicted class scores.
 
     Labels equal to ``ignore_class`` give 0 (the metric class also drops them from the mean).
@@ -195,10 +197,20 @@ class BinaryCrossentropy(FunctionMetric):
 
     _arg_names = ("from_logits", "label_smoothing")
 
-    def __init__(self, name: str = "binary_crossentropy", dtype: Any = None,
-                 from_logits: bool = False, label_smoothing: float = 0):
-        super().__init__(binary_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing)
+    def __init__(
+        self,
+        name: str = "binary_crossentropy",
+        dtype: Any = None,
+        from_logits: bool = False,
+        label_smoothing: float = 0,
+    ):
+        super().__init__(
+            binary_crossentropy,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+        )
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
 
@@ -220,10 +232,22 @@ class CategoricalCrossentropy(FunctionMetric):
 
     _arg_names = ("from_logits", "label_smoothing", "axis")
 
-    def __init__(self, name: str = "categorical_crossentropy", dtype: Any = None,
-                 from_logits: bool = False, label_smoothing: float = 0, axis: int = -1):
-        super().__init__(categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+    def __init__(
+        self,
+        name: str = "categorical_crossentropy",
+        dtype: Any = None,
+        from_logits: bool = False,
+        label_smoothing: float = 0,
+        axis: int = -1,
+    ):
+        super().__init__(
+            categorical_crossentropy,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
         self.axis = axis
@@ -246,17 +270,30 @@ class SparseCategoricalCrossentropy(FunctionMetric):
 
     _arg_names = ("from_logits", "ignore_class", "axis")
 
-    def __init__(self, name: str = "sparse_categorical_crossentropy", dtype: Any = None,
-                 from_logits: bool = False, ignore_class: int | None = None, axis: int = -1):
-        super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+    def __init__(
+        self,
+        name: str = "sparse_categorical_crossentropy",
+        dtype: Any = None,
+        from_logits: bool = False,
+        ignore_class: int | None = None,
+        axis: int = -1,
+    ):
+        super().__init__(
+            sparse_categorical_crossentropy,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            ignore_class=ignore_class,
+            axis=axis,
+        )
         self.from_logits = from_logits
         self.ignore_class = ignore_class
         self.axis = axis
 
     def _values_and_weight(self, y_true, y_pred, sample_weight):
-        values, valid = _sparse_ce_and_mask(y_true, y_pred, self.from_logits,
-                                            self.ignore_class, self.axis)
+        values, valid = _sparse_ce_and_mask(
+            y_true, y_pred, self.from_logits, self.ignore_class, self.axis
+        )
         if valid is None:
             return values, sample_weight
         # Ignored labels leave the mean altogether: they get weight 0, as in Keras.

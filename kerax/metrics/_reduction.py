@@ -101,8 +101,7 @@ class MeanMetricWrapper(Mean):
         0.5
     """
 
-    def __init__(self, fn: Callable, name: str | None = None, dtype: Any = None,
-                 **kwargs: Any):
+    def __init__(self, fn: Callable, name: str | None = None, dtype: Any = None, **kwargs: Any):
         if not callable(fn):
             raise TypeError(
                 "MeanMetricWrapper wraps a function fn(y_true, y_pred) returning one value "
@@ -124,8 +123,12 @@ class MeanMetricWrapper(Mean):
 
     def get_config(self) -> dict:
         """``name``, ``dtype``, the serialized ``fn`` and its keyword arguments."""
-        fn = {"module": "builtins", "class_name": "function",
-              "config": get_registered_name(self._fn), "registered_name": "function"}
+        fn = {
+            "module": "builtins",
+            "class_name": "function",
+            "config": get_registered_name(self._fn),
+            "registered_name": "function",
+        }
         return {**super().get_config(), "fn": fn, **self._fn_kwargs}
 
     @classmethod
@@ -141,7 +144,6 @@ class MeanMetricWrapper(Mean):
                 config["fn"], module_objects=FUNCTIONS, kind="metric function"
             )
         return cls(**config)
-
 
 
 class FunctionMetric(MeanMetricWrapper):

@@ -26,19 +26,45 @@ from kerax.metrics._reduction import Mean, MeanMetricWrapper, Sum
 from kerax.metrics._utils import shape_of
 
 _CLASSES = [
-    Metric, Mean, Sum, MeanMetricWrapper,
-    reg.MeanSquaredError, reg.RootMeanSquaredError, reg.MeanAbsoluteError,
-    reg.MeanAbsolutePercentageError, reg.MeanSquaredLogarithmicError,
-    reg.CosineSimilarity, reg.LogCoshError, reg.R2Score,
-    AUC, conf.FalseNegatives, conf.FalsePositives, conf.TrueNegatives, conf.TruePositives,
-    conf.Precision, conf.Recall, conf.PrecisionAtRecall, conf.RecallAtPrecision,
-    conf.SensitivityAtSpecificity, conf.SpecificityAtSensitivity,
-    prob.Hinge, prob.SquaredHinge, prob.CategoricalHinge, prob.KLDivergence, prob.Poisson,
-    prob.BinaryCrossentropy, prob.CategoricalCrossentropy, prob.SparseCategoricalCrossentropy,
-    acc.Accuracy, acc.BinaryAccuracy, acc.CategoricalAccuracy,
-    acc.SparseCategoricalAccuracy, acc.TopKCategoricalAccuracy,
+    Metric,
+    Mean,
+    Sum,
+    MeanMetricWrapper,
+    reg.MeanSquaredError,
+    reg.RootMeanSquaredError,
+    reg.MeanAbsoluteError,
+    reg.MeanAbsolutePercentageError,
+    reg.MeanSquaredLogarithmicError,
+    reg.CosineSimilarity,
+    reg.LogCoshError,
+    reg.R2Score,
+    AUC,
+    conf.FalseNegatives,
+    conf.FalsePositives,
+    conf.TrueNegatives,
+    conf.TruePositives,
+    conf.Precision,
+    conf.Recall,
+    conf.PrecisionAtRecall,
+    conf.RecallAtPrecision,
+    conf.SensitivityAtSpecificity,
+    conf.SpecificityAtSensitivity,
+    prob.Hinge,
+    prob.SquaredHinge,
+    prob.CategoricalHinge,
+    prob.KLDivergence,
+    prob.Poisson,
+    prob.BinaryCrossentropy,
+    prob.CategoricalCrossentropy,
+    prob.SparseCategoricalCrossentropy,
+    acc.Accuracy,
+    acc.BinaryAccuracy,
+    acc.CategoricalAccuracy,
+    acc.SparseCategoricalAccuracy,
+    acc.TopKCategoricalAccuracy,
     acc.SparseTopKCategoricalAccuracy,
-    F1Score, FBetaScore,
+    F1Score,
+    FBetaScore,
 ]
 
 # Every class under its name and its snake_case name, plus Keras's short aliases (and
@@ -46,25 +72,42 @@ _CLASSES = [
 ALL_OBJECTS: dict[str, Any] = {c.__name__: c for c in _CLASSES}
 ALL_OBJECTS.update({to_snake_case(c.__name__): c for c in _CLASSES})
 for _alias, _cls in {
-    "bce": prob.BinaryCrossentropy, "mse": reg.MeanSquaredError,
-    "mae": reg.MeanAbsoluteError, "mape": reg.MeanAbsolutePercentageError,
-    "msle": reg.MeanSquaredLogarithmicError, "rmse": reg.RootMeanSquaredError,
+    "bce": prob.BinaryCrossentropy,
+    "mse": reg.MeanSquaredError,
+    "mae": reg.MeanAbsoluteError,
+    "mape": reg.MeanAbsolutePercentageError,
+    "msle": reg.MeanSquaredLogarithmicError,
+    "rmse": reg.RootMeanSquaredError,
 }.items():
     ALL_OBJECTS[_alias] = ALL_OBJECTS[_alias.upper()] = _cls
-ALL_OBJECTS.update({"acc": acc.Accuracy, "logcosh": reg.LogCoshError,
-                    "fbeta_score": FBetaScore})
+ALL_OBJECTS.update({"acc": acc.Accuracy, "logcosh": reg.LogCoshError, "fbeta_score": FBetaScore})
 
 # The per-sample functions, for MeanMetricWrapper configs that name their ``fn``.
-FUNCTIONS: dict[str, Any] = {fn.__name__: fn for fn in [
-    acc.accuracy, acc.binary_accuracy, acc.categorical_accuracy,
-    acc.sparse_categorical_accuracy, acc.top_k_categorical_accuracy,
-    acc.sparse_top_k_categorical_accuracy,
-    reg.mean_squared_error, reg.mean_absolute_error, reg.mean_absolute_percentage_error,
-    reg.mean_squared_logarithmic_error, reg.log_cosh, reg.cosine_similarity,
-    prob.binary_crossentropy, prob.categorical_crossentropy,
-    prob.sparse_categorical_crossentropy, prob.kl_divergence, prob.poisson,
-    prob.hinge, prob.squared_hinge, prob.categorical_hinge,
-]}
+FUNCTIONS: dict[str, Any] = {
+    fn.__name__: fn
+    for fn in [
+        acc.accuracy,
+        acc.binary_accuracy,
+        acc.categorical_accuracy,
+        acc.sparse_categorical_accuracy,
+        acc.top_k_categorical_accuracy,
+        acc.sparse_top_k_categorical_accuracy,
+        reg.mean_squared_error,
+        reg.mean_absolute_error,
+        reg.mean_absolute_percentage_error,
+        reg.mean_squared_logarithmic_error,
+        reg.log_cosh,
+        reg.cosine_similarity,
+        prob.binary_crossentropy,
+        prob.categorical_crossentropy,
+        prob.sparse_categorical_crossentropy,
+        prob.kl_divergence,
+        prob.poisson,
+        prob.hinge,
+        prob.squared_hinge,
+        prob.categorical_hinge,
+    ]
+}
 
 _BINARY_LOSSES = {"binary_crossentropy", "bce", "binary_focal_crossentropy"}
 _SPARSE_LOSSES = {"sparse_categorical_crossentropy"}
@@ -91,8 +134,11 @@ def _resolve_accuracy(y_true, y_pred, loss) -> Metric:
     if p is not None and len(p) >= 1:
         if p[-1] == 1 or names & _BINARY_LOSSES:
             return acc.BinaryAccuracy()
-        if t is not None and len(t) >= 1 and (
-                len(t) < len(p) or (t[-1] == 1 and p[-1] is not None and p[-1] > 1)):
+        if (
+            t is not None
+            and len(t) >= 1
+            and (len(t) < len(p) or (t[-1] == 1 and p[-1] is not None and p[-1] > 1))
+        ):
             return acc.SparseCategoricalAccuracy()
         if t is not None or not names & _SPARSE_LOSSES:
             return acc.CategoricalAccuracy()
@@ -155,8 +201,11 @@ def get(identifier: Any, y_true: Any = None, y_pred: Any = None, loss: Any = Non
         return _instantiate(identifier, identifier.__name__)
     if callable(identifier) and not inspect.isclass(identifier):
         # Keras's naming: a loss object's .name, a function's __name__, else the class.
-        name = (getattr(identifier, "name", None) or getattr(identifier, "__name__", None)
-                or to_snake_case(type(identifier).__name__))
+        name = (
+            getattr(identifier, "name", None)
+            or getattr(identifier, "__name__", None)
+            or to_snake_case(type(identifier).__name__)
+        )
         return MeanMetricWrapper(identifier, name=str(name))
     raise TypeError(
         "Could not interpret metric identifier. Expected a metric name, a config dict, a "
@@ -193,11 +242,13 @@ def serialize(metric: Any) -> dict:
     if isinstance(metric, Metric):
         return serialize_keras_object(metric, "keras.metrics", ALL_OBJECTS)
     if callable(metric) and not inspect.isclass(metric):
-        return {"module": "builtins", "class_name": "function",
-                "config": get_registered_name(metric), "registered_name": "function"}
-    raise TypeError(
-        f"serialize expects a Metric or a metric function. Received: metric={metric!r}"
-    )
+        return {
+            "module": "builtins",
+            "class_name": "function",
+            "config": get_registered_name(metric),
+            "registered_name": "function",
+        }
+    raise TypeError(f"serialize expects a Metric or a metric function. Received: metric={metric!r}")
 
 
 def deserialize(config: Any, custom_objects: Mapping[str, Any] | None = None):

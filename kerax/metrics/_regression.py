@@ -250,8 +250,13 @@ class R2Score(Metric):
 
     _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
 
-    def __init__(self, class_aggregation: str | None = "uniform_average",
-                 num_regressors: int = 0, name: str = "r2_score", dtype: Any = None):
+    def __init__(
+        self,
+        class_aggregation: str | None = "uniform_average",
+        num_regressors: int = 0,
+        name: str = "r2_score",
+        dtype: Any = None,
+    ):
         super().__init__(name=name, dtype=dtype)
         if class_aggregation not in self._AGGREGATIONS:
             raise ValueError(
@@ -283,8 +288,13 @@ class R2Score(Metric):
                 f"known. Received: y_true.shape={y_true_shape}, y_pred.shape={y_pred_shape}."
             )
         zeros = jnp.zeros((y_pred_shape[-1],), self.dtype)
-        return {"num_samples": jnp.zeros((), self.dtype), "squared_sum": zeros,
-                "sum": zeros, "residual": zeros, "count": zeros}
+        return {
+            "num_samples": jnp.zeros((), self.dtype),
+            "squared_sum": zeros,
+            "sum": zeros,
+            "residual": zeros,
+            "count": zeros,
+        }
 
     def _update(self, state, y_true, y_pred, sample_weight=None):
         y_true, y_pred = as_arrays(y_true, y_pred)
@@ -337,5 +347,8 @@ class R2Score(Metric):
 
     def get_config(self) -> dict:
         """``name``, ``dtype``, ``class_aggregation`` and ``num_regressors``."""
-        return {**super().get_config(), "class_aggregation": self.class_aggregation,
-                "num_regressors": self.num_regressors}
+        return {
+            **super().get_config(),
+            "class_aggregation": self.class_aggregation,
+            "num_regressors": self.num_regressors,
+        }

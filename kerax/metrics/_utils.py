@@ -16,13 +16,12 @@ def standardize_dtype(dtype: Any) -> str:
         return config.floatx()
     dtype = getattr(dtype, "compute_dtype", dtype)
     if isinstance(dtype, str) and dtype.startswith("mixed_"):
-        dtype = dtype[len("mixed_"):]
+        dtype = dtype[len("mixed_") :]
     try:
         return jnp.dtype(dtype).name
     except TypeError:
         raise TypeError(
-            "A metric dtype must be a dtype name such as 'float32'. "
-            f"Received: dtype={dtype!r}"
+            f"A metric dtype must be a dtype name such as 'float32'. Received: dtype={dtype!r}"
         ) from None
 
 

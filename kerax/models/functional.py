@@ -107,13 +107,15 @@ class Functional(Model):
 
     @property
     def input_shape(self) -> Any:
-        return jax.tree_util.tree_map(lambda t: t.shape, self._inputs_struct,
-                                      is_leaf=_graph.is_symbolic)
+        return jax.tree_util.tree_map(
+            lambda t: t.shape, self._inputs_struct, is_leaf=_graph.is_symbolic
+        )
 
     @property
     def output_shape(self) -> Any:
-        return jax.tree_util.tree_map(lambda t: t.shape, self._outputs_struct,
-                                      is_leaf=_graph.is_symbolic)
+        return jax.tree_util.tree_map(
+            lambda t: t.shape, self._outputs_struct, is_leaf=_graph.is_symbolic
+        )
 
     # -- running ---------------------------------------------------------------------
     def _match_inputs(self, inputs: Any) -> list:
@@ -157,15 +159,17 @@ class Functional(Model):
                 continue
             args, kwargs = jax.tree_util.tree_map(
                 lambda t: values[id(t)] if _graph.is_symbolic(t) else t,
-                (node.args, node.kwargs), is_leaf=_graph.is_symbolic,
+                (node.args, node.kwargs),
+                is_leaf=_graph.is_symbolic,
             )
             outputs = node.layer(*args, **kwargs)
             produced = _flatten(node.outputs)
             got = jax.tree_util.tree_leaves(outputs)
             for t, v in zip(produced, got):
                 values[id(t)] = v
-        return jax.tree_util.tree_map(lambda t: values[id(t)], self._outputs_struct,
-                                      is_leaf=_graph.is_symbolic)
+        return jax.tree_util.tree_map(
+            lambda t: values[id(t)], self._outputs_struct, is_leaf=_graph.is_symbolic
+        )
 
     def build(self, input_shape: Any = None) -> None:
         self.built = True

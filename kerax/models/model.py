@@ -61,8 +61,8 @@ class Model(Trainer, Layer):
         """Create every weight by tracing ``call`` on inputs of ``input_shape`` (no FLOPs)."""
         if input_shape is not None and not self.built:
             self.__dict__["built"] = True
-            is_shape = lambda s: isinstance(s, (tuple, list)) and all(
-                d is None or isinstance(d, int) for d in s
+            is_shape = lambda s: (
+                isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s)
             )
             spec = jax.tree_util.tree_map(
                 lambda s: _graph.KerasTensor(tuple(s), self.dtype), input_shape, is_leaf=is_shape
@@ -214,13 +214,25 @@ class Model(Trainer, Layer):
             f"{[layer.name for layer in self.layers]}"
         )
 
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False) -> None:
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+    ) -> None:
         """Print a table of layers, output shapes and parameter counts (Keras format)."""
         from kerax.models.summary import print_summary
 
-        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
-                      expand_nested=expand_nested, show_trainable=show_trainable)
+        print_summary(
+            self,
+            line_length=line_length,
+            positions=positions,
+            print_fn=print_fn,
+            expand_nested=expand_nested,
+            show_trainable=show_trainable,
+        )
 
 
 def _lookup(variables: Variables, path: tuple[str, ...], v: Variable, model: str) -> Any:

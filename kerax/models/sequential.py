@@ -24,8 +24,7 @@ class Sequential(Model):
         (None, 2)
     """
 
-    def __init__(self, layers: list | None = None, trainable: bool = True,
-                 name: str | None = None):
+    def __init__(self, layers: list | None = None, trainable: bool = True, name: str | None = None):
         super().__init__(trainable=trainable, name=name)
         self.__dict__["_input_layer"] = None
         self.__dict__["_functional"] = None
@@ -79,8 +78,9 @@ class Sequential(Model):
         x = self._input_layer.output
         for layer in self._layers:
             x = layer(x)
-        self.__dict__["_functional"] = Functional(self._input_layer.output, x,
-                                                  name=f"{self.name}_graph")
+        self.__dict__["_functional"] = Functional(
+            self._input_layer.output, x, name=f"{self.name}_graph"
+        )
         self.built = True
 
     def build(self, input_shape: Any = None) -> None:
@@ -141,6 +141,9 @@ class Sequential(Model):
             "name": self.name,
             "trainable": self.trainable,
             "layers": [layers_module.serialize(layer) for layer in self._layers],
-            **({"build_input_shape": self._input_layer.batch_shape}
-               if self._input_layer is not None else {}),
+            **(
+                {"build_input_shape": self._input_layer.batch_shape}
+                if self._input_layer is not None
+                else {}
+            ),
         }

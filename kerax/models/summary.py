@@ -46,8 +46,14 @@ def _param_count(layer) -> int:
     return sum(v.size for v in layer.weights) if layer.built else 0
 
 
-def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                  show_trainable=False) -> None:
+def print_summary(
+    model,
+    line_length=None,
+    positions=None,
+    print_fn=None,
+    expand_nested=False,
+    show_trainable=False,
+) -> None:
     """Print a Keras-style table of ``model``'s layers (see ``Model.summary``)."""
     print_fn = print_fn or print
     graph = getattr(model, "_functional", None) or model
@@ -65,10 +71,9 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     stops = [int(line_length * p) if p <= 1 else int(p) for p in fractions]
 
     def row(fields):
-        line, start = "", 0
+        line = ""
         for field, stop in zip(fields, stops):
             line = (line + " " + str(field))[: stop - 1].ljust(stop)
-            start = stop
         return line.rstrip()
 
     rows = []
@@ -109,6 +114,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
         print_fn("=" * line_length)
     print_fn(f"Total params: {total:,} ({_human_bytes(total_bytes)})")
     print_fn(f"Trainable params: {trainable:,} ({_human_bytes(train_bytes)})")
-    print_fn(f"Non-trainable params: {total - trainable:,} "
-             f"({_human_bytes(total_bytes - train_bytes)})")
+    print_fn(
+        f"Non-trainable params: {total - trainable:,} ({_human_bytes(total_bytes - train_bytes)})"
+    )
     print_fn("_" * line_length)

@@ -51,8 +51,14 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     return jax.lax.switch(unwrap(index), branches, *unwrap_tree(operands))
 
 
-def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
-         reverse: bool = False, unroll: int | bool = 1) -> tuple[Any, Any]:
+def scan(
+    f: Callable,
+    init: Any,
+    xs: Any = None,
+    length: int | None = None,
+    reverse: bool = False,
+    unroll: int | bool = 1,
+) -> tuple[Any, Any]:
     """Loop ``carry, y = f(carry, x)`` over the leading axis of ``xs``, stacking ``y``.
 
     Args:
@@ -77,8 +83,9 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
     """
     if not isinstance(unroll, bool) and not (isinstance(unroll, int) and unroll >= 1):
         raise ValueError(f"unroll must be a positive int or a bool. Received: unroll={unroll!r}")
-    return jax.lax.scan(f, unwrap_tree(init), unwrap_tree(xs), length=length,
-                        reverse=reverse, unroll=unroll)
+    return jax.lax.scan(
+        f, unwrap_tree(init), unwrap_tree(xs), length=length, reverse=reverse, unroll=unroll
+    )
 
 
 def associative_scan(f: Callable, elems: Any, reverse: bool = False, axis: int = 0) -> Any:
@@ -157,8 +164,9 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any) -> Any:
     return jax.lax.fori_loop(unwrap(lower), unwrap(upper), body_fun, unwrap_tree(init_val))
 
 
-def while_loop(cond: Callable, body: Callable, loop_vars: Any,
-               maximum_iterations: int | None = None) -> Any:
+def while_loop(
+    cond: Callable, body: Callable, loop_vars: Any, maximum_iterations: int | None = None
+) -> Any:
     """Run ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)``.
 
     Args:
@@ -197,6 +205,12 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
 
 
 __all__ = [
-    "associative_scan", "cond", "fori_loop", "map", "scan", "switch", "vectorized_map",
+    "associative_scan",
+    "cond",
+    "fori_loop",
+    "map",
+    "scan",
+    "switch",
+    "vectorized_map",
     "while_loop",
 ]

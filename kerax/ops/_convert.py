@@ -18,8 +18,15 @@ from kerax import config
 from kerax._variable import Variable
 
 # Keras spells Python's number types as dtypes too: ``cast(x, float)``.
-_PY_DTYPES = {int: "int32", float: "float32", bool: "bool", "int": "int32",
-              "float": "float32", "complex": "complex64", complex: "complex64"}
+_PY_DTYPES = {
+    int: "int32",
+    float: "float32",
+    bool: "bool",
+    "int": "int32",
+    "float": "float32",
+    "complex": "complex64",
+    complex: "complex64",
+}
 
 
 def unwrap(x: Any) -> Any:
@@ -61,9 +68,7 @@ def static(x: Any) -> Any:
 
 def unwrap_tree(tree: Any) -> Any:
     """Replace every Variable leaf of a pytree by its value."""
-    return jax.tree_util.tree_map(
-        lambda v: v.value if isinstance(v, Variable) else v, tree
-    )
+    return jax.tree_util.tree_map(lambda v: v.value if isinstance(v, Variable) else v, tree)
 
 
 def array(x: Any, dtype: Any = None) -> jax.Array:
@@ -128,11 +133,14 @@ def _wrap(fn, name: str, doc: str):
 def make_unary(name: str, jfn, summary: str, call: str, out: str, floats: bool = False):
     """Build ``name(x)`` over ``jfn``; ``floats`` casts integer input to ``floatx()``."""
     if floats:
+
         def op(x):
             return jfn(to_float(x))
     else:
+
         def op(x):
             return jfn(unwrap(x))
+
     doc = (
         f"{summary}\n\n"
         "Args:\n    x: input tensor (array, Variable, list or scalar).\n\n"
@@ -145,6 +153,7 @@ def make_unary(name: str, jfn, summary: str, call: str, out: str, floats: bool =
 
 def make_binary(name: str, jfn, summary: str, call: str, out: str):
     """Build ``name(x1, x2)`` over ``jfn``, with numpy broadcasting."""
+
     def op(x1, x2):
         return jfn(unwrap(x1), unwrap(x2))
 

@@ -278,8 +278,15 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
     return jnp.arange(unwrap(start), unwrap(stop), step, dtype=standardize_dtype(dtype))
 
 
-def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
-             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+def linspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    retstep: bool = False,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
     """``num`` evenly spaced values from ``start`` to ``stop``.
 
     Args:
@@ -300,12 +307,26 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
         Array([0. , 0.5, 1. ], dtype=float32)
     """
     start, stop = unwrap(start), unwrap(stop)
-    return jnp.linspace(start, stop, num=num, endpoint=endpoint, retstep=retstep,
-                        dtype=_float_of(dtype, start, stop), axis=axis)
+    return jnp.linspace(
+        start,
+        stop,
+        num=num,
+        endpoint=endpoint,
+        retstep=retstep,
+        dtype=_float_of(dtype, start, stop),
+        axis=axis,
+    )
 
 
-def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: float = 10,
-             dtype: Any = None, axis: int = 0) -> jax.Array:
+def logspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    base: float = 10,
+    dtype: Any = None,
+    axis: int = 0,
+) -> jax.Array:
     """``num`` values evenly spaced on a log scale, ``base**start`` to ``base**stop``.
 
     Args:
@@ -326,8 +347,15 @@ def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: 
         Array([  1.,  10., 100.], dtype=float32)
     """
     start, stop = unwrap(start), unwrap(stop)
-    return jnp.logspace(start, stop, num=num, endpoint=endpoint, base=base,
-                        dtype=_float_of(dtype, start, stop), axis=axis)
+    return jnp.logspace(
+        start,
+        stop,
+        num=num,
+        endpoint=endpoint,
+        base=base,
+        dtype=_float_of(dtype, start, stop),
+        axis=axis,
+    )
 
 
 def meshgrid(*x: Any, indexing: str = "xy") -> list[jax.Array]:
@@ -355,6 +383,20 @@ def meshgrid(*x: Any, indexing: str = "xy") -> list[jax.Array]:
 
 
 __all__ = [
-    "arange", "array", "copy", "empty", "eye", "full", "full_like", "identity", "linspace",
-    "logspace", "meshgrid", "ones", "ones_like", "tri", "zeros", "zeros_like",
+    "arange",
+    "array",
+    "copy",
+    "empty",
+    "eye",
+    "full",
+    "full_like",
+    "identity",
+    "linspace",
+    "logspace",
+    "meshgrid",
+    "ones",
+    "ones_like",
+    "tri",
+    "zeros",
+    "zeros_like",
 ]

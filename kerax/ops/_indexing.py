@@ -10,8 +10,19 @@ import numpy as np
 
 from kerax.ops._convert import static, unwrap
 
-_PAD_MODES = ("constant", "edge", "linear_ramp", "maximum", "mean", "median", "minimum",
-              "reflect", "symmetric", "wrap", "empty")
+_PAD_MODES = (
+    "constant",
+    "edge",
+    "linear_ramp",
+    "maximum",
+    "mean",
+    "median",
+    "minimum",
+    "reflect",
+    "symmetric",
+    "wrap",
+    "empty",
+)
 
 
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None) -> jax.Array:
@@ -37,8 +48,9 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = N
         Array([0, 1, 2, 0, 0], dtype=int32)
     """
     if mode not in _PAD_MODES:
-        raise ValueError(f"Unknown padding mode. Expected one of {_PAD_MODES}. "
-                         f"Received: mode={mode!r}")
+        raise ValueError(
+            f"Unknown padding mode. Expected one of {_PAD_MODES}. Received: mode={mode!r}"
+        )
     if constant_values is not None and mode != "constant":
         raise ValueError(
             "constant_values only applies to mode='constant'. "
@@ -204,5 +216,13 @@ def get_item(x: Any, key: Any) -> jax.Array:
 
 
 __all__ = [
-    "diag", "diagonal", "get_item", "isin", "pad", "take", "take_along_axis", "tril", "triu",
+    "diag",
+    "diagonal",
+    "get_item",
+    "isin",
+    "pad",
+    "take",
+    "take_along_axis",
+    "tril",
+    "triu",
 ]

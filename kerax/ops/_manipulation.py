@@ -410,7 +410,25 @@ def tile(x: Any, repeats: Any) -> jax.Array:
 
 
 __all__ = [
-    "append", "array_split", "broadcast_to", "concatenate", "expand_dims", "flip", "hstack",
-    "moveaxis", "ndim", "ravel", "repeat", "reshape", "roll", "size", "split", "squeeze",
-    "stack", "swapaxes", "tile", "transpose", "vstack",
+    "append",
+    "array_split",
+    "broadcast_to",
+    "concatenate",
+    "expand_dims",
+    "flip",
+    "hstack",
+    "moveaxis",
+    "ndim",
+    "ravel",
+    "repeat",
+    "reshape",
+    "roll",
+    "size",
+    "split",
+    "squeeze",
+    "stack",
+    "swapaxes",
+    "tile",
+    "transpose",
+    "vstack",
 ]

@@ -11,8 +11,9 @@ from kerax import config
 from kerax.ops._convert import to_float, unwrap
 
 
-def moments(x: Any, axes: Any, keepdims: bool = False,
-            synchronized: bool = False) -> tuple[jax.Array, jax.Array]:
+def moments(
+    x: Any, axes: Any, keepdims: bool = False, synchronized: bool = False
+) -> tuple[jax.Array, jax.Array]:
     """Mean and variance over ``axes`` (float16 is accumulated in float32).
 
     Args:
@@ -35,8 +36,10 @@ def moments(x: Any, axes: Any, keepdims: bool = False,
         (2.0, 1.0)
     """
     if synchronized:
-        raise NotImplementedError("moments(synchronized=True) is not supported: under jit "
-                                  "with a sharded batch the statistics are already global.")
+        raise NotImplementedError(
+            "moments(synchronized=True) is not supported: under jit "
+            "with a sharded batch the statistics are already global."
+        )
     x = to_float(x)
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
     low = x.dtype.name in ("float16", "bfloat16")
@@ -50,8 +53,15 @@ def moments(x: Any, axes: Any, keepdims: bool = False,
     return mean, variance
 
 
-def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any = None,
-                        scale: Any = None, epsilon: float = 1e-3) -> jax.Array:
+def batch_normalization(
+    x: Any,
+    mean: Any,
+    variance: Any,
+    axis: int,
+    offset: Any = None,
+    scale: Any = None,
+    epsilon: float = 1e-3,
+) -> jax.Array:
     """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` along ``axis``.
 
     Args:
@@ -82,8 +92,7 @@ def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any
     return out if offset is None else out + jnp.reshape(unwrap(offset), shape)
 
 
-def normalize(x: Any, axis: int = -1, order: int = 2,
-              epsilon: float | None = None) -> jax.Array:
+def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None) -> jax.Array:
     """``x / max(norm(x), epsilon)`` over ``axis``.
 
     Args:
@@ -117,8 +126,9 @@ def normalize(x: Any, axis: int = -1, order: int = 2,
     return x / jnp.maximum(norm, epsilon)
 
 
-def layer_normalization(x: Any, gamma: Any = None, beta: Any = None, axis: int = -1,
-                        epsilon: float | None = None) -> jax.Array:
+def layer_normalization(
+    x: Any, gamma: Any = None, beta: Any = None, axis: int = -1, epsilon: float | None = None
+) -> jax.Array:
     """Normalize over ``axis`` to zero mean and unit variance, then scale and shift.
 
     Args:
@@ -144,8 +154,9 @@ def layer_normalization(x: Any, gamma: Any = None, beta: Any = None, axis: int =
     return out if beta is None else out + unwrap(beta)
 
 
-def rms_normalization(x: Any, scale: Any = None, axis: int = -1,
-                      epsilon: float | None = None) -> jax.Array:
+def rms_normalization(
+    x: Any, scale: Any = None, axis: int = -1, epsilon: float | None = None
+) -> jax.Array:
     """``x / sqrt(mean(x**2) + epsilon) * scale`` over ``axis`` (Zhang & Sennrich, 2019).
 
     Args:
@@ -169,5 +180,9 @@ def rms_normalization(x: Any, scale: Any = None, axis: int = -1,
 
 
 __all__ = [
-    "batch_normalization", "layer_normalization", "moments", "normalize", "rms_normalization",
+    "batch_normalization",
+    "layer_normalization",
+    "moments",
+    "normalize",
+    "rms_normalization",
 ]

@@ -140,8 +140,9 @@ def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> jax.Array:
     return jnp.einsum(subscripts, *[unwrap(o) for o in operands], **kwargs)
 
 
-def cross(x1: Any, x2: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
-          axis: int | None = None) -> jax.Array:
+def cross(
+    x1: Any, x2: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None
+) -> jax.Array:
     """Cross product of 2- or 3-element vectors.
 
     Args:
@@ -202,5 +203,14 @@ def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> jax.Array:
 
 
 __all__ = [
-    "cross", "dot", "einsum", "inner", "kron", "matmul", "outer", "tensordot", "trace", "vdot",
+    "cross",
+    "dot",
+    "einsum",
+    "inner",
+    "kron",
+    "matmul",
+    "outer",
+    "tensordot",
+    "trace",
+    "vdot",
 ]

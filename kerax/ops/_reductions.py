@@ -135,8 +135,9 @@ def median(x: Any, axis: Axis = None, keepdims: bool = False) -> jax.Array:
     return _stat(jnp.median, x, axis=axis, keepdims=keepdims)
 
 
-def quantile(x: Any, q: Any, axis: Axis = None, method: str = "linear",
-             keepdims: bool = False) -> jax.Array:
+def quantile(
+    x: Any, q: Any, axis: Axis = None, method: str = "linear", keepdims: bool = False
+) -> jax.Array:
     """The ``q``-th quantile(s) over ``axis``.
 
     Args:
@@ -187,8 +188,7 @@ def _extreme(jfn, x, axis, keepdims, initial):
     return jfn(x, axis=axis, keepdims=keepdims, initial=initial)
 
 
-def max(x: Any, axis: Axis = None, keepdims: bool = False,
-        initial: Any = None) -> jax.Array:
+def max(x: Any, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> jax.Array:
     """Maximum over ``axis``.
 
     Args:
@@ -211,8 +211,7 @@ def max(x: Any, axis: Axis = None, keepdims: bool = False,
     return _extreme(jnp.max, x, axis, keepdims, initial)
 
 
-def min(x: Any, axis: Axis = None, keepdims: bool = False,
-        initial: Any = None) -> jax.Array:
+def min(x: Any, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> jax.Array:
     """Minimum over ``axis``.
 
     Args:
@@ -330,6 +329,19 @@ def count_nonzero(x: Any, axis: Axis = None) -> jax.Array:
 
 
 __all__ = [
-    "all", "amax", "amin", "any", "average", "count_nonzero", "max", "mean", "median", "min",
-    "prod", "quantile", "std", "sum", "var",
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "average",
+    "count_nonzero",
+    "max",
+    "mean",
+    "median",
+    "min",
+    "prod",
+    "quantile",
+    "std",
+    "sum",
+    "var",
 ]

@@ -198,6 +198,14 @@ def searchsorted(sorted_sequence: Any, values: Any, side: str = "left") -> jax.A
 
 
 __all__ = [
-    "argmax", "argmin", "argsort", "cumprod", "cumsum", "diff", "digitize", "nonzero",
-    "searchsorted", "sort",
+    "argmax",
+    "argmin",
+    "argsort",
+    "cumprod",
+    "cumsum",
+    "diff",
+    "digitize",
+    "nonzero",
+    "searchsorted",
+    "sort",
 ]

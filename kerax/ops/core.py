@@ -20,8 +20,9 @@ from kerax.ops._control_flow import __all__ as _control_flow_all
 from kerax.ops._convert import array, standardize_dtype, unwrap, unwrap_tree
 
 
-def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
-                      ragged: bool | None = None) -> jax.Array:
+def convert_to_tensor(
+    x: Any, dtype: Any = None, sparse: bool | None = None, ragged: bool | None = None
+) -> jax.Array:
     """Convert array-like data (lists, numpy arrays, scalars, Variables) to a jax array.
 
     Args:
@@ -226,8 +227,9 @@ def scatter(indices: Any, values: Any, shape: Any) -> jax.Array:
 _REDUCTIONS = {None: "set", "add": "add", "max": "max", "min": "min", "mul": "multiply"}
 
 
-def scatter_update(inputs: Any, indices: Any, updates: Any,
-                   reduction: str | None = None) -> jax.Array:
+def scatter_update(
+    inputs: Any, indices: Any, updates: Any, reduction: str | None = None
+) -> jax.Array:
     """``inputs`` with the elements at ``indices`` set to (or combined with) ``updates``.
 
     Args:
@@ -248,8 +250,10 @@ def scatter_update(inputs: Any, indices: Any, updates: Any,
         [0.0, 5.0, 0.0]
     """
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"Unknown reduction. Expected one of {list(_REDUCTIONS)}. "
-                         f"Received: reduction={reduction!r}")
+        raise ValueError(
+            f"Unknown reduction. Expected one of {list(_REDUCTIONS)}. "
+            f"Received: reduction={reduction!r}"
+        )
     inputs = jnp.asarray(unwrap(inputs))
     idx = tuple(jnp.moveaxis(jnp.asarray(unwrap(indices)), -1, 0))
     return getattr(inputs.at[idx], _REDUCTIONS[reduction])(unwrap(updates))
@@ -277,8 +281,10 @@ def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[jax.Array]:
     x = jnp.asarray(unwrap(x))
     n = x.shape[axis]
     if num is not None and num != n:
-        raise ValueError(f"unstack: num={num} does not match the length {n} of axis {axis}. "
-                         f"Received: x.shape={x.shape}.")
+        raise ValueError(
+            f"unstack: num={num} does not match the length {n} of axis {axis}. "
+            f"Received: x.shape={x.shape}."
+        )
     return [jax.lax.index_in_dim(x, i, axis, keepdims=False) for i in builtins.range(n)]
 
 
@@ -313,8 +319,21 @@ def custom_gradient(f: Callable) -> Callable:
     return call
 
 
-__all__ = sorted([
-    *_control_flow_all, "cast", "convert_to_numpy", "convert_to_tensor", "custom_gradient",
-    "dtype", "is_tensor", "scatter", "scatter_update", "shape", "slice", "slice_update",
-    "stop_gradient", "unstack",
-])
+__all__ = sorted(
+    [
+        *_control_flow_all,
+        "cast",
+        "convert_to_numpy",
+        "convert_to_tensor",
+        "custom_gradient",
+        "dtype",
+        "is_tensor",
+        "scatter",
+        "scatter_update",
+        "shape",
+        "slice",
+        "slice_update",
+        "stop_gradient",
+        "unstack",
+    ]
+)

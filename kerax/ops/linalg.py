@@ -240,6 +240,17 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> j
 
 
 __all__ = [
-    "cholesky", "det", "eig", "eigh", "inv", "lstsq", "norm", "pinv", "qr", "slogdet",
-    "solve", "solve_triangular", "svd",
+    "cholesky",
+    "det",
+    "eig",
+    "eigh",
+    "inv",
+    "lstsq",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "solve_triangular",
+    "svd",
 ]

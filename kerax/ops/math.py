@@ -9,22 +9,48 @@ import jax.numpy as jnp
 
 from kerax.ops._convert import make_unary, to_float, unwrap
 
-erf = make_unary("erf", jax.scipy.special.erf, "Gauss error function, element-wise.",
-                 "ops.erf([0.0])", "Array([0.], dtype=float32)", floats=True)
-erfc = make_unary("erfc", jax.scipy.special.erfc, "Complementary error function ``1 - erf``.",
-                  "ops.erfc([0.0])", "Array([1.], dtype=float32)", floats=True)
-erfinv = make_unary("erfinv", jax.scipy.special.erfinv, "Inverse error function.",
-                    "ops.erfinv([0.0])", "Array([0.], dtype=float32)", floats=True)
-rsqrt = make_unary("rsqrt", jax.lax.rsqrt, "Reciprocal square root ``1 / sqrt(x)``.",
-                   "ops.rsqrt([4.0])", "Array([0.5], dtype=float32)", floats=True)
+erf = make_unary(
+    "erf",
+    jax.scipy.special.erf,
+    "Gauss error function, element-wise.",
+    "ops.erf([0.0])",
+    "Array([0.], dtype=float32)",
+    floats=True,
+)
+erfc = make_unary(
+    "erfc",
+    jax.scipy.special.erfc,
+    "Complementary error function ``1 - erf``.",
+    "ops.erfc([0.0])",
+    "Array([1.], dtype=float32)",
+    floats=True,
+)
+erfinv = make_unary(
+    "erfinv",
+    jax.scipy.special.erfinv,
+    "Inverse error function.",
+    "ops.erfinv([0.0])",
+    "Array([0.], dtype=float32)",
+    floats=True,
+)
+rsqrt = make_unary(
+    "rsqrt",
+    jax.lax.rsqrt,
+    "Reciprocal square root ``1 / sqrt(x)``.",
+    "ops.rsqrt([4.0])",
+    "Array([0.5], dtype=float32)",
+    floats=True,
+)
 
 
 # Factory-made ops carry their examples in strings that doctest's module scan would not
 # find (their globals are another module's); listing them here keeps them checked.
 __test__ = {
-    name: fn.__doc__ for name, fn in list(globals().items())
+    name: fn.__doc__
+    for name, fn in list(globals().items())
     if callable(fn) and getattr(fn, "__module__", None) == "kerax.ops"
 }
+
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> jax.Array:
     """``log(sum(exp(x)))`` over ``axis``, computed stably.
@@ -105,8 +131,9 @@ def _segment(jfn, data, segment_ids, num_segments, sorted):
     return jfn(data, segment_ids, num_segments, indices_are_sorted=sorted)
 
 
-def segment_sum(data: Any, segment_ids: Any, num_segments: int | None = None,
-                sorted: bool = False) -> jax.Array:
+def segment_sum(
+    data: Any, segment_ids: Any, num_segments: int | None = None, sorted: bool = False
+) -> jax.Array:
     """Sum of ``data`` rows per segment id.
 
     Args:
@@ -130,8 +157,9 @@ def segment_sum(data: Any, segment_ids: Any, num_segments: int | None = None,
     return _segment(jax.ops.segment_sum, data, segment_ids, num_segments, sorted)
 
 
-def segment_max(data: Any, segment_ids: Any, num_segments: int | None = None,
-                sorted: bool = False) -> jax.Array:
+def segment_max(
+    data: Any, segment_ids: Any, num_segments: int | None = None, sorted: bool = False
+) -> jax.Array:
     """Maximum of ``data`` rows per segment id (empty segments give the dtype's lowest).
 
     Args:
@@ -155,8 +183,9 @@ def segment_max(data: Any, segment_ids: Any, num_segments: int | None = None,
     return _segment(jax.ops.segment_max, data, segment_ids, num_segments, sorted)
 
 
-def segment_min(data: Any, segment_ids: Any, num_segments: int | None = None,
-                sorted: bool = False) -> jax.Array:
+def segment_min(
+    data: Any, segment_ids: Any, num_segments: int | None = None, sorted: bool = False
+) -> jax.Array:
     """Minimum of ``data`` rows per segment id (empty segments give the dtype's highest).
 
     Args:
@@ -225,21 +254,24 @@ def extract_sequences(x: Any, sequence_length: int, sequence_stride: int) -> jax
     length = x.shape[-1]
     frames = 1 + (length - sequence_length) // sequence_stride
     # A gather with static indices: (frames, sequence_length) positions into the last axis.
-    idx = (jnp.arange(frames)[:, None] * sequence_stride + jnp.arange(sequence_length)[None])
+    idx = jnp.arange(frames)[:, None] * sequence_stride + jnp.arange(sequence_length)[None]
     return x[..., idx]
 
 
 def _complex(x):
     if not isinstance(x, (tuple, list)) or len(x) != 2:
-        raise ValueError("Expected a (real, imag) pair of tensors. "
-                         f"Received: x of type {type(x).__name__}.")
+        raise ValueError(
+            f"Expected a (real, imag) pair of tensors. Received: x of type {type(x).__name__}."
+        )
     real, imag = (jnp.asarray(unwrap(t)) for t in x)
     if real.shape != imag.shape:
-        raise ValueError(f"real and imag must have one shape. Received: {real.shape} and "
-                         f"{imag.shape}.")
+        raise ValueError(
+            f"real and imag must have one shape. Received: {real.shape} and {imag.shape}."
+        )
     if not (jnp.issubdtype(real.dtype, jnp.floating) and jnp.issubdtype(imag.dtype, jnp.floating)):
-        raise ValueError(f"real and imag must be float tensors. Received: {real.dtype}, "
-                         f"{imag.dtype}.")
+        raise ValueError(
+            f"real and imag must be float tensors. Received: {real.dtype}, {imag.dtype}."
+        )
     return jax.lax.complex(real, imag)
 
 
@@ -304,6 +336,19 @@ def irfft(x: tuple[Any, Any], fft_length: int | None = None) -> jax.Array:
 
 
 __all__ = [
-    "erf", "erfc", "erfinv", "extract_sequences", "fft", "in_top_k", "irfft", "logsumexp",
-    "qr", "rfft", "rsqrt", "segment_max", "segment_min", "segment_sum", "top_k",
+    "erf",
+    "erfc",
+    "erfinv",
+    "extract_sequences",
+    "fft",
+    "in_top_k",
+    "irfft",
+    "logsumexp",
+    "qr",
+    "rfft",
+    "rsqrt",
+    "segment_max",
+    "segment_min",
+    "segment_sum",
+    "top_k",
 ]

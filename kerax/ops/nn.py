@@ -19,8 +19,9 @@ from kerax.ops._normalization import *  # noqa: F403
 from kerax.ops._normalization import __all__ as _normalization_all
 
 
-def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None,
-            sparse: bool = False) -> jax.Array:
+def one_hot(
+    x: Any, num_classes: int, axis: int = -1, dtype: Any = None, sparse: bool = False
+) -> jax.Array:
     """One-hot encode integer labels; out-of-range labels give all-zero vectors.
 
     Args:
@@ -42,14 +43,22 @@ def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None,
         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     if sparse:
-        raise ValueError("kerax has no sparse tensors. Received: sparse=True. "
-                         "Use the dense result (sparse=False).")
+        raise ValueError(
+            "kerax has no sparse tensors. Received: sparse=True. "
+            "Use the dense result (sparse=False)."
+        )
     dtype = standardize_dtype(dtype) or config.floatx()
     return jax.nn.one_hot(jnp.asarray(unwrap(x)), int(num_classes), axis=axis, dtype=dtype)
 
 
-def multi_hot(inputs: Any, num_classes: int | None = None, axis: int = -1, dtype: Any = None,
-              sparse: bool = False, **kwargs: Any) -> jax.Array:
+def multi_hot(
+    inputs: Any,
+    num_classes: int | None = None,
+    axis: int = -1,
+    dtype: Any = None,
+    sparse: bool = False,
+    **kwargs: Any,
+) -> jax.Array:
     """Encode each row of integer labels as one vector with 1 at every label it holds.
 
     Args:
@@ -127,8 +136,9 @@ def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> 
     return -(target * jnp.log(output) + (1.0 - target) * jnp.log(1.0 - output))
 
 
-def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False,
-                             axis: int = -1) -> jax.Array:
+def categorical_crossentropy(
+    target: Any, output: Any, from_logits: bool = False, axis: int = -1
+) -> jax.Array:
     """Cross-entropy between one-hot (or soft) labels and predicted distributions.
 
     Args:
@@ -151,13 +161,15 @@ def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False
     target, output = to_float(target), to_float(output)
     _check_same_shape(target, output)
     if target.ndim < 1:
-        raise ValueError(f"target and output must be at least rank 1. "
-                         f"Received: shape={target.shape}.")
+        raise ValueError(
+            f"target and output must be at least rank 1. Received: shape={target.shape}."
+        )
     return -jnp.sum(target * _log_probs(output, from_logits, axis), axis=axis)
 
 
-def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool = False,
-                                    axis: int = -1) -> jax.Array:
+def sparse_categorical_crossentropy(
+    target: Any, output: Any, from_logits: bool = False, axis: int = -1
+) -> jax.Array:
     """Cross-entropy between integer labels and predicted distributions.
 
     Args:
@@ -191,10 +203,17 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
     return -jnp.sum(labels * log_prob, axis=axis)
 
 
-def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, mask: Any = None,
-                          scale: float | None = None, is_causal: bool = False,
-                          flash_attention: bool | None = None,
-                          attn_logits_soft_cap: float | None = None) -> jax.Array:
+def dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    bias: Any = None,
+    mask: Any = None,
+    scale: float | None = None,
+    is_causal: bool = False,
+    flash_attention: bool | None = None,
+    attn_logits_soft_cap: float | None = None,
+) -> jax.Array:
     """Scaled dot-product attention ``softmax(q k^T * scale + bias) v`` (Vaswani et al., 2017).
 
     Args:
@@ -243,9 +262,16 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     if flash_attention:
         if attn_logits_soft_cap is not None:
             raise ValueError("flash_attention=True does not support attn_logits_soft_cap.")
-        return jax.nn.dot_product_attention(query, key, value, bias=bias, mask=mask,
-                                            scale=scale, is_causal=is_causal,
-                                            implementation="cudnn")
+        return jax.nn.dot_product_attention(
+            query,
+            key,
+            value,
+            bias=bias,
+            mask=mask,
+            scale=scale,
+            is_causal=is_causal,
+            implementation="cudnn",
+        )
     if kv_heads != heads:
         key = jnp.repeat(key, heads // kv_heads, axis=2)
         value = jnp.repeat(value, heads // kv_heads, axis=2)
@@ -268,7 +294,15 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     return jnp.einsum("bnts,bsnh->btnh", probs, value)
 
 
-__all__ = sorted([
-    *_activations_all, *_normalization_all, "binary_crossentropy", "categorical_crossentropy",
-    "dot_product_attention", "multi_hot", "one_hot", "sparse_categorical_crossentropy",
-])
+__all__ = sorted(
+    [
+        *_activations_all,
+        *_normalization_all,
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "dot_product_attention",
+        "multi_hot",
+        "one_hot",
+        "sparse_categorical_crossentropy",
+    ]
+)

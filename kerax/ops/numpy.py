@@ -16,6 +16,13 @@ from kerax.ops._sorting import *  # noqa: F403
 from kerax.ops._sorting import __all__ as _sorting_all
 
 __all__ = sorted(
-    {*_creation_all, *_elementwise_all, *_indexing_all, *_manipulation_all, *_products_all,
-     *_reductions_all, *_sorting_all}
+    {
+        *_creation_all,
+        *_elementwise_all,
+        *_indexing_all,
+        *_manipulation_all,
+        *_products_all,
+        *_reductions_all,
+        *_sorting_all,
+    }
 )

@@ -35,16 +35,48 @@ from kerax.optimizers.muon import Muon as Muon
 from kerax.optimizers.optax_optimizer import OptaxOptimizer as OptaxOptimizer
 
 __all__ = [
-    "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
-    "Lion", "Muon", "Nadam", "OptaxOptimizer", "Optimizer", "RMSprop", "deserialize", "get",
-    "schedules", "serialize",
+    "SGD",
+    "Adadelta",
+    "Adafactor",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Ftrl",
+    "Lamb",
+    "Lion",
+    "Muon",
+    "Nadam",
+    "OptaxOptimizer",
+    "Optimizer",
+    "RMSprop",
+    "deserialize",
+    "get",
+    "schedules",
+    "serialize",
 ]
 
-_CLASSES = (SGD, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Ftrl, Lamb, Lion, Muon,
-            Nadam, RMSprop, Optimizer)
+_CLASSES = (
+    SGD,
+    Adadelta,
+    Adafactor,
+    Adagrad,
+    Adam,
+    AdamW,
+    Adamax,
+    Ftrl,
+    Lamb,
+    Lion,
+    Muon,
+    Nadam,
+    RMSprop,
+    Optimizer,
+)
 # Keras accepts both "Adam" and "adam".
-_BY_NAME = {**{c.__name__: c for c in _CLASSES},
-            **{c.__name__.lower(): c for c in _CLASSES if c is not Optimizer}}
+_BY_NAME = {
+    **{c.__name__: c for c in _CLASSES},
+    **{c.__name__.lower(): c for c in _CLASSES if c is not Optimizer},
+}
 _MODULE_OBJECTS = {c.__name__: c for c in _CLASSES}
 
 
@@ -90,7 +122,8 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Optimizer:
         if config["class_name"] not in _MODULE_OBJECTS and lowered in _BY_NAME:
             config = {**config, "class_name": _BY_NAME[lowered].__name__}
     return _serialization.deserialize_keras_object(
-        config, _BY_NAME, custom_objects, kind="optimizer")
+        config, _BY_NAME, custom_objects, kind="optimizer"
+    )
 
 
 def get(identifier: Any) -> Optimizer:
@@ -121,12 +154,15 @@ def get(identifier: Any) -> Optimizer:
         cls = _BY_NAME.get(identifier) or _BY_NAME.get(identifier.lower())
         if cls is None or cls is Optimizer:
             valid = sorted(n for n in _BY_NAME if n.islower())
-            raise ValueError(f"Unknown optimizer: {identifier!r}. Valid names: "
-                             f"{', '.join(valid)} (or their class names, e.g. 'Adam').")
+            raise ValueError(
+                f"Unknown optimizer: {identifier!r}. Valid names: "
+                f"{', '.join(valid)} (or their class names, e.g. 'Adam')."
+            )
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
     raise TypeError(
         "Could not interpret optimizer identifier: expected a name such as 'adam', a config "
         "dict, a keras.optimizers.Optimizer or an optax.GradientTransformation. "
-        f"Received: {identifier!r}")
+        f"Received: {identifier!r}"
+    )

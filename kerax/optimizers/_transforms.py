@@ -50,8 +50,11 @@ def scale_by_keras_adam(b1, b2, eps, amsgrad: bool = False) -> optax.GradientTra
     def init_fn(params):
         zeros = optax.tree.zeros_like
         return ScaleByKerasAdamState(
-            count=jnp.zeros([], jnp.int32), mu=zeros(params), nu=zeros(params),
-            nu_max=zeros(params) if amsgrad else ())
+            count=jnp.zeros([], jnp.int32),
+            mu=zeros(params),
+            nu=zeros(params),
+            nu_max=zeros(params) if amsgrad else (),
+        )
 
     def update_fn(updates, state, params=None):
         del params
@@ -75,16 +78,16 @@ def scale_by_keras_adamax(b1, b2, eps) -> optax.GradientTransformation:
 
     def init_fn(params):
         zeros = optax.tree.zeros_like
-        return optax.ScaleByAdamState(count=jnp.zeros([], jnp.int32), mu=zeros(params),
-                                      nu=zeros(params))
+        return optax.ScaleByAdamState(
+            count=jnp.zeros([], jnp.int32), mu=zeros(params), nu=zeros(params)
+        )
 
     def update_fn(updates, state, params=None):
         del params
         count = optax.safe_increment(state.count)
         mu = optax.tree.update_moment(updates, state.mu, b1, 1)
         nu = optax.tree.update_infinity_moment(updates, state.nu, b2, 0.0)
-        out = jax.tree.map(
-            lambda m, u: m / ((1 - b1 ** _leaf_step(count, m)) * (u + eps)), mu, nu)
+        out = jax.tree.map(lambda m, u: m / ((1 - b1 ** _leaf_step(count, m)) * (u + eps)), mu, nu)
         return out, optax.ScaleByAdamState(count, mu, nu)
 
     return optax.GradientTransformation(init_fn, update_fn)
@@ -105,8 +108,12 @@ def scale_by_keras_nadam(b1, b2, eps) -> optax.GradientTransformation:
     def init_fn(params):
         zeros = optax.tree.zeros_like
         dtype = optax.tree.dtype(params, "highest")
-        return ScaleByKerasNadamState(count=jnp.zeros([], jnp.int32), mu=zeros(params),
-                                      nu=zeros(params), u_product=jnp.ones([], dtype))
+        return ScaleByKerasNadamState(
+            count=jnp.zeros([], jnp.int32),
+            mu=zeros(params),
+            nu=zeros(params),
+            u_product=jnp.ones([], dtype),
+        )
 
     def update_fn(updates, state, params=None):
         del params
@@ -136,9 +143,15 @@ class FtrlState(NamedTuple):
     linear: optax.Updates
 
 
-def ftrl(learning_rate, learning_rate_power, initial_accumulator_value,
-         l1_regularization_strength, l2_regularization_strength,
-         l2_shrinkage_regularization_strength, beta) -> optax.GradientTransformation:
+def ftrl(
+    learning_rate,
+    learning_rate_power,
+    initial_accumulator_value,
+    l1_regularization_strength,
+    l2_regularization_strength,
+    l2_shrinkage_regularization_strength,
+    beta,
+) -> optax.GradientTransformation:
     """FTRL-Proximal (McMahan et al., 2013, "Ad Click Prediction"), Keras's variant.
 
     Per weight ``w`` with gradient ``g`` (``s`` is the shrinkage strength)::
@@ -154,7 +167,8 @@ def ftrl(learning_rate, learning_rate_power, initial_accumulator_value,
     def init_fn(params):
         return FtrlState(
             accumulator=optax.tree.full_like(params, initial_accumulator_value),
-            linear=optax.tree.zeros_like(params))
+            linear=optax.tree.zeros_like(params),
+        )
 
     def update_fn(updates, state, params=None):
         if params is None:
@@ -174,8 +188,10 @@ def ftrl(learning_rate, learning_rate_power, initial_accumulator_value,
 
         out = jax.tree.map(leaf, updates, params, state.accumulator, state.linear)
         treedef = jax.tree.structure(updates)
-        delta, n, z = (jax.tree.unflatten(treedef, [t[i] for t in treedef.flatten_up_to(out)])
-                       for i in range(3))
+        delta, n, z = (
+            jax.tree.unflatten(treedef, [t[i] for t in treedef.flatten_up_to(out)])
+            for i in range(3)
+        )
         return delta, FtrlState(n, z)
 
     return optax.GradientTransformation(init_fn, update_fn)
@@ -196,17 +212,20 @@ def clip_by_norm_per_leaf(clipnorm: float) -> optax.GradientTransformation:
 def scale_by_relative_step(learning_rate) -> optax.GradientTransformation:
     """Adafactor's step size ``-min(learning_rate, 1 / sqrt(t))`` (Shazeer & Stern, 2018)."""
     return optax.scale_by_schedule(
-        lambda count: -jnp.minimum(learning_rate, 1.0 / jnp.sqrt((count + 1).astype(jnp.float32))))
+        lambda count: -jnp.minimum(learning_rate, 1.0 / jnp.sqrt((count + 1).astype(jnp.float32)))
+    )
 
 
 def scale_by_matrix_shape(rms_rate) -> optax.GradientTransformation:
     """Muon's Moonlight scaling ``update * sqrt(max(rows, cols)) * rms_rate`` (arXiv:2502.16982)."""
     return optax.stateless_with_tree_map(
-        lambda u, _: u * jnp.sqrt(jnp.float32(max(u.shape[0], u.shape[1]))) * rms_rate)
+        lambda u, _: u * jnp.sqrt(jnp.float32(max(u.shape[0], u.shape[1]))) * rms_rate
+    )
 
 
-def with_decoupled_weight_decay(inner: optax.GradientTransformation, learning_rate,
-                                rates_fn: Callable[[Any], list]) -> optax.GradientTransformation:
+def with_decoupled_weight_decay(
+    inner: optax.GradientTransformation, learning_rate, rates_fn: Callable[[Any], list]
+) -> optax.GradientTransformation:
     """Keras weight decay: ``w -= w * rate * lr`` *before* ``inner`` sees ``w``.
 
     ``inner`` receives the decayed parameters (Lamb's trust ratio, Adafactor's scale
@@ -223,12 +242,21 @@ def with_decoupled_weight_decay(inner: optax.GradientTransformation, learning_ra
         leaves, treedef = jax.tree.flatten(params)
         rates = rates_fn(params)
         # Keras's order of operations: w - (w * rate) * lr, all in w's dtype.
-        decayed = [p if r is None else p - p * jnp.asarray(r, p.dtype) * jnp.asarray(
-            learning_rate, p.dtype) for p, r in zip(leaves, rates, strict=True)]
+        decayed = [
+            p
+            if r is None
+            else p - p * jnp.asarray(r, p.dtype) * jnp.asarray(learning_rate, p.dtype)
+            for p, r in zip(leaves, rates, strict=True)
+        ]
         inner_updates, state = inner.update(
-            updates, state, jax.tree.unflatten(treedef, decayed), **extra)
-        moved = [u if r is None else ((d - p) + u).astype(u.dtype) for u, d, p, r in zip(
-            treedef.flatten_up_to(inner_updates), decayed, leaves, rates, strict=True)]
+            updates, state, jax.tree.unflatten(treedef, decayed), **extra
+        )
+        moved = [
+            u if r is None else ((d - p) + u).astype(u.dtype)
+            for u, d, p, r in zip(
+                treedef.flatten_up_to(inner_updates), decayed, leaves, rates, strict=True
+            )
+        ]
         return jax.tree.unflatten(treedef, moved), state
 
     return optax.GradientTransformationExtraArgs(inner.init, update_fn)
@@ -242,9 +270,12 @@ class WeightEmaState(NamedTuple):
     inner_state: Any
 
 
-def with_weight_ema(inner: optax.GradientTransformation, momentum: float,
-                    overwrite_frequency: int | None,
-                    steps_per_update: int = 1) -> optax.GradientTransformation:
+def with_weight_ema(
+    inner: optax.GradientTransformation,
+    momentum: float,
+    overwrite_frequency: int | None,
+    steps_per_update: int = 1,
+) -> optax.GradientTransformation:
     """Keras ``use_ema``: keep ``ema = m * ema + (1 - m) * w_new`` of the weights.
 
     As in Keras, the first optimizer iteration copies the weights (``m = 0``), the
@@ -254,24 +285,32 @@ def with_weight_ema(inner: optax.GradientTransformation, momentum: float,
     """
 
     def init_fn(params):
-        return WeightEmaState(count=jnp.zeros([], jnp.int32),
-                              ema=optax.tree.zeros_like(params), inner_state=inner.init(params))
+        return WeightEmaState(
+            count=jnp.zeros([], jnp.int32),
+            ema=optax.tree.zeros_like(params),
+            inner_state=inner.init(params),
+        )
 
     def update_fn(updates, state, params=None, **extra):
         if params is None:
             raise ValueError("use_ema needs the parameters: pass `params` to update().")
         updates, inner_state = optax.with_extra_args_support(inner).update(
-            updates, state.inner_state, params, **extra)
+            updates, state.inner_state, params, **extra
+        )
         new_params = optax.apply_updates(params, updates)
         iteration = state.count // steps_per_update
         m = jnp.where(iteration != 0, momentum, 0.0)
-        ema = jax.tree.map(lambda a, w: (m.astype(w.dtype) * a + (1 - m).astype(w.dtype) * w),
-                           state.ema, new_params)
+        ema = jax.tree.map(
+            lambda a, w: m.astype(w.dtype) * a + (1 - m).astype(w.dtype) * w, state.ema, new_params
+        )
         if overwrite_frequency:
             overwrite = (iteration + 1) % overwrite_frequency == 0
             updates = jax.tree.map(
                 lambda u, a, p: jnp.where(overwrite, (a - p).astype(u.dtype), u),
-                updates, ema, params)
+                updates,
+                ema,
+                params,
+            )
         return updates, WeightEmaState(optax.safe_increment(state.count), ema, inner_state)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

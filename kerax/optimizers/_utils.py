@@ -85,8 +85,9 @@ def _with_hyperparams(state: Any, values: dict) -> tuple[Any, bool]:
         for i, child in enumerate(children):
             children[i], found = _with_hyperparams(child, values)
             if found:
-                rebuilt = type(state)(*children) if hasattr(state, "_fields") else type(
-                    state)(children)
+                rebuilt = (
+                    type(state)(*children) if hasattr(state, "_fields") else type(state)(children)
+                )
                 return rebuilt, True
     if isinstance(state, dict):
         for key, child in state.items():
@@ -103,25 +104,37 @@ def leaf_paths(params: Any) -> list[str]:
         >>> leaf_paths({"dense": {"bias": 0.0, "kernel": 1.0}})
         ['dense/bias', 'dense/kernel']
     """
+
     def key_name(k):
         for attr in ("key", "name", "idx"):
             if hasattr(k, attr):
                 return str(getattr(k, attr))
         return str(k)
 
-    return ["/".join(key_name(k) for k in path)
-            for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
+    return [
+        "/".join(key_name(k) for k in path)
+        for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]
+    ]
 
 
-def _number(owner: str, name: str, value: Any, *, minimum: float = 0.0,
-            strict: bool = False, optional: bool = True) -> float | None:
+def _number(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    minimum: float = 0.0,
+    strict: bool = False,
+    optional: bool = True,
+) -> float | None:
     if value is None and optional:
         return None
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < minimum or (strict and value == minimum):
         bound = f"> {minimum}" if strict else f">= {minimum}"
-        raise ValueError(f"{owner}: `{name}` must be a finite number {bound}"
-                         f"{' or None' if optional else ''}. Received: {name}={value!r}")
+        raise ValueError(
+            f"{owner}: `{name}` must be a finite number {bound}"
+            f"{' or None' if optional else ''}. Received: {name}={value!r}"
+        )
     return float(value)
 
 
@@ -135,8 +148,11 @@ def check_learning_rate(owner: str, value: Any) -> Any:
     if callable(value) and not isinstance(value, (jax.Array, np.ndarray)):
         if not isinstance(value, schedules.LearningRateSchedule):
             try:
-                required = [p for p in inspect.signature(value).parameters.values()
-                            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+                required = [
+                    p
+                    for p in inspect.signature(value).parameters.values()
+                    if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                ]
             except (TypeError, ValueError):
                 required = [None]
             if not required:
@@ -144,12 +160,14 @@ def check_learning_rate(owner: str, value: Any) -> Any:
                     f"{owner}: a callable `learning_rate` must take the step count, "
                     "`learning_rate(step)`, so that it can run inside the compiled step. "
                     f"Received a callable without arguments: {value!r}. Use a "
-                    "keras.optimizers.schedules.LearningRateSchedule or `lambda step: ...`.")
+                    "keras.optimizers.schedules.LearningRateSchedule or `lambda step: ...`."
+                )
         return value
     if isinstance(value, (jax.Array, np.ndarray, np.generic)) and np.size(value) == 1:
         value = float(np.asarray(value))
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(
             f"{owner}: `learning_rate` must be a float, a LearningRateSchedule or a "
-            f"callable `schedule(step)`. Received: learning_rate={value!r}")
+            f"callable `schedule(step)`. Received: learning_rate={value!r}"
+        )
     return _number(owner, "learning_rate", value, optional=False)

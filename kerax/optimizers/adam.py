@@ -52,8 +52,9 @@ class Adam(Optimizer):
 
     _hyperparameters = ("epsilon",)
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, **kwargs):
+    def __init__(
+        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         owner = type(self).__name__
         self.beta_1, self.beta_2 = _betas(owner, beta_1, beta_2)
@@ -62,9 +63,9 @@ class Adam(Optimizer):
 
     def core_transform(self, hp):
         return optax.chain(
-            _transforms.scale_by_keras_adam(self.beta_1, self.beta_2, hp["epsilon"],
-                                            self.amsgrad),
-            optax.scale_by_learning_rate(hp["learning_rate"]))
+            _transforms.scale_by_keras_adam(self.beta_1, self.beta_2, hp["epsilon"], self.amsgrad),
+            optax.scale_by_learning_rate(hp["learning_rate"]),
+        )
 
 
 class AdamW(Adam):
@@ -87,13 +88,30 @@ class AdamW(Adam):
         0.004
     """
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        **kwargs,
+    ):
         if weight_decay is None:
-            raise ValueError("AdamW: `weight_decay` must be a float (use Adam for no decay). "
-                             "Received: weight_decay=None")
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
+            raise ValueError(
+                "AdamW: `weight_decay` must be a float (use Adam for no decay). "
+                "Received: weight_decay=None"
+            )
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            weight_decay=weight_decay,
+            **kwargs,
+        )
 
 
 class Adamax(Optimizer):
@@ -121,7 +139,8 @@ class Adamax(Optimizer):
     def core_transform(self, hp):
         return optax.chain(
             _transforms.scale_by_keras_adamax(self.beta_1, self.beta_2, hp["epsilon"]),
-            optax.scale_by_learning_rate(hp["learning_rate"]))
+            optax.scale_by_learning_rate(hp["learning_rate"]),
+        )
 
 
 class Nadam(Optimizer):
@@ -151,7 +170,8 @@ class Nadam(Optimizer):
     def core_transform(self, hp):
         return optax.chain(
             _transforms.scale_by_keras_nadam(hp["beta_1"], hp["beta_2"], hp["epsilon"]),
-            optax.scale_by_learning_rate(hp["learning_rate"]))
+            optax.scale_by_learning_rate(hp["learning_rate"]),
+        )
 
 
 class Lamb(Optimizer):
@@ -183,7 +203,8 @@ class Lamb(Optimizer):
         return optax.chain(
             optax.scale_by_adam(self.beta_1, self.beta_2, hp["epsilon"], eps_root=0.0),
             optax.scale_by_trust_ratio(),
-            optax.scale_by_learning_rate(hp["learning_rate"]))
+            optax.scale_by_learning_rate(hp["learning_rate"]),
+        )
 
 
 class Adafactor(Optimizer):
@@ -212,21 +233,36 @@ class Adafactor(Optimizer):
 
     _hyperparameters = ("beta_2_decay", "epsilon_1", "epsilon_2", "clip_threshold")
 
-    def __init__(self, learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3,
-                 clip_threshold=1.0, relative_step=True, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_2_decay=-0.8,
+        epsilon_1=1e-30,
+        epsilon_2=1e-3,
+        clip_threshold=1.0,
+        relative_step=True,
+        **kwargs,
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_2_decay = _number("Adafactor", "beta_2_decay", beta_2_decay,
-                                    minimum=float("-inf"), optional=False)
+        self.beta_2_decay = _number(
+            "Adafactor", "beta_2_decay", beta_2_decay, minimum=float("-inf"), optional=False
+        )
         self.epsilon_1 = _number("Adafactor", "epsilon_1", epsilon_1, optional=False)
         self.epsilon_2 = _number("Adafactor", "epsilon_2", epsilon_2, optional=False)
-        self.clip_threshold = _number("Adafactor", "clip_threshold", clip_threshold,
-                                      strict=True, optional=False)
+        self.clip_threshold = _number(
+            "Adafactor", "clip_threshold", clip_threshold, strict=True, optional=False
+        )
         self.relative_step = bool(relative_step)
 
     def core_transform(self, hp):
         return optax.chain(
-            optax.scale_by_factored_rms(factored=True, decay_rate=-hp["beta_2_decay"],
-                                        min_dim_size_to_factor=0, epsilon=hp["epsilon_1"]),
+            optax.scale_by_factored_rms(
+                factored=True,
+                decay_rate=-hp["beta_2_decay"],
+                min_dim_size_to_factor=0,
+                epsilon=hp["epsilon_1"],
+            ),
             optax.clip_by_block_rms(hp["clip_threshold"]),
             optax.scale_by_param_block_rms(hp["epsilon_2"]),
-            _transforms.scale_by_relative_step(hp["learning_rate"]))
+            _transforms.scale_by_relative_step(hp["learning_rate"]),
+        )

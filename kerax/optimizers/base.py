@@ -42,9 +42,18 @@ from kerax.optimizers._utils import (
     leaf_paths,
 )
 
-_BASE_ARGS = ("learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
-              "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
-              "gradient_accumulation_steps")
+_BASE_ARGS = (
+    "learning_rate",
+    "weight_decay",
+    "clipnorm",
+    "global_clipnorm",
+    "clipvalue",
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+)
 
 
 class Optimizer:
@@ -89,10 +98,21 @@ class Optimizer:
 
     _hyperparameters: tuple[str, ...] = ()
 
-    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
         owner = type(self).__name__
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
@@ -110,41 +130,60 @@ class Optimizer:
             raise ValueError(
                 f"{owner}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
                 f"set. Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
-                f"global_clipnorm={global_clipnorm}")
+                f"global_clipnorm={global_clipnorm}"
+            )
         for key, value in clips.items():
             setattr(self, key, _number(owner, key, value))
         self.use_ema = bool(use_ema)
         self.ema_momentum = _number(owner, "ema_momentum", ema_momentum, optional=False)
         if self.ema_momentum > 1:
-            raise ValueError(f"{owner}: `ema_momentum` must be in [0, 1]. "
-                             f"Received: ema_momentum={ema_momentum}")
+            raise ValueError(
+                f"{owner}: `ema_momentum` must be in [0, 1]. Received: ema_momentum={ema_momentum}"
+            )
         if ema_overwrite_frequency is not None and (
-                not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1):
-            raise ValueError(f"{owner}: `ema_overwrite_frequency` must be an integer >= 1 or "
-                             f"None. Received: ema_overwrite_frequency={ema_overwrite_frequency!r}")
+            not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1
+        ):
+            raise ValueError(
+                f"{owner}: `ema_overwrite_frequency` must be an integer >= 1 or "
+                f"None. Received: ema_overwrite_frequency={ema_overwrite_frequency!r}"
+            )
         self.ema_overwrite_frequency = ema_overwrite_frequency
-        self.loss_scale_factor = _number(owner, "loss_scale_factor", loss_scale_factor,
-                                         strict=True)
-        if gradient_accumulation_steps and (not isinstance(gradient_accumulation_steps, int)
-                                            or gradient_accumulation_steps < 2):
+        self.loss_scale_factor = _number(owner, "loss_scale_factor", loss_scale_factor, strict=True)
+        if gradient_accumulation_steps and (
+            not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 2
+        ):
             raise ValueError(
                 f"{owner}: `gradient_accumulation_steps` must be an integer >= 2 or None. "
-                f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}")
+                f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}"
+            )
         self.gradient_accumulation_steps = gradient_accumulation_steps or None
         self.name = name or _naming.unique_name(_naming.to_snake_case(owner))
         self._exclude_names: re.Pattern | None = None
         self._exclude_paths: set[str] = set()
 
     def _reject(self, kwargs: dict) -> None:
-        params = {**inspect.signature(Optimizer.__init__).parameters,
-                  **inspect.signature(type(self).__init__).parameters}
-        valid = sorted([n for n, p in params.items() if n != "self" and p.kind not in (
-            p.VAR_KEYWORD, p.VAR_POSITIONAL)] + ["lr"])
-        hint = (" `decay` was removed in Keras 3: pass a schedule such as "
-                "keras.optimizers.schedules.InverseTimeDecay as `learning_rate`."
-                if "decay" in kwargs else "")
-        raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) "
-                        f"{sorted(kwargs)}.{hint} Valid arguments: {', '.join(valid)}.")
+        params = {
+            **inspect.signature(Optimizer.__init__).parameters,
+            **inspect.signature(type(self).__init__).parameters,
+        }
+        valid = sorted(
+            [
+                n
+                for n, p in params.items()
+                if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            ]
+            + ["lr"]
+        )
+        hint = (
+            " `decay` was removed in Keras 3: pass a schedule such as "
+            "keras.optimizers.schedules.InverseTimeDecay as `learning_rate`."
+            if "decay" in kwargs
+            else ""
+        )
+        raise TypeError(
+            f"{type(self).__name__} got unexpected keyword argument(s) "
+            f"{sorted(kwargs)}.{hint} Valid arguments: {', '.join(valid)}."
+        )
 
     # -- the transformation -------------------------------------------------------
     def core_transform(self, hyperparams: dict) -> optax.GradientTransformation:
@@ -159,7 +198,8 @@ class Optimizer:
         """
         raise NotImplementedError(
             f"{type(self).__name__} must implement core_transform(hyperparams) returning an "
-            "optax.GradientTransformation, or use one of the built-in optimizers.")
+            "optax.GradientTransformation, or use one of the built-in optimizers."
+        )
 
     def _clip_transform(self) -> optax.GradientTransformation | None:
         # Keras treats a zero threshold as "off".
@@ -177,13 +217,15 @@ class Optimizer:
     def _decay_rates(self, params: Any, hyperparams: dict) -> list:
         """One weight-decay rate (or None) per leaf of ``params``."""
         rate = hyperparams.get("weight_decay")
-        return [None if rate is None or self._excluded(path) else rate
-                for path in leaf_paths(params)]
+        return [
+            None if rate is None or self._excluded(path) else rate for path in leaf_paths(params)
+        ]
 
     def _excluded(self, path: str) -> bool:
         name = path.rsplit("/", 1)[-1]
         return path in self._exclude_paths or bool(
-            self._exclude_names is not None and self._exclude_names.search(name))
+            self._exclude_names is not None and self._exclude_names.search(name)
+        )
 
     def _injected(self) -> dict:
         values = {"learning_rate": self._learning_rate}
@@ -199,7 +241,8 @@ class Optimizer:
             tx = self.core_transform(hp)
             if self._has_weight_decay():
                 tx = _transforms.with_decoupled_weight_decay(
-                    tx, hp["learning_rate"], lambda params: self._decay_rates(params, hp))
+                    tx, hp["learning_rate"], lambda params: self._decay_rates(params, hp)
+                )
             clip = self._clip_transform()
             if clip is not None:
                 tx = optax.chain(clip, tx)
@@ -208,14 +251,16 @@ class Optimizer:
             if self.loss_scale_factor is not None:
                 tx = optax.chain(optax.scale(1.0 / self.loss_scale_factor), tx)
             if self.use_ema:
-                tx = _transforms.with_weight_ema(tx, self.ema_momentum,
-                                                 self.ema_overwrite_frequency, steps or 1)
+                tx = _transforms.with_weight_ema(
+                    tx, self.ema_momentum, self.ema_overwrite_frequency, steps or 1
+                )
             return tx
 
         names = list(self._injected())
         # inject_hyperparams binds arguments by signature; give **hp an explicit one.
         factory.__signature__ = inspect.Signature(
-            [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names])
+            [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
+        )
         return optax.inject_hyperparams(factory)(**self._injected())
 
     @property
@@ -242,8 +287,10 @@ class Optimizer:
             ValueError: if ``params`` is None (weight decay, EMA, Lamb, Ftrl need it).
         """
         if params is None:
-            raise ValueError(f"{type(self).__name__}.update(grads, opt_state, params) needs "
-                             "the current params. Received: params=None.")
+            raise ValueError(
+                f"{type(self).__name__}.update(grads, opt_state, params) needs "
+                "the current params. Received: params=None."
+            )
         return self.transform.update(grads, opt_state, params)
 
     # -- host-side view of the state ---------------------------------------------------
@@ -288,14 +335,16 @@ class Optimizer:
             raise TypeError(
                 f"{type(self).__name__} was created with a schedule as its `learning_rate`, "
                 "hence its learning rate is not settable. If you need to set it, create the "
-                "optimizer with a float `learning_rate`.")
+                "optimizer with a float `learning_rate`."
+            )
         value = check_learning_rate(type(self).__name__, value)
         if callable(value):
             if self._transform is not None:
                 raise TypeError(
                     f"{type(self).__name__}: a schedule can replace a float learning rate "
                     "only before the optimizer is first used (its state is built then). "
-                    "Create a new optimizer with `learning_rate=schedule` instead.")
+                    "Create a new optimizer with `learning_rate=schedule` instead."
+                )
             self._learning_rate = value
             return
         self._learning_rate = value
@@ -326,7 +375,8 @@ class Optimizer:
             raise AttributeError(
                 f"{type(self).__name__}: cannot set {sorted(self._pending)} in this optimizer "
                 "state: it has no such injected hyper-parameter. Build the transformation "
-                "with optax.inject_hyperparams to make it settable.")
+                "with optax.inject_hyperparams to make it settable."
+            )
         self._pending.clear()
         self.observe_state(new_state)
         return new_state
@@ -340,8 +390,9 @@ class Optimizer:
         """
         state = getattr(opt_state, "inner_state", None)
         if not self.use_ema or not isinstance(state, _transforms.WeightEmaState):
-            raise ValueError(f"{type(self).__name__} keeps no weight EMA: create it with "
-                             "`use_ema=True`.")
+            raise ValueError(
+                f"{type(self).__name__} keeps no weight EMA: create it with `use_ema=True`."
+            )
         return state.ema
 
     def finalize_params(self, params: Any, opt_state: Any) -> Any:
@@ -366,8 +417,10 @@ class Optimizer:
             ValueError: if the optimizer has already been used.
         """
         if self._transform is not None:
-            raise ValueError("exclude_from_weight_decay() must be called before the optimizer "
-                             "is first used (init/update).")
+            raise ValueError(
+                "exclude_from_weight_decay() must be called before the optimizer "
+                "is first used (init/update)."
+            )
         self._exclude_paths = {getattr(v, "path", v) for v in var_list or ()}
         self._exclude_names = re.compile("|".join(var_names)) if var_names else None
 
@@ -389,8 +442,10 @@ class Optimizer:
         if self._eager is None:
             self._eager = (ids, self.init(values), jax.jit(self.update))
         elif self._eager[0] != ids:
-            raise ValueError(f"{type(self).__name__}.apply was first called with other "
-                             "variables. Create a new optimizer for a new set of variables.")
+            raise ValueError(
+                f"{type(self).__name__}.apply was first called with other "
+                "variables. Create a new optimizer for a new set of variables."
+            )
         ids, state, step = self._eager
         updates, state = step([jnp.asarray(g) for g in grads], self.sync_state(state), values)
         for variable, value, update in zip(trainable_variables, values, updates, strict=True):
@@ -405,8 +460,10 @@ class Optimizer:
         if isinstance(lr, schedules.LearningRateSchedule):
             lr = schedules.serialize(lr)
         elif callable(lr):
-            raise TypeError(f"{type(self).__name__}: cannot save a plain-function learning rate "
-                            f"{lr!r}; use a LearningRateSchedule subclass.")
+            raise TypeError(
+                f"{type(self).__name__}: cannot save a plain-function learning rate "
+                f"{lr!r}; use a LearningRateSchedule subclass."
+            )
         config = {"name": self.name, "learning_rate": lr}
         config.update({k: getattr(self, k) for k in _BASE_ARGS[1:]})
         config.update({k: getattr(self, k) for k in self._config_keys()})
@@ -421,8 +478,7 @@ class Optimizer:
         """Rebuild an optimizer from :meth:`get_config` output (schedules included)."""
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"],
-                                                            custom_objects)
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
         return cls(**config)
 
     def __repr__(self) -> str:

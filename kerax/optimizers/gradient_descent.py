@@ -77,8 +77,9 @@ class RMSprop(Optimizer):
 
     _hyperparameters = ("momentum", "epsilon")
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False, **kwargs):
+    def __init__(
+        self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho = _unit("RMSprop", "rho", rho)
         self.momentum = _unit("RMSprop", "momentum", momentum)
@@ -87,8 +88,13 @@ class RMSprop(Optimizer):
 
     def core_transform(self, hp):
         return optax.rmsprop(
-            hp["learning_rate"], decay=self.rho, eps=hp["epsilon"], eps_in_sqrt=True,
-            centered=self.centered, momentum=hp["momentum"] if self.momentum > 0 else None)
+            hp["learning_rate"],
+            decay=self.rho,
+            eps=hp["epsilon"],
+            eps_in_sqrt=True,
+            centered=self.centered,
+            momentum=hp["momentum"] if self.momentum > 0 else None,
+        )
 
 
 class Adagrad(Optimizer):
@@ -109,17 +115,18 @@ class Adagrad(Optimizer):
 
     _hyperparameters = ("epsilon",)
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 **kwargs):
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.initial_accumulator_value = _number(
-            "Adagrad", "initial_accumulator_value", initial_accumulator_value, optional=False)
+            "Adagrad", "initial_accumulator_value", initial_accumulator_value, optional=False
+        )
         self.epsilon = _number("Adagrad", "epsilon", epsilon, optional=False)
 
     def core_transform(self, hp):
         return optax.chain(
             optax.scale_by_rss(self.initial_accumulator_value, hp["epsilon"]),
-            optax.scale_by_learning_rate(hp["learning_rate"]))
+            optax.scale_by_learning_rate(hp["learning_rate"]),
+        )
 
 
 class Adadelta(Optimizer):
@@ -144,8 +151,10 @@ class Adadelta(Optimizer):
         self.epsilon = _number("Adadelta", "epsilon", epsilon, optional=False)
 
     def core_transform(self, hp):
-        return optax.chain(optax.scale_by_adadelta(self.rho, hp["epsilon"]),
-                           optax.scale_by_learning_rate(hp["learning_rate"]))
+        return optax.chain(
+            optax.scale_by_adadelta(self.rho, hp["epsilon"]),
+            optax.scale_by_learning_rate(hp["learning_rate"]),
+        )
 
 
 class Ftrl(Optimizer):
@@ -172,33 +181,57 @@ class Ftrl(Optimizer):
         -0.5
     """
 
-    _hyperparameters = ("l1_regularization_strength", "l2_regularization_strength",
-                        "l2_shrinkage_regularization_strength", "beta")
+    _hyperparameters = (
+        "l1_regularization_strength",
+        "l2_regularization_strength",
+        "l2_shrinkage_regularization_strength",
+        "beta",
+    )
 
-    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
-                 initial_accumulator_value=0.1, l1_regularization_strength=0.0,
-                 l2_regularization_strength=0.0, l2_shrinkage_regularization_strength=0.0,
-                 beta=0.0, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        learning_rate_power=-0.5,
+        initial_accumulator_value=0.1,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        l2_shrinkage_regularization_strength=0.0,
+        beta=0.0,
+        **kwargs,
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        power = _number("Ftrl", "learning_rate_power", learning_rate_power,
-                        minimum=float("-inf"), optional=False)
+        power = _number(
+            "Ftrl",
+            "learning_rate_power",
+            learning_rate_power,
+            minimum=float("-inf"),
+            optional=False,
+        )
         if power > 0:
-            raise ValueError("Ftrl: `learning_rate_power` must be <= 0. "
-                             f"Received: learning_rate_power={learning_rate_power}")
+            raise ValueError(
+                "Ftrl: `learning_rate_power` must be <= 0. "
+                f"Received: learning_rate_power={learning_rate_power}"
+            )
         self.learning_rate_power = power
-        for key, value in [("initial_accumulator_value", initial_accumulator_value),
-                           ("l1_regularization_strength", l1_regularization_strength),
-                           ("l2_regularization_strength", l2_regularization_strength),
-                           ("l2_shrinkage_regularization_strength",
-                            l2_shrinkage_regularization_strength),
-                           ("beta", beta)]:
+        for key, value in [
+            ("initial_accumulator_value", initial_accumulator_value),
+            ("l1_regularization_strength", l1_regularization_strength),
+            ("l2_regularization_strength", l2_regularization_strength),
+            ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength),
+            ("beta", beta),
+        ]:
             setattr(self, key, _number("Ftrl", key, value, optional=False))
 
     def core_transform(self, hp):
         return _transforms.ftrl(
-            hp["learning_rate"], self.learning_rate_power, self.initial_accumulator_value,
-            hp["l1_regularization_strength"], hp["l2_regularization_strength"],
-            hp["l2_shrinkage_regularization_strength"], hp["beta"])
+            hp["learning_rate"],
+            self.learning_rate_power,
+            self.initial_accumulator_value,
+            hp["l1_regularization_strength"],
+            hp["l2_regularization_strength"],
+            hp["l2_shrinkage_regularization_strength"],
+            hp["beta"],
+        )
 
 
 class Lion(Optimizer):
@@ -227,10 +260,14 @@ class Lion(Optimizer):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1 = _unit("Lion", "beta_1", beta_1)
         if self.beta_1 == 0:
-            raise ValueError("Lion: `beta_1` must be in (0, 1]; 0 degenerates to SignSGD. "
-                             f"Received: beta_1={beta_1}")
+            raise ValueError(
+                "Lion: `beta_1` must be in (0, 1]; 0 degenerates to SignSGD. "
+                f"Received: beta_1={beta_1}"
+            )
         self.beta_2 = _unit("Lion", "beta_2", beta_2)
 
     def core_transform(self, hp):
-        return optax.chain(optax.scale_by_lion(hp["beta_1"], hp["beta_2"]),
-                           optax.scale_by_learning_rate(hp["learning_rate"]))
+        return optax.chain(
+            optax.scale_by_lion(hp["beta_1"], hp["beta_2"]),
+            optax.scale_by_learning_rate(hp["learning_rate"]),
+        )

@@ -51,16 +51,37 @@ class Muon(Optimizer):
 
     _hyperparameters = ("adam_weight_decay", "epsilon", "adam_lr_ratio")
 
-    def __init__(self, learning_rate=0.001, adam_beta_1=0.9, adam_beta_2=0.999,
-                 adam_weight_decay=0.004, epsilon=1e-7, weight_decay=0.004, name=None,
-                 exclude_layers=None, exclude_embeddings=True, muon_a=3.4445, muon_b=-4.7750,
-                 muon_c=2.0315, adam_lr_ratio=1, momentum=0.95, ns_steps=5, nesterov=True,
-                 rms_rate=0.2, **kwargs):
-        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, name=name,
-                         **kwargs)
-        for key, value in [("adam_beta_1", adam_beta_1), ("adam_beta_2", adam_beta_2),
-                           ("epsilon", epsilon), ("adam_lr_ratio", adam_lr_ratio),
-                           ("momentum", momentum)]:
+    def __init__(
+        self,
+        learning_rate=0.001,
+        adam_beta_1=0.9,
+        adam_beta_2=0.999,
+        adam_weight_decay=0.004,
+        epsilon=1e-7,
+        weight_decay=0.004,
+        name=None,
+        exclude_layers=None,
+        exclude_embeddings=True,
+        muon_a=3.4445,
+        muon_b=-4.7750,
+        muon_c=2.0315,
+        adam_lr_ratio=1,
+        momentum=0.95,
+        ns_steps=5,
+        nesterov=True,
+        rms_rate=0.2,
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate=learning_rate, weight_decay=weight_decay, name=name, **kwargs
+        )
+        for key, value in [
+            ("adam_beta_1", adam_beta_1),
+            ("adam_beta_2", adam_beta_2),
+            ("epsilon", epsilon),
+            ("adam_lr_ratio", adam_lr_ratio),
+            ("momentum", momentum),
+        ]:
             setattr(self, key, _number("Muon", key, value, optional=False))
         self.adam_weight_decay = _number("Muon", "adam_weight_decay", adam_weight_decay)
         self.rms_rate = _number("Muon", "rms_rate", rms_rate)
@@ -73,39 +94,57 @@ class Muon(Optimizer):
         self.exclude_embeddings = bool(exclude_embeddings)
 
     def _uses_adam(self, path: str, ndim: int) -> bool:
-        return (ndim != 2 or (self.exclude_embeddings and "embedding" in path.lower())
-                or any(re.search(pattern, path) for pattern in self.exclude_layers))
+        return (
+            ndim != 2
+            or (self.exclude_embeddings and "embedding" in path.lower())
+            or any(re.search(pattern, path) for pattern in self.exclude_layers)
+        )
 
     def _labels(self, params):
         leaves, treedef = jax.tree.flatten(params)
-        return jax.tree.unflatten(treedef, [
-            "adam" if self._uses_adam(path, leaf.ndim) else "muon"
-            for path, leaf in zip(leaf_paths(params), leaves, strict=True)])
+        return jax.tree.unflatten(
+            treedef,
+            [
+                "adam" if self._uses_adam(path, leaf.ndim) else "muon"
+                for path, leaf in zip(leaf_paths(params), leaves, strict=True)
+            ],
+        )
 
     def _has_weight_decay(self) -> bool:
         return self.weight_decay is not None or self.adam_weight_decay is not None
 
     def _decay_rates(self, params, hyperparams):
         leaves = jax.tree.leaves(params)
-        return [None if self._excluded(path) else hyperparams.get(
-            "adam_weight_decay" if self._uses_adam(path, leaf.ndim) else "weight_decay")
-            for path, leaf in zip(leaf_paths(params), leaves, strict=True)]
+        return [
+            None
+            if self._excluded(path)
+            else hyperparams.get(
+                "adam_weight_decay" if self._uses_adam(path, leaf.ndim) else "weight_decay"
+            )
+            for path, leaf in zip(leaf_paths(params), leaves, strict=True)
+        ]
 
     def core_transform(self, hp):
         lr = hp["learning_rate"]
         muon = [
             optax.trace(decay=self.momentum, nesterov=self.nesterov),
             optax.contrib.scale_by_muon(
-                ns_coeffs=(self.muon_a, self.muon_b, self.muon_c), ns_steps=self.ns_steps,
-                beta=0.0, eps=1e-7, nesterov=False,
+                ns_coeffs=(self.muon_a, self.muon_b, self.muon_c),
+                ns_steps=self.ns_steps,
+                beta=0.0,
+                eps=1e-7,
+                nesterov=False,
                 # Under partition the non-Muon leaves are MaskedNodes; map keeps them.
                 weight_dimension_numbers=lambda updates: jax.tree.map(
-                    lambda _: optax.contrib.MuonDimensionNumbers(0, 1), updates)),
+                    lambda _: optax.contrib.MuonDimensionNumbers(0, 1), updates
+                ),
+            ),
         ]
         if self.rms_rate is not None:
             muon.append(_transforms.scale_by_matrix_shape(self.rms_rate))
         muon.append(optax.scale_by_learning_rate(lr))
         adam = optax.chain(
             _transforms.scale_by_keras_adam(self.adam_beta_1, self.adam_beta_2, hp["epsilon"]),
-            optax.scale_by_learning_rate(lr * hp["adam_lr_ratio"]))
+            optax.scale_by_learning_rate(lr * hp["adam_lr_ratio"]),
+        )
         return optax.partition({"muon": optax.chain(*muon), "adam": adam}, self._labels)

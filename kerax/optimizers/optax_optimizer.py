@@ -34,8 +34,10 @@ class OptaxOptimizer(Optimizer):
 
     def __init__(self, transformation: optax.GradientTransformation, name: str | None = None):
         if not isinstance(transformation, optax.GradientTransformation):
-            raise TypeError("OptaxOptimizer wraps an optax.GradientTransformation. "
-                            f"Received: transformation={transformation!r}")
+            raise TypeError(
+                "OptaxOptimizer wraps an optax.GradientTransformation. "
+                f"Received: transformation={transformation!r}"
+            )
         super().__init__(name=name or _naming.unique_name("optax_optimizer"))
         self._transform = transformation
 
@@ -52,13 +54,15 @@ class OptaxOptimizer(Optimizer):
     def _hyperparams_or_raise(self) -> dict:
         hyperparams = _find_hyperparams(self._observed)
         if self._observed is None:
-            raise AttributeError("The learning rate of a raw optax transformation is known "
-                                 "only after init(params).")
+            raise AttributeError(
+                "The learning rate of a raw optax transformation is known only after init(params)."
+            )
         if not hyperparams or "learning_rate" not in hyperparams:
             raise AttributeError(
                 "This optax transformation has no `learning_rate` in its state, so it cannot "
                 "be read or set. Build it with optax.inject_hyperparams, e.g. "
-                "optax.inject_hyperparams(optax.adam)(learning_rate=1e-3).")
+                "optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)."
+            )
         return hyperparams
 
     @property
@@ -76,12 +80,15 @@ class OptaxOptimizer(Optimizer):
             self._hyperparams_or_raise()
         value = check_learning_rate(type(self).__name__, value)
         if callable(value):
-            raise TypeError("Cannot replace the learning rate of an optax transformation by a "
-                            "schedule; build the transformation with the schedule instead.")
+            raise TypeError(
+                "Cannot replace the learning rate of an optax transformation by a "
+                "schedule; build the transformation with the schedule instead."
+            )
         self._learning_rate = value
         self._pending["learning_rate"] = value
 
     def get_config(self) -> dict:
         raise NotImplementedError(
             f"Optimizer '{self.name}' wraps a raw optax transformation, which has no config "
-            "to save. Use a kerax optimizer (e.g. keras.optimizers.Adam) to save it.")
+            "to save. Use a kerax optimizer (e.g. keras.optimizers.Adam) to save it."
+        )

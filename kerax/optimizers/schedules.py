@@ -70,8 +70,7 @@ class LearningRateSchedule:
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
         raise NotImplementedError(
-            f"Learning rate schedule '{type(self).__name__}' must override "
-            "`__call__(self, step)`."
+            f"Learning rate schedule '{type(self).__name__}' must override `__call__(self, step)`."
         )
 
     def get_config(self) -> dict:
@@ -113,8 +112,14 @@ class ExponentialDecay(LearningRateSchedule):
         [1.0, 1.0, 0.5, 0.5]
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        decay_rate,
+        staircase=False,
+        name="ExponentialDecay",
+    ):
         _positive("ExponentialDecay", decay_steps=decay_steps, decay_rate=decay_rate)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -129,9 +134,13 @@ class ExponentialDecay(LearningRateSchedule):
         return self._fn(_as_float(step))
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -205,8 +214,15 @@ class PolynomialDecay(LearningRateSchedule):
         [1.0, 0.5, 0.0, 0.0]
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
-                 cycle=False, name="PolynomialDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        end_learning_rate=0.0001,
+        power=1.0,
+        cycle=False,
+        name="PolynomialDecay",
+    ):
         _positive("PolynomialDecay", decay_steps=decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -229,9 +245,14 @@ class PolynomialDecay(LearningRateSchedule):
         return (initial - end) * (1 - fraction) ** jnp.float32(self.power) + end
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
-                "power": self.power, "cycle": self.cycle, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
 
 
 class InverseTimeDecay(LearningRateSchedule):
@@ -252,8 +273,14 @@ class InverseTimeDecay(LearningRateSchedule):
         0.5
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        decay_rate,
+        staircase=False,
+        name="InverseTimeDecay",
+    ):
         _positive("InverseTimeDecay", decay_steps=decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -268,9 +295,13 @@ class InverseTimeDecay(LearningRateSchedule):
         return jnp.float32(self.initial_learning_rate) / (1.0 + jnp.float32(self.decay_rate) * p)
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
 
 
 class CosineDecay(LearningRateSchedule):
@@ -298,8 +329,15 @@ class CosineDecay(LearningRateSchedule):
         [1.0, 0.5, 0.0]
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
-                 warmup_target=None, warmup_steps=0):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        alpha=0.0,
+        name="CosineDecay",
+        warmup_target=None,
+        warmup_steps=0,
+    ):
         _positive("CosineDecay", decay_steps=decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -313,8 +351,10 @@ class CosineDecay(LearningRateSchedule):
             )
         else:
             self._fn = optax.warmup_cosine_decay_schedule(
-                init_value=float(initial_learning_rate), peak_value=float(warmup_target),
-                warmup_steps=warmup_steps, decay_steps=warmup_steps + decay_steps,
+                init_value=float(initial_learning_rate),
+                peak_value=float(warmup_target),
+                warmup_steps=warmup_steps,
+                decay_steps=warmup_steps + decay_steps,
                 end_value=float(alpha) * float(warmup_target),
             )
 
@@ -322,9 +362,14 @@ class CosineDecay(LearningRateSchedule):
         return self._fn(_as_float(step))
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
-                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "name": self.name,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
 
 
 class CosineDecayRestarts(LearningRateSchedule):
@@ -351,8 +396,15 @@ class CosineDecayRestarts(LearningRateSchedule):
         [1.0, 0.5, 1.0, 0.5]
     """
 
-    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
-                 alpha=0.0, name="SGDRDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        first_decay_steps,
+        t_mul=2.0,
+        m_mul=1.0,
+        alpha=0.0,
+        name="SGDRDecay",
+    ):
         _positive("CosineDecayRestarts", first_decay_steps=first_decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.first_decay_steps = first_decay_steps
@@ -378,14 +430,28 @@ class CosineDecayRestarts(LearningRateSchedule):
         return jnp.float32(self.initial_learning_rate) * ((1 - alpha) * cosine + alpha)
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
-                "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
 
 
-_MODULE_OBJECTS = {cls.__name__: cls for cls in (
-    LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay,
-    InverseTimeDecay, CosineDecay, CosineDecayRestarts)}
+_MODULE_OBJECTS = {
+    cls.__name__: cls
+    for cls in (
+        LearningRateSchedule,
+        ExponentialDecay,
+        PiecewiseConstantDecay,
+        PolynomialDecay,
+        InverseTimeDecay,
+        CosineDecay,
+        CosineDecayRestarts,
+    )
+}
 
 
 def serialize(learning_rate_schedule: LearningRateSchedule) -> dict:

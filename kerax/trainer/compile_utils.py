@@ -57,8 +57,10 @@ class CompiledLoss:
         if loss_weights is None:
             self.weights = [1.0] * len(output_names)
         else:
-            self.weights = [1.0 if w is None else float(w)
-                            for w in align(loss_weights, output_names, "loss_weights")]
+            self.weights = [
+                1.0 if w is None else float(w)
+                for w in align(loss_weights, output_names, "loss_weights")
+            ]
 
     @property
     def per_output_names(self) -> list[str]:
@@ -102,7 +104,8 @@ class CompiledMetrics:
         self.weighted_specs = weighted_metrics
         self.output_names = output_names
         self.loss = loss
-        self.entries: list[tuple[int, str, Any, bool]] | None = None  # (output, name, metric, weighted)
+        # (output index, logged name, metric, weighted), once built
+        self.entries: list[tuple[int, str, Any, bool]] | None = None
 
     @property
     def built(self) -> bool:
@@ -156,8 +159,10 @@ class CompiledMetrics:
         return [e[1] for e in self.entries or []]
 
     def initial_state(self) -> tuple:
-        return tuple(m.initial_state(yt, yp) for (_, _, m, _), (yt, yp)
-                     in zip(self.entries or [], self._specs))
+        return tuple(
+            m.initial_state(yt, yp)
+            for (_, _, m, _), (yt, yp) in zip(self.entries or [], self._specs)
+        )
 
     def write_back(self, states: tuple) -> None:
         """Give each metric object its final state, so ``metric.result()`` works after fit."""
@@ -168,8 +173,9 @@ class CompiledMetrics:
     def metric_objects(self) -> list:
         return [m for _, _, m, _ in self.entries or []]
 
-    def update(self, states: tuple, y_true: list, y_pred: list, sample_weight: list,
-               mask: jax.Array) -> tuple:
+    def update(
+        self, states: tuple, y_true: list, y_pred: list, sample_weight: list, mask: jax.Array
+    ) -> tuple:
         out = []
         for state, (i, _, metric, weighted) in zip(states, self.entries or []):
             # Keras applies sample weights to weighted_metrics only; the padding mask

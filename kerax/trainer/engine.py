@@ -69,8 +69,9 @@ class Engine:
         batch_size: the static batch size of every step.
     """
 
-    def __init__(self, model, loss: CompiledLoss, metrics: CompiledMetrics, optimizer,
-                 batch_size: int):
+    def __init__(
+        self, model, loss: CompiledLoss, metrics: CompiledMetrics, optimizer, batch_size: int
+    ):
         self.model = model
         self.loss = loss
         self.metrics = metrics
@@ -130,15 +131,20 @@ class Engine:
             variables = {"trainable": trainable, "non_trainable": state.non_trainable}
             return self._losses(variables, x, y, sw, mask, True, step_key)
 
-        (total, (preds, parts, non_trainable)), grads = jax.value_and_grad(
-            loss_fn, has_aux=True
-        )(state.trainable)
+        (total, (preds, parts, non_trainable)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.trainable
+        )
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.trainable)
         trainable = optax.apply_updates(state.trainable, updates)
         for path, constraint in self.constrained:
             trainable = _set(trainable, path, constraint(_get(trainable, path)))
-        state = state.replace(trainable=trainable, non_trainable=non_trainable,
-                              opt_state=opt_state, step=state.step + 1, key=key)
+        state = state.replace(
+            trainable=trainable,
+            non_trainable=non_trainable,
+            opt_state=opt_state,
+            step=state.step + 1,
+            key=key,
+        )
         return self._record(state, y, preds, sw, mask, total, parts)
 
     def eval_step(self, state: TrainState, batch) -> TrainState:

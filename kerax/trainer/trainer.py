@@ -114,8 +114,9 @@ class Trainer:
         names = getattr(self, "output_names", None)
         if names:
             return list(names)
-        spec = jax.eval_shape(lambda v, x: self._apply(v, (x,), False, None)[0],
-                              self._abstract_variables(), x_sample)
+        spec = jax.eval_shape(
+            lambda v, x: self._apply(v, (x,), False, None)[0], self._abstract_variables(), x_sample
+        )
         if isinstance(spec, dict):
             return list(spec)
         leaves = jax.tree_util.tree_leaves(spec)
@@ -133,18 +134,21 @@ class Trainer:
             names = self._output_names(first)
             loss, loss_weights = self._loss_spec
             self._compiled_loss = CompiledLoss(loss, loss_weights, names)
-            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names,
-                                                     self._compiled_loss)
+            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names, self._compiled_loss)
         if not self._compiled_metrics.built:
             names = self._compiled_loss.output_names
-            y_pred = jax.eval_shape(lambda v, xb: self._apply(v, (xb,), False, None)[0],
-                                    self._abstract_variables(), first)
+            y_pred = jax.eval_shape(
+                lambda v, xb: self._apply(v, (xb,), False, None)[0],
+                self._abstract_variables(),
+                first,
+            )
             from kerax.trainer.compile_utils import align
 
             self._compiled_metrics.build(align(y, names, "y"), flatten_outputs(y_pred))
         if batch_size not in self._engines:
-            self._engines[batch_size] = Engine(self, self._compiled_loss, self._compiled_metrics,
-                                               self.optimizer, batch_size)
+            self._engines[batch_size] = Engine(
+                self, self._compiled_loss, self._compiled_metrics, self.optimizer, batch_size
+            )
         return self._engines[batch_size]
 
     def _initial_state(self, engine: Engine, copy: bool) -> TrainState:
@@ -157,11 +161,17 @@ class Trainer:
         if self._train_key is None:
             self._train_key = _scope.next_global_key()
         metrics, losses = _place(engine.fresh_metric_states())
-        return _place(TrainState(
-            trainable=variables["trainable"], non_trainable=variables["non_trainable"],
-            opt_state=opt_state, metrics=metrics, losses=losses,
-            step=jnp.asarray(self.optimizer.iterations, jnp.int32), key=self._train_key,
-        ))
+        return _place(
+            TrainState(
+                trainable=variables["trainable"],
+                non_trainable=variables["non_trainable"],
+                opt_state=opt_state,
+                metrics=metrics,
+                losses=losses,
+                step=jnp.asarray(self.optimizer.iterations, jnp.int32),
+                key=self._train_key,
+            )
+        )
 
     def _finish(self, state: TrainState, final: bool = False) -> None:
         trainable = state.trainable
@@ -217,8 +227,9 @@ class Trainer:
         if validation_data is not None:
             val = _unpack_validation(validation_data)
         elif validation_split:
-            (x, y, sample_weight), val = arrays.split_validation(x, y, sample_weight,
-                                                                 validation_split)
+            (x, y, sample_weight), val = arrays.split_validation(
+                x, y, sample_weight, validation_split
+            )
             n = arrays.num_samples(x, y, sample_weight)
         engine = self._engine_for(x, y, batch_size)
         data = _place((x, y, sample_weight))
@@ -257,7 +268,9 @@ class Trainer:
             logs = _host(engine.logs(state))
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_state(
-                    state, *val, batch_size=validation_batch_size or batch_size,
+                    state,
+                    *val,
+                    batch_size=validation_batch_size or batch_size,
                     steps=validation_steps,
                 )
                 logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
@@ -271,16 +284,18 @@ class Trainer:
         return self.history
 
     # -- evaluate ------------------------------------------------------------------------
-    def _evaluate_state(self, state: TrainState, x, y, sample_weight, batch_size: int,
-                        steps: int | None = None) -> dict[str, float]:
+    def _evaluate_state(
+        self, state: TrainState, x, y, sample_weight, batch_size: int, steps: int | None = None
+    ) -> dict[str, float]:
         x, y, sample_weight, n = self._prepare(x, y, sample_weight)
         engine = self._engine_for(x, y, batch_size)
         total_steps = math.ceil(n / batch_size)
         steps = total_steps if steps is None else min(int(steps), total_steps)
         metrics, losses = _place(engine.fresh_metric_states())
         eval_state = state.replace(metrics=metrics, losses=losses, opt_state=None)
-        eval_state = engine.eval_loop(eval_state, _place((x, y, sample_weight)),
-                                      _order(n, batch_size), n, steps)
+        eval_state = engine.eval_loop(
+            eval_state, _place((x, y, sample_weight)), _order(n, batch_size), n, steps
+        )
         return _host(engine.logs(eval_state))
 
     def evaluate(
@@ -306,17 +321,22 @@ class Trainer:
         engine = self._engine_for(x_, y_, batch_size)
         state = self._initial_state(engine, copy=False)
         logs = self._evaluate_state(state, x, y, sample_weight, batch_size, steps)
-        if (1 if verbose == "auto" else int(verbose)):
+        if 1 if verbose == "auto" else int(verbose):
             from kerax.callbacks.progbar import format_logs
 
             n = arrays.num_samples(x_)
-            print(f"{math.ceil(n / batch_size)}/{math.ceil(n / batch_size)} - "
-                  + format_logs(logs))
+            print(f"{math.ceil(n / batch_size)}/{math.ceil(n / batch_size)} - " + format_logs(logs))
         return _logs_result(logs, return_dict)
 
     # -- predict -------------------------------------------------------------------------
-    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
-                steps: int | None = None, callbacks: list | None = None) -> Any:
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list | None = None,
+    ) -> Any:
         """Outputs for ``x`` as NumPy arrays, computed in one compiled call."""
         batch_size = int(batch_size or _DEFAULT_BATCH)
         x = arrays.to_arrays(x, "x")
@@ -326,8 +346,9 @@ class Trainer:
             self._predict_loops[batch_size] = make_predict_loop(self, batch_size)
         total = math.ceil(n / batch_size)
         steps = total if steps is None else min(int(steps), total)
-        out = self._predict_loops[batch_size](self.get_variables(), _place(x),
-                                              _order(n, batch_size), steps)
+        out = self._predict_loops[batch_size](
+            self.get_variables(), _place(x), _order(n, batch_size), steps
+        )
         limit = min(n, steps * batch_size)
         return jax.tree_util.tree_map(lambda a: np.asarray(a[:limit]), out)
 
@@ -344,8 +365,7 @@ class Trainer:
             state = engine.eval_one(state, batch)
         return _host(engine.logs(state))
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns its loss (and metrics)."""
         self._require_compiled("train_on_batch")
         return _logs_result(self._on_batch(x, y, sample_weight, class_weight, True), return_dict)
@@ -357,8 +377,7 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Outputs for one batch as NumPy arrays."""
-        return self.predict(x, batch_size=arrays.num_samples(arrays.to_arrays(x, "x")),
-                            verbose=0)
+        return self.predict(x, batch_size=arrays.num_samples(arrays.to_arrays(x, "x")), verbose=0)
 
     @property
     def metrics(self) -> list:
@@ -396,7 +415,7 @@ def _unpack_validation(data: Any) -> tuple:
         return x, y, rest[0] if rest else None
     raise ValueError(
         "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight). "
-        f"Received: {type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'}"
+        f"Received: {type(data).__name__}"
     )
 
 

@@ -53,8 +53,10 @@ def _hash_file(path: str, algorithm: str) -> str:
 
 def _resolve_algorithm(algorithm: str, file_hash: str) -> str:
     if algorithm not in ("auto", "sha256", "md5"):
-        raise ValueError(f"hash_algorithm must be 'auto', 'sha256' or 'md5'. "
-                         f"Received: hash_algorithm={algorithm!r}")
+        raise ValueError(
+            f"hash_algorithm must be 'auto', 'sha256' or 'md5'. "
+            f"Received: hash_algorithm={algorithm!r}"
+        )
     if algorithm == "auto":
         return "sha256" if len(file_hash) == 64 else "md5"
     return algorithm
@@ -69,8 +71,7 @@ def _download(url: str, path: str) -> None:
 def _fetch(origin: str, target: str, file_hash: str | None, algorithm: str, note: str) -> None:
     """Download ``origin`` to ``target`` atomically, verifying the hash before the rename."""
     directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".part",
-                               dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".part", dir=directory)
     os.close(fd)
     try:
         print(f"Downloading data from {origin}")
@@ -106,7 +107,8 @@ def _safe_tar_members(tar: tarfile.TarFile, base: str) -> list[tarfile.TarInfo]:
     members = []
     for m in tar.getmembers():
         link_ok = not (m.issym() or m.islnk()) or _is_within(
-            base, os.path.join(os.path.dirname(m.name), m.linkname))
+            base, os.path.join(os.path.dirname(m.name), m.linkname)
+        )
         if _is_within(base, m.name) and link_ok:
             members.append(m)
     return members
@@ -118,10 +120,14 @@ def _extract(archive: str, dest: str, archive_format: Any) -> None:
     formats = [formats] if isinstance(formats, str) else list(formats)
     for fmt in formats:
         if fmt not in ("tar", "zip"):
-            raise ValueError(f"archive_format must be 'auto', 'tar', 'zip' or a list of them. "
-                             f"Received: archive_format={archive_format!r}")
-    fmt = next((f for f in formats
-                if (tarfile.is_tarfile if f == "tar" else zipfile.is_zipfile)(archive)), None)
+            raise ValueError(
+                f"archive_format must be 'auto', 'tar', 'zip' or a list of them. "
+                f"Received: archive_format={archive_format!r}"
+            )
+    fmt = next(
+        (f for f in formats if (tarfile.is_tarfile if f == "tar" else zipfile.is_zipfile)(archive)),
+        None,
+    )
     if fmt is None:
         raise ValueError(
             f"extract=True, but {archive} is not a {' or '.join(formats) or 'known'} archive. "
@@ -148,11 +154,19 @@ def _extract(archive: str, dest: str, archive_format: Any) -> None:
             shutil.rmtree(tmp)
 
 
-def get_file(fname: str | None = None, origin: str | None = None, untar: bool = False,
-             md5_hash: str | None = None, file_hash: str | None = None,
-             cache_subdir: str = "datasets", hash_algorithm: str = "auto",
-             extract: bool = False, archive_format: Any = "auto",
-             cache_dir: str | None = None, force_download: bool = False) -> str:
+def get_file(
+    fname: str | None = None,
+    origin: str | None = None,
+    untar: bool = False,
+    md5_hash: str | None = None,
+    file_hash: str | None = None,
+    cache_subdir: str = "datasets",
+    hash_algorithm: str = "auto",
+    extract: bool = False,
+    archive_format: Any = "auto",
+    cache_dir: str | None = None,
+    force_download: bool = False,
+) -> str:
     """Return the path of a cached copy of ``origin``, downloading it if needed.
 
     The file is looked up as ``<cache_dir>/<cache_subdir>/<fname>``, where
@@ -196,7 +210,7 @@ def get_file(fname: str | None = None, origin: str | None = None, untar: bool = 
         'hi'
     """
     if origin is None:
-        raise ValueError('get_file needs origin= (the URL of the file). Received: origin=None')
+        raise ValueError("get_file needs origin= (the URL of the file). Received: origin=None")
     if md5_hash is not None and file_hash is None:
         file_hash, hash_algorithm = md5_hash, "md5"
     algorithm = _resolve_algorithm(hash_algorithm, file_hash) if file_hash else None
@@ -205,8 +219,10 @@ def get_file(fname: str | None = None, origin: str | None = None, untar: bool = 
     if not name:
         raise ValueError(f"Cannot take a file name from origin={origin!r}. Pass fname=.")
     if os.sep in name:
-        raise ValueError(f"fname must be a file name, not a path. Received: fname={name!r}. "
-                         "Use cache_dir= or cache_subdir= to choose the directory.")
+        raise ValueError(
+            f"fname must be a file name, not a path. Received: fname={name!r}. "
+            "Use cache_dir= or cache_subdir= to choose the directory."
+        )
     extract = extract or untar
     if untar:
         archive_format = "tar"
@@ -227,8 +243,10 @@ def get_file(fname: str | None = None, origin: str | None = None, untar: bool = 
         if force_download or not os.path.isfile(candidate):
             continue
         if file_hash is not None and _hash_file(candidate, algorithm) != file_hash:
-            mismatch = (f"A cached copy at {candidate} does not match file_hash={file_hash} "
-                        f"({algorithm}), so it was not used. ")
+            mismatch = (
+                f"A cached copy at {candidate} does not match file_hash={file_hash} "
+                f"({algorithm}), so it was not used. "
+            )
             continue
         target = candidate
         break
@@ -237,8 +255,10 @@ def get_file(fname: str | None = None, origin: str | None = None, untar: bool = 
     if fresh:
         directory = primary if _writable_dir(primary) else fallback
         if not _writable_dir(directory):
-            raise OSError(f"No writable cache directory: tried {primary} and {fallback}. "
-                          "Pass cache_dir= pointing to a writable directory.")
+            raise OSError(
+                f"No writable cache directory: tried {primary} and {fallback}. "
+                "Pass cache_dir= pointing to a writable directory."
+            )
         target = os.path.join(directory, target_name)
         _fetch(origin, target, file_hash, algorithm, mismatch)
     if not extract:

@@ -7,8 +7,14 @@ from typing import Any
 import numpy as np
 
 
-def pad_sequences(sequences: Any, maxlen: int | None = None, dtype: Any = "int32",
-                  padding: str = "pre", truncating: str = "pre", value: Any = 0.0) -> np.ndarray:
+def pad_sequences(
+    sequences: Any,
+    maxlen: int | None = None,
+    dtype: Any = "int32",
+    padding: str = "pre",
+    truncating: str = "pre",
+    value: Any = 0.0,
+) -> np.ndarray:
     """Pad (and truncate) sequences to a common length.
 
     Args:
@@ -36,9 +42,7 @@ def pad_sequences(sequences: Any, maxlen: int | None = None, dtype: Any = "int32
     if padding not in ("pre", "post"):
         raise ValueError(f"padding must be 'pre' or 'post'. Received: padding={padding!r}")
     if truncating not in ("pre", "post"):
-        raise ValueError(
-            f"truncating must be 'pre' or 'post'. Received: truncating={truncating!r}"
-        )
+        raise ValueError(f"truncating must be 'pre' or 'post'. Received: truncating={truncating!r}")
     if not hasattr(sequences, "__len__"):
         raise ValueError(f"sequences must be a list of sequences. Received: {type(sequences)}")
     lengths, item_shape = [], None
@@ -75,5 +79,5 @@ def pad_sequences(sequences: Any, maxlen: int | None = None, dtype: Any = "int32
         if padding == "post":
             out[i, : len(kept)] = kept
         else:
-            out[i, maxlen - len(kept):] = kept
+            out[i, maxlen - len(kept) :] = kept
     return out

@@ -37,8 +37,9 @@ def test_dense_on_higher_rank_inputs_and_config():
 def test_dense_gradients_finite():
     model = keras.Sequential([keras.Input((5,)), layers.Dense(3, activation="tanh")])
     variables = model.init(jax.random.PRNGKey(0))
-    grads = jax.grad(lambda t: jnp.sum(model.apply({"trainable": t, "non_trainable": {}},
-                                                   _x())[0]))(variables["trainable"])
+    grads = jax.grad(
+        lambda t: jnp.sum(model.apply({"trainable": t, "non_trainable": {}}, _x())[0])
+    )(variables["trainable"])
     assert all(np.isfinite(g).all() for g in jax.tree_util.tree_leaves(grads))
 
 
@@ -72,26 +73,41 @@ def test_activation_lambda_identity():
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("kwargs", [{}, {"activation": "relu"}, {"use_bias": False},
-                                    {"activation": "softmax"}])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"activation": "relu"}, {"use_bias": False}, {"activation": "softmax"}]
+)
 def test_dense_matches_keras(keras_oracle, kwargs):
     k = keras_oracle
     ours = keras.Sequential([keras.Input((5,)), layers.Dense(3, **kwargs)])
     theirs = k.Sequential([k.Input((5,)), k.layers.Dense(3, **kwargs)])
     theirs.set_weights(ours.get_weights())
     x = _x()
-    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
     assert [v.path.split("/")[-1] for v in ours.weights] == [
-        v.path.split("/")[-1] for v in theirs.weights]
+        v.path.split("/")[-1] for v in theirs.weights
+    ]
 
 
 @pytest.mark.keras
 def test_summary_counts_match_keras(keras_oracle):
     k = keras_oracle
-    ours = keras.Sequential([keras.Input((100,)), layers.Dense(64, activation="relu"),
-                             layers.Dense(32, activation="relu"), layers.Dense(10)])
-    theirs = k.Sequential([k.Input((100,)), k.layers.Dense(64, activation="relu"),
-                           k.layers.Dense(32, activation="relu"), k.layers.Dense(10)])
+    ours = keras.Sequential(
+        [
+            keras.Input((100,)),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(32, activation="relu"),
+            layers.Dense(10),
+        ]
+    )
+    theirs = k.Sequential(
+        [
+            k.Input((100,)),
+            k.layers.Dense(64, activation="relu"),
+            k.layers.Dense(32, activation="relu"),
+            k.layers.Dense(10),
+        ]
+    )
     assert ours.count_params() == theirs.count_params()
     assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]

@@ -127,6 +127,10 @@ class Variable:
                 self._value = self.initial_value(_scope.next_global_key())
         return self._value
 
+    @property
+    def materialized(self) -> bool:
+        return self._value is not None
+
     def assign(self, value: Any) -> Variable:
         """Set the value: recorded as an update inside ``apply``, stored outside."""
         value = jnp.asarray(value, dtype=self.dtype)
@@ -209,3 +213,29 @@ for _name, _op in [
 Variable.__neg__ = lambda self: -self.value
 Variable.__abs__ = lambda self: abs(self.value)
 Variable.T = property(lambda self: self.value.T)
+
+
+def materialize(variables: list[Variable]) -> None:
+    """Create the stored values of many variables in one compiled call.
+
+    Initializing weight by weight compiles one small XLA program per shape and
+    initializer (about 0.1-1.5 s each on a CPU); one program for all of a model's
+    weights compiles once.
+    """
+    pending = [v for v in variables if v._value is None]
+    if not pending:
+        return
+    if len(pending) == 1:
+        pending[0]._stored()
+        return
+
+    def init_all(key):
+        return [v.initial_value(jax.random.fold_in(key, i)) for i, v in enumerate(pending)]
+
+    try:
+        values = jax.jit(init_all)(_scope.next_global_key())
+    except jax.errors.ConcretizationTypeError:
+        # An initializer that needs concrete values (host-side code): one at a time.
+        values = [v.initial_value(_scope.next_global_key()) for v in pending]
+    for v, value in zip(pending, values):
+        v._value = value

@@ -30,8 +30,15 @@ class Callback:
         params: ``{"epochs", "steps", "verbose"}`` for the current run.
 
     Batch hooks are called once per compiled dispatch (``steps_per_execution`` steps),
-    and their ``logs`` are read from the device only when the callback overrides a batch
-    hook: a callback that only looks at epochs costs no device sync per step.
+    with the index of the last batch of that dispatch, and their ``logs`` are read from
+    the device only when some callback overrides a batch hook (or sets one on the
+    instance, as ``LambdaCallback`` does). That read is a device sync after every
+    dispatch: with ``steps_per_execution=1`` the host waits for each step, which costs
+    the overlap of host and device work (small models on an accelerator can train
+    several times slower). A callback that only looks at epochs costs no sync per step;
+    one whose batch hooks are conditional overrides :meth:`_uses_batch_hooks`.
+
+    ``on_batch_begin``/``on_batch_end`` are Keras's aliases of the train-batch hooks.
     """
 
     def __init__(self):
@@ -48,8 +55,15 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
     def on_test_batch_begin(self, batch, logs=None): ...
@@ -60,8 +74,10 @@ class Callback:
     def on_predict_batch_end(self, batch, logs=None): ...
 
     def _uses_batch_hooks(self) -> bool:
+        """True when a batch hook does something (then ``fit`` reads logs per dispatch)."""
+        hooks = [h for h in _HOOKS if "batch" in h] + ["on_batch_begin", "on_batch_end"]
         return any(
-            getattr(type(self), h) is not getattr(Callback, h) for h in _HOOKS if "batch" in h
+            h in vars(self) or getattr(type(self), h) is not getattr(Callback, h) for h in hooks
         )
 
 
@@ -80,8 +96,15 @@ class CallbackList:
 
     @property
     def needs_batch_logs(self) -> bool:
-        """True when some callback overrides a batch hook (then batches sync the device)."""
-        return any(cb._uses_batch_hooks() for cb in self.callbacks)
+        """True when some callback overrides a batch hook and so reads batch logs.
+
+        Then every dispatch reads the logs from the device (a sync). Callbacks that set
+        ``_draws_only = True`` (the progress bar) are told about batches without logs.
+        """
+        return any(
+            cb._uses_batch_hooks() and not getattr(cb, "_draws_only", False)
+            for cb in self.callbacks
+        )
 
     def __getattr__(self, hook: str):
         if hook not in _HOOKS:

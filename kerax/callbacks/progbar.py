@@ -38,6 +38,8 @@ class ProgbarLogger(Callback):
     printed per epoch.
     """
 
+    _draws_only = True  # batch updates need no logs, so they cost no device sync
+
     def __init__(self, stream=None):
         super().__init__()
         self.stream = stream
@@ -49,14 +51,20 @@ class ProgbarLogger(Callback):
     def _live(self) -> bool:
         return self.params.get("verbose") == 1 and getattr(self._out, "isatty", lambda: False)()
 
+    def _uses_batch_hooks(self) -> bool:
+        # Only a live bar needs per-dispatch logs; otherwise printing one line per epoch
+        # must not cost a device sync per dispatch.
+        return self._live()
+
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
         self._out.write(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}\n")
         self._out.flush()
 
     def on_train_batch_end(self, batch, logs=None):
+        self._done = batch + 1  # counts batches when the epoch length is unknown (generators)
         if self._live():
-            self._draw(batch + 1, logs or {}, end="\r")
+            self._draw(batch + 1, logs or {}, end="\r")  # logs are None unless read anyway
 
     def _draw(self, done: int, logs: dict, end: str) -> None:
         steps = self.params.get("steps") or done
@@ -70,5 +78,5 @@ class ProgbarLogger(Callback):
         self._out.flush()
 
     def on_epoch_end(self, epoch, logs=None):
-        steps = self.params.get("steps") or 0
+        steps = self.params.get("steps") or getattr(self, "_done", 0)
         self._draw(steps, logs or {}, end="\n")

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import _graph, _naming, _scope
-from kerax._variable import Variable
+from kerax._variable import Variable, materialize
 
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size")
 
@@ -321,6 +321,7 @@ class Layer:
     def get_weights(self) -> list[np.ndarray]:
         """The weights' values as NumPy arrays, in ``weights`` order."""
         self._check_built("weights")
+        materialize(self.weights)
         return [np.asarray(v.value) for v in self.weights]
 
     def set_weights(self, weights: list[Any]) -> None:

@@ -173,3 +173,17 @@ class Functional(Model):
 
     def build(self, input_shape: Any = None) -> None:
         self.built = True
+
+    # -- config --------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The Keras 3 functional config: layers with their calls, inputs, outputs."""
+        from kerax.models import graph_config
+
+        return graph_config.functional_get_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Functional:
+        """Rebuild a model (fresh weights) from ``get_config()`` or a Keras 3 config."""
+        from kerax.models import graph_config
+
+        return graph_config.functional_from_config(config, custom_objects, cls=cls)

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from kerax import _graph, _scope
-from kerax._variable import Variable
+from kerax._variable import Variable, materialize
 from kerax.layers.base import Layer
 from kerax.trainer import Trainer
 
@@ -129,6 +129,7 @@ class Model(Trainer, Layer):
     def get_variables(self) -> Variables:
         """The model's current variables as the pytree ``apply`` takes."""
         self._check_built("variables")
+        materialize([v for _, v in self._variable_index()])
         return self._tree(lambda path, v: v.value)
 
     def set_variables(self, variables: Variables) -> None:

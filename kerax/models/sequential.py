@@ -135,15 +135,14 @@ class Sequential(Model):
         return self._functional
 
     def get_config(self) -> dict:
-        from kerax import layers as layers_module
+        """The Keras 3 config: name, trainable, dtype, layers (InputLayer first)."""
+        from kerax.models import graph_config
 
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "layers": [layers_module.serialize(layer) for layer in self._layers],
-            **(
-                {"build_input_shape": self._input_layer.batch_shape}
-                if self._input_layer is not None
-                else {}
-            ),
-        }
+        return graph_config.sequential_get_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Sequential:
+        """Rebuild a model (fresh weights) from ``get_config()`` or a Keras 3 config."""
+        from kerax.models import graph_config
+
+        return graph_config.sequential_from_config(config, custom_objects, cls=cls)

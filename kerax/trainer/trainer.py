@@ -17,29 +17,18 @@ import numpy as np
 from kerax import _scope
 from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays
-from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, flatten_outputs
-from kerax.trainer.engine import Engine, TrainState, make_predict_loop
+from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
+from kerax.data.streams import is_stream
+from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast
+from kerax.trainer.runners import ArrayRunner, StreamRunner, padded_order
+from kerax.trainer.runners import place as _place
 
 _DEFAULT_BATCH = 32
 
 
-def _order(n: int, batch_size: int) -> jax.Array:
-    """``0..n-1`` padded to whole batches with valid indices (masked out later)."""
-    steps = math.ceil(n / batch_size)
-    return jnp.asarray(np.arange(steps * batch_size) % n, jnp.int32)
-
-
-def _place(tree: Any) -> Any:
-    """Commit arrays to the default device, so the first dispatch sees the same
-    placement as every later one (whose inputs are the previous outputs) and XLA
-    compiles once rather than twice."""
-    device = jax.config.jax_default_device or jax.devices()[0]
-    return jax.device_put(tree, device)
-
-
 def _host(logs: dict) -> dict[str, float]:
     values = jax.device_get(list(logs.values()))  # one transfer; dicts would sort keys
-    return {k: float(v) for k, v in zip(logs, values)}
+    return {k: float(v) if np.ndim(v) == 0 else np.asarray(v) for k, v in zip(logs, values)}
 
 
 class Trainer:
@@ -54,7 +43,8 @@ class Trainer:
         self._compiled_loss: CompiledLoss | None = None
         self._compiled_metrics: CompiledMetrics | None = None
         self._engines: dict[int, Engine] = {}
-        self._predict_loops: dict[int, Any] = {}
+        self._predictors: dict[int, Predictor] = {}
+        self.steps_per_execution: int | str = "auto"
         self._opt_state = None
         self._train_key = None
 
@@ -66,7 +56,7 @@ class Trainer:
         metrics: Any = None,
         weighted_metrics: Any = None,
         run_eagerly: bool = False,
-        steps_per_execution: int = 1,
+        steps_per_execution: int | str = "auto",
         jit_compile: Any = "auto",
     ) -> None:
         """Configure the model for training.
@@ -78,7 +68,8 @@ class Trainer:
             loss_weights: per-output weights of the total loss (list or dict).
             metrics: names, functions or ``Metric`` objects (a list, or per output).
             weighted_metrics: metrics that also take ``sample_weight``/``class_weight``.
-            steps_per_execution: training steps run inside one compiled call.
+            steps_per_execution: training steps run inside one compiled call; "auto"
+                (the default) picks it per model and backend.
         """
         from kerax import optimizers
 
@@ -87,7 +78,9 @@ class Trainer:
                 "run_eagerly=True is not supported: kerax always compiles the train step. "
                 "To debug, call model.apply(...) eagerly or use jax.disable_jit()."
             )
-        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+        if steps_per_execution != "auto" and (
+            not isinstance(steps_per_execution, int) or steps_per_execution < 1
+        ):
             raise ValueError(
                 "steps_per_execution must be a positive integer. Received: "
                 f"steps_per_execution={steps_per_execution!r}"
@@ -101,6 +94,8 @@ class Trainer:
         self._opt_state = None
         self.steps_per_execution = steps_per_execution
         self.compiled = True
+        if self.built:  # create the weights now, as Keras has them after build
+            self.get_variables()
 
     # -- set-up shared by fit/evaluate/*_on_batch --------------------------------------
     def _require_compiled(self, what: str) -> None:
@@ -110,13 +105,22 @@ class Trainer:
                 "model.compile(optimizer='adam', loss='mse')."
             )
 
+    def _forward_spec(self, x_sample: Any):
+        """Trace the forward pass once: output shapes, and whether loops are fast for it."""
+        key = jax.tree_util.tree_structure(x_sample), tuple(
+            (a.shape[1:], str(a.dtype)) for a in jax.tree_util.tree_leaves(x_sample))
+        if getattr(self, "_forward_cache", (None,))[0] != key:
+            jaxpr, spec = jax.make_jaxpr(
+                lambda v, x: self._apply(v, (x,), False, None)[0], return_shape=True
+            )(self._abstract_variables(), x_sample)
+            self._forward_cache = (key, spec, loops_are_fast(jaxpr))
+        return self._forward_cache[1], self._forward_cache[2]
+
     def _output_names(self, x_sample: Any) -> list[str]:
         names = getattr(self, "output_names", None)
         if names:
             return list(names)
-        spec = jax.eval_shape(
-            lambda v, x: self._apply(v, (x,), False, None)[0], self._abstract_variables(), x_sample
-        )
+        spec, _ = self._forward_spec(x_sample)
         if isinstance(spec, dict):
             return list(spec)
         leaves = jax.tree_util.tree_leaves(spec)
@@ -134,22 +138,33 @@ class Trainer:
             names = self._output_names(first)
             loss, loss_weights = self._loss_spec
             self._compiled_loss = CompiledLoss(loss, loss_weights, names)
-            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names, self._compiled_loss)
+            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names,
+                                                     self._compiled_loss)
         if not self._compiled_metrics.built:
             names = self._compiled_loss.output_names
-            y_pred = jax.eval_shape(
-                lambda v, xb: self._apply(v, (xb,), False, None)[0],
-                self._abstract_variables(),
-                first,
-            )
-            from kerax.trainer.compile_utils import align
-
+            y_pred, _ = self._forward_spec(first)
             self._compiled_metrics.build(align(y, names, "y"), flatten_outputs(y_pred))
         if batch_size not in self._engines:
             self._engines[batch_size] = Engine(
                 self, self._compiled_loss, self._compiled_metrics, self.optimizer, batch_size
             )
-        return self._engines[batch_size]
+        engine = self._engines[batch_size]
+        engine.loops_fast = self._forward_spec(first)[1]
+        return engine
+
+    def _steps_per_dispatch(self, engine: Engine, steps: int, batch_hooks: bool) -> int:
+        """``steps_per_execution``, or the automatic choice.
+
+        "auto": about 20 dispatches per epoch where loops are fast (so a live progress bar
+        still moves and dispatch overhead is amortized), one step per dispatch where they
+        are not (see ``kerax.trainer.engine``), and one when callbacks read every batch.
+        """
+        k = self.steps_per_execution
+        if k != "auto":
+            return int(k)
+        if batch_hooks or not engine.loops_fast:
+            return 1
+        return max(1, math.ceil(steps / 20))
 
     def _initial_state(self, engine: Engine, copy: bool) -> TrainState:
         variables = self.get_variables()
@@ -217,86 +232,96 @@ class Trainer:
         lists/dicts of them, one per input/output).
         """
         self._require_compiled("fit")
-        if y is None:
-            raise ValueError("fit() needs targets: pass y (the labels) along with x.")
         batch_size = int(batch_size or _DEFAULT_BATCH)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
-        x, y, sample_weight, n = self._prepare(x, y, sample_weight, class_weight)
         val = None
+        if is_stream(x):
+            if validation_split:
+                raise ValueError(
+                    "validation_split is only supported for array inputs: a generator or "
+                    "PyDataset cannot be split. Pass validation_data=... instead."
+                )
+            if y is not None or sample_weight is not None or class_weight is not None:
+                raise ValueError(
+                    "When x is a generator or PyDataset, it must yield the targets itself "
+                    "((x, y) or (x, y, sample_weight) batches); do not pass y, sample_weight "
+                    "or class_weight separately."
+                )
+            runner = StreamRunner(self, x, "fit", steps_per_epoch, epochs)
+        else:
+            if y is None:
+                raise ValueError("fit() needs targets: pass y (the labels) along with x.")
+            x, y, sample_weight, _ = self._prepare(x, y, sample_weight, class_weight)
+            if validation_split:
+                (x, y, sample_weight), val = arrays.split_validation(
+                    x, y, sample_weight, validation_split
+                )
+            runner = ArrayRunner(self, x, y, sample_weight, batch_size, steps_per_epoch)
         if validation_data is not None:
-            val = _unpack_validation(validation_data)
-        elif validation_split:
-            (x, y, sample_weight), val = arrays.split_validation(
-                x, y, sample_weight, validation_split
-            )
-            n = arrays.num_samples(x, y, sample_weight)
-        engine = self._engine_for(x, y, batch_size)
-        data = _place((x, y, sample_weight))
-        steps = math.ceil(n / batch_size)
-        if steps_per_epoch is not None:
-            steps = min(int(steps_per_epoch), steps)
+            val = validation_data
+        val_batch = validation_batch_size or batch_size
+        engine = runner.engine
         verbose = 1 if verbose == "auto" else int(verbose)
         self.history = History()
         cbs = list(callbacks or [])
         if verbose:
             cbs.append(ProgbarLogger())
         callback_list = CallbackList(
-            [*cbs, self.history], model=self, epochs=epochs, steps=steps, verbose=verbose
+            [*cbs, self.history], model=self, epochs=epochs, steps=runner.steps, verbose=verbose
         )
-        user_callbacks = bool(callbacks)
+        needs_logs = callback_list.needs_batch_logs
+        k = self._steps_per_dispatch(engine, runner.steps or 1, needs_logs)
+        fused = engine.loops_fast or k > 1
         state = self._initial_state(engine, copy=True)
-        order = _order(n, batch_size)
         shuffle_key = _scope.next_global_key()
+
+        def on_dispatch(batch, state):
+            logs = _host(runner.engine.logs_fn(state)) if needs_logs else None
+            callback_list.on_train_batch_end(batch, logs)
+
         self.stop_training = False
+        logs: dict[str, float] = {}
+        val_runner = None
         callback_list.on_train_begin()
-        k = self.steps_per_execution
         for epoch in range(initial_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            metrics, losses = _place(engine.fresh_metric_states())
-            state = state.replace(metrics=metrics, losses=losses)
-            epoch_order = order
-            if shuffle:
-                epoch_order = _order_shuffled(shuffle_key, epoch, n, order)
-            for start in range(0, steps, k):
-                stop = min(start + k, steps)
-                state = engine.train_loop(state, data, epoch_order, n, start, stop)
-                if callback_list.needs_batch_logs:
-                    callback_list.on_train_batch_end(stop - 1, _host(engine.logs(state)))
-                if self.stop_training:
-                    break
-            logs = _host(engine.logs(state))
+            state = state.replace(**self._fresh_logs(runner.engine))
+            state = runner.train_epoch(state, jax.random.fold_in(shuffle_key, epoch),
+                                       bool(shuffle), k, fused, on_dispatch,
+                                       lambda: self.stop_training)
+            logs = _host(runner.engine.logs_fn(state))
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_state(
-                    state,
-                    *val,
-                    batch_size=validation_batch_size or batch_size,
-                    steps=validation_steps,
-                )
+                if val_runner is None:  # built once: data placed and checked once
+                    val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
+                val_logs = self._evaluate_state(state, val_runner)
                 logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
-            if user_callbacks:
-                self._finish(jax.tree_util.tree_map(jnp.copy, state))
+            if callbacks:  # user callbacks may read or save the weights
+                self._finish(_copy_tree(state))
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
         self._finish(state, final=True)
-        callback_list.on_train_end(logs if epochs > initial_epoch else {})
+        callback_list.on_train_end(logs)
         return self.history
 
-    # -- evaluate ------------------------------------------------------------------------
-    def _evaluate_state(
-        self, state: TrainState, x, y, sample_weight, batch_size: int, steps: int | None = None
-    ) -> dict[str, float]:
-        x, y, sample_weight, n = self._prepare(x, y, sample_weight)
-        engine = self._engine_for(x, y, batch_size)
-        total_steps = math.ceil(n / batch_size)
-        steps = total_steps if steps is None else min(int(steps), total_steps)
+    def _fresh_logs(self, engine: Engine) -> dict:
         metrics, losses = _place(engine.fresh_metric_states())
-        eval_state = state.replace(metrics=metrics, losses=losses, opt_state=None)
-        eval_state = engine.eval_loop(
-            eval_state, _place((x, y, sample_weight)), _order(n, batch_size), n, steps
-        )
-        return _host(engine.logs(eval_state))
+        return {"metrics": metrics, "losses": losses}
+
+    # -- evaluate ------------------------------------------------------------------------
+    def _runner(self, data, what: str, batch_size: int, steps: int | None):
+        """An ArrayRunner or StreamRunner for evaluation data (a tuple or a stream)."""
+        if is_stream(data):
+            return StreamRunner(self, data, what, steps)
+        x, y, sample_weight = _unpack_validation(data)
+        x, y, sample_weight, _ = self._prepare(x, y, sample_weight)
+        return ArrayRunner(self, x, y, sample_weight, batch_size, steps)
+
+    def _evaluate_state(self, state: TrainState, runner) -> dict[str, float]:
+        eval_state = state.replace(opt_state=None, **self._fresh_logs(runner.engine))
+        eval_state = runner.evaluate(eval_state)
+        return _host(runner.engine.logs_fn(eval_state))
 
     def evaluate(
         self,
@@ -314,18 +339,19 @@ class Trainer:
         With ``return_dict=True``, a dict keyed by the log names.
         """
         self._require_compiled("evaluate")
-        if y is None:
-            raise ValueError("evaluate() needs targets: pass y along with x.")
         batch_size = int(batch_size or _DEFAULT_BATCH)
-        x_, y_, _, _ = self._prepare(x, y, sample_weight)
-        engine = self._engine_for(x_, y_, batch_size)
-        state = self._initial_state(engine, copy=False)
-        logs = self._evaluate_state(state, x, y, sample_weight, batch_size, steps)
+        if is_stream(x):
+            data = x
+        elif y is None:
+            raise ValueError("evaluate() needs targets: pass y along with x.")
+        else:
+            data = (x, y, sample_weight)
+        runner = self._runner(data, "evaluate", batch_size, steps)
+        logs = self._evaluate_state(self._initial_state(runner.engine, copy=False), runner)
         if 1 if verbose == "auto" else int(verbose):
             from kerax.callbacks.progbar import format_logs
 
-            n = arrays.num_samples(x_)
-            print(f"{math.ceil(n / batch_size)}/{math.ceil(n / batch_size)} - " + format_logs(logs))
+            print(f"{runner.steps}/{runner.steps} - " + format_logs(logs))
         return _logs_result(logs, return_dict)
 
     # -- predict -------------------------------------------------------------------------
@@ -337,17 +363,21 @@ class Trainer:
         steps: int | None = None,
         callbacks: list | None = None,
     ) -> Any:
-        """Outputs for ``x`` as NumPy arrays, computed in one compiled call."""
+        """Outputs for ``x`` as NumPy arrays (arrays: in one compiled call)."""
         batch_size = int(batch_size or _DEFAULT_BATCH)
+        if is_stream(x):
+            return StreamRunner(self, x, "predict", steps).predict(self)
         x = arrays.to_arrays(x, "x")
         n = arrays.num_samples(x)
-        self._build_from_data(jax.tree_util.tree_map(lambda a: a[:batch_size], x))
-        if batch_size not in self._predict_loops:
-            self._predict_loops[batch_size] = make_predict_loop(self, batch_size)
+        first = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
+        self._build_from_data(first)
+        if batch_size not in self._predictors:
+            self._predictors[batch_size] = Predictor(self, batch_size)
         total = math.ceil(n / batch_size)
         steps = total if steps is None else min(int(steps), total)
-        out = self._predict_loops[batch_size](
-            self.get_variables(), _place(x), _order(n, batch_size), steps
+        _, loops_fast = self._forward_spec(first)
+        out = self._predictors[batch_size].run(
+            self.get_variables(), _place(x), padded_order(n, batch_size), steps, loops_fast
         )
         limit = min(n, steps * batch_size)
         return jax.tree_util.tree_map(lambda a: np.asarray(a[:limit]), out)
@@ -363,7 +393,7 @@ class Trainer:
             self._finish(state)
         else:
             state = engine.eval_one(state, batch)
-        return _host(engine.logs(state))
+        return _host(engine.logs_fn(state))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns its loss (and metrics)."""
@@ -395,18 +425,7 @@ class Trainer:
         return names
 
 
-def _order_shuffled(key, epoch: int, n: int, order: jax.Array) -> jax.Array:
-    return _shuffled(jax.random.fold_in(key, epoch), order, n)
-
-
-@jax.jit
-def _shuffled(key, order, n):
-    """``order`` (0..n-1 padded to whole batches) with its first n entries permuted."""
-    # Sorting random keys permutes the valid prefix and keeps the padded tail in place.
-    positions = jnp.arange(order.shape[0])
-    keys = jnp.where(positions < n, jax.random.uniform(key, order.shape), 2.0 + positions)
-    perm = jnp.argsort(keys).astype(jnp.int32)
-    return jnp.where(positions < n, perm, order)
+_copy_tree = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree))
 
 
 def _unpack_validation(data: Any) -> tuple:

@@ -1,0 +1,144 @@
+"""Shared logic of callbacks that watch one logged quantity (EarlyStopping and friends)."""
+
+from __future__ import annotations
+
+import operator
+import warnings
+
+from kerax.callbacks.callback import Callback
+
+# Keras metrics that improve upwards (Keras marks them with ``_direction = "up"``);
+# kerax metric objects may not carry that attribute, so class and log names decide.
+_UP_CLASSES = frozenset(
+    {
+        "Accuracy",
+        "BinaryAccuracy",
+        "CategoricalAccuracy",
+        "SparseCategoricalAccuracy",
+        "TopKCategoricalAccuracy",
+        "SparseTopKCategoricalAccuracy",
+        "AUC",
+        "Precision",
+        "Recall",
+        "PrecisionAtRecall",
+        "RecallAtPrecision",
+        "SensitivityAtSpecificity",
+        "SpecificityAtSensitivity",
+        "F1Score",
+        "FBetaScore",
+        "IoU",
+        "MeanIoU",
+        "BinaryIoU",
+        "OneHotIoU",
+        "OneHotMeanIoU",
+        "R2Score",
+        "CosineSimilarity",
+        "PearsonCorrelation",
+        "ConcordanceCorrelation",
+    }
+)
+_UP_WORDS = ("acc", "auc", "precision", "recall", "f1", "fbeta", "iou", "r2", "correlation")
+_DOWN_WORDS = (
+    "loss",
+    "error",
+    "crossentropy",
+    "hinge",
+    "divergence",
+    "poisson",
+    "logcosh",
+    "log_cosh",
+)
+
+
+def _direction_of(model, name: str) -> str | None:
+    """``"up"``/``"down"`` for a log name (without ``val_``), or None if unknown."""
+    if name == "loss" or name.endswith("_loss"):
+        return "down"
+    compiled = getattr(model, "_compiled_metrics", None)
+    entries = getattr(compiled, "entries", None) or []
+    for entry in entries:  # (output index, log name, metric object, weighted)
+        metric = entry[2]
+        if entry[1] == name or getattr(metric, "name", None) == name:
+            direction = getattr(metric, "_direction", None)
+            if direction in ("up", "down"):
+                return direction
+            if type(metric).__name__ in _UP_CLASSES:
+                return "up"
+    if name == "cosine_similarity" or name.endswith("_cosine_similarity"):
+        return "up"
+    if any(word in name for word in _DOWN_WORDS):
+        return "down"
+    if any(word in name for word in _UP_WORDS):
+        return "up"
+    return None
+
+
+class MonitorCallback(Callback):
+    """Base of callbacks that compare a monitored log value with the best one so far.
+
+    Args:
+        monitor: the log name to watch, e.g. ``"val_loss"``.
+        mode: ``"min"``, ``"max"``, or ``"auto"`` (inferred from the metric: losses and
+            errors go down, accuracies, AUC, precision, recall, IoU, R2 go up).
+        baseline: the initial best value, or None to take the first one seen.
+        min_delta: an improvement must beat the best value by more than this.
+
+    Raises:
+        ValueError: if ``mode`` is not one of ``"auto"``, ``"min"``, ``"max"``.
+    """
+
+    def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            # Keras warns and falls back to "auto"; a typo here silently inverts the
+            # meaning of "best", so kerax refuses it.
+            raise ValueError(
+                f"{type(self).__name__}: mode must be 'auto', 'min' or 'max'. "
+                f"Received: mode={mode!r}"
+            )
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(
+                f"{type(self).__name__}: monitor must be the name of a logged value, e.g. "
+                f"'val_loss'. Received: monitor={monitor!r}"
+            )
+        self.monitor = monitor
+        self.mode = mode
+        self.best = baseline
+        self.min_delta = abs(float(min_delta))
+        self.monitor_op = None
+
+    def _set_monitor_op(self) -> None:
+        direction = {"min": "down", "max": "up"}.get(self.mode)
+        if direction is None:
+            direction = _direction_of(self.model, self.monitor.removeprefix("val_"))
+        if direction is None:
+            raise ValueError(
+                f"{type(self).__name__} callback received monitor={self.monitor!r}, but kerax "
+                "cannot tell whether that metric should be maximized or minimized. Pass "
+                "mode='max' to keep the highest value, or mode='min' to keep the lowest."
+            )
+        self.monitor_op = operator.gt if direction == "up" else operator.lt
+        # Keras stores min_delta signed so that one comparison serves both directions.
+        if direction == "down":
+            self.min_delta = -abs(self.min_delta)
+        else:
+            self.min_delta = abs(self.min_delta)
+
+    def _is_improvement(self, value, reference) -> bool:
+        if reference is None:
+            return True
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        return bool(self.monitor_op(value - self.min_delta, reference))
+
+    def get_monitor_value(self, logs):
+        """The monitored value from ``logs``, or None (with a warning) when absent."""
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"{type(self).__name__} is conditioned on metric `{self.monitor}` which is "
+                f"not available. Available metrics are: {','.join(logs)}",
+                stacklevel=3,
+            )
+        return value

@@ -1,0 +1,80 @@
+"""``LearningRateScheduler``: set the learning rate at each epoch from a function."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from kerax.callbacks.callback import Callback
+
+
+def _arity(fn) -> int | None:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return None
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+class LearningRateScheduler(Callback):
+    """At the start of each epoch, set ``learning_rate = schedule(epoch, lr)``.
+
+    The rate is written to ``model.optimizer.learning_rate``; the compiled step reads it
+    from the optimizer state, so changing it does not recompile. The rate in force is
+    added to the epoch logs as ``learning_rate``.
+
+    Args:
+        schedule: ``fn(epoch, lr) -> new_lr`` (epoch counts from 0), or ``fn(epoch)``.
+        verbose: 1 prints the new rate at each epoch.
+
+    Raises:
+        TypeError: if ``schedule`` is not callable.
+        ValueError: (during fit) if ``schedule`` returns something other than a float.
+
+    Example:
+        >>> import kerax as keras
+        >>> def scheduler(epoch, lr):
+        ...     return lr if epoch < 10 else lr * 0.9
+        >>> callback = keras.callbacks.LearningRateScheduler(scheduler)
+        >>> callback.schedule(12, 0.1)
+        0.09000000000000001
+    """
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(
+                "LearningRateScheduler: schedule must be a function fn(epoch, lr) -> lr or "
+                f"fn(epoch) -> lr. Received: schedule={schedule!r}"
+            )
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        if not hasattr(optimizer, "learning_rate"):
+            raise ValueError('Optimizer must have a "learning_rate" attribute.')
+        # Keras calls schedule(epoch, lr) and falls back to schedule(epoch) on a
+        # TypeError; checking the signature first keeps a TypeError raised *inside* a
+        # two-argument schedule from being retried with the wrong arguments.
+        if _arity(self.schedule) == 1:
+            lr = self.schedule(epoch)
+        else:
+            lr = self.schedule(epoch, float(optimizer.learning_rate))
+        if isinstance(lr, np.ndarray) and lr.shape == () and lr.dtype.kind == "f":
+            lr = float(lr)
+        if not isinstance(lr, (float, np.floating)):
+            raise ValueError(
+                f"The output of the `schedule` function should be a float. Got: {lr!r} "
+                f"(type {type(lr).__name__}) at epoch {epoch}."
+            )
+        optimizer.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)

@@ -1,0 +1,215 @@
+"""Data that does not come as in-memory arrays: generators, iterators, ``PyDataset``.
+
+Each element is ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (lists count as
+tuples, as in Keras). Batches are padded to the size of the first batch and carry a
+0/1 row mask, so a generator whose last batch is smaller does not compile a second
+program; a *larger* batch later on compiles once more for its size. A background thread
+prepares the next batches (conversion, padding, host-to-device transfer) while the
+device computes, so data loading overlaps training.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import inspect
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+import numpy as np
+
+from kerax.data import arrays
+from kerax.utils.py_dataset import PyDataset
+
+_DONE = object()
+
+
+def is_stream(data: Any) -> bool:
+    """True for generators, iterators, ``PyDataset`` and other non-array iterables."""
+    if data is None or isinstance(data, (np.ndarray, jax.Array, list, tuple, dict, str)):
+        return False
+    if hasattr(data, "shape") and hasattr(data, "dtype"):
+        return False
+    return isinstance(data, PyDataset) or inspect.isgenerator(data) or hasattr(
+        data, "__next__") or hasattr(data, "__iter__")
+
+
+def one_shot(data: Any) -> bool:
+    """An iterator can be consumed once; a ``PyDataset`` or iterable restarts each epoch."""
+    return not isinstance(data, PyDataset) and iter(data) is data
+
+
+def unpack(element: Any) -> tuple[Any, Any, Any]:
+    """``(x, y, sample_weight)`` from one element, Keras's conventions."""
+    if isinstance(element, list):
+        element = tuple(element)
+    if not isinstance(element, tuple):
+        return element, None, None
+    if len(element) == 1:
+        return element[0], None, None
+    if len(element) == 2:
+        return element[0], element[1], None
+    if len(element) == 3:
+        return element
+    raise ValueError(
+        "Each batch from a generator or PyDataset must be x, (x,), (x, y) or "
+        f"(x, y, sample_weight). Received a tuple of length {len(element)}."
+    )
+
+
+def _describe(batch: Any) -> str:
+    return str(jax.tree_util.tree_map(lambda a: f"{np.dtype(a.dtype).name}{list(a.shape)}", batch))
+
+
+def check_finite(tree: Any, what: str, offset: int = 0) -> None:
+    """A clear error naming the first row holding NaN or inf."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+        a = np.asarray(leaf)
+        if not np.issubdtype(a.dtype, np.floating) or a.size == 0:
+            continue
+        finite = np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1) if a.ndim else np.isfinite(a)
+        if not np.all(finite):
+            row = int(np.argmin(finite)) + offset
+            raise ValueError(
+                f"{what}{jax.tree_util.keystr(path)} contains NaN or inf values; the first bad "
+                f"row is {row}. Clean or impute the data (e.g. np.nan_to_num) before training."
+            )
+
+
+class BatchStream:
+    """Standardized, padded batches from a stream source, prefetched on a thread.
+
+    Args:
+        source: a generator, iterator, iterable of batches, or ``PyDataset``.
+        what: "fit", "evaluate" or "predict", for error messages.
+        check_nan: reject batches with NaN/inf (a host-side check per batch).
+    """
+
+    def __init__(self, source: Any, what: str, check_nan: bool = True):
+        self.source = source
+        self.what = what
+        self.check_nan = check_nan
+        self.batch_size: int | None = None
+        self._structure: str | None = None
+        self._iterator: Iterator | None = None
+        self._peeked: tuple[Any, Iterator] | None = None
+        self._seen = 0
+
+    def num_batches(self) -> int | None:
+        """Batches per epoch when the source knows it (PyDataset, lists), else None."""
+        try:
+            return len(self.source)
+        except TypeError:
+            return None
+
+    def _elements(self) -> Iterator:
+        if self._peeked is not None:  # the first epoch starts with the batch peek() read
+            first, rest = self._peeked
+            self._peeked = None
+            yield first
+            yield from rest
+            return
+        if isinstance(self.source, PyDataset):
+            yield from _dataset_elements(self.source)
+            return
+        if self._iterator is None or not one_shot(self.source):
+            self._iterator = iter(self.source)
+        yield from self._iterator
+
+    def peek(self) -> tuple[Any, Any, Any]:
+        """The first batch's ``(x, y, sample_weight)`` (it is still trained on)."""
+        rest = self._elements()
+        first = next(rest, _DONE)
+        if first is _DONE:
+            raise ValueError(f"The data given to {self.what}() is empty: it yielded no batch.")
+        self._peeked = (first, rest)
+        return tuple(arrays.to_arrays(t, "x") for t in unpack(first))
+
+    def _prepare(self, element: Any):
+        x, y, sw = (arrays.to_arrays(t, name) for t, name in
+                    zip(unpack(element), ("x", "y", "sample_weight")))
+        n = arrays.num_samples(x, y, sw)
+        structure = jax.tree_util.tree_map(
+            lambda a: (np.dtype(a.dtype).name, tuple(a.shape[1:])), (x, y, sw))
+        structure = str(jax.tree_util.tree_structure((x, y, sw))) + str(structure)
+        if self._structure is None:
+            self._structure, self._first = structure, _describe((x, y, sw))
+        elif structure != self._structure:
+            raise ValueError(
+                f"The data given to {self.what}() yielded batches of inconsistent structure: "
+                f"batch 0 was {self._first}, batch {self._seen} is {_describe((x, y, sw))}. "
+                "Every batch must have the same nesting, dtypes and per-sample shapes."
+            )
+        if self.check_nan:
+            check_finite((x, y, sw), f"Batch {self._seen} of the {self.what}() data: ")
+        self._seen += 1
+        if self.batch_size is None or n > self.batch_size:
+            self.batch_size = n
+        pad = self.batch_size - n
+        mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+        if pad:  # repeat valid rows: real values keep padded rows finite; the mask drops them
+            idx = np.arange(self.batch_size) % n
+            x, y, sw = jax.tree_util.tree_map(lambda a: np.asarray(a)[idx], (x, y, sw))
+        return jax.device_put((x, y, sw, mask)), n
+
+    def epoch(self, steps: int | None) -> Iterator[tuple[Any, int]]:
+        """Prepared ``((x, y, sw, mask), n_valid)`` batches for one epoch, prefetched."""
+        q: queue.Queue = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def produce():
+            try:
+                count, elements = 0, self._elements()
+                # Check the count before pulling: a one-shot iterator continues next epoch.
+                while not stop.is_set() and (steps is None or count < steps):
+                    element = next(elements, _DONE)
+                    if element is _DONE:
+                        break
+                    q.put(self._prepare(element))
+                    count += 1
+                q.put(_DONE)
+            except BaseException as e:  # surfaced in the consumer, with its traceback
+                q.put(e)
+
+        thread = threading.Thread(target=produce, daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while thread.is_alive():
+                try:
+                    q.get(timeout=0.01)
+                except queue.Empty:
+                    pass
+            if isinstance(self.source, PyDataset):
+                self.source.on_epoch_end()
+
+
+def _dataset_elements(ds: PyDataset) -> Iterator:
+    """A PyDataset's batches in order, fetched ahead by its workers (threads or processes)."""
+    n = len(ds)
+    workers = max(1, int(getattr(ds, "workers", 1) or 1))
+    if workers == 1:
+        for i in range(n):
+            yield ds[i]
+        return
+    pool_cls = (concurrent.futures.ProcessPoolExecutor
+                if getattr(ds, "use_multiprocessing", False) else
+                concurrent.futures.ThreadPoolExecutor)
+    ahead = max(workers, int(getattr(ds, "max_queue_size", 10) or 10))
+    with pool_cls(max_workers=workers) as pool:
+        futures = [pool.submit(ds.__getitem__, i) for i in range(min(ahead, n))]
+        for i in range(n):
+            result = futures[i].result()
+            if i + ahead < n:
+                futures.append(pool.submit(ds.__getitem__, i + ahead))
+            yield result

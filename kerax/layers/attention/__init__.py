@@ -1,0 +1,10 @@
+"""Attention layers: MultiHeadAttention, GroupedQueryAttention, Attention, AdditiveAttention."""
+
+from kerax.layers.attention.attention import AdditiveAttention as AdditiveAttention
+from kerax.layers.attention.attention import Attention as Attention
+from kerax.layers.attention.grouped_query_attention import (
+    GroupedQueryAttention as GroupedQueryAttention,
+)
+from kerax.layers.attention.multi_head_attention import MultiHeadAttention as MultiHeadAttention
+
+__all__ = ["AdditiveAttention", "Attention", "GroupedQueryAttention", "MultiHeadAttention"]

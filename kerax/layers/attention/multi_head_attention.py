@@ -1,0 +1,378 @@
+"""MultiHeadAttention (Vaswani et al., 2017, "Attention Is All You Need")."""
+
+from __future__ import annotations
+
+import math
+import string
+from typing import Any
+
+import jax.numpy as jnp
+
+from kerax import _scope, constraints, initializers, regularizers
+from kerax.layers.attention import _core
+from kerax.layers.base import Layer
+from kerax.layers.einsum_dense import EinsumDense
+
+
+def _projection(free: int, bound: int, produced: int) -> tuple[str, str]:
+    """An einsum ``(free..., bound...) x (bound..., produced...) -> (free..., produced...)``.
+
+    Returns the equation and the bias axes (the produced ones).
+    """
+    letters = string.ascii_lowercase
+    f, b, p = letters[:free], letters[free : free + bound], letters[free + bound :][:produced]
+    return f"{f}{b},{b}{p}->{f}{p}", p
+
+
+def _attention_equations(rank: int, attn_axes: tuple[int, ...]) -> tuple[str, str]:
+    """Score and combine equations for projected tensors ``(B, ..., heads, channels)``.
+
+    Every axis that is neither an attention axis nor the channel axis (the batch, the
+    heads, the other axes) is carried through; scores are
+    ``(carried..., query attention axes..., key attention axes...)``.
+    """
+    letters = string.ascii_lowercase
+    target = letters[:rank]
+    extra = iter(letters[rank:])
+    source = "".join(next(extra) if i in attn_axes else target[i] for i in range(rank))
+    carried = [i for i in range(rank - 1) if i not in attn_axes]
+    scores = (
+        "".join(target[i] for i in carried)
+        + "".join(target[i] for i in attn_axes)
+        + "".join(source[i] for i in attn_axes)
+    )
+    return f"{target},{source}->{scores}", f"{scores},{source}->{target}"
+
+
+def _check_positive_int(value: Any, name: str, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(
+            f"MultiHeadAttention {name} must be a positive integer"
+            f"{' or None' if allow_none else ''}. Received: {name}={value!r}"
+        )
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head attention: project, attend per head, project back.
+
+    Args:
+        num_heads: the number of attention heads.
+        key_dim: the size of each head for the query and the key.
+        value_dim: the size of each head for the value (default ``key_dim``).
+        dropout: dropout rate on the attention probabilities, in training.
+        use_bias: whether the projections have biases.
+        output_shape: the output's trailing shape (an int or a tuple); default the
+            query's last axis.
+        attention_axes: the axes attention runs over (default every axis between the
+            batch and the features).
+        sliding_window: if set, query ``i`` attends only to keys ``j`` with
+            ``|i - j| < sliding_window``.
+        flash_attention: ``True`` requires cuDNN's fused kernel, ``False`` never uses
+            it, ``None`` uses it where the inputs allow.
+        kernel_initializer, bias_initializer: initializers of the projections.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties of the
+            projections (the activity one applies to each projection's output).
+        kernel_constraint, bias_constraint: constraints of the projections.
+        use_gate: gate the attention output with ``sigmoid(query projection)``
+            (Qiu et al., 2025, "Gated Attention for Large Language Models").
+        seed: an int that fixes the dropout pattern for a given ``apply`` key.
+
+    Call arguments: ``query`` ``(B, T, dim)``, ``value`` ``(B, S, dim_v)``, ``key``
+    ``(B, S, dim_k)`` (default ``value``); ``query_mask`` ``(B, T)``, ``value_mask`` and
+    ``key_mask`` ``(B, S)`` (default: the inputs' Keras masks); ``attention_mask``
+    ``(B, T, S)``, ``True`` where attention is allowed; ``return_attention_scores``;
+    ``training``; ``use_causal_mask``.
+
+    Output shape ``(B, T, dim)`` (or ``(B, T, *output_shape)``), and with
+    ``return_attention_scores`` also the probabilities ``(B, num_heads, T, S)``.
+    Weights: ``query``/``key``/``value`` kernels ``(dim, num_heads, key_dim)`` (value:
+    ``value_dim``) with biases ``(num_heads, key_dim)``, then ``attention_output``
+    kernel ``(num_heads, value_dim, dim)`` and bias ``(dim,)``, in Keras's order.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerax.layers.attention import MultiHeadAttention
+        >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
+        >>> out, scores = mha(np.ones((1, 3, 8)), np.ones((1, 5, 8)),
+        ...                   return_attention_scores=True)
+        >>> out.shape, scores.shape
+        ((1, 3, 8), (1, 2, 3, 5))
+    """
+
+    def __init__(
+        self,
+        num_heads: int,
+        key_dim: int,
+        value_dim: int | None = None,
+        dropout: float = 0.0,
+        use_bias: bool = True,
+        output_shape: Any = None,
+        attention_axes: Any = None,
+        sliding_window: int | None = None,
+        flash_attention: bool | None = None,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        use_gate: bool = False,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        _check_positive_int(num_heads, "num_heads")
+        _check_positive_int(key_dim, "key_dim")
+        _check_positive_int(value_dim, "value_dim", allow_none=True)
+        _check_positive_int(sliding_window, "sliding_window", allow_none=True)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(
+                f"MultiHeadAttention dropout must be in [0, 1). Received: dropout={dropout!r}"
+            )
+        if flash_attention and dropout > 0.0:
+            raise ValueError(
+                "MultiHeadAttention cannot drop out attention probabilities with "
+                "flash_attention=True (the fused kernel never forms them). Pass dropout=0.0 "
+                f"or flash_attention=None. Received: dropout={dropout!r}"
+            )
+        if output_shape is not None:
+            output_shape = (output_shape,) if isinstance(output_shape, int) else output_shape
+            if not isinstance(output_shape, (tuple, list)) or not all(
+                isinstance(d, int) and d > 0 for d in output_shape
+            ):
+                raise ValueError(
+                    "MultiHeadAttention output_shape must be a positive int or a tuple of "
+                    f"them. Received: output_shape={output_shape!r}"
+                )
+            output_shape = tuple(output_shape)
+        if isinstance(attention_axes, int):
+            attention_axes = (attention_axes,)
+        if attention_axes is not None and (
+            not isinstance(attention_axes, (tuple, list))
+            or not all(isinstance(a, int) for a in attention_axes)
+        ):
+            raise ValueError(
+                "MultiHeadAttention attention_axes must be an int, a tuple of ints or None. "
+                f"Received: attention_axes={attention_axes!r}"
+            )
+        self.num_heads = num_heads
+        self.key_dim = key_dim
+        self.value_dim = value_dim or key_dim
+        self.dropout = float(dropout)
+        self.use_bias = use_bias
+        self._output_shape = output_shape
+        self.attention_axes = None if attention_axes is None else tuple(attention_axes)
+        self.sliding_window = sliding_window
+        self.flash_attention = flash_attention
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.projection_activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.use_gate = use_gate
+        self.seed = seed
+        self.supports_masking = True
+        self._projections_built = False
+
+    # -- building --------------------------------------------------------------------
+    def _sublayer_kwargs(self) -> dict:
+        def fresh(init):
+            # A separate initializer object per projection, as Keras clones them.
+            return init.clone() if hasattr(init, "clone") else init
+
+        return dict(
+            kernel_initializer=fresh(self.kernel_initializer),
+            bias_initializer=fresh(self.bias_initializer),
+            kernel_regularizer=self.kernel_regularizer,
+            bias_regularizer=self.bias_regularizer,
+            activity_regularizer=self.projection_activity_regularizer,
+            kernel_constraint=self.kernel_constraint,
+            bias_constraint=self.bias_constraint,
+            dtype=self.dtype_policy,
+        )
+
+    def _dense(self, rank: int, bound: int, trailing: tuple, name: str, **extra) -> EinsumDense:
+        equation, bias_axes = _projection(rank - 1, bound, len(trailing))
+        return EinsumDense(
+            equation,
+            output_shape=(None,) * (rank - 2) + tuple(trailing),
+            bias_axes=bias_axes if self.use_bias else None,
+            name=name,
+            **extra,
+            **self._sublayer_kwargs(),
+        )
+
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        """Create the projections for inputs of these shapes.
+
+        ``value_shape`` may be left out: the projections are then created on the first
+        call, when all input shapes are known.
+        """
+        if value_shape is None:
+            return
+        key_shape = value_shape if key_shape is None else key_shape
+        query_shape, value_shape, key_shape = map(tuple, (query_shape, value_shape, key_shape))
+        if len(query_shape) < 3 or len(value_shape) != len(query_shape):
+            raise ValueError(
+                f"Layer '{self.name}' (MultiHeadAttention) expects query and value of the same "
+                "rank >= 3, (batch, ..., features). Received: "
+                f"query_shape={query_shape}, value_shape={value_shape}"
+            )
+        if len(key_shape) != len(value_shape) or value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(
+                f"Layer '{self.name}' (MultiHeadAttention): value and key must agree on every "
+                f"axis but the last. Received: value_shape={value_shape}, key_shape={key_shape}"
+            )
+        rank = len(query_shape) + 1  # of the projected tensors (B, ..., heads, channels)
+        axes = self.attention_axes
+        axes = tuple(range(1, rank - 2)) if axes is None else axes
+        axes = tuple(a if a >= 0 else rank - 1 + a for a in axes)
+        if not all(1 <= a < rank - 2 for a in axes) or len(set(axes)) != len(axes):
+            raise ValueError(
+                f"Layer '{self.name}' (MultiHeadAttention): attention_axes must be distinct "
+                f"axes of the inputs other than the batch and feature axes (1 to "
+                f"{rank - 3} for inputs of rank {rank - 1}). Received: "
+                f"attention_axes={self.attention_axes}"
+            )
+        self._axes = axes
+        self._score_eq, self._combine_eq = _attention_equations(rank, axes)
+        heads_k, heads_v = (self.num_heads, self.key_dim), (self.num_heads, self.value_dim)
+        self._query_dense = self._dense(rank - 1, 1, heads_k, "query")
+        self._query_dense.build(query_shape)
+        self._key_dense = self._dense(rank - 1, 1, heads_k, "key")
+        self._key_dense.build(key_shape)
+        if self.use_gate:
+            self._gate_dense = self._dense(rank - 1, 1, heads_v, "gate", activation="sigmoid")
+            self._gate_dense.build(query_shape)
+        self._value_dense = self._dense(rank - 1, 1, heads_v, "value")
+        self._value_dense.build(value_shape)
+        out = self._output_shape or (query_shape[-1],)
+        self._output_dense = self._dense(rank - 1, 2, out, "attention_output")
+        self._output_dense.build((*query_shape[:-1], self.num_heads, self.value_dim))
+        self._projections_built = True
+        self.built = True
+
+    # -- calling ---------------------------------------------------------------------
+    def call(
+        self,
+        query,
+        value,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        training=None,
+        use_causal_mask=False,
+    ):
+        # Keras masks travel with the arrays: read them before any conversion.
+        query_mask = _scope.get_mask(query) if query_mask is None else query_mask
+        value_mask = _scope.get_mask(value) if value_mask is None else value_mask
+        if key is not None and key_mask is None:
+            key_mask = _scope.get_mask(key)
+        value = self._convert_inputs(value)
+        key = value if key is None else self._convert_inputs(key)
+        if not self._projections_built:
+            self.build(query.shape, value.shape, key.shape)
+        if self.flash_attention and return_attention_scores:
+            raise ValueError(
+                f"Layer '{self.name}' (MultiHeadAttention) cannot return attention scores with "
+                "flash_attention=True: the fused kernel never forms them. Construct it with "
+                "flash_attention=None or False."
+            )
+        causal_only = use_causal_mask and all(
+            m is None for m in (query_mask, value_mask, key_mask, attention_mask)
+        )
+        causal_only = causal_only and self.sliding_window is None
+        if not causal_only:
+            attention_mask = _core.combine_masks(
+                query.shape[1],
+                value.shape[1],
+                query_mask,
+                value_mask,
+                key_mask,
+                attention_mask,
+                use_causal_mask,
+                self.sliding_window,
+            )
+        gate = self._gate_dense(query) if self.use_gate else None
+        q = self._query_dense(query)  # (B, T, heads, key_dim)
+        k = self._key_dense(key)  # (B, S, heads, key_dim)
+        v = self._value_dense(value)  # (B, S, heads, value_dim)
+        output, scores = self._compute_attention(
+            q, k, v, attention_mask, training, return_attention_scores, causal_only
+        )
+        if gate is not None:
+            output = output * gate
+        output = self._output_dense(output)
+        return (output, scores) if return_attention_scores else output
+
+    def _compute_attention(
+        self,
+        query,
+        key,
+        value,
+        attention_mask=None,
+        training=None,
+        return_attention_scores=False,
+        use_causal_mask=False,
+    ):
+        """Attention over projected ``(B, T, N, key_dim)`` / ``(B, S, N, dim)`` tensors.
+
+        Returns ``(output, probabilities or None)``. ``use_causal_mask`` is set only when
+        the causal mask is the only mask (``attention_mask`` is then ``None``). Override
+        it for a custom attention.
+        """
+        scale = 1.0 / math.sqrt(float(self.key_dim))
+        fused = not (self.dropout > 0.0 or return_attention_scores or query.ndim != 4)
+        if fused:
+            mask = _core.expand_mask(attention_mask, 4, 1)
+            out = _core.fused_attention(
+                query, key, value, mask, scale, use_causal_mask, self.flash_attention
+            )
+            return out, None
+        if use_causal_mask:
+            attention_mask = _core.combine_masks(
+                query.shape[1], key.shape[1], attention_mask=attention_mask, use_causal_mask=True
+            )
+        query = query * jnp.asarray(scale, query.dtype)
+        scores = jnp.einsum(self._score_eq, query, key)
+        n = len(self._axes)
+        mask = _core.expand_mask(attention_mask, scores.ndim, n)
+        probs = _core.masked_softmax(scores, mask, tuple(range(scores.ndim - n, scores.ndim)))
+        dropped = probs
+        if training and self.dropout > 0.0:
+            dropped = _core.dropout(probs, self.dropout, self.seed)
+        return jnp.einsum(self._combine_eq, dropped, value), probs
+
+    # -- config ------------------------------------------------------------------------
+    def get_config(self):
+        config = {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "key_dim": self.key_dim,
+            "value_dim": self.value_dim,
+            "dropout": self.dropout,
+            "use_bias": self.use_bias,
+            "use_gate": self.use_gate,
+            "output_shape": self._output_shape,
+            "attention_axes": self.attention_axes,
+            "sliding_window": self.sliding_window,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.projection_activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "seed": self.seed,
+        }
+        if self.flash_attention is not None:
+            config["flash_attention"] = self.flash_attention
+        return config

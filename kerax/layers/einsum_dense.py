@@ -1,0 +1,288 @@
+"""EinsumDense: a dense layer whose contraction is an ``einsum`` equation.
+
+The equation names the input, the kernel and the output axes (``"abc,cde->abde"``);
+the kernel's shape follows from the input shape and ``output_shape``, and the bias
+covers ``bias_axes`` and broadcasts over the output axes after them. Layouts and weight
+names (``kernel``, ``bias``) are Keras's, so ``get_weights``/``set_weights`` carry over.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jax.numpy as jnp
+
+from kerax import activations, constraints, initializers, regularizers
+from kerax.layers.base import Layer
+
+# "[...]in,kernel->[...]out" or "in[...],kernel->out[...]", as Keras accepts them.
+_EQUATION = re.compile(
+    r"(?P<left>\.\.\.)?(?P<inp>[a-zA-Z]+)(?P<right>\.\.\.)?,(?P<ker>[a-zA-Z]+)->"
+    r"(?P<oleft>\.\.\.)?(?P<out>[a-zA-Z]+)(?P<oright>\.\.\.)?"
+)
+
+
+def _parse(equation: Any, bias_axes: Any) -> tuple[str, str, str, str | None]:
+    """Split and check an equation; returns ``(input, kernel, output, ellipsis side)``."""
+    if not isinstance(equation, str):
+        raise TypeError(f"EinsumDense equation must be a string. Received: equation={equation!r}")
+    match = _EQUATION.fullmatch(equation.replace(" ", ""))
+    if match is None or (match["left"] and match["right"]):
+        raise ValueError(
+            f"Invalid EinsumDense equation {equation!r}. Expected the form 'ab,bc->ac', "
+            "'...b,bc->...c' or 'ab...,bc->ac...' (at most one ellipsis, on the same "
+            "side of the input and the output)."
+        )
+    side = "left" if match["left"] else "right" if match["right"] else None
+    out_side = "left" if match["oleft"] else "right" if match["oright"] else None
+    if side != out_side:
+        raise ValueError(
+            f"Invalid EinsumDense equation {equation!r}: the input and the output must "
+            "both have an ellipsis on the same side, or neither."
+        )
+    inp, ker, out = match["inp"], match["ker"], match["out"]
+    for spec, what in ((inp, "input"), (ker, "kernel"), (out, "output")):
+        if len(set(spec)) != len(spec):
+            raise ValueError(
+                f"EinsumDense equation {equation!r} repeats an axis in its {what} spec "
+                f"{spec!r}; each axis letter may appear once per operand."
+            )
+    for d in out:
+        if d not in inp and d not in ker:
+            raise ValueError(
+                f"Output axis {d!r} of EinsumDense equation {equation!r} appears in neither "
+                f"the input spec {inp!r} nor the kernel spec {ker!r}."
+            )
+    for d in ker:
+        if d not in inp and d not in out:
+            raise ValueError(
+                f"Kernel axis {d!r} of EinsumDense equation {equation!r} appears in neither "
+                f"the input spec {inp!r} nor the output spec {out!r}, so its size is unknown."
+            )
+    if bias_axes is not None:
+        if not isinstance(bias_axes, str) or not bias_axes:
+            raise ValueError(
+                f"EinsumDense bias_axes must be a non-empty string of output axes or None. "
+                f"Received: bias_axes={bias_axes!r}"
+            )
+        for d in bias_axes:
+            if d not in out:
+                raise ValueError(
+                    f"Bias axis {d!r} is not an axis of the output spec {out!r} of equation "
+                    f"{equation!r}. Received: bias_axes={bias_axes!r}"
+                )
+    return inp, ker, out, side
+
+
+def _standardize_output_shape(output_shape: Any) -> tuple[int | None, ...]:
+    shape = (output_shape,) if isinstance(output_shape, int) else output_shape
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(
+            "EinsumDense output_shape must be an int or a tuple of ints/None. "
+            f"Received: output_shape={output_shape!r}"
+        ) from None
+    for d in shape:
+        if d is not None and (not isinstance(d, int) or isinstance(d, bool) or d <= 0):
+            raise ValueError(
+                "EinsumDense output_shape entries must be positive ints or None. "
+                f"Received: output_shape={output_shape!r}"
+            )
+    return shape
+
+
+class EinsumDense(Layer):
+    """A dense layer computing ``activation(einsum(equation, inputs, kernel) + bias)``.
+
+    Args:
+        equation: an einsum equation ``"input,kernel->output"``, e.g. ``"ab,bc->ac"``
+            (a Dense layer), ``"abc,cde->abde"`` (a per-step projection into heads), or
+            with one ellipsis ``"...b,bc->...c"`` / ``"ab...,bc->ac..."``.
+        output_shape: the output shape without the batch axis and without the axes the
+            ellipsis stands for; ``None`` entries are taken from the input. An int means
+            a 1-tuple.
+        activation: a name or function (default none: linear).
+        bias_axes: the output axes that get a bias, e.g. ``"c"``; default no bias.
+        kernel_initializer, bias_initializer: initializers (Keras defaults). A
+            variance-scaling kernel initializer counts its fans over the kernel axes
+            shared with the input and with the output, as Keras 3 does.
+        kernel_regularizer, bias_regularizer: penalties added to the loss.
+        kernel_constraint, bias_constraint: projections applied after each update.
+
+    Input shape: the rank the equation's input spec gives (any rank >= that with an
+    ellipsis). Output shape: ``(batch, *output_shape)`` with the ellipsis axes in place.
+    The kernel's axes are the equation's kernel spec.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerax.layers.einsum_dense import EinsumDense
+        >>> layer = EinsumDense("abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de")
+        >>> layer(np.ones((4, 5, 6))).shape
+        (4, 5, 2, 3)
+        >>> layer.kernel.shape, layer.bias.shape
+        ((6, 2, 3), (2, 3))
+    """
+
+    def __init__(
+        self,
+        equation: str,
+        output_shape: Any,
+        activation: Any = None,
+        bias_axes: str | None = None,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self._specs = _parse(equation, bias_axes)
+        self.equation = equation
+        self.partial_output_shape = _standardize_output_shape(output_shape)
+        self.bias_axes = bias_axes
+        self.activation = activations.get(activation)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def _analyze(self, input_shape: tuple) -> tuple[tuple, tuple | None, tuple, list, list]:
+        """Kernel shape, bias shape, full output shape and the kernel's in/out axes."""
+        inp, ker, out, side = self._specs
+        elided = len(input_shape) - len(inp)
+        if elided < 0 or (side is None and elided != 0):
+            want = f"rank {len(inp)}" if side is None else f"rank >= {len(inp)}"
+            raise ValueError(
+                f"Layer '{self.name}' (EinsumDense, equation {self.equation!r}) expects inputs "
+                f"of {want}. Received: input_shape={tuple(input_shape)}"
+            )
+        partial = list(self.partial_output_shape)
+        if side == "left":
+            # The batch axis is part of the ellipsis here.
+            full_out = [input_shape[0], *input_shape[1:elided], *partial]
+            if elided == 0:
+                full_out = partial
+            in_axes = {d: elided + i for i, d in enumerate(inp)}
+            out_axes = {d: len(full_out) - len(out) + i for i, d in enumerate(out)}
+        else:
+            full_out = [input_shape[0], *partial, *input_shape[len(input_shape) - elided :]]
+            in_axes = {d: i for i, d in enumerate(inp)}
+            out_axes = {d: i for i, d in enumerate(out)}
+        if len(full_out) != len(out) + (elided if side else 0):
+            raise ValueError(
+                f"Layer '{self.name}' (EinsumDense): output_shape={self.partial_output_shape} "
+                f"does not fit the output spec {out!r} of equation {self.equation!r}: it needs "
+                f"{len(out) - (0 if side == 'left' else 1)} entries (the output axes without "
+                "the batch axis and the ellipsis)."
+            )
+        sizes: dict[str, int | None] = {d: input_shape[a] for d, a in in_axes.items()}
+        for d, a in out_axes.items():
+            given = full_out[a]
+            if d in sizes and given is not None and sizes[d] is not None and given != sizes[d]:
+                raise ValueError(
+                    f"Layer '{self.name}' (EinsumDense): axis {d!r} is shared by the input and "
+                    f"the output, but the input has size {sizes[d]} there and output_shape asks "
+                    f"for {given}. Received: input_shape={tuple(input_shape)}, "
+                    f"output_shape={self.partial_output_shape}"
+                )
+            if sizes.get(d) is None:
+                sizes[d] = given
+        for d, a in out_axes.items():
+            full_out[a] = sizes[d]
+        kernel_shape = tuple(sizes[d] for d in ker)
+        if any(s is None for s in kernel_shape):
+            raise ValueError(
+                f"Layer '{self.name}' (EinsumDense): cannot infer the kernel shape {ker!r} of "
+                f"equation {self.equation!r}; got {kernel_shape}. Give every kernel axis a size "
+                f"in output_shape or the input. Received: input_shape={tuple(input_shape)}"
+            )
+        bias_shape = None
+        if self.bias_axes is not None:
+            first = min(out.index(d) for d in self.bias_axes)
+            bias_shape = [sizes[d] if d in self.bias_axes else 1 for d in out[first:]]
+            if side == "right":
+                bias_shape += [1] * elided
+            bias_shape = tuple(bias_shape)
+        fan_in = [i for i, d in enumerate(ker) if d in in_axes and d not in out_axes]
+        fan_out = [i for i, d in enumerate(ker) if d in out_axes]
+        return kernel_shape, bias_shape, tuple(full_out), fan_in, fan_out
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, tuple):
+            raise ValueError(
+                f"Layer '{self.name}' (EinsumDense) takes one tensor. "
+                f"Received: input_shape={input_shape}"
+            )
+        kernel_shape, bias_shape, _, fan_in, fan_out = self._analyze(input_shape)
+        kernel_init = self.kernel_initializer
+        if isinstance(kernel_init, initializers.VarianceScaling) and (
+            kernel_init.input_axes is None or kernel_init.output_axes is None
+        ):
+            # Fans over the contracted and the produced axes, not the conv-kernel rule.
+            config = {**kernel_init.get_config(), "input_axes": fan_in, "output_axes": fan_out}
+            kernel_init = type(kernel_init).from_config(config)
+        self.kernel = self.add_weight(
+            shape=kernel_shape,
+            initializer=kernel_init,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
+        )
+        if bias_shape is not None:
+            self.bias = self.add_weight(
+                shape=bias_shape,
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
+            )
+        self.built = True
+
+    def call(self, inputs):
+        kernel_shape, _, _, _, _ = self._analyze(tuple(inputs.shape))
+        if kernel_shape != tuple(self.kernel.shape):
+            raise ValueError(
+                f"Layer '{self.name}' (EinsumDense, equation {self.equation!r}) was built for a "
+                f"kernel of shape {tuple(self.kernel.shape)}, but inputs of shape "
+                f"{tuple(inputs.shape)} need {kernel_shape}. Call it on inputs shaped like the "
+                "ones it was built with."
+            )
+        y = jnp.einsum(self.equation, inputs, self.kernel)
+        if self.bias_axes is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "output_shape": self.partial_output_shape,
+            "equation": self.equation,
+            "activation": activations.serialize(self.activation),
+            "bias_axes": self.bias_axes,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> EinsumDense:
+        config = dict(config)
+        # Keras 3.12+ writes a quantization entry; only the unquantized layer exists here.
+        if config.get("quantization_config") is not None:
+            raise ValueError(
+                f"EinsumDense '{config.get('name')}' was saved quantized "
+                f"(quantization_config={config['quantization_config']!r}); kerax loads only "
+                "unquantized EinsumDense layers."
+            )
+        config.pop("quantization_config", None)
+        return cls(**config)

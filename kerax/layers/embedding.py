@@ -1,0 +1,185 @@
+"""Embedding and Masking: the layers that start Keras masks.
+
+A Keras mask marks which timesteps of a ``(batch, timesteps, ...)`` tensor are real
+data. ``Embedding(mask_zero=True)`` masks the positions holding index 0 (padding);
+``Masking`` masks the timesteps whose features all equal ``mask_value``. The layer
+base carries the mask to every later layer: those with ``supports_masking`` pass it
+on, and a ``call`` that accepts ``mask=`` receives it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from kerax import constraints, initializers, regularizers
+from kerax.layers.base import Layer
+
+
+def _check_dim(value: Any, arg: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"Embedding {arg} must be a positive integer. Received: {arg}={value!r} "
+            f"(of type {type(value).__name__})."
+        )
+    return int(value)
+
+
+class Embedding(Layer):
+    """Turns integer indices into dense vectors: row ``i`` of ``embeddings`` for index ``i``.
+
+    Args:
+        input_dim: the vocabulary size (largest index + 1).
+        output_dim: the size of each vector.
+        embeddings_initializer: initializer of the ``(input_dim, output_dim)`` matrix
+            (Keras default ``"uniform"``: uniform in [-0.05, 0.05]).
+        embeddings_regularizer: a penalty added to the loss.
+        embeddings_constraint: a projection after each update.
+        mask_zero: index 0 is padding: the output carries a mask that is ``False``
+            where the input is 0, for the layers that follow (``input_dim`` must then
+            count index 0).
+        weights: an optional initial ``(input_dim, output_dim)`` matrix (or a list
+            holding it).
+        input_length: deprecated in Keras 3 and ignored, with a warning, as there.
+
+    Inputs of any integer dtype; floating inputs are cast to int32 as Keras does.
+    Indices outside ``[0, input_dim)`` give NaN rows (JAX's gather fills them).
+
+    Input shape ``(batch, ...)``; output shape ``(batch, ..., output_dim)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerax.layers.embedding import Embedding
+        >>> layer = Embedding(10, 4, mask_zero=True)
+        >>> layer(np.array([[1, 2, 0]])).shape
+        (1, 3, 4)
+        >>> layer.compute_mask(np.array([[1, 2, 0]])).tolist()
+        [[True, True, False]]
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer: Any = "uniform",
+        embeddings_regularizer: Any = None,
+        embeddings_constraint: Any = None,
+        mask_zero: bool = False,
+        weights: Any = None,
+        quantization_config: Any = None,
+        **kwargs,
+    ):
+        if kwargs.pop("input_length", None) is not None:
+            warnings.warn(
+                "Embedding argument `input_length` is deprecated (as in Keras 3) and "
+                "ignored. Just remove it; give the input shape with keras.Input instead.",
+                stacklevel=2,
+            )
+        if quantization_config is not None:
+            raise ValueError(
+                "kerax's Embedding does not quantize its weights. Received: "
+                f"quantization_config={quantization_config!r}; pass None."
+            )
+        super().__init__(**kwargs)
+        self.input_dim = _check_dim(input_dim, "input_dim")
+        self.output_dim = _check_dim(output_dim, "output_dim")
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        # As in Keras: indices are not floats to cast, and the matrix is gathered in its
+        # own dtype, the rows then cast to the compute dtype.
+        self.autocast = False
+        if weights is not None:
+            self.build()
+            single = isinstance(weights, list) and len(weights) == 1
+            self.set_weights(weights if single else [weights])
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim),
+            initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
+            name="embeddings",
+        )
+        self.built = True
+
+    def call(self, inputs):
+        if not jnp.issubdtype(inputs.dtype, jnp.integer):
+            inputs = inputs.astype(jnp.int32)
+        return jnp.take(self.embeddings, inputs, axis=0).astype(self.compute_dtype)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if not self.mask_zero:
+            return None
+        return jnp.asarray(inputs) != 0
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+            "mask_zero": self.mask_zero,
+            "quantization_config": None,
+        }
+
+
+class Masking(Layer):
+    """Masks the timesteps whose features all equal ``mask_value``, and zeroes them.
+
+    The output carries a ``(batch, timesteps)`` mask, ``False`` at those timesteps, for
+    the layers that follow (e.g. a recurrent layer skips them).
+
+    Args:
+        mask_value: the padding value.
+
+    Input shape ``(batch, timesteps, features)`` (any rank: the last axis holds the
+    features); output shape: the same.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerax.layers.embedding import Masking
+        >>> x = np.array([[[1.0, 2.0], [0.0, 0.0]]])
+        >>> Masking()(x).tolist(), Masking().compute_mask(x).tolist()
+        ([[[1.0, 2.0], [0.0, 0.0]]], [[True, False]])
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)):
+            raise TypeError(
+                f"Masking mask_value must be a number. Received: mask_value={mask_value!r}"
+            )
+        self.mask_value = mask_value
+
+    def _check(self, inputs) -> None:
+        if jnp.ndim(inputs) < 2:
+            raise ValueError(
+                f"Layer '{self.name}' (Masking) expects inputs of rank >= 2, shaped "
+                f"(batch, ..., features); received shape {tuple(jnp.shape(inputs))}."
+            )
+
+    def compute_mask(self, inputs, previous_mask=None):
+        self._check(inputs)
+        return jnp.any(jnp.asarray(inputs) != self.mask_value, axis=-1)
+
+    def call(self, inputs):
+        self._check(inputs)
+        keep = jnp.any(inputs != self.mask_value, axis=-1, keepdims=True)
+        return jnp.where(keep, inputs, jnp.zeros_like(inputs))
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

@@ -1,0 +1,436 @@
+"""Keras 3 configs of functional and ``Sequential`` models, and their reconstruction.
+
+A functional config lists every layer once, in Keras's order (by graph depth from the
+inputs, ties broken by first visit from the outputs), each with its ``inbound_nodes``:
+one entry per call of the layer inside this model, holding the call's ``args`` and
+``kwargs`` with symbolic tensors written as references::
+
+    {"class_name": "__keras_tensor__",
+     "config": {"shape": [null, 4], "dtype": "float32",
+                "keras_history": ["dense", 0, 0]}}   # layer, node index, output index
+
+Node indices count only the calls that belong to this model. A nested functional model
+owns one extra node in Keras (the call that defined it), so references to it are
+shifted by one. ``input_layers`` / ``output_layers`` are references in the structure
+the model was built with. Reconstruction replays the calls, postponing a call until
+the tensors it needs exist (a shared layer may be called at several depths).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jax
+import numpy as np
+
+from kerax import _graph, _serialization
+from kerax.layers.core import InputLayer
+
+
+def _flatten(structure: Any) -> list:
+    return jax.tree_util.tree_leaves(structure, is_leaf=_graph.is_symbolic)
+
+
+def _is_nested_functional(layer: Any) -> bool:
+    from kerax.models.functional import Functional
+
+    return isinstance(layer, Functional)
+
+
+# -- Keras's layer order -------------------------------------------------------------
+def keras_layer_order(model: Any) -> list:
+    """The layers of a functional model in the order Keras 3 lists (and saves) them.
+
+    Keras sorts layers by depth (distance from the outputs, deepest first); layers at
+    the same depth keep the order in which a depth-first walk from the outputs first
+    met them. Weight files name layers by this order, so it must match.
+
+    Args:
+        model: a kerax functional model.
+
+    Returns:
+        The layers, input layers first.
+    """
+    inputs, outputs = model.inputs, model.outputs
+    input_ids = {id(t) for t in inputs}
+    finished: set[int] = set()
+    in_decreasing_depth: list = []
+    first_seen: dict[int, int] = {}
+
+    def visit(tensor) -> None:
+        node = tensor.node
+        if id(node) in finished:
+            return
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        if id(tensor) not in input_ids:
+            for parent in node.inputs:
+                visit(parent)
+        finished.add(id(node))
+        in_decreasing_depth.append(node)
+
+    for out in outputs:
+        visit(out)
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    layers: dict[int, Any] = {}
+    graph_nodes = {id(n) for n in in_decreasing_depth}
+    for node in reversed(in_decreasing_depth):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        layers[id(node.layer)] = node.layer
+        node_depth[id(node)] = depth
+        for parent in node.inputs:
+            if id(parent.node) in graph_nodes:
+                node_depth[id(parent.node)] = max(depth + 1, node_depth.get(id(parent.node), 0))
+    for t in inputs:  # inputs the outputs do not depend on still belong to the model
+        if id(t.node.layer) not in layer_depth:
+            layer_depth[id(t.node.layer)] = 0
+            layers[id(t.node.layer)] = t.node.layer
+            first_seen[id(t.node.layer)] = -1
+    order = sorted(layers, key=lambda k: (-layer_depth[k], first_seen[k]))
+    return [layers[k] for k in order]
+
+
+# -- functional get_config -------------------------------------------------------------
+def _own_nodes(layer: Any, node_ids: set[int]) -> list:
+    return [n for n in layer._inbound_nodes if id(n) in node_ids]
+
+
+def _history(tensor: Any, node_ids: set[int]) -> list:
+    layer = tensor.node.layer
+    index = _own_nodes(layer, node_ids).index(tensor.node)
+    return [layer.name, index + (1 if _is_nested_functional(layer) else 0), tensor.index]
+
+
+def _encode_arg(value: Any, node_ids: set[int], owner: str) -> Any:
+    if _graph.is_symbolic(value):
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {
+                "shape": list(value.shape),
+                "dtype": value.dtype.name,
+                "keras_history": _history(value, node_ids),
+            },
+        }
+    if isinstance(value, (list, tuple)):
+        return [_encode_arg(v, node_ids, owner) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode_arg(v, node_ids, owner) for k, v in value.items()}
+    if isinstance(value, (np.ndarray, np.generic)) or hasattr(value, "__jax_array__"):
+        return _serialization.encode_value(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(
+        f"Layer '{owner}' was called with an argument that cannot be saved in a model "
+        f"config: {value!r} of type {type(value).__name__}. Pass only tensors and plain "
+        "Python values (numbers, strings, lists) to layers of a saved model."
+    )
+
+
+def _build_config(layer: Any, node: Any) -> dict | None:
+    if isinstance(layer, InputLayer) or node is None or not node.args:
+        return None
+
+    def shape(x):
+        if _graph.is_symbolic(x):
+            return list(x.shape)
+        if isinstance(x, (list, tuple)):
+            return [shape(v) for v in x]
+        return None
+
+    return {"input_shape": shape(node.args[0])}
+
+
+def functional_get_config(model: Any) -> dict:
+    """The Keras 3 config of a functional model (``name``, ``trainable``, ``layers``,
+    ``input_layers``, ``output_layers``).
+
+    Args:
+        model: a kerax functional model.
+
+    Returns:
+        A JSON-ready dict, as Keras 3 writes it.
+
+    Raises:
+        TypeError: if a layer was called with a value that cannot be written to JSON.
+    """
+    from kerax.saving.model_config import serialize_layer
+
+    node_ids = {id(n) for n in model._nodes}
+    layer_configs = []
+    for layer in keras_layer_order(model):
+        nodes = _own_nodes(layer, node_ids)
+        entry = serialize_layer(layer)
+        build = _build_config(layer, nodes[0] if nodes else None)
+        if build is not None:
+            entry["build_config"] = build
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [
+            {
+                "args": _encode_arg(list(n.args), node_ids, layer.name),
+                "kwargs": _encode_arg(dict(n.kwargs), node_ids, layer.name),
+            }
+            for n in nodes
+            if n.inputs
+        ]
+        layer_configs.append(entry)
+
+    def refs(structure):
+        return jax.tree_util.tree_map(
+            lambda t: _history(t, node_ids), structure, is_leaf=_graph.is_symbolic
+        )
+
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": layer_configs,
+        "input_layers": refs(model._inputs_struct),
+        "output_layers": refs(model._outputs_struct),
+    }
+
+
+# -- functional from_config ------------------------------------------------------------
+class _NotReady(Exception):
+    """A call needs a tensor whose producing call has not been replayed yet."""
+
+
+def _is_ref(x: Any) -> bool:
+    return isinstance(x, list) and len(x) == 3 and isinstance(x[0], str)
+
+
+def _tensor(created: dict, name: str, node_index: int, tensor_index: int, model: str):
+    if name not in created:
+        raise ValueError(
+            f"Invalid config of model '{model}': a call refers to layer {name!r}, which is "
+            f"not among its layers {sorted(created)}."
+        )
+    layer, made = created[name]
+    if _is_nested_functional(layer):
+        node_index -= 1  # Keras counts the nested model's own defining call
+    if node_index >= len(made):
+        raise _NotReady(name)
+    return _flatten(made[node_index].outputs)[tensor_index]
+
+
+def _decode_arg(value: Any, created: dict, model: str) -> Any:
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            return _tensor(created, *value["config"]["keras_history"], model=model)
+        if value.get("class_name") == "__numpy__":
+            return _serialization.decode_value(value)
+        return {k: _decode_arg(v, created, model) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode_arg(v, created, model) for v in value]
+    return value
+
+
+def _call_kwargs(layer: Any, kwargs: dict) -> dict:
+    # Keras records e.g. mask=None for nested models; drop unset arguments the kerax
+    # layer's call() does not take.
+    import inspect
+
+    params = inspect.signature(layer.call).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return {
+        k: v
+        for k, v in kwargs.items()
+        if takes_any or k in params or k == "training" or v is not None
+    }
+
+
+def _replay(layer: Any, made: list, node: Any, created: dict, model: str) -> None:
+    if isinstance(node, list):  # Keras 2 style: [[name, node, tensor, kwargs], ...]
+        tensors = [_tensor(created, *ref[:3], model=model) for ref in node]
+        kwargs = node[0][3] if node and len(node[0]) > 3 else {}
+        args = [tensors[0] if len(tensors) == 1 else tensors]
+    else:
+        args = _decode_arg(node.get("args", []), created, model)
+        kwargs = _decode_arg(node.get("kwargs", {}), created, model)
+    before = len(layer._inbound_nodes)
+    layer(*args, **_call_kwargs(layer, kwargs))
+    made.extend(layer._inbound_nodes[before:])
+
+
+def functional_from_config(
+    config: dict, custom_objects: dict | None = None, cls: type | None = None
+) -> Any:
+    """Rebuild a functional model from :func:`functional_get_config`'s dict (or Keras's).
+
+    Args:
+        config: the model config (``layers``, ``input_layers``, ``output_layers`` ...).
+        custom_objects: custom layer classes and functions by name.
+        cls: the class to build (a ``Functional`` subclass); default ``Functional``.
+
+    Returns:
+        The model, with freshly initialized weights.
+
+    Raises:
+        ValueError: for a malformed config, a disconnected graph or an unknown layer.
+    """
+    from kerax.models.functional import Functional
+    from kerax.saving.model_config import deserialize_layer
+
+    cls = cls or Functional
+    missing = [k for k in ("layers", "input_layers", "output_layers") if k not in config]
+    if missing or not isinstance(config.get("layers"), list):
+        raise ValueError(
+            f"A functional model config needs 'layers', 'input_layers' and 'output_layers'; "
+            f"missing {missing}. Received keys: {sorted(config)}"
+        )
+    model_name = config.get("name") or "model"
+    created: dict[str, tuple[Any, list]] = {}
+    pending: list[tuple[Any, list, list]] = []
+    for entry in config["layers"]:
+        name = entry.get("name") or entry.get("config", {}).get("name")
+        layer = deserialize_layer(entry, custom_objects)
+        made = list(layer._inbound_nodes) if isinstance(layer, InputLayer) else []
+        created[name] = (layer, made)
+        pending.append((layer, made, list(entry.get("inbound_nodes", []))))
+    while any(nodes for *_, nodes in pending):
+        progress = False
+        for layer, made, nodes in pending:
+            while nodes:
+                try:
+                    _replay(layer, made, nodes[0], created, model_name)
+                except _NotReady:
+                    break
+                nodes.pop(0)
+                progress = True
+        if not progress:
+            stuck = [layer.name for layer, _, nodes in pending if nodes]
+            raise ValueError(
+                f"Invalid config of model '{model_name}': the calls of layers {stuck} refer "
+                "to tensors that no layer produces (a cycle or a disconnected graph)."
+            )
+
+    def tensors(structure):
+        if _is_ref(structure):
+            return _tensor(created, *structure, model=model_name)
+        if isinstance(structure, dict):
+            return {k: tensors(v) for k, v in structure.items()}
+        return [tensors(v) for v in structure]
+
+    inputs = tensors(config["input_layers"])
+    outputs = tensors(config["output_layers"])
+    model = cls(inputs, outputs, name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+# -- Sequential --------------------------------------------------------------------------
+def sequential_get_config(model: Any) -> dict:
+    """The Keras 3 config of a ``Sequential`` model: its InputLayer first, then the layers.
+
+    Args:
+        model: a kerax ``Sequential``.
+
+    Returns:
+        ``{"name", "trainable", "dtype", "layers", "build_input_shape"?}``.
+    """
+    from kerax.saving.model_config import serialize_layer
+
+    graph = model._functional
+    node_ids = {id(n) for n in graph._nodes} if graph is not None else set()
+    layers = []
+    if model._input_layer is not None:
+        layers.append(serialize_layer(model._input_layer))
+    for layer in model._layers:
+        entry = serialize_layer(layer)
+        nodes = _own_nodes(layer, node_ids)
+        build = _build_config(layer, nodes[0] if nodes else None)
+        if build is not None:
+            entry["build_config"] = build
+        layers.append(entry)
+    config = {
+        "name": model.name,
+        "trainable": model.trainable,
+        "dtype": model.dtype_policy.name,
+        "layers": layers,
+    }
+    if model._input_layer is not None:
+        config["build_input_shape"] = list(model._input_layer.batch_shape)
+    return config
+
+
+def sequential_from_config(
+    config: dict, custom_objects: dict | None = None, cls: type | None = None
+) -> Any:
+    """Rebuild a ``Sequential`` model from :func:`sequential_get_config`'s dict (or Keras's).
+
+    Args:
+        config: ``{"name", "layers", ...}``.
+        custom_objects: custom layer classes and functions by name.
+        cls: the class to build; default ``Sequential``.
+
+    Returns:
+        The model, built when the config records an input shape.
+
+    Raises:
+        ValueError: if ``config`` has no ``layers`` list.
+    """
+    from kerax.models.sequential import Sequential
+    from kerax.saving.model_config import deserialize_layer
+
+    cls = cls or Sequential
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError(
+            "A Sequential model config must be a dict with a 'layers' list. "
+            f"Received: config={config!r}"
+        )
+    model = cls(name=config.get("name"))
+    for entry in config["layers"]:
+        model.add(deserialize_layer(entry, custom_objects), rebuild=False)
+    model._rebuild()
+    shape = config.get("build_input_shape")
+    if model._functional is None and isinstance(shape, (list, tuple)) and model._layers:
+        model.build(tuple(shape))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+# -- JSON ----------------------------------------------------------------------------------
+def model_to_json(model: Any, **kwargs: Any) -> str:
+    """The model's architecture as a Keras 3 JSON string (no weights).
+
+    Args:
+        model: a kerax model.
+        **kwargs: passed to ``json.dumps`` (e.g. ``indent=2``).
+
+    Example:
+        >>> import kerax as keras
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> json.loads(model_to_json(m))["class_name"]
+        'Sequential'
+    """
+    from kerax.saving.model_config import serialize_model
+    from kerax.saving.object_config import to_json
+
+    return to_json(serialize_model(model, include_compile=False), **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects: dict | None = None) -> Any:
+    """A new model (fresh weights) from :func:`model_to_json`'s string, or Keras's.
+
+    Args:
+        json_string: the JSON text.
+        custom_objects: custom layer classes and functions by name.
+
+    Raises:
+        ValueError: if the text is not JSON or not a model config.
+
+    Example:
+        >>> import kerax as keras
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model_from_json(model_to_json(m)).output_shape
+        (None, 2)
+    """
+    from kerax.saving.model_config import deserialize_model
+
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"model_from_json expects a JSON string of a model config: {e}") from e
+    return deserialize_model(config, custom_objects, compile=False)

@@ -1,0 +1,105 @@
+"""``compile_config``: what ``compile`` received, in Keras 3's format, and back.
+
+Keras 3 stores the arguments of ``compile`` as given: names stay names (``"mse"``),
+objects become config dicts, lists and per-output dicts keep their shape::
+
+    {"optimizer": {...}, "loss": "mse", "loss_weights": None, "metrics": ["mae"],
+     "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+     "jit_compile": True}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def _encode(value: Any, serialize: Callable) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_encode(v, serialize) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v, serialize) for k, v in value.items()}
+    return serialize(value)
+
+
+def _decode(value: Any, deserialize: Callable, custom_objects: dict | None) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, list):
+        return [_decode(v, deserialize, custom_objects) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
+        return deserialize(value, custom_objects)
+    if isinstance(value, dict):  # one entry per output name
+        return {k: _decode(v, deserialize, custom_objects) for k, v in value.items()}
+    return value
+
+
+def get_compile_config(model: Any) -> dict | None:
+    """The model's ``compile`` arguments as a Keras 3 ``compile_config``, or None.
+
+    Args:
+        model: a kerax model.
+
+    Returns:
+        None when the model is not compiled.
+
+    Raises:
+        TypeError: if the optimizer is a raw optax transformation (it has no config).
+    """
+    from kerax import losses, metrics, optimizers
+
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        return None
+    try:
+        optimizer = optimizers.serialize(model.optimizer)
+    except (NotImplementedError, TypeError) as e:
+        raise TypeError(
+            f"Cannot save the optimizer of model '{model.name}': {e} Compile with a "
+            "kerax optimizer (e.g. keras.optimizers.Adam) to save it, or save only the "
+            "weights with model.save_weights(...)."
+        ) from None
+    loss, loss_weights = model._loss_spec
+    metric_specs, weighted_specs = getattr(model, "_metric_spec", (None, None))
+    config = {
+        "optimizer": optimizer,
+        "loss": _encode(loss, losses.serialize),
+        "loss_weights": loss_weights,
+        "metrics": _encode(metric_specs, metrics.serialize),
+        "weighted_metrics": _encode(weighted_specs, metrics.serialize),
+        "run_eagerly": False,
+        "jit_compile": True,
+    }
+    steps = getattr(model, "steps_per_execution", 1)
+    if isinstance(steps, int):  # kerax's "auto" is left out: each library uses its default
+        config["steps_per_execution"] = steps
+    return config
+
+
+def compile_from_config(model: Any, config: dict, custom_objects: dict | None = None) -> None:
+    """Compile ``model`` with the arguments a ``compile_config`` records.
+
+    Args:
+        model: the freshly loaded model.
+        config: a ``compile_config`` written by kerax or Keras 3.
+        custom_objects: custom losses, metrics and optimizers by name.
+
+    Raises:
+        ValueError: for unknown losses, metrics or optimizers (with how to register them).
+    """
+    from kerax import losses, metrics, optimizers
+
+    optimizer = config.get("optimizer") or "rmsprop"
+    if isinstance(optimizer, dict):
+        optimizer = optimizers.deserialize(optimizer, custom_objects)
+    steps = config.get("steps_per_execution")
+    extra = {"steps_per_execution": int(steps)} if isinstance(steps, (int, float)) else {}
+    model.compile(
+        optimizer=optimizer,
+        loss=_decode(config.get("loss"), losses.deserialize, custom_objects),
+        loss_weights=config.get("loss_weights"),
+        metrics=_decode(config.get("metrics"), metrics.deserialize, custom_objects),
+        weighted_metrics=_decode(config.get("weighted_metrics"), metrics.deserialize, custom_objects),
+        **extra,
+    )

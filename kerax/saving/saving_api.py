@@ -1,0 +1,270 @@
+"""``save_model``/``load_model`` (Keras 3 ``.keras`` files) and ``save_weights``/``load_weights``.
+
+A ``.keras`` file is a zip archive holding ``metadata.json``, ``config.json`` (the model's
+Keras 3 config, see :mod:`kerax.saving.model_config`) and ``model.weights.h5`` (see
+:mod:`kerax.saving.weights_h5`), stored uncompressed as Keras writes it. Files move
+both ways between kerax and Keras 3. Every write is atomic (:mod:`kerax.saving._io`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import json
+import os
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from kerax.saving import _io
+from kerax.saving.model_config import deserialize_model, serialize_model
+from kerax.saving.object_config import safe_mode_scope, to_json
+from kerax.saving.weights_h5 import read_weights, write_weights
+
+_CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# A member that expands more than this from its stored size is a zip bomb, not a model
+# (Keras stores members uncompressed; DEFLATE tops out near 1032:1).
+_MAX_EXPANSION, _BOMB_FLOOR = 1100, 1 << 30
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py is a dependency
+        raise ImportError("Saving and loading weights needs h5py: pip install h5py") from None
+    return h5py
+
+
+def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
+    """Save a model (architecture, weights, optimizer state, compile arguments) as ``.keras``.
+
+    Args:
+        model: a kerax model.
+        filepath: a path ending in ``.keras``.
+        overwrite: replace an existing file (default); otherwise raise.
+
+    Raises:
+        ValueError: for another extension, or a model whose config cannot be written.
+        IsADirectoryError, FileExistsError, FileNotFoundError, PermissionError: for a
+            path that cannot be written (the previous file, if any, is left intact).
+
+    Example:
+        >>> import os, tempfile, kerax as keras
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+        >>> save_model(m, path)
+        >>> load_model(path).output_shape
+        (None, 2)
+    """
+    path = _io.fspath(filepath)
+    if not path.endswith(".keras"):
+        hint = (
+            " To save only the weights use model.save_weights('name.weights.h5')."
+            if path.endswith((".h5", ".hdf5"))
+            else ""
+        )
+        raise ValueError(
+            "kerax saves whole models in the Keras 3 format: the file name must end in "
+            f"'.keras'. Received: filepath={path!r}.{hint}"
+        )
+    _io.check_writable(path, overwrite)
+    config_json = to_json(serialize_model(model))
+    import kerax
+
+    metadata = {
+        "kerax_version": kerax.__version__,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    }
+    weights = io.BytesIO()
+    with _h5py().File(weights, "w") as h5:
+        write_weights(h5, model)
+    with _io.atomic_write(path, overwrite) as f, zipfile.ZipFile(f, "w") as zf:
+        zf.writestr(_METADATA, json.dumps(metadata))
+        zf.writestr(_CONFIG, config_json)
+        zf.writestr(_WEIGHTS, weights.getbuffer())
+
+
+class _Archive:
+    """The members of a ``.keras`` zip (or of a Keras directory save), with clear errors."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        if os.path.isdir(path):
+            if not os.path.exists(os.path.join(path, _CONFIG)):
+                _io.check_readable(path)  # raises IsADirectoryError
+            return
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if head == _HDF5_SIGNATURE:
+            raise ValueError(
+                f"{path!r} is an HDF5 file, not a .keras model archive. For a weights file "
+                "use model.load_weights(...); a Keras 2 whole-model .h5 file must be loaded "
+                "in Keras and re-saved as .keras."
+            )
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as e:
+            raise ValueError(
+                f"{path!r} is not a valid .keras file: it is not a zip archive, or it is "
+                f"truncated or corrupted ({e}). Re-save the model."
+            ) from None
+
+    def names(self) -> list[str]:
+        return self.zip.namelist() if self.zip is not None else os.listdir(self.path)
+
+    def read(self, name: str) -> bytes:
+        if name not in self.names():
+            raise ValueError(
+                f"{self.path!r} is not a Keras model file: it has no {name} "
+                f"(it holds {sorted(self.names())[:10]})."
+            )
+        if self.zip is None:
+            with open(os.path.join(self.path, name), "rb") as f:
+                return f.read()
+        info = self.zip.getinfo(name)
+        if info.file_size > _BOMB_FLOOR and info.file_size > _MAX_EXPANSION * max(
+            info.compress_size, 1
+        ):
+            raise ValueError(f"Refusing to read {name} from {self.path!r}: it is a zip bomb.")
+        try:
+            return self.zip.read(name)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+            raise ValueError(
+                f"{self.path!r} is corrupted: member {name} cannot be read ({e}). Re-save "
+                "the model."
+            ) from None
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+
+@contextlib.contextmanager
+def _open_h5(data: Any, source: str) -> Iterator[Any]:
+    try:
+        h5 = _h5py().File(data, "r")
+    except OSError as e:
+        raise ValueError(
+            f"The weights in {source!r} are not a valid HDF5 file (truncated or "
+            f"corrupted: {e}). Re-save them."
+        ) from None
+    try:
+        yield h5
+    except (OSError, RuntimeError) as e:
+        raise ValueError(f"The weights in {source!r} are corrupted: {e}") from None
+    finally:
+        h5.close()
+
+
+def load_model(
+    filepath: Any,
+    custom_objects: dict | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+) -> Any:
+    """Load a model saved with :func:`save_model` (or by Keras 3) from a ``.keras`` file.
+
+    Args:
+        filepath: the ``.keras`` file.
+        custom_objects: custom classes and functions by name (registered ones are found
+            without it).
+        compile: compile the model as it was saved, with its optimizer state restored.
+        safe_mode: refuse to run code stored in the file (Lambda layers holding bytecode
+            or naming functions to import); set False only for files you trust.
+
+    Returns:
+        The model.
+
+    Raises:
+        FileNotFoundError: no file at ``filepath`` (the message names the path).
+        IsADirectoryError: ``filepath`` is a directory.
+        ValueError: the file is not a Keras model, is corrupted or truncated, names an
+            unknown custom class (with how to register it), or holds a Lambda layer
+            refused in safe mode.
+    """
+    path = _io.fspath(filepath)
+    if not os.path.isdir(path):
+        _io.check_readable(path)
+    archive = _Archive(path)
+    try:
+        raw = archive.read(_CONFIG)
+        try:
+            config = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path!r} is corrupted: its config.json is not JSON ({e}).") from None
+        with safe_mode_scope(safe_mode):
+            model = deserialize_model(config, custom_objects, compile=compile)
+        with _open_h5(io.BytesIO(archive.read(_WEIGHTS)), path) as h5:
+            read_weights(h5, model, source=path)
+    finally:
+        archive.close()
+    return model
+
+
+def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
+    """Save the weights (and optimizer state) in Keras 3's ``.weights.h5`` layout.
+
+    Args:
+        model: a built kerax model.
+        filepath: a path ending in ``.weights.h5``.
+        overwrite: replace an existing file (default); otherwise raise.
+
+    Raises:
+        ValueError: for another extension or an unbuilt model.
+        IsADirectoryError, FileExistsError, FileNotFoundError, PermissionError: see
+            :func:`save_model`.
+    """
+    path = _io.fspath(filepath)
+    if not path.endswith(".weights.h5"):
+        raise ValueError(
+            "The weights file name must end in '.weights.h5' (the Keras 3 convention). "
+            f"Received: filepath={path!r}"
+        )
+    if not model.built:
+        raise ValueError(
+            f"Model '{model.name}' is not built, so it has no weights to save. Call it on "
+            "data or give it an Input first."
+        )
+    with _io.atomic_write(path, overwrite, what="weights") as f, _h5py().File(f, "w") as h5:
+        write_weights(h5, model)
+
+
+def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
+    """Load weights saved by :func:`save_weights` or Keras 3 (``.weights.h5`` or ``.keras``).
+
+    Layers are matched by position and class, as in Keras 3, so a ``Sequential`` and a
+    functional model of the same architecture share weight files.
+
+    Args:
+        model: a built kerax model.
+        filepath: a ``.weights.h5`` file, or a ``.keras`` file (its weights are read).
+        skip_mismatch: skip layers whose weights do not fit (with a warning) instead of
+            raising.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError, PermissionError: for an unreadable path.
+        ValueError: an unbuilt model, a file that holds no Keras weights, a corrupted
+            file, or weights that do not fit (the first mismatches are listed).
+    """
+    path = _io.check_readable(filepath, what="weights")
+    if not model.built:
+        raise ValueError(
+            f"Model '{model.name}' is not built, so weights cannot be loaded into it. Call "
+            "it on data or give it an Input first."
+        )
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == _HDF5_SIGNATURE:
+        with _open_h5(path, path) as h5:
+            read_weights(h5, model, skip_mismatch=skip_mismatch, source=path)
+        return
+    archive = _Archive(path)
+    try:
+        with _open_h5(io.BytesIO(archive.read(_WEIGHTS)), path) as h5:
+            read_weights(h5, model, skip_mismatch=skip_mismatch, source=path)
+    finally:
+        archive.close()

@@ -1,0 +1,119 @@
+"""Where batches come from during ``fit``/``evaluate``/``predict``.
+
+``ArrayRunner``: in-memory arrays, placed on the device once; epochs run on the device
+(permutation, gather, steps). ``StreamRunner``: generators, iterators and ``PyDataset``;
+batches are prepared on a host thread and transferred ahead of the step that uses them.
+Both drive the same ``Engine`` (the same pure train step).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kerax.data import arrays
+from kerax.data.streams import BatchStream, check_finite, one_shot
+
+
+def place(tree: Any) -> Any:
+    """Commit arrays to the default device, so the first dispatch sees the same
+    placement as every later one (whose inputs are the previous outputs) and XLA
+    compiles once rather than twice."""
+    device = jax.config.jax_default_device or jax.devices()[0]
+    return jax.device_put(tree, device)
+
+
+def padded_order(n: int, batch_size: int) -> jax.Array:
+    """``0..n-1`` padded to whole batches with valid indices (masked out later)."""
+    steps = math.ceil(n / batch_size)
+    return place(jnp.asarray(np.arange(steps * batch_size) % n, jnp.int32))
+
+
+class ArrayRunner:
+    """Epochs over device-resident arrays."""
+
+    def __init__(self, model, x, y, sample_weight, batch_size: int, steps: int | None,
+                 check_nan: bool = True):
+        if check_nan:
+            check_finite((x, y, sample_weight), "Input data ")
+        self.n = arrays.num_samples(x, y, sample_weight)
+        self.batch_size = batch_size
+        self.engine = model._engine_for(x, y, batch_size)
+        self.data = place((x, y, sample_weight))
+        self.order = padded_order(self.n, batch_size)
+        total = math.ceil(self.n / batch_size)
+        self.steps = total if steps is None else min(int(steps), total)
+
+    def train_epoch(self, state, epoch_key, shuffle: bool, k: int, fused: bool,
+                    on_dispatch: Callable, should_stop: Callable):
+        for start in range(0, self.steps, k):
+            stop = min(start + k, self.steps)
+            state, self.order = self.engine.run_train(
+                state, self.data, self.order, start, stop, epoch_key, self.n, shuffle, fused
+            )
+            on_dispatch(stop - 1, state)
+            if should_stop():
+                break
+        return state
+
+    def evaluate(self, state):
+        return self.engine.run_eval(state, self.data, self.order, self.steps, self.n,
+                                    self.engine.loops_fast)
+
+
+class StreamRunner:
+    """Epochs over batches from a generator, iterator or ``PyDataset``."""
+
+    def __init__(self, model, source, what: str, steps: int | None, epochs: int = 1,
+                 check_nan: bool = True):
+        if one_shot(source) and steps is None and epochs > 1:
+            raise ValueError(
+                f"{what}() received a Python generator/iterator and epochs={epochs} without "
+                "steps_per_epoch. An iterator can be consumed only once (and may be "
+                "infinite), so kerax cannot tell where an epoch ends. Pass "
+                "steps_per_epoch=..., or a kerax.utils.PyDataset / re-iterable of batches."
+            )
+        self.model = model
+        self.stream = BatchStream(source, what, check_nan=check_nan)
+        x, y, sw = self.stream.peek()
+        self.first = (x, y, sw)
+        self.batch_size = arrays.num_samples(x, y, sw)
+        self.engine = model._engine_for(x, y, self.batch_size) if what != "predict" else None
+        self.steps = steps if steps is not None else self.stream.num_batches()
+
+    def _engine(self, batch_size: int):
+        if batch_size != self.batch_size:  # a larger batch than the first: one more compile
+            self.batch_size = batch_size
+            self.engine = self.model._engine_for(*self.first[:2], batch_size)
+        return self.engine
+
+    def train_epoch(self, state, epoch_key, shuffle: bool, k: int, fused: bool,
+                    on_dispatch: Callable, should_stop: Callable):
+        for i, (batch, _) in enumerate(self.stream.epoch(self.steps)):
+            state = self._engine(self.stream.batch_size).train_batch(state, batch)
+            on_dispatch(i, state)
+            if should_stop():
+                break
+        return state
+
+    def evaluate(self, state):
+        for batch, _ in self.stream.epoch(self.steps):
+            state = self._engine(self.stream.batch_size).eval_batch(state, batch)
+        return state
+
+    def predict(self, model) -> Any:
+        from kerax.trainer.engine import forward_batch
+
+        outputs = []
+        variables = model.get_variables()
+        for (x, _, _, _), n_valid in self.stream.epoch(self.steps):
+            out = forward_batch(model)(variables, x)
+            outputs.append(jax.tree_util.tree_map(lambda a, n=n_valid: np.asarray(a[:n]), out))
+        if not outputs:
+            raise ValueError("predict() received no batches.")
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)

@@ -1,0 +1,89 @@
+"""One small harness every layer test uses (after keras's ``run_layer_test``).
+
+``check_layer(make, x)`` builds the layer with ``make()`` and checks, on input ``x``:
+shapes from a symbolic call agree with the eager output; ``jax.jit`` of ``apply``
+equals the eager call; gradients with respect to the input and the weights are finite;
+a config round trip rebuilds a layer that gives the same numbers with the same weights.
+``check_keras_parity(make, make_keras, x, keras)`` copies weights into the Keras layer
+and compares outputs.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import kerax
+
+
+def _wrap(layer, x):
+    """A functional model around one layer, so the pure functions are at hand."""
+    inputs = [kerax.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in x] if isinstance(
+        x, list
+    ) else kerax.Input(shape=x.shape[1:], dtype=str(x.dtype))
+    return kerax.Model(inputs, layer(inputs))
+
+
+def _tolist(y):
+    return [np.asarray(t) for t in jax.tree_util.tree_leaves(y)]
+
+
+def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config=True):
+    """Run the harness; returns the eager output (NumPy leaves) for further checks."""
+    key = jax.random.PRNGKey(0) if key is None else key
+    layer = make()
+    model = _wrap(layer, x)
+    variables = model.get_variables()
+
+    eager, _ = model.apply(variables, x, training=training, key=key)
+    shapes = jax.tree_util.tree_leaves(model.output_shape,
+                                       is_leaf=lambda s: isinstance(s, tuple))
+    for spec, out in zip(shapes, _tolist(eager)):
+        assert len(spec) == out.ndim, (spec, out.shape)
+        assert all(s is None or s == o for s, o in zip(spec, out.shape)), (spec, out.shape)
+
+    jitted, _ = jax.jit(lambda v, x_, k: model.apply(v, x_, training=training, key=k))(
+        variables, x, key
+    )
+    for a, b in zip(_tolist(eager), _tolist(jitted)):
+        np.testing.assert_allclose(a, b, rtol=atol, atol=atol)
+
+    if grads:
+        def loss(trainable, x_):
+            out, _ = model.apply({"trainable": trainable,
+                                  "non_trainable": variables["non_trainable"]},
+                                 x_, training=training, key=key)
+            return sum(jnp.sum(jnp.asarray(t, jnp.float32) ** 2)
+                       for t in jax.tree_util.tree_leaves(out))
+
+        floating = not isinstance(x, list) and jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
+        argnums = (0, 1) if floating else 0
+        g = jax.grad(loss, argnums=argnums)(variables["trainable"], x)
+        assert all(np.isfinite(np.asarray(t)).all() for t in jax.tree_util.tree_leaves(g))
+
+    if config:
+        clone = type(layer).from_config(layer.get_config())
+        clone_model = _wrap(clone, x)
+        clone_model.set_weights(model.get_weights())
+        again, _ = clone_model.apply(clone_model.get_variables(), x, training=training, key=key)
+        for a, b in zip(_tolist(eager), _tolist(again)):
+            np.testing.assert_allclose(a, b, rtol=atol, atol=atol)
+    return _tolist(eager)
+
+
+def check_keras_parity(make, make_keras, x, keras, training=False, atol=1e-5, key=None):
+    """Same weights, same input: our output equals Keras's (``key`` feeds random layers)."""
+    ours = _wrap(make(), x)
+    k_inputs = [keras.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in x] if isinstance(
+        x, list
+    ) else keras.Input(shape=x.shape[1:], dtype=str(x.dtype))
+    theirs = keras.Model(k_inputs, make_keras()(k_inputs))
+    weights = ours.get_weights()
+    assert [w.shape for w in weights] == [tuple(w.shape) for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    ours_y, _ = ours.apply(ours.get_variables(), x, training=training, key=key)
+    theirs_y = theirs(x, training=training)
+    for a, b in zip(_tolist(ours_y), _tolist(theirs_y)):
+        np.testing.assert_allclose(a, b, rtol=atol, atol=atol)
+    return ours, theirs

@@ -1,0 +1,116 @@
+"""Generators, iterators and PyDataset inputs: same numbers as arrays, clear errors."""
+
+import numpy as np
+import pytest
+
+import kerax as keras
+from kerax import layers
+
+
+def _data(n=20, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)).astype("float32"), rng.normal(size=(n, 2)).astype("float32")
+
+
+def _model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="tanh"),
+                              layers.Dense(2)])
+    model.compile(keras.optimizers.SGD(0.1), "mse", metrics=["mae"])
+    return model
+
+
+def _batches(x, y, bs=8):
+    for start in range(0, len(x), bs):
+        yield x[start:start + bs], y[start:start + bs]
+
+
+class Batches(keras.utils.PyDataset):
+    def __init__(self, x, y, bs=8, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y, self.bs = x, y, bs
+        self.epochs_ended = 0
+
+    def __len__(self):
+        return -(-len(self.x) // self.bs)
+
+    def __getitem__(self, i):
+        return self.x[i * self.bs:(i + 1) * self.bs], self.y[i * self.bs:(i + 1) * self.bs]
+
+    def on_epoch_end(self):
+        self.epochs_ended += 1
+
+
+def test_generator_fit_equals_array_fit_and_compiles_once():
+    x, y = _data()
+    reference = _model()
+    want = reference.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    model = _model()
+    got = model.fit(_batches(x, y), epochs=1, verbose=0)  # batches of 8, 8 and 4
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got.history["loss"], want.history["loss"], rtol=1e-5)
+    assert model._engines[8].train_batch._cache_size() == 1  # the short batch was padded
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_py_dataset_over_epochs(workers):
+    x, y = _data()
+    reference = _model()
+    reference.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    model = _model()
+    ds = Batches(x, y, workers=workers)
+    history = model.fit(ds, epochs=3, verbose=0, validation_data=Batches(x, y))
+    assert ds.epochs_ended == 3
+    assert set(history.history) == {"loss", "mae", "val_loss", "val_mae"}
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_one_shot_iterator_continues_across_epochs_with_steps():
+    x, y = _data(n=32)
+
+    def forever():
+        while True:
+            yield from _batches(x, y)
+
+    model = _model()
+    history = model.fit(forever(), steps_per_epoch=4, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+
+
+def test_evaluate_and_predict_on_streams_match_arrays():
+    x, y = _data()
+    model = _model()
+    np.testing.assert_allclose(model.evaluate(_batches(x, y), verbose=0),
+                               model.evaluate(x, y, batch_size=8, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(model.predict((b for b, _ in _batches(x, y)), verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_stream_errors():
+    x, y = _data()
+    model = _model()
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(_batches(x, y), epochs=2, verbose=0)
+    with pytest.raises(ValueError, match="validation_split"):
+        model.fit(Batches(x, y), validation_split=0.2, verbose=0)
+    with pytest.raises(ValueError, match="is empty"):
+        model.fit(iter([]), verbose=0)
+
+    def inconsistent():
+        yield x[:8], y[:8]
+        yield x[:8, :2], y[:8]
+
+    with pytest.raises(ValueError, match="inconsistent structure.*batch 1"):
+        model.fit(inconsistent(), verbose=0)
+
+
+def test_nan_inputs_name_the_first_bad_row():
+    x, y = _data()
+    x[13, 1] = np.nan
+    model = _model()
+    with pytest.raises(ValueError, match="NaN or inf.*first bad row is 13"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match="Batch 1 .*first bad row is 5"):
+        model.fit(_batches(x, y), verbose=0)

@@ -30,8 +30,12 @@ from kerax.metrics import Metric as Metric
 from kerax.models import Model as Model
 from kerax.models import Sequential as Sequential
 from kerax.optimizers import Optimizer as Optimizer
+from kerax.population import Population as Population
 
 __version__ = "0.1.0"
+
+if __import__("os").environ.get("KERAX_COMPILATION_CACHE"):
+    config.enable_compilation_cache()
 
 __all__ = [
     "Input",

@@ -20,7 +20,7 @@ from kerax import _scope
 
 # Unknown dimensions are traced twice with these sizes; a dimension of the output that
 # differs between the two traces depends on an unknown input size and stays unknown.
-_PROBE_SIZES = (2, 3)
+_PROBE_SIZES = (37, 61)  # large enough for pooling/cropping windows, distinct
 
 
 class KerasTensor:

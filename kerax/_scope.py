@@ -44,8 +44,12 @@ class Scope:
         key: jax.Array | None = None,
         training: bool | None = None,
         abstract: bool = False,
+        sample_mask: Any = None,
     ):
         self.values = values
+        # (batch,) 0/1 weights of the rows that are real (fit pads the last batch):
+        # layers that pool over the batch (BatchNormalization) must ignore padded rows.
+        self.sample_mask = sample_mask
         self.abstract = abstract
         self.updates: dict[int, Any] = {}
         self.losses: list[Any] = []

@@ -45,3 +45,31 @@ def set_image_data_format(value: str) -> None:
             f"image_data_format must be 'channels_last' or 'channels_first'. Received: {value!r}"
         )
     _IMAGE_DATA_FORMAT = value
+
+
+def enable_compilation_cache(directory: str | None = None) -> str:
+    """Keep compiled XLA programs on disk, so a second run of a script skips compiling.
+
+    Opt-in (JAX's persistent compilation cache, every program whatever its compile
+    time). Also enabled at import when the ``KERAX_COMPILATION_CACHE`` environment
+    variable names a directory.
+
+    Args:
+        directory: where to keep the cache; default ``$KERAX_COMPILATION_CACHE`` or
+            ``~/.cache/kerax/xla``.
+
+    Returns:
+        The directory used.
+    """
+    import os
+
+    import jax
+
+    directory = directory or os.environ.get("KERAX_COMPILATION_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "kerax", "xla"
+    )
+    os.makedirs(directory, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return directory

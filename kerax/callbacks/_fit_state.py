@@ -1,11 +1,22 @@
-"""What callbacks may read of a running ``fit`` beyond ``self.model``'s public API.
+"""What callbacks may read of, and ask from, a running ``fit`` beyond ``self.model``'s API.
 
 ``fit`` keeps the weights in a donated ``TrainState`` on the device and writes them back
-into the layers only at epoch ends (when the user passed callbacks). A callback that
-needs the weights *between* epochs (a batch-level ModelCheckpoint or BackupAndRestore)
-reads ``model._fit_state``, the ``TrainState`` after the latest dispatch, which ``fit``
-sets before calling batch hooks and resets to None when training ends. Its buffers are
-donated to the next dispatch, so whatever a hook keeps must be copied first.
+into the layers (and ``model._opt_state``/``model._train_key``) only at epoch ends, when
+the user passed callbacks. The contract between ``fit`` and these callbacks:
+
+- ``model._fit_state``: the ``TrainState`` after the latest dispatch, set before the
+  batch hooks run and at each epoch end, None outside ``fit``. Its buffers are donated
+  to the next dispatch, so a hook that keeps anything copies it first
+  (:func:`sync_weights`). Batch-level ModelCheckpoint and BackupAndRestore need it.
+- ``on_train_begin`` runs before ``fit`` builds its ``TrainState``, so that
+  BackupAndRestore can restore the variables, ``model._opt_state`` and
+  ``model._train_key``, and set ``model._shuffle_key`` (the key every epoch's
+  permutation is folded from), ``model._initial_epoch``, ``model._initial_step``
+  (batches of that epoch already done) and ``model._initial_logs_state`` (the leaves of
+  that epoch's ``(metrics, losses)`` running sums). ``fit`` resets these attributes to
+  None/0 before ``on_train_begin`` and honours them after it.
+- ``model.optimizer.learning_rate`` set by a callback reaches the compiled step at the
+  next epoch (``fit`` calls ``optimizer.sync_state`` after ``on_epoch_begin``).
 """
 
 from __future__ import annotations

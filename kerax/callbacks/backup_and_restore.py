@@ -8,9 +8,8 @@ import shutil
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import serialization
 
-from kerax.callbacks import _atomic, _fit_state
+from kerax.callbacks import _fit_state
 from kerax.callbacks.callback import Callback
 from kerax.callbacks.model_checkpoint import BatchCounter, check_save_freq
 
@@ -18,31 +17,44 @@ _FORMAT = "kerax.BackupAndRestore"
 _VERSION = 1
 
 
-def _as_array(x):
-    return x if x is None else np.asarray(x)
+def _checkpoint_functions():
+    # Lazy: kerax.saving imports the models package, which imports the callbacks.
+    from kerax.saving import restore_checkpoint, save_checkpoint
+
+    return save_checkpoint, restore_checkpoint
+
+
+def _key_list(key) -> list[int] | None:
+    if key is None:
+        return None
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return [int(v) for v in np.asarray(key).ravel()]
 
 
 class BackupAndRestore(Callback):
     """Back up the whole training state, and resume from it when ``fit`` is rerun.
 
     At each epoch end (or every ``save_freq`` batches) the model variables, the
-    optimizer state, the training and shuffling PRNG keys, the epoch and batch counters
-    (and, mid-epoch, the running sums behind the epoch's logs) are written to
-    ``backup_dir/backup.msgpack`` in one atomic replace. When ``fit`` starts with that
-    file present, everything is restored and training resumes at the saved epoch and
-    batch: the same program, killed at any moment and run again, ends with the same
-    weights as an uninterrupted run. When ``fit`` ends the backup is deleted (unless
+    optimizer state, the training PRNG key (``kerax.saving.save_checkpoint``, one HDF5
+    file replaced atomically) and, with them, the shuffling key, the epoch and batch
+    counters, the learning rate and, mid-epoch, the running sums behind the epoch's logs
+    are written to ``backup_dir/backup.ckpt.h5``. When ``fit`` starts with that file
+    present, everything is restored and training resumes at the saved epoch and batch:
+    the same program, killed at any moment and run again, ends with the same weights as
+    an uninterrupted run. When ``fit`` ends the backup is deleted (unless
     ``delete_checkpoint=False``).
 
-    The file is flax msgpack (arrays and numbers only, never pickle), so restoring runs
-    no code from it. Restoring needs a model built the same way and the same optimizer.
+    Restoring runs no code from the file (arrays and JSON only, never pickle) and
+    needs the model built the same way (layer classes and order; names may differ) with
+    the same optimizer.
 
     Args:
         backup_dir: the directory for the backup; created when needed. Use one per run.
         save_freq: ``"epoch"``, or an integer N: also back up every N batches (at the
             first dispatch boundary after N batches; each backup syncs the device and
             copies the state to the host).
-        double_checkpoint: keep the previous backup as ``backup.msgpack.bkp`` and fall
+        double_checkpoint: keep the previous backup as ``backup.ckpt.h5.bkp`` and fall
             back to it if the latest one cannot be read.
         delete_checkpoint: delete the backup when training ends.
 
@@ -53,7 +65,7 @@ class BackupAndRestore(Callback):
         >>> import os, tempfile, kerax as keras
         >>> backup = keras.callbacks.BackupAndRestore(os.path.join(tempfile.mkdtemp(), "b"))
         >>> os.path.basename(backup.backup_path)
-        'backup.msgpack'
+        'backup.ckpt.h5'
     """
 
     def __init__(
@@ -70,7 +82,7 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
-        self.backup_path = os.path.join(self.backup_dir, "backup.msgpack")
+        self.backup_path = os.path.join(self.backup_dir, "backup.ckpt.h5")
         self._prev_path = self.backup_path + ".bkp"
         self._counter = None if save_freq == "epoch" else BatchCounter(save_freq)
         self._current_epoch = 0
@@ -83,31 +95,11 @@ class BackupAndRestore(Callback):
         if self._counter is not None:
             _fit_state.require_state(self, f"save_freq={self.save_freq}")
             self._counter = BatchCounter(self.save_freq)
-        backup = self._read()
-        if backup is not None:
-            self._restore(backup)
-
-    def _read(self) -> dict | None:
         paths = [p for p in (self.backup_path, self._prev_path) if os.path.exists(p)]
-        if not paths:
-            return None
-        errors = []
-        for path in paths:
-            try:
-                backup = _atomic.load_tree(path)
-            except ValueError as e:
-                errors.append(str(e))
-                continue
-            if backup.get("format") != _FORMAT:
-                errors.append(f"{path!r} is not a BackupAndRestore file.")
-                continue
-            return backup
-        raise ValueError(
-            f"BackupAndRestore found a backup in {self.backup_dir!r} but could not read it: "
-            f"{' '.join(errors)} Delete the directory to start training from scratch."
-        )
+        if paths:
+            self._restore(paths)
 
-    def _restore(self, backup: dict) -> None:
+    def _restore(self, paths: list[str]) -> None:
         model = self.model
         if not (hasattr(model, "_initial_epoch") and hasattr(model, "_initial_step")):
             raise RuntimeError(
@@ -115,41 +107,33 @@ class BackupAndRestore(Callback):
                 "fit() cannot resume (it does not honour model._initial_epoch / "
                 "model._initial_step). Delete the directory to train from scratch."
             )
-        variables = jax.tree_util.tree_map(jnp.asarray, backup["variables"])
-        model.set_variables(variables)  # raises, naming the weight, if the model differs
-        optimizer = model.optimizer
-        template = jax.eval_shape(optimizer.transform.init, variables["trainable"])
-        try:
-            opt_state = serialization.from_state_dict(template, backup["opt_state"])
-        except (ValueError, KeyError, TypeError) as e:
+        _, restore_checkpoint = _checkpoint_functions()
+        errors = []
+        for path in paths:  # the latest backup, else the one kept by double_checkpoint
+            try:
+                extra = restore_checkpoint(path, model)
+            except ValueError as e:
+                errors.append(str(e))
+                continue
+            if extra.get("format") == _FORMAT:
+                break
+            errors.append(f"{path!r} was not written by BackupAndRestore.")
+        else:
             raise ValueError(
-                f"The optimizer state in {self.backup_path!r} does not fit this model's "
-                f"optimizer ({type(optimizer).__name__}): {e}. Restore with the optimizer "
-                "the backup was made with, or delete the backup directory."
-            ) from e
-        for want, got in zip(
-            jax.tree_util.tree_leaves(template), jax.tree_util.tree_leaves(opt_state)
-        ):
-            if tuple(want.shape) != tuple(np.shape(got)):
-                raise ValueError(
-                    f"The optimizer state in {self.backup_path!r} holds an array of shape "
-                    f"{np.shape(got)} where this optimizer has {want.shape}. Restore with "
-                    "the optimizer the backup was made with, or delete the backup directory."
-                )
-        opt_state = jax.tree_util.tree_map(
-            lambda want, got: jnp.asarray(got, want.dtype), template, opt_state
+                f"BackupAndRestore found a backup in {self.backup_dir!r} but could not restore "
+                f"it: {' '.join(errors)} Delete the directory to train from scratch."
+            )
+        if extra["learning_rate"] is not None:
+            model.optimizer.learning_rate = float(extra["learning_rate"])
+        if extra["shuffle_key"] is not None:
+            model._shuffle_key = jnp.asarray(extra["shuffle_key"], jnp.uint32)
+        model._initial_epoch = int(extra["epoch"])
+        model._initial_step = int(extra["step"])
+        logs_state = extra["logs_state"]
+        model._initial_logs_state = (
+            None if logs_state is None else [np.asarray(v) for v in logs_state]
         )
-        model._opt_state = opt_state
-        optimizer.observe_state(opt_state)
-        if backup.get("learning_rate") is not None:
-            optimizer.learning_rate = float(backup["learning_rate"])
-        model._train_key = jnp.asarray(backup["train_key"])
-        if backup.get("shuffle_key") is not None:
-            model._shuffle_key = jnp.asarray(backup["shuffle_key"])
-        model._initial_epoch = int(backup["epoch"])
-        model._initial_step = int(backup["step"])
-        model._initial_logs_state = backup.get("logs_state")
-        self._current_epoch = int(backup["epoch"])
+        self._current_epoch = int(extra["epoch"])
 
     # -- back up ---------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
@@ -161,40 +145,39 @@ class BackupAndRestore(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._counter is not None and self._counter.step(batch):
-            self._save(self._current_epoch, batch + 1, _fit_state.running_state(self.model))
+            state = _fit_state.running_state(self.model)
+            _fit_state.sync_weights(self.model)
+            self._save(self._current_epoch, batch + 1, state)
 
     def _save(self, epoch: int, step: int, state) -> None:
+        """Back up the model (as fit left it) and where to resume: ``step`` batches into
+        ``epoch``; mid-epoch, also the running sums behind that epoch's logs."""
         model = self.model
-        if state is None:  # an epoch end: fit has written everything back to the model
-            variables, opt_state, key, logs_state = (
-                model.get_variables(),
-                model._opt_state,
-                model._train_key,
-                None,
-            )
-        else:
-            variables = {"trainable": state.trainable, "non_trainable": state.non_trainable}
-            opt_state, key, logs_state = state.opt_state, state.key, (state.metrics, state.losses)
         optimizer = model.optimizer
-        settable = not callable(getattr(optimizer, "_learning_rate", None))
-        backup = {
+        logs_state = None
+        if state is not None:
+            leaves = jax.tree_util.tree_leaves(jax.device_get((state.metrics, state.losses)))
+            logs_state = [np.asarray(leaf).tolist() for leaf in leaves]
+        extra = {
             "format": _FORMAT,
             "version": _VERSION,
             "epoch": epoch,
             "step": step,
-            "variables": variables,
-            "opt_state": opt_state,
-            "train_key": _as_array(key),
-            "shuffle_key": _as_array(getattr(model, "_shuffle_key", None)),
+            "shuffle_key": _key_list(getattr(model, "_shuffle_key", None)),
+            # The host value is what callbacks read and change; it is restored with
+            # the optimizer state so that both agree after a resume.
+            "learning_rate": None
+            if callable(getattr(optimizer, "_learning_rate", None))
+            else float(optimizer.learning_rate),
             "logs_state": logs_state,
-            "learning_rate": float(optimizer.learning_rate) if settable else None,
         }
+        save_checkpoint, _ = _checkpoint_functions()
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self.backup_path):
             tmp = self._prev_path + ".tmp"
             shutil.copyfile(self.backup_path, tmp)
             os.replace(tmp, self._prev_path)
-        _atomic.save_tree(self.backup_path, backup)
+        save_checkpoint(self.backup_path, model, extra=extra)
 
     def on_train_end(self, logs=None):
         if not self.delete_checkpoint:

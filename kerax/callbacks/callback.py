@@ -110,8 +110,19 @@ class CallbackList:
         if hook not in _HOOKS:
             raise AttributeError(hook)
 
-        def dispatch(*args, **kwargs):
+        takes_index = "epoch" in hook or "batch" in hook
+
+        def dispatch(*args, logs=None):
+            # Keras passes logs positionally (None when absent), so a LambdaCallback's
+            # `lambda epoch, logs: ...` always receives both arguments.
+            index, rest = (args[0], args[1:]) if takes_index else (None, args)
+            if rest:
+                logs = rest[0]
             for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+                method = getattr(cb, hook)
+                if takes_index:
+                    method(index, logs)
+                else:
+                    method(logs)
 
         return dispatch

@@ -18,6 +18,12 @@ from kerax.callbacks.callback import Callback
 _file_ids = itertools.count()
 
 
+def _scalars(logs: dict) -> dict[str, float]:
+    """The scalar logs; per-class metric vectors (``F1Score(average=None)``) have no
+    scalar plot, so they are left out rather than failing the fit."""
+    return {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}
+
+
 def _profile_range(value) -> tuple[int, int]:
     message = (
         "TensorBoard: profile_batch must be a non-negative integer or a pair of positive "
@@ -179,8 +185,8 @@ class TensorBoard(Callback):
         step = self._global_train_batch
         if self.update_freq != "epoch" and before // self.update_freq != step // self.update_freq:
             writer = self._writer("train")
-            for name, value in (logs or {}).items():
-                writer.add_scalar(f"batch_{name}", float(value), step)
+            for name, value in _scalars(logs or {}).items():
+                writer.add_scalar(f"batch_{name}", value, step)
             if self.write_steps_per_second:
                 now = time.perf_counter()
                 writer.add_scalar("batch_steps_per_second", done / (now - self._last_time), step)
@@ -237,6 +243,7 @@ class TensorBoard(Callback):
     def _log_epoch_metrics(self, epoch: int, logs: dict) -> None:
         if not logs:
             return
+        logs = _scalars(logs)
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
         val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
         optimizer = getattr(self.model, "optimizer", None)

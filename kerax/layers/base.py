@@ -183,7 +183,12 @@ class Layer:
             return v
         value = v.value
         compute = self.compute_dtype
-        if self.autocast and value.dtype != compute and jnp.issubdtype(value.dtype, jnp.floating):
+        if (
+            self.autocast
+            and getattr(v, "autocast", True)
+            and value.dtype != compute
+            and jnp.issubdtype(value.dtype, jnp.floating)
+        ):
             value = value.astype(compute)
         return value
 
@@ -244,6 +249,7 @@ class Layer:
             constraint=constraints.get(constraint),
         )
         variable.path = f"{self.name}/{unique}"
+        variable.autocast = autocast
         if trainable:
             self._created_trainable.append(variable)
             variable.trainable = self._trainable
@@ -414,7 +420,9 @@ class Layer:
         _scope.set_mask(outputs, self.compute_mask(args[0], mask))
         if self.activity_regularizer is not None:
             for out in jax.tree_util.tree_leaves(outputs):
-                self.add_loss(self.activity_regularizer(out))
+                # Keras 3 divides the penalty by the batch size
+                batch = out.shape[0] if out.ndim else 1
+                self.add_loss(self.activity_regularizer(out) / batch)
         return outputs
 
     def _eager_call(self, args: tuple, kwargs: dict, training: bool | None) -> Any:

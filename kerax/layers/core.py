@@ -98,6 +98,8 @@ class Dense(Layer):
         (2, 3)
     """
 
+    supports_masking = True  # Keras 3 passes the incoming mask through
+
     def __init__(
         self,
         units: int,
@@ -180,6 +182,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function: ``Activation("relu")``."""
 
+    supports_masking = True  # Keras 3 passes the incoming mask through
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -202,6 +206,8 @@ class Dropout(Layer):
 
     Randomness comes from the ``key`` given to ``apply`` (``fit`` passes one per step).
     """
+
+    supports_masking = True  # Keras 3 passes the incoming mask through
 
     def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -239,6 +245,8 @@ class Lambda(Layer):
     one requires ``safe_mode=False``.
     """
 
+    supports_masking = True  # Keras 3 passes the incoming mask through
+
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if not callable(function):
@@ -259,6 +267,8 @@ class Lambda(Layer):
 
 class Identity(Layer):
     """Returns its input unchanged (a placeholder in a layer list)."""
+
+    supports_masking = True  # Keras 3 passes the incoming mask through
 
     def call(self, inputs):
         return inputs

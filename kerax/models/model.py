@@ -14,7 +14,6 @@ be jitted, differentiated, vmapped and sharded freely.
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 import jax
@@ -26,10 +25,6 @@ from kerax.layers.base import Layer
 from kerax.trainer import Trainer
 
 Variables = dict[str, dict]
-
-
-def _path_key(path: tuple[str, ...]) -> int:
-    return zlib.crc32("/".join(path).encode())
 
 
 class Model(Trainer, Layer):
@@ -156,7 +151,12 @@ class Model(Trainer, Layer):
                     "or give the model an Input."
                 )
             self._build_from_data(*sample_inputs)
-        return self._tree(lambda path, v: v.initial_value(jax.random.fold_in(key, _path_key(path))))
+        # Keys follow each variable's position, not its name: layer names carry a session
+        # counter (dense_3), and two models of one architecture must initialize alike.
+        position = {id(v): i for i, (_, v) in enumerate(self._variable_index())}
+        return self._tree(
+            lambda path, v: v.initial_value(jax.random.fold_in(key, position[id(v)]))
+        )
 
     def apply(
         self,
@@ -180,11 +180,12 @@ class Model(Trainer, Layer):
         outputs, non_trainable, _ = self._apply(variables, inputs, training, key)
         return outputs, non_trainable
 
-    def _apply(self, variables: Variables, inputs: tuple, training: bool, key: Any):
+    def _apply(self, variables: Variables, inputs: tuple, training: bool, key: Any,
+               sample_mask: Any = None):
         """``apply`` plus the losses layers added with ``add_loss`` (for the trainer)."""
         index = self._variable_index()
         values = {id(v): _lookup(variables, path, v, self.name) for path, v in index}
-        scope = _scope.Scope(values=values, key=key, training=training)
+        scope = _scope.Scope(values=values, key=key, training=training, sample_mask=sample_mask)
         x = inputs[0] if len(inputs) == 1 else list(inputs)
         with _scope.bind(scope):
             outputs = self(x, training=training)

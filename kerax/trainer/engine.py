@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from kerax import distribution as distribution_lib
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 
 
@@ -121,7 +122,8 @@ class Engine:
         return x, align(y, names, "y"), align(sw, names, "sample_weight"), mask
 
     def _losses(self, variables, x, y, sw, mask, training, key):
-        y_pred, non_trainable, added = self.model._apply(variables, (x,), training, key)
+        y_pred, non_trainable, added = self.model._apply(variables, (x,), training, key,
+                                                         sample_mask=mask)
         preds = flatten_outputs(y_pred)
         total, parts = self.loss(y, preds, sw, mask)
         for path, reg in self.regularized:
@@ -178,6 +180,9 @@ class Engine:
         idx = jax.lax.dynamic_slice_in_dim(order, i * bs, bs)
         mask = ((i * bs + jnp.arange(bs)) < n).astype(jnp.float32)
         x, y, sw = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
+        dist = distribution_lib.distribution()
+        if dist is not None:  # split the batch over the mesh; XLA adds the all-reduce
+            return dist.shard_batch((x, y, sw, mask))
         return x, y, sw, mask
 
     @staticmethod

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax import distribution as distribution_lib
 from kerax.data import arrays
 from kerax.data.streams import BatchStream, check_finite, one_shot
 
@@ -23,9 +24,44 @@ from kerax.data.streams import BatchStream, check_finite, one_shot
 def place(tree: Any) -> Any:
     """Commit arrays to the default device, so the first dispatch sees the same
     placement as every later one (whose inputs are the previous outputs) and XLA
-    compiles once rather than twice."""
+    compiles once rather than twice. Under a ``kerax.distribution``, replicate them
+    over the mesh instead (batches are split inside the step)."""
+    dist = distribution_lib.distribution()
+    if dist is not None:
+        return jax.device_put(tree, dist.replicated())
     device = jax.config.jax_default_device or jax.devices()[0]
     return jax.device_put(tree, device)
+
+
+def place_state(state: Any) -> Any:
+    """A ``TrainState`` on the device(s): variables laid out by the distribution's map,
+    optimizer slots like the variable they belong to, everything else replicated."""
+    dist = distribution_lib.distribution()
+    if dist is None:
+        return place(state)
+    shardings: dict[str, tuple] = {}
+
+    def variable(path, leaf):
+        name = "/".join(str(getattr(k, "key", k)) for k in path)
+        shardings[name] = (dist.variable_sharding(name, tuple(leaf.shape)), tuple(leaf.shape))
+        return jax.device_put(leaf, shardings[name][0])
+
+    trainable = jax.tree_util.tree_map_with_path(variable, state.trainable)
+    non_trainable = jax.tree_util.tree_map_with_path(variable, state.non_trainable)
+    if isinstance(dist, distribution_lib.ModelParallel):
+        dist.check_layout_map(list(shardings))
+
+    def slot(path, leaf):
+        # optax slots (Adam's mu and nu ...) mirror the variables' tree: same layout
+        name = "/".join(str(getattr(k, "key", k)) for k in path)
+        for var, (sharding, shape) in shardings.items():
+            if name.endswith(var) and tuple(np.shape(leaf)) == shape:
+                return jax.device_put(leaf, sharding)
+        return jax.device_put(leaf, dist.replicated())
+
+    opt_state = jax.tree_util.tree_map_with_path(slot, state.opt_state)
+    rest = place(state.replace(trainable=None, non_trainable=None, opt_state=None))
+    return rest.replace(trainable=trainable, non_trainable=non_trainable, opt_state=opt_state)
 
 
 def padded_order(n: int, batch_size: int) -> jax.Array:
@@ -43,6 +79,8 @@ class ArrayRunner:
             check_finite((x, y, sample_weight), "Input data ")
         self.n = arrays.num_samples(x, y, sample_weight)
         self.batch_size = batch_size
+        if distribution_lib.distribution() is not None:
+            distribution_lib.distribution().check_batch_size(batch_size)
         self.engine = model._engine_for(x, y, batch_size)
         self.data = place((x, y, sample_weight))
         self.order = padded_order(self.n, batch_size)
@@ -50,8 +88,10 @@ class ArrayRunner:
         self.steps = total if steps is None else min(int(steps), total)
 
     def train_epoch(self, state, epoch_key, shuffle: bool, k: int, fused: bool,
-                    on_dispatch: Callable, should_stop: Callable):
-        for start in range(0, self.steps, k):
+                    on_dispatch: Callable, should_stop: Callable, first_step: int = 0):
+        if first_step and shuffle:  # resuming mid-epoch: the permutation step 0 would draw
+            self.order = self.engine._epoch_order(self.order, self.n, 0, epoch_key, True)
+        for start in range(first_step, self.steps, k):
             stop = min(start + k, self.steps)
             state, self.order = self.engine.run_train(
                 state, self.data, self.order, start, stop, epoch_key, self.n, shuffle, fused
@@ -93,8 +133,10 @@ class StreamRunner:
         return self.engine
 
     def train_epoch(self, state, epoch_key, shuffle: bool, k: int, fused: bool,
-                    on_dispatch: Callable, should_stop: Callable):
+                    on_dispatch: Callable, should_stop: Callable, first_step: int = 0):
         for i, (batch, _) in enumerate(self.stream.epoch(self.steps)):
+            if i < first_step:  # resuming mid-epoch: these batches were trained on
+                continue
             state = self._engine(self.stream.batch_size).train_batch(state, batch)
             on_dispatch(i, state)
             if should_stop():

@@ -20,7 +20,7 @@ from kerax.data import arrays
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.data.streams import is_stream
 from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast
-from kerax.trainer.runners import ArrayRunner, StreamRunner, padded_order
+from kerax.trainer.runners import ArrayRunner, StreamRunner, padded_order, place_state
 from kerax.trainer.runners import place as _place
 
 _DEFAULT_BATCH = 32
@@ -47,6 +47,10 @@ class Trainer:
         self.steps_per_execution: int | str = "auto"
         self._opt_state = None
         self._train_key = None
+        # The fit/callback contract (kerax/callbacks/_fit_state.py, BackupAndRestore).
+        self._fit_state = None
+        self._shuffle_key = None
+        self._initial_epoch, self._initial_step, self._initial_logs_state = None, 0, None
 
     def compile(
         self,
@@ -176,7 +180,7 @@ class Trainer:
         if self._train_key is None:
             self._train_key = _scope.next_global_key()
         metrics, losses = _place(engine.fresh_metric_states())
-        return _place(
+        return place_state(
             TrainState(
                 trainable=variables["trainable"],
                 non_trainable=variables["non_trainable"],
@@ -273,23 +277,47 @@ class Trainer:
         needs_logs = callback_list.needs_batch_logs
         k = self._steps_per_dispatch(engine, runner.steps or 1, needs_logs)
         fused = engine.loops_fast or k > 1
+        self.stop_training = False
+        self._shuffle_key = None
+        self._initial_epoch, self._initial_step, self._initial_logs_state = None, 0, None
+        # Before the state is built: BackupAndRestore may restore the variables,
+        # _opt_state, _train_key, _shuffle_key and the _initial_* counters.
+        callback_list.on_train_begin()
         state = self._initial_state(engine, copy=True)
-        shuffle_key = _scope.next_global_key()
+        if self._shuffle_key is None:
+            self._shuffle_key = _scope.next_global_key()
+        shuffle_key = self._shuffle_key
+        if self._initial_epoch is not None:
+            initial_epoch = self._initial_epoch
+        first_step = self._initial_step
 
         def on_dispatch(batch, state):
+            self._fit_state = state
             logs = _host(runner.engine.logs_fn(state)) if needs_logs else None
             callback_list.on_train_batch_end(batch, logs)
 
-        self.stop_training = False
         logs: dict[str, float] = {}
         val_runner = None
-        callback_list.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            state = state.replace(**self._fresh_logs(runner.engine))
+            fresh = self._fresh_logs(runner.engine)
+            if first_step and self._initial_logs_state is not None:
+                # Resuming mid-epoch: the running sums behind this epoch's logs.
+                template = (fresh["metrics"], fresh["losses"])
+                leaves = jax.tree_util.tree_leaves(template)
+                metrics, losses = jax.tree_util.tree_unflatten(
+                    jax.tree_util.tree_structure(template),
+                    [jnp.asarray(v, t.dtype) for v, t in zip(self._initial_logs_state, leaves)],
+                )
+                fresh = _place({"metrics": metrics, "losses": losses})
+            # Callbacks may have set optimizer.learning_rate: no retrace, same shapes.
+            opt_state = self.optimizer.sync_state(state.opt_state)
+            state = state.replace(opt_state=opt_state, **fresh)
             state = runner.train_epoch(state, jax.random.fold_in(shuffle_key, epoch),
                                        bool(shuffle), k, fused, on_dispatch,
-                                       lambda: self.stop_training)
+                                       lambda: self.stop_training, first_step)
+            first_step = 0
+            self._fit_state = state
             logs = _host(runner.engine.logs_fn(state))
             if val is not None and (epoch + 1) % validation_freq == 0:
                 if val_runner is None:  # built once: data placed and checked once
@@ -301,6 +329,7 @@ class Trainer:
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        self._fit_state = None
         self._finish(state, final=True)
         callback_list.on_train_end(logs)
         return self.history

@@ -7,13 +7,6 @@ from cb_helpers import FakeModel, binary_data, drive, tiny_model
 
 import kerax as keras
 
-LR_NOT_SYNCED = (
-    "fit() does not push optimizer.learning_rate changes made by callbacks into the "
-    "running optimizer state (it calls optimizer.sync_state only when fit starts); it must "
-    "call state.replace(opt_state=self.optimizer.sync_state(state.opt_state)) after "
-    "on_epoch_begin and after the batch hooks"
-)
-
 
 def _lrs(callback, values, monitor="loss", learning_rate=0.1):
     """The optimizer's rate after each epoch's hooks, over scripted logs."""
@@ -129,7 +122,6 @@ def test_plateau_lowers_the_optimizer_rate_during_a_real_fit():
     np.testing.assert_allclose(model.optimizer.learning_rate, 0.025)
 
 
-@pytest.mark.xfail(strict=True, reason=LR_NOT_SYNCED)
 def test_scheduled_rate_is_the_rate_the_compiled_step_uses():
     x, y = binary_data()
     model = tiny_model(learning_rate=0.1)

@@ -193,11 +193,6 @@ def test_epoch_saves_in_a_real_fit_hold_that_epochs_weights(tmp_path, recorded):
             np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fit() does not publish its running TrainState as model._fit_state yet, so "
-    "weights cannot be saved mid-epoch (see the fit contract in kerax/callbacks/_fit_state.py)",
-)
 def test_batch_saves_in_a_real_fit_hold_the_weights_after_that_batch(tmp_path, recorded):
     x, y = binary_data(n=64)  # 4 batches of 16 per epoch
     model = tiny_model()

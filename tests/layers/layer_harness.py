@@ -17,28 +17,33 @@ import numpy as np
 import kerax
 
 
-def _wrap(layer, x):
-    """A functional model around one layer, so the pure functions are at hand."""
-    inputs = [kerax.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in x] if isinstance(
-        x, list
-    ) else kerax.Input(shape=x.shape[1:], dtype=str(x.dtype))
-    return kerax.Model(inputs, layer(inputs))
+def _wrap(layer, x, call=None):
+    """A functional model around one layer, so the pure functions are at hand.
+
+    ``call(layer, inputs)`` calls the layer on the symbolic inputs (default
+    ``layer(inputs)``), e.g. ``lambda mha, t: mha(t[0], t[1], use_causal_mask=True)``.
+    """
+    inputs = (
+        [kerax.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in x]
+        if isinstance(x, list)
+        else kerax.Input(shape=x.shape[1:], dtype=str(x.dtype))
+    )
+    return kerax.Model(inputs, layer(inputs) if call is None else call(layer, inputs))
 
 
 def _tolist(y):
     return [np.asarray(t) for t in jax.tree_util.tree_leaves(y)]
 
 
-def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config=True):
+def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config=True, call=None):
     """Run the harness; returns the eager output (NumPy leaves) for further checks."""
     key = jax.random.PRNGKey(0) if key is None else key
     layer = make()
-    model = _wrap(layer, x)
+    model = _wrap(layer, x, call)
     variables = model.get_variables()
 
     eager, _ = model.apply(variables, x, training=training, key=key)
-    shapes = jax.tree_util.tree_leaves(model.output_shape,
-                                       is_leaf=lambda s: isinstance(s, tuple))
+    shapes = jax.tree_util.tree_leaves(model.output_shape, is_leaf=lambda s: isinstance(s, tuple))
     for spec, out in zip(shapes, _tolist(eager)):
         assert len(spec) == out.ndim, (spec, out.shape)
         assert all(s is None or s == o for s, o in zip(spec, out.shape)), (spec, out.shape)
@@ -50,12 +55,17 @@ def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config
         np.testing.assert_allclose(a, b, rtol=atol, atol=atol)
 
     if grads:
+
         def loss(trainable, x_):
-            out, _ = model.apply({"trainable": trainable,
-                                  "non_trainable": variables["non_trainable"]},
-                                 x_, training=training, key=key)
-            return sum(jnp.sum(jnp.asarray(t, jnp.float32) ** 2)
-                       for t in jax.tree_util.tree_leaves(out))
+            out, _ = model.apply(
+                {"trainable": trainable, "non_trainable": variables["non_trainable"]},
+                x_,
+                training=training,
+                key=key,
+            )
+            return sum(
+                jnp.sum(jnp.asarray(t, jnp.float32) ** 2) for t in jax.tree_util.tree_leaves(out)
+            )
 
         floating = not isinstance(x, list) and jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
         argnums = (0, 1) if floating else 0
@@ -64,7 +74,7 @@ def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config
 
     if config:
         clone = type(layer).from_config(layer.get_config())
-        clone_model = _wrap(clone, x)
+        clone_model = _wrap(clone, x, call)
         clone_model.set_weights(model.get_weights())
         again, _ = clone_model.apply(clone_model.get_variables(), x, training=training, key=key)
         for a, b in zip(_tolist(eager), _tolist(again)):
@@ -72,13 +82,24 @@ def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config
     return _tolist(eager)
 
 
-def check_keras_parity(make, make_keras, x, keras, training=False, atol=1e-5, key=None):
-    """Same weights, same input: our output equals Keras's (``key`` feeds random layers)."""
-    ours = _wrap(make(), x)
-    k_inputs = [keras.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in x] if isinstance(
-        x, list
-    ) else keras.Input(shape=x.shape[1:], dtype=str(x.dtype))
-    theirs = keras.Model(k_inputs, make_keras()(k_inputs))
+def check_keras_parity(
+    make, make_keras, x, keras, training=False, atol=1e-5, key=None, call=None, keras_call=None
+):
+    """Same weights, same input: our output equals Keras's (``key`` feeds random layers).
+
+    ``call``/``keras_call``: how to call each layer on the inputs (``keras_call``
+    defaults to ``call``), as in ``_wrap``.
+    """
+    ours = _wrap(make(), x, call)
+    k_inputs = (
+        [keras.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in x]
+        if isinstance(x, list)
+        else keras.Input(shape=x.shape[1:], dtype=str(x.dtype))
+    )
+    keras_call = keras_call or call
+    k_layer = make_keras()
+    k_outputs = k_layer(k_inputs) if keras_call is None else keras_call(k_layer, k_inputs)
+    theirs = keras.Model(k_inputs, k_outputs)
     weights = ours.get_weights()
     assert [w.shape for w in weights] == [tuple(w.shape) for w in theirs.get_weights()]
     theirs.set_weights(weights)

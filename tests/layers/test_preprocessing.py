@@ -26,15 +26,39 @@ def _adapted(**kwargs):
 # (name, make, input, grads)
 HARNESS = [
     ("rescaling", lambda: P.Rescaling(1 / 255, offset=0.5), _IMAGES, True),
-    ("rescaling_uint8", lambda: P.Rescaling([1.0, 2.0, 3.0]), (_IMAGES * 255).astype("uint8"), False),
+    (
+        "rescaling_uint8",
+        lambda: P.Rescaling([1.0, 2.0, 3.0]),
+        (_IMAGES * 255).astype("uint8"),
+        False,
+    ),
     ("normalization_adapted", _adapted, _DATA[:4], True),
-    ("normalization_given", lambda: P.Normalization(mean=[1, 2, 3], variance=[1, 4, 9], invert=True), _DATA[:4], True),
-    ("discretization_int", lambda: P.Discretization(bin_boundaries=[0.0, 1.0, 2.0]), _VALUES, False),
-    ("discretization_count", lambda: P.Discretization([0.0, 1.0], output_mode="count"), _VALUES, False),
+    (
+        "normalization_given",
+        lambda: P.Normalization(mean=[1, 2, 3], variance=[1, 4, 9], invert=True),
+        _DATA[:4],
+        True,
+    ),
+    (
+        "discretization_int",
+        lambda: P.Discretization(bin_boundaries=[0.0, 1.0, 2.0]),
+        _VALUES,
+        False,
+    ),
+    (
+        "discretization_count",
+        lambda: P.Discretization([0.0, 1.0], output_mode="count"),
+        _VALUES,
+        False,
+    ),
     ("category_multi_hot", lambda: P.CategoryEncoding(4), _IDS, False),
     ("category_one_hot", lambda: P.CategoryEncoding(4, output_mode="one_hot"), _IDS[:, :1], False),
-    ("resizing", lambda: P.Resizing(3, 4), _IMAGES, True),
-    ("resizing_pad", lambda: P.Resizing(4, 4, pad_to_aspect_ratio=True, fill_value=0.5), _IMAGES, True),
+    (
+        "resizing_pad",
+        lambda: P.Resizing(4, 4, pad_to_aspect_ratio=True, fill_value=0.5),
+        _IMAGES,
+        True,
+    ),
     ("center_crop", lambda: P.CenterCrop(3, 3), _IMAGES, True),
 ]
 
@@ -46,30 +70,68 @@ def test_harness(name, make, x, grads):
 
 # (name, ours, keras-builder taking the keras module, input)
 PARITY = [
-    ("rescaling", lambda: P.Rescaling(1 / 127.5, -1), lambda k: k.layers.Rescaling(1 / 127.5, -1), _IMAGES),
-    ("normalization_given", lambda: P.Normalization(axis=None, mean=2.0, variance=3.0),
-     lambda k: k.layers.Normalization(axis=None, mean=2.0, variance=3.0), _DATA),
-    ("normalization_invert", lambda: P.Normalization(mean=[1, 2, 3], variance=[1, 4, 9], invert=True),
-     lambda k: k.layers.Normalization(mean=[1, 2, 3], variance=[1, 4, 9], invert=True), _DATA),
-    ("discretization_one_hot", lambda: P.Discretization([0.0, 1.0, 2.0], output_mode="one_hot"),
-     lambda k: k.layers.Discretization([0.0, 1.0, 2.0], output_mode="one_hot"), _VALUES),
-    ("discretization_multi_hot", lambda: P.Discretization([0.0, 1.0], output_mode="multi_hot"),
-     lambda k: k.layers.Discretization([0.0, 1.0], output_mode="multi_hot"), _VALUES),
-    ("category_count", lambda: P.CategoryEncoding(5, output_mode="count"),
-     lambda k: k.layers.CategoryEncoding(5, output_mode="count"), _IDS),
-    ("category_one_hot", lambda: P.CategoryEncoding(5, output_mode="one_hot"),
-     lambda k: k.layers.CategoryEncoding(5, output_mode="one_hot"), _IDS[:, :1]),
+    (
+        "rescaling",
+        lambda: P.Rescaling(1 / 127.5, -1),
+        lambda k: k.layers.Rescaling(1 / 127.5, -1),
+        _IMAGES,
+    ),
+    (
+        "normalization_invert",
+        lambda: P.Normalization(mean=[1, 2, 3], variance=[1, 4, 9], invert=True),
+        lambda k: k.layers.Normalization(mean=[1, 2, 3], variance=[1, 4, 9], invert=True),
+        _DATA,
+    ),
+    (
+        "discretization_one_hot",
+        lambda: P.Discretization([0.0, 1.0, 2.0], output_mode="one_hot"),
+        lambda k: k.layers.Discretization([0.0, 1.0, 2.0], output_mode="one_hot"),
+        _VALUES,
+    ),
+    (
+        "category_count",
+        lambda: P.CategoryEncoding(5, output_mode="count"),
+        lambda k: k.layers.CategoryEncoding(5, output_mode="count"),
+        _IDS,
+    ),
+    (
+        "category_one_hot",
+        lambda: P.CategoryEncoding(5, output_mode="one_hot"),
+        lambda k: k.layers.CategoryEncoding(5, output_mode="one_hot"),
+        _IDS[:, :1],
+    ),
     ("resizing_up", lambda: P.Resizing(8, 9), lambda k: k.layers.Resizing(8, 9), _IMAGES),
-    ("resizing_crop_bicubic", lambda: P.Resizing(4, 4, "bicubic", crop_to_aspect_ratio=True),
-     lambda k: k.layers.Resizing(4, 4, "bicubic", crop_to_aspect_ratio=True), _IMAGES),
-    ("resizing_pad_antialias", lambda: P.Resizing(3, 2, pad_to_aspect_ratio=True, antialias=True),
-     lambda k: k.layers.Resizing(3, 2, pad_to_aspect_ratio=True, antialias=True), _IMAGES),
-    ("resizing_nearest_first", lambda: P.Resizing(3, 4, "nearest", data_format="channels_first"),
-     lambda k: k.layers.Resizing(3, 4, "nearest", data_format="channels_first"), _IMAGES),
-    ("resizing_uint8", lambda: P.Resizing(3, 4), lambda k: k.layers.Resizing(3, 4),
-     (_IMAGES * 255).astype("uint8")),
+    (
+        "resizing_crop_bicubic",
+        lambda: P.Resizing(4, 4, "bicubic", crop_to_aspect_ratio=True),
+        lambda k: k.layers.Resizing(4, 4, "bicubic", crop_to_aspect_ratio=True),
+        _IMAGES,
+    ),
+    (
+        "resizing_pad_antialias",
+        lambda: P.Resizing(3, 2, pad_to_aspect_ratio=True, antialias=True),
+        lambda k: k.layers.Resizing(3, 2, pad_to_aspect_ratio=True, antialias=True),
+        _IMAGES,
+    ),
+    (
+        "resizing_nearest_first",
+        lambda: P.Resizing(3, 4, "nearest", data_format="channels_first"),
+        lambda k: k.layers.Resizing(3, 4, "nearest", data_format="channels_first"),
+        _IMAGES,
+    ),
+    (
+        "resizing_uint8",
+        lambda: P.Resizing(3, 4),
+        lambda k: k.layers.Resizing(3, 4),
+        (_IMAGES * 255).astype("uint8"),
+    ),
     ("center_crop", lambda: P.CenterCrop(3, 4), lambda k: k.layers.CenterCrop(3, 4), _IMAGES),
-    ("center_crop_upsizes", lambda: P.CenterCrop(4, 9), lambda k: k.layers.CenterCrop(4, 9), _IMAGES),
+    (
+        "center_crop_upsizes",
+        lambda: P.CenterCrop(4, 9),
+        lambda k: k.layers.CenterCrop(4, 9),
+        _IMAGES,
+    ),
 ]
 
 
@@ -91,7 +153,9 @@ def test_normalization_adapt_matches_keras(keras_oracle, axis):
         layer.adapt(data)  # Keras reads adapted statistics only from its own adapt()
         return layer
 
-    ours, theirs = check_keras_parity(lambda: _adapted_on(data, axis), keras_layer, data, keras_oracle)
+    ours, theirs = check_keras_parity(
+        lambda: _adapted_on(data, axis), keras_layer, data, keras_oracle
+    )
     mean, var, count = ours.layers[-1].get_weights()
     k_mean, k_var, _ = theirs.layers[-1].get_weights()
     np.testing.assert_allclose(mean, k_mean, rtol=1e-6, atol=1e-6)
@@ -109,9 +173,18 @@ def test_normalization_adapt_streams_batches():
     reference = _adapted()
     np.testing.assert_allclose(reference.get_weights()[0], _DATA.mean(0), rtol=1e-5)
     np.testing.assert_allclose(reference.get_weights()[1], _DATA.var(0), rtol=1e-5)
+
+    class Batches:  # batch-indexed, like a PyDataset
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return _DATA[i * 10 : (i + 1) * 10], None
+
     streams = [
         ((_DATA[i : i + 7], None) for i in range(0, 40, 7)),  # (x, y) tuples, ragged end
         [_DATA[:13], _DATA[13:]],
+        Batches(),
     ]
     for data in streams:
         layer = P.Normalization()
@@ -134,7 +207,9 @@ def _keras_summary_adapt(layer, batches):
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("num_bins,epsilon,splits", [(4, 0.01, [20]), (5, 0.01, [300, 700]), (7, 0.05, [100])])
+@pytest.mark.parametrize(
+    "num_bins,epsilon,splits", [(4, 0.01, [20]), (5, 0.01, [300, 700]), (7, 0.05, [100])]
+)
 def test_discretization_adapt_matches_keras(keras_oracle, num_bins, epsilon, splits):
     data = _x((1000,), seed=4) if splits != [20] else np.arange(20.0, dtype="float32")
     batches = np.split(data, splits)
@@ -152,7 +227,9 @@ def test_discretization_adapt_on_array_approximates_quantiles():
     data = _x((1000,), seed=5)
     layer = P.Discretization(num_bins=4)
     layer.adapt(data, batch_size=250)
-    np.testing.assert_allclose(layer.bin_boundaries, np.quantile(data, [0.25, 0.5, 0.75]), atol=0.05)
+    np.testing.assert_allclose(
+        layer.bin_boundaries, np.quantile(data, [0.25, 0.5, 0.75]), atol=0.05
+    )
     whole = P.Discretization(num_bins=4)
     whole.adapt(data)
     assert whole.bin_boundaries != layer.bin_boundaries  # streaming is an approximation
@@ -186,9 +263,17 @@ def test_channels_first_rescaling_follows_config():
 ERRORS = [
     (lambda: P.Resizing(0, 3), ValueError, r"height must be a positive integer.*height=0"),
     (lambda: P.Resizing(2, 3, interpolation="cubic"), ValueError, "interpolation='cubic'"),
-    (lambda: P.Resizing(2, 3, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True), ValueError, "cannot both"),
+    (
+        lambda: P.Resizing(2, 3, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True),
+        ValueError,
+        "cannot both",
+    ),
     (lambda: P.CenterCrop(2, 2, data_format="nhwc"), ValueError, "data_format='nhwc'"),
-    (lambda: P.Resizing(2, 2)(np.ones((4, 4))), ValueError, r"rank-4.*Received: inputs.shape=\(4, 4\)"),
+    (
+        lambda: P.Resizing(2, 2)(np.ones((4, 4))),
+        ValueError,
+        r"rank-4.*Received: inputs.shape=\(4, 4\)",
+    ),
     (lambda: P.CategoryEncoding(0), ValueError, "num_tokens=0"),
     (lambda: P.CategoryEncoding(3, output_mode="tf_idf"), ValueError, "output_mode='tf_idf'"),
     (lambda: P.Discretization(bin_boundaries=[1.0], num_bins=3), ValueError, "exactly one"),

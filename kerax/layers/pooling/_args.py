@@ -38,9 +38,7 @@ def choice(value: Any, options: tuple[str, ...], arg: str, layer: str) -> str:
     """A case-insensitive string option, returned lower-cased."""
     text = value.lower() if isinstance(value, str) else None
     if text not in options:
-        raise ValueError(
-            f"{layer} {arg} must be one of {options}. Received: {arg}={value!r}"
-        )
+        raise ValueError(f"{layer} {arg} must be one of {options}. Received: {arg}={value!r}")
     return text
 
 
@@ -70,9 +68,7 @@ def pairs(value: Any, n: int, arg: str, layer: str) -> tuple:
     or a pair, and for ``n == 1`` a single pair ``(before, after)``.
     """
     shape = "(before, after)" if n == 1 else f"a tuple of {n} ints or {n} (before, after) pairs"
-    message = (
-        f"{layer} {arg} must be a non-negative integer or {shape}. Received: {arg}={value!r}"
-    )
+    message = f"{layer} {arg} must be a non-negative integer or {shape}. Received: {arg}={value!r}"
     if n == 1 and not is_int(value):
         value = (value,)
     if is_int(value):
@@ -82,9 +78,7 @@ def pairs(value: Any, n: int, arg: str, layer: str) -> tuple:
         for entry in value:
             if is_int(entry):
                 out.append((int(entry), int(entry)))
-            elif (
-                isinstance(entry, (list, tuple)) and len(entry) == 2 and all(map(is_int, entry))
-            ):
+            elif isinstance(entry, (list, tuple)) and len(entry) == 2 and all(map(is_int, entry)):
                 out.append((int(entry[0]), int(entry[1])))
             else:
                 raise TypeError(message)

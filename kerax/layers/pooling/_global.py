@@ -26,7 +26,9 @@ class _GlobalPooling(Layer):
         kind = type(self).__name__
         self.data_format = _args.data_format(data_format, kind)
         if not isinstance(keepdims, bool):
-            raise TypeError(f"{kind} keepdims must be True or False. Received: keepdims={keepdims!r}")
+            raise TypeError(
+                f"{kind} keepdims must be True or False. Received: keepdims={keepdims!r}"
+            )
         self.keepdims = keepdims
 
     def _axes(self, inputs: jax.Array) -> tuple[int, ...]:

@@ -251,7 +251,12 @@ class AveragePooling3D(_Pooling):
 
 
 for _cls in (
-    MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D, AveragePooling3D
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
 ):
     _cls.__doc__ = _cls.__doc__.replace("    {args}", _ARGS_DOC.strip("\n"))
 

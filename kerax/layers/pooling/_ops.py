@@ -4,9 +4,10 @@ One implementation serves 1D, 2D and 3D. Windows that tile the input (stride equ
 the window, no padding needed) are pooled by splitting each spatial axis into
 ``(size // pool, pool)`` and reducing the ``pool`` axes; every other case goes through
 ``lax.reduce_window``. Both give the same outputs. The reason for two paths is speed:
-on XLA's CPU backend the gradient of a ``reduce_window`` max is a ``select_and_scatter``
-that runs about 10x slower than the elementwise gradient of a plain ``max`` for an
-MNIST-sized ``(128, 28, 28, 32)`` batch pooled by 2 (forward plus backward).
+on XLA's CPU backend the gradient of a ``reduce_window`` max is a ``select_and_scatter``;
+for an MNIST-sized ``(128, 28, 28, 32)`` batch pooled by 2, forward plus backward ran
+6-11x faster as reshape + max (a whole conv/pool/dense train step about 2.8x faster).
+Average pooling gains little either way (about 1.0-1.1x).
 
 Ties: when a window holds its maximum more than once, ``reduce_window``'s gradient goes
 entirely to the first maximum (row-major order inside the window), while the gradient of
@@ -100,15 +101,19 @@ def max_pool(
     )
 
 
-def _valid_counts(shape, axes, pool, strides) -> np.ndarray:
-    """How many real (unpadded) elements each "same" window covers, as a static array."""
-    counts = np.ones([1] * len(shape), np.float32)
+def _valid_counts(shape, axes, pool, strides, dtype) -> jax.Array:
+    """How many real (unpadded) elements each "same" window covers.
+
+    A window is a box, so its count is the product of one small static count per axis;
+    the product is formed on device, never as a full-size host array.
+    """
+    counts = jnp.ones((), dtype)
     for axis, p, s in zip(axes, pool, strides):
         size = shape[axis]
-        (low, _), = lax.padtype_to_pads((size,), (p,), (s,), "SAME")
+        ((low, _),) = lax.padtype_to_pads((size,), (p,), (s,), "SAME")
         starts = np.arange(output_size(size, p, s, "same")) * s - low
         per_axis = np.minimum(starts + p, size) - np.maximum(starts, 0)
-        counts = counts * per_axis.reshape(_full(len(shape), [axis], [-1])).astype(np.float32)
+        counts = counts * jnp.asarray(per_axis.reshape(_full(len(shape), [axis], [-1])), dtype)
     return counts
 
 
@@ -134,4 +139,4 @@ def average_pool(
     summed = lax.reduce_window(x, np.array(0, x.dtype), lax.add, window, steps, padding.upper())
     if padding == "valid":
         return summed / math.prod(pool_size)
-    return summed / jnp.asarray(_valid_counts(x.shape, axes, pool_size, strides), summed.dtype)
+    return summed / _valid_counts(x.shape, axes, pool_size, strides, summed.dtype)

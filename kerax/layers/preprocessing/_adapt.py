@@ -22,7 +22,9 @@ def _check_count(value: Any, arg: str, owner: str) -> None:
     if value is not None and (
         not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1
     ):
-        raise ValueError(f"{owner}: {arg} must be a positive integer or None. Received: {arg}={value!r}")
+        raise ValueError(
+            f"{owner}: {arg} must be a positive integer or None. Received: {arg}={value!r}"
+        )
 
 
 def _first(batch: Any) -> Any:
@@ -49,7 +51,9 @@ def iter_batches(data: Any, batch_size: Any, steps: Any, owner: str) -> Iterator
             )
         size = batch_size or max(int(data.shape[0]), 1)
         batches: Iterator[Any] = (data[i : i + size] for i in range(0, data.shape[0], size))
-    elif not hasattr(data, "__iter__") and hasattr(data, "__getitem__") and hasattr(data, "__len__"):
+    elif (
+        not hasattr(data, "__iter__") and hasattr(data, "__getitem__") and hasattr(data, "__len__")
+    ):
         # A batch-indexed dataset (kerax.utils.PyDataset, keras.utils.Sequence).
         if batch_size is not None:
             raise ValueError(

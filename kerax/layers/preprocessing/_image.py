@@ -132,9 +132,7 @@ def parse_range(
                 f"Received: {arg}={factor!r}"
             )
         if v > high or v < low or (low_open and v == low):
-            raise ValueError(
-                f"{owner}: {arg} must lie in {bounds}. Received: {arg}={factor!r}"
-            )
+            raise ValueError(f"{owner}: {arg} must lie in {bounds}. Received: {arg}={factor!r}")
         return float(v)
 
     if isinstance(factor, (tuple, list)):
@@ -239,9 +237,11 @@ def affine_transform(
     batch, height, width, _ = images.shape
     order = AFFINE_INTERPOLATIONS.index(interpolation)
     fix = _FIX_INDEX[fill_mode]
-    t = transforms.astype(images.dtype)[:, :, None, None]  # (batch, 8, 1, 1)
-    ys = jnp.arange(height, dtype=images.dtype)[:, None]
-    xs = jnp.arange(width, dtype=images.dtype)[None, :]
+    # Coordinates stay float32 for half-precision images: bfloat16 cannot even hold
+    # pixel positions past 256 exactly. Keras computes them in float32 as well.
+    t = transforms.astype("float32")[:, :, None, None]  # (batch, 8, 1, 1)
+    ys = jnp.arange(height, dtype="float32")[:, None]
+    xs = jnp.arange(width, dtype="float32")[None, :]
     src_x = t[:, 0] * xs + t[:, 1] * ys + t[:, 2]  # (batch, height, width)
     src_y = t[:, 3] * xs + t[:, 4] * ys + t[:, 5]
     rows = jnp.arange(batch)[:, None, None]
@@ -255,7 +255,7 @@ def affine_transform(
         weight = wy * wx
         term = values if order == 0 else jnp.asarray(weight)[..., None] * values
         out = term if out is None else out + term
-    return out
+    return out.astype(images.dtype)
 
 
 def rotation_matrices(angles: jax.Array, height: int, width: int) -> jax.Array:

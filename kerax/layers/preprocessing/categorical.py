@@ -193,7 +193,13 @@ class CategoryEncoding(Layer):
         [[1.0, 2.0, 0.0, 0.0]]
     """
 
-    def __init__(self, num_tokens: int | None = None, output_mode: str = "multi_hot", sparse: bool = False, **kwargs):
+    def __init__(
+        self,
+        num_tokens: int | None = None,
+        output_mode: str = "multi_hot",
+        sparse: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         owner = f"Layer '{self.name}' (CategoryEncoding)"
         if output_mode == "binary":  # Keras's deprecated name
@@ -225,4 +231,9 @@ class CategoryEncoding(Layer):
         return encode(indices, self.output_mode, self.num_tokens, self.compute_dtype, count_weights)
 
     def get_config(self):
-        return {**super().get_config(), "num_tokens": self.num_tokens, "output_mode": self.output_mode, "sparse": self.sparse}
+        return {
+            **super().get_config(),
+            "num_tokens": self.num_tokens,
+            "output_mode": self.output_mode,
+            "sparse": self.sparse,
+        }

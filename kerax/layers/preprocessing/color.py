@@ -54,7 +54,14 @@ class RandomContrast(RandomImageLayer):
         (2, 4, 4, 3)
     """
 
-    def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None, data_format: str | None = None, **kwargs):
+    def __init__(
+        self,
+        factor: Any,
+        value_range: Any = (0, 255),
+        seed: int | None = None,
+        data_format: str | None = None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         owner = f"Layer '{self.name}' (RandomContrast)"
         if isinstance(factor, (tuple, list)):
@@ -77,7 +84,12 @@ class RandomContrast(RandomImageLayer):
         return self._from_batch(x, unbatched)
 
     def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "factor": self.factor,
+            "value_range": self.value_range,
+            "seed": self.seed,
+        }
 
 
 class RandomBrightness(RandomImageLayer):
@@ -106,7 +118,14 @@ class RandomBrightness(RandomImageLayer):
         True
     """
 
-    def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None, data_format: str | None = None, **kwargs):
+    def __init__(
+        self,
+        factor: Any,
+        value_range: Any = (0, 255),
+        seed: int | None = None,
+        data_format: str | None = None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         owner = f"Layer '{self.name}' (RandomBrightness)"
         self.factor = parse_range(factor, "factor", owner, -1.0, 1.0)
@@ -118,9 +137,16 @@ class RandomBrightness(RandomImageLayer):
         if training:
             lower, upper = self.factor
             low, high = self.value_range
-            delta = jax.random.uniform(self._next_key(), (x.shape[0], 1, 1, 1), x.dtype, lower, upper)
-            x = jnp.clip(x + delta * (high - low), low, high)
+            delta = jax.random.uniform(
+                self._next_key(), (x.shape[0], 1, 1, 1), "float32", lower, upper
+            )
+            x = jnp.clip(x + (delta * (high - low)).astype(x.dtype), low, high)
         return self._from_batch(x, unbatched)
 
     def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "factor": self.factor,
+            "value_range": self.value_range,
+            "seed": self.seed,
+        }

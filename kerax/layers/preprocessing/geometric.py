@@ -54,7 +54,13 @@ class RandomFlip(RandomImageLayer):
         (2, 4, 4, 3)
     """
 
-    def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None, data_format: str | None = None, **kwargs):
+    def __init__(
+        self,
+        mode: str = "horizontal_and_vertical",
+        seed: int | None = None,
+        data_format: str | None = None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.mode = check_choice(mode, _FLIP_MODES, "mode", f"Layer '{self.name}' (RandomFlip)")
 
@@ -76,11 +82,21 @@ class RandomFlip(RandomImageLayer):
 class _AffineLayer(RandomImageLayer):
     """Shared arguments of the layers that resample through an affine map."""
 
-    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None, **kwargs):
+    def __init__(
+        self,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         owner = f"Layer '{self.name}' ({type(self).__name__})"
         self.fill_mode = check_choice(fill_mode, FILL_MODES, "fill_mode", owner)
-        self.interpolation = check_choice(interpolation, AFFINE_INTERPOLATIONS, "interpolation", owner)
+        self.interpolation = check_choice(
+            interpolation, AFFINE_INTERPOLATIONS, "interpolation", owner
+        )
         self.fill_value = float(fill_value)
 
     def _transforms(self, key: jax.Array, batch: int, height: int, width: int) -> jax.Array:
@@ -129,9 +145,20 @@ class RandomRotation(_AffineLayer):
         (2, 5, 5, 1)
     """
 
-    def __init__(self, factor: Any, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None, **kwargs):
+    def __init__(
+        self,
+        factor: Any,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
-        self.factor = parse_range(factor, "factor", f"Layer '{self.name}' (RandomRotation)", -1.0, 1.0)
+        self.factor = parse_range(
+            factor, "factor", f"Layer '{self.name}' (RandomRotation)", -1.0, 1.0
+        )
 
     def _transforms(self, key, batch, height, width):
         lo, hi = self.factor
@@ -161,7 +188,17 @@ class RandomTranslation(_AffineLayer):
         (2, 5, 5, 1)
     """
 
-    def __init__(self, height_factor: Any, width_factor: Any, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None, **kwargs):
+    def __init__(
+        self,
+        height_factor: Any,
+        width_factor: Any,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         owner = f"Layer '{self.name}' (RandomTranslation)"
         self.height_factor = height_factor
@@ -177,7 +214,11 @@ class RandomTranslation(_AffineLayer):
         return translation_matrices(dx, dy)
 
     def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+        }
 
 
 class RandomZoom(_AffineLayer):
@@ -201,15 +242,29 @@ class RandomZoom(_AffineLayer):
         (2, 5, 5, 1)
     """
 
-    def __init__(self, height_factor: Any, width_factor: Any = None, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None, **kwargs):
+    def __init__(
+        self,
+        height_factor: Any,
+        width_factor: Any = None,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         owner = f"Layer '{self.name}' (RandomZoom)"
         self.height_factor = height_factor
         self.width_factor = width_factor
-        self._height_range = parse_range(height_factor, "height_factor", owner, -1.0, 1.0, low_open=True)
+        self._height_range = parse_range(
+            height_factor, "height_factor", owner, -1.0, 1.0, low_open=True
+        )
         self._width_range = None
         if width_factor is not None:
-            self._width_range = parse_range(width_factor, "width_factor", owner, -1.0, 1.0, low_open=True)
+            self._width_range = parse_range(
+                width_factor, "width_factor", owner, -1.0, 1.0, low_open=True
+            )
 
     def _transforms(self, key, batch, height, width):
         k_h, k_w = jax.random.split(key)
@@ -222,7 +277,11 @@ class RandomZoom(_AffineLayer):
         return zoom_matrices(zx, zy, height, width)
 
     def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+        }
 
 
 class RandomCrop(RandomImageLayer):
@@ -249,7 +308,14 @@ class RandomCrop(RandomImageLayer):
         (2, 3, 3, 1)
     """
 
-    def __init__(self, height: int, width: int, seed: int | None = None, data_format: str | None = None, **kwargs):
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        seed: int | None = None,
+        data_format: str | None = None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         owner = f"Layer '{self.name}' (RandomCrop)"
         self.height = check_size(height, "height", owner)
@@ -263,10 +329,17 @@ class RandomCrop(RandomImageLayer):
             k_top, k_left = jax.random.split(self._next_key())
             top = jax.random.randint(k_top, (), 0, h - self.height + 1)
             left = jax.random.randint(k_left, (), 0, w - self.width + 1)
-            y = jax.lax.dynamic_slice(x, (0, top, left, 0), (batch, self.height, self.width, channels))
+            y = jax.lax.dynamic_slice(
+                x, (0, top, left, 0), (batch, self.height, self.width, channels)
+            )
         else:
             y = resize(x, self.height, self.width, crop_to_aspect_ratio=True)
         return self._from_batch(y, unbatched)
 
     def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "height": self.height,
+            "width": self.width,
+            "seed": self.seed,
+        }

@@ -60,7 +60,9 @@ class Resizing(ImageLayer):
         owner = f"Layer '{self.name}' (Resizing)"
         self.height = check_size(height, "height", owner)
         self.width = check_size(width, "width", owner)
-        self.interpolation = check_choice(interpolation, RESIZE_INTERPOLATIONS, "interpolation", owner)
+        self.interpolation = check_choice(
+            interpolation, RESIZE_INTERPOLATIONS, "interpolation", owner
+        )
         self.fill_mode = check_choice(fill_mode, ("constant",), "fill_mode", owner)
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError(

@@ -22,7 +22,9 @@ def _numeric(value: Any, arg: str, owner: str) -> Any:
     except (TypeError, ValueError):
         array = None
     if array is None or isinstance(value, (str, bool)):
-        raise TypeError(f"{owner}: {arg} must be a number or an array of numbers. Received: {arg}={value!r}")
+        raise TypeError(
+            f"{owner}: {arg} must be a number or an array of numbers. Received: {arg}={value!r}"
+        )
     return value
 
 
@@ -100,7 +102,9 @@ class Normalization(Layer):
 
     supports_masking = True
 
-    def __init__(self, axis: Any = -1, mean: Any = None, variance: Any = None, invert: bool = False, **kwargs):
+    def __init__(
+        self, axis: Any = -1, mean: Any = None, variance: Any = None, invert: bool = False, **kwargs
+    ):
         super().__init__(**kwargs)
         owner = f"Layer '{self.name}' (Normalization)"
         if axis is None:
@@ -112,7 +116,9 @@ class Normalization(Layer):
         ):
             axis = tuple(int(a) for a in axis)
         else:
-            raise TypeError(f"{owner}: axis must be an int, a tuple of ints or None. Received: axis={axis!r}")
+            raise TypeError(
+                f"{owner}: axis must be an int, a tuple of ints or None. Received: axis={axis!r}"
+            )
         self.axis = axis
         if (mean is None) != (variance is None):
             raise ValueError(
@@ -228,8 +234,8 @@ class Normalization(Layer):
         owner = f"Layer '{self.name}' (Normalization)"
         if self.input_mean is not None:
             raise ValueError(
-                f"{owner} was given mean and variance; adapt() would overwrite nothing. "
-                "Create it without mean/variance to learn them from data."
+                f"{owner} was given fixed mean and variance, so adapt() has nothing to "
+                "learn. Create it without mean/variance to learn them from data."
             )
         total = mean = var = None
         for batch in _adapt.iter_batches(data, batch_size, steps, owner):

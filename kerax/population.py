@@ -1,0 +1,311 @@
+"""``Population``: train N copies of a model at once, in one compiled step.
+
+The training state of N members is one ``TrainState`` with a leading member axis, and
+the *same* pure train step the single-model ``fit`` uses is ``jax.vmap``-ed over it:
+one compiled program trains an ensemble (different seeds), a sweep (different learning
+rates) or both, with each member's own data order and dropout keys. A member's result
+equals training that member alone with the same seed.
+
+    population = kerax.Population(model, size=8, learning_rate=[1e-3, 3e-3, ...])
+    population.compile(optimizer="adam", loss="categorical_crossentropy",
+                       metrics=["accuracy"])
+    history = population.fit(x, y, epochs=10, validation_data=(x_val, y_val))
+    history.history["val_loss"][-1]        # shape (8,): one value per member
+    best = population.best("val_loss")     # the model, holding the best member's weights
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kerax.callbacks import History
+from kerax.data import arrays
+from kerax.optimizers._utils import _with_hyperparams
+from kerax.trainer.engine import TrainState
+from kerax.trainer.runners import padded_order, place
+
+_HYPERPARAMETERS = ("learning_rate", "weight_decay")
+
+
+def _member_where(active, new, old):
+    """Keep ``old`` for members that are no longer training (per-member early stopping)."""
+    def pick(a, b):
+        mask = active.reshape(active.shape + (1,) * (a.ndim - 1))
+        return jnp.where(mask, a, b)
+
+    return jax.tree_util.tree_map(pick, new, old)
+
+
+class Population:
+    """N members of one architecture, trained together by a vmapped train step.
+
+    Args:
+        model: the kerax model (its architecture; its weights are not used for training).
+        size: the number of members.
+        seeds: one int per member (initialization, data order and dropout keys); default
+            ``0..size-1``. Members with equal seeds and hyper-parameters train identically.
+            Member i starts from ``model.init(fold_in(PRNGKey(seeds[i]), 0), x)``.
+        learning_rate, weight_decay: optional lists, one value per member (a sweep).
+        patience: per-member early stopping on ``monitor`` (``None``: off). A member
+            whose monitored value has not improved by ``min_delta`` for ``patience``
+            epochs stops updating (the others go on); training ends when all have stopped.
+        monitor, mode, min_delta: what early stopping watches and how.
+    """
+
+    def __init__(self, model, size: int, seeds: list[int] | None = None,
+                 learning_rate: list[float] | None = None, weight_decay: list[float] | None = None,
+                 patience: int | None = None, monitor: str = "val_loss", mode: str = "min",
+                 min_delta: float = 0.0):
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"Population size must be a positive integer. Received: {size!r}")
+        self.model = model
+        self.size = size
+        self.seeds = list(range(size)) if seeds is None else [int(s) for s in seeds]
+        self.hyperparameters = {}
+        for name, values in (("seeds", self.seeds), ("learning_rate", learning_rate),
+                             ("weight_decay", weight_decay)):
+            if values is not None and len(values) != size:
+                raise ValueError(
+                    f"Population of size {size} received {len(values)} values for {name}; "
+                    f"pass exactly one per member ({size})."
+                )
+            if values is not None and name != "seeds":
+                self.hyperparameters[name] = jnp.asarray(values, jnp.float32)
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max'. Received: mode={mode!r}")
+        self.patience, self.monitor, self.mode, self.min_delta = patience, monitor, mode, min_delta
+        self.state: TrainState | None = None
+        self.history: History | None = None
+
+    def compile(self, *args, **kwargs) -> None:
+        """``Model.compile`` for every member (same optimizer, loss and metrics)."""
+        self.model.compile(*args, **kwargs)
+        self.state = None
+        self._programs = {}
+
+    def _cached(self, key, build):
+        """Compiled programs live as long as the population: a second fit() reuses them."""
+        programs = self.__dict__.setdefault("_programs", {})
+        if key not in programs:
+            programs[key] = build()
+        return programs[key]
+
+    # -- state -------------------------------------------------------------------------
+    def _keys(self, salt: int) -> jax.Array:
+        return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), salt) for s in self.seeds])
+
+    def _initial_state(self, engine, x_sample, init_keys=None, keys=None) -> TrainState:
+        model, optimizer = self.model, self.model.optimizer
+        init_keys = self._keys(0) if init_keys is None else init_keys
+        variables = jax.vmap(lambda k: model.init(k, x_sample))(init_keys)
+        opt_state = jax.vmap(optimizer.init)(variables["trainable"])
+        for name, values in self.hyperparameters.items():
+            opt_state, found = _with_hyperparams(opt_state, {name: values})
+            if not found:
+                raise ValueError(
+                    f"The optimizer has no hyper-parameter {name!r} to vary per member. "
+                    f"Settable here: {', '.join(_HYPERPARAMETERS)} (weight_decay only when "
+                    "the optimizer was built with one)."
+                )
+        metrics, losses = self._per_member(engine.fresh_metric_states())
+        return place(TrainState(
+            trainable=variables["trainable"], non_trainable=variables["non_trainable"],
+            opt_state=opt_state, metrics=metrics, losses=losses,
+            step=jnp.zeros((self.size,), jnp.int32),
+            key=self._keys(1) if keys is None else keys,
+        ))
+
+    def _per_member(self, tree):
+        """A copy of ``tree`` for every member, on the device (distinct buffers)."""
+        return place(jax.tree_util.tree_map(
+            lambda a: jnp.broadcast_to(a, (self.size, *jnp.shape(a))), tree))
+
+    def _check_memory(self, engine, x_sample) -> None:
+        """Estimate the population's memory before compiling; refuse what cannot fit."""
+        keys = jax.ShapeDtypeStruct((self.size, 2), jnp.uint32)  # 10**9 real keys would not fit
+        abstract = jax.eval_shape(lambda k: self._initial_state(engine, x_sample, k, k), keys)
+        state_bytes = sum(np.prod(a.shape) * a.dtype.itemsize
+                          for a in jax.tree_util.tree_leaves(abstract))
+        batch_bytes = sum(a.size * a.dtype.itemsize for a in jax.tree_util.tree_leaves(x_sample))
+        # params, grads and the update each live at once; activations scale with the batch
+        estimate = 3 * state_bytes + self.size * 20 * batch_bytes
+        available = _device_memory()
+        if available and estimate > 0.8 * available:
+            raise MemoryError(
+                f"A population of {self.size} members needs about {estimate / 2**30:.2f} GiB "
+                f"(training state {state_bytes / 2**30:.2f} GiB plus activations), more than "
+                f"the {available / 2**30:.2f} GiB this device has. Use a smaller size, a "
+                "smaller batch_size, or train the population in groups."
+            )
+
+    # -- fit -----------------------------------------------------------------------------
+    def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: Any = "auto",
+            validation_data: Any = None, shuffle: bool = True) -> History:
+        """Train every member; logs hold one value per member (arrays of shape (size,))."""
+        model = self.model
+        model._require_compiled("Population.fit")
+        x, y, sw, n = model._prepare(x, y, None)
+        engine = model._engine_for(x, y, batch_size)
+        x_sample = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
+        if self.state is None:
+            self._check_memory(engine, x_sample)
+            self.state = self._initial_state(engine, x_sample)
+        data = place((x, y, sw))
+        order = jnp.broadcast_to(padded_order(n, batch_size), (self.size, math.ceil(
+            n / batch_size) * batch_size))
+        steps = math.ceil(n / batch_size)
+        fused = engine.loops_fast
+        train = self._cached(("train", id(engine), n, bool(shuffle), fused),
+                             lambda: _vmapped_train(engine, n, bool(shuffle), fused))
+        logs_fn = self._cached(("logs", id(engine)), lambda: jax.jit(
+            jax.vmap(lambda s: tuple(engine.logs(s).values()))))
+        names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
+        val = self._validation(validation_data, batch_size)
+        active = jnp.ones((self.size,), bool)
+        best = np.full(self.size, np.inf if self.mode == "min" else -np.inf)
+        waited = np.zeros(self.size, int)
+        self.history = History()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        state = self.state
+        for epoch in range(epochs):
+            metrics, losses = self._per_member(engine.fresh_metric_states())
+            state = state.replace(metrics=metrics, losses=losses)
+            epoch_keys = jax.vmap(lambda k: jax.random.fold_in(k, epoch))(self._keys(2))
+            if fused:
+                state, order = train(state, data, order, 0, steps, epoch_keys, active)
+            else:
+                for i in range(steps):
+                    state, order = train(state, data, order, i, epoch_keys, active)
+            logs = dict(zip(names, (np.asarray(v) for v in jax.device_get(logs_fn(state)))))
+            if val is not None:
+                logs.update({f"val_{k}": v for k, v in val(state).items()})
+            self.history.on_epoch_end(epoch, logs)
+            if verbose:
+                shown = " - ".join(f"{k}: {np.mean(v):.4f} (best {_best(v, k):.4f})"
+                                   for k, v in logs.items())
+                print(f"Epoch {epoch + 1}/{epochs} - {int(active.sum())}/{self.size} active - "
+                      f"{shown}")
+            if self.patience is not None:
+                active, best, waited = self._early_stop(logs, active, best, waited)
+                if not bool(active.any()):
+                    break
+        self.state = state
+        return self.history
+
+    def _early_stop(self, logs, active, best, waited):
+        if self.monitor not in logs:
+            raise ValueError(
+                f"Population early stopping monitors {self.monitor!r}, which is not logged. "
+                f"Logged: {sorted(logs)}. Pass validation_data or another monitor."
+            )
+        value = logs[self.monitor]
+        better = value < best - self.min_delta if self.mode == "min" else (
+            value > best + self.min_delta)
+        best = np.where(better, value, best)
+        waited = np.where(better, 0, waited + 1)
+        return jnp.asarray(np.asarray(active) & (waited <= self.patience)), best, waited
+
+    def _validation(self, data, batch_size):
+        if data is None:
+            return None
+        model = self.model
+        xv, yv, swv = (list(data) + [None])[:3]
+        xv, yv, swv, nv = model._prepare(xv, yv, swv)
+        engine = model._engine_for(xv, yv, batch_size)
+        vdata, vorder = place((xv, yv, swv)), padded_order(nv, batch_size)
+        steps = math.ceil(nv / batch_size)
+        evaluate = self._cached(("eval", id(engine), nv), lambda: jax.jit(jax.vmap(
+            partial(engine._eval_fused, n=nv), in_axes=(0, None, None, None, None))))
+        names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
+        logs_fn = self._cached(("logs", id(engine)), lambda: jax.jit(
+            jax.vmap(lambda s: tuple(engine.logs(s).values()))))
+
+        def run(state):
+            metrics, losses = self._per_member(engine.fresh_metric_states())
+            s = state.replace(opt_state=None, metrics=metrics, losses=losses)
+            s = evaluate(s, vdata, vorder, 0, steps)
+            return dict(zip(names, (np.asarray(v) for v in jax.device_get(logs_fn(s)))))
+
+        return run
+
+    # -- using the members -----------------------------------------------------------------
+    def member_variables(self, index: int) -> dict:
+        """Member ``index``'s variables, as ``model.apply`` takes them."""
+        if self.state is None:
+            raise ValueError("The population has not been trained yet: call fit() first.")
+        if not -self.size <= index < self.size:
+            raise IndexError(f"Member {index} out of range for a population of {self.size}.")
+        pick = lambda t: jax.tree_util.tree_map(lambda a: a[index], t)
+        return {"trainable": pick(self.state.trainable),
+                "non_trainable": pick(self.state.non_trainable)}
+
+    def member(self, index: int):
+        """The model holding member ``index``'s weights (written into ``self.model``)."""
+        self.model.set_variables(self.member_variables(index))
+        return self.model
+
+    def best(self, monitor: str = "val_loss", mode: str = "min"):
+        """The model holding the weights of the member with the best last ``monitor``."""
+        logs = self.history.history if self.history else {}
+        if monitor not in logs:
+            raise ValueError(f"{monitor!r} was not logged. Logged: {sorted(logs)}.")
+        values = np.asarray(logs[monitor][-1])
+        return self.member(int(np.argmin(values) if mode == "min" else np.argmax(values)))
+
+    def predict(self, x, batch_size: int = 32, reduce: str | None = "mean"):
+        """Every member's outputs, averaged (``reduce="mean"``) or stacked (``None``)."""
+        if reduce not in ("mean", None):
+            raise ValueError(f"reduce must be 'mean' or None. Received: reduce={reduce!r}")
+        if self.state is None:
+            raise ValueError("The population has not been trained yet: call fit() first.")
+        model = self.model
+        x = arrays.to_arrays(x, "x")
+        forward = jax.jit(jax.vmap(lambda t, nt, xb: model._apply(
+            {"trainable": t, "non_trainable": nt}, (xb,), False, None)[0],
+            in_axes=(0, 0, None)))
+        n = arrays.num_samples(x)
+        outs = [forward(self.state.trainable, self.state.non_trainable,
+                        jax.tree_util.tree_map(lambda a, s=s: a[s:s + batch_size], x))
+                for s in range(0, n, batch_size)]
+        out = jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=1), *outs)
+        return jax.tree_util.tree_map(lambda a: a.mean(0), out) if reduce == "mean" else out
+
+
+def _best(values, key):
+    return float(np.max(values) if "acc" in key else np.min(values))
+
+
+def _vmapped_train(engine, n: int, shuffle: bool, fused: bool):
+    """The engine's train program, vmapped over members, with per-member stopping."""
+    if fused:
+        def run(state, data, order, start, stop, key, active):
+            new, order = engine._train_fused(state, data, order, start, stop, key, n=n,
+                                             shuffle=shuffle)
+            return _member_where(active, new, state), order
+
+        axes = (0, None, 0, None, None, 0, 0)
+    else:
+        def run(state, data, order, i, key, active):
+            new, order = engine._train_single(state, data, order, i, key, n=n, shuffle=shuffle)
+            return _member_where(active, new, state), order
+
+        axes = (0, None, 0, None, 0, 0)
+    return jax.jit(jax.vmap(run, in_axes=axes), donate_argnums=(0, 2))
+
+
+def _device_memory() -> int | None:
+    device = jax.devices()[0]
+    stats = getattr(device, "memory_stats", lambda: None)()
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None

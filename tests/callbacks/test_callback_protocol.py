@@ -1,0 +1,138 @@
+"""The protocol: which callbacks make fit read logs per dispatch (the cost), Keras's
+on_batch_* aliases, LambdaCallback, and the hook sequence of a real fit."""
+
+import numpy as np
+import pytest
+from cb_helpers import binary_data, tiny_model
+
+import kerax as keras
+from kerax.trainer import trainer as trainer_module
+
+
+class EpochOnly(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+
+class BatchEnd(keras.callbacks.Callback):
+    def on_batch_end(self, batch, logs=None):
+        self.seen = (batch, logs)
+
+
+class TrainBatchBegin(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+
+def _noop(*args):
+    return None
+
+
+CASES = [
+    (lambda tmp: keras.callbacks.Callback(), False),
+    (lambda tmp: EpochOnly(), False),
+    (lambda tmp: BatchEnd(), True),
+    (lambda tmp: TrainBatchBegin(), True),
+    (lambda tmp: keras.callbacks.LambdaCallback(on_epoch_end=_noop), False),
+    (lambda tmp: keras.callbacks.LambdaCallback(on_train_batch_end=_noop), True),
+    (lambda tmp: keras.callbacks.LambdaCallback(on_batch_begin=_noop), True),
+    (lambda tmp: keras.callbacks.EarlyStopping(), False),
+    (lambda tmp: keras.callbacks.ReduceLROnPlateau(), False),
+    (lambda tmp: keras.callbacks.LearningRateScheduler(lambda e: 0.1), False),
+    (lambda tmp: keras.callbacks.CSVLogger(str(tmp / "log.csv")), False),
+    (lambda tmp: keras.callbacks.TerminateOnNaN(), True),
+    (lambda tmp: keras.callbacks.ModelCheckpoint(str(tmp / "m.keras")), False),
+    (lambda tmp: keras.callbacks.ModelCheckpoint(str(tmp / "m.keras"), save_freq=5), True),
+    (lambda tmp: keras.callbacks.BackupAndRestore(str(tmp / "b")), False),
+    (lambda tmp: keras.callbacks.BackupAndRestore(str(tmp / "b"), save_freq=5), True),
+]
+
+
+@pytest.mark.parametrize("make, uses", CASES)
+def test_only_callbacks_that_read_batches_ask_for_batch_logs(tmp_path, make, uses):
+    callback = make(tmp_path)
+    assert callback._uses_batch_hooks() is uses
+    assert keras.callbacks.CallbackList([callback]).needs_batch_logs is uses
+
+
+@pytest.mark.parametrize(
+    "kwargs, uses",
+    [
+        ({}, False),
+        ({"update_freq": "batch"}, True),
+        ({"update_freq": 3}, True),
+        ({"profile_batch": 2}, True),
+    ],
+)
+def test_tensorboard_asks_for_batch_logs_only_when_it_writes_batches(tmp_path, kwargs, uses):
+    pytest.importorskip("tensorboardX")
+    assert keras.callbacks.TensorBoard(str(tmp_path), **kwargs)._uses_batch_hooks() is uses
+
+
+def test_on_batch_end_is_keras_alias_of_on_train_batch_end():
+    callback = BatchEnd()
+    keras.callbacks.CallbackList([callback]).on_train_batch_end(3, {"loss": 1.0})
+    assert callback.seen == (3, {"loss": 1.0})
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"on_epoch_ends": _noop}, "unexpected keyword argument"),
+        ({"on_epoch_end": 3}, "must be callable"),
+    ],
+)
+def test_lambda_callback_refuses_unknown_hooks(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        keras.callbacks.LambdaCallback(**kwargs)
+
+
+@pytest.fixture
+def count_reads(monkeypatch):
+    """Counts fit's device-to-host reads of the logs."""
+    calls = []
+    host = trainer_module._host
+
+    def counting(logs):
+        calls.append(len(logs))
+        return host(logs)
+
+    monkeypatch.setattr(trainer_module, "_host", counting)
+    return calls
+
+
+def test_device_reads_per_epoch_unless_a_callback_reads_batches(tmp_path, count_reads, capsys):
+    x, y = binary_data()  # 48 rows: 3 batches of 16 per epoch
+    model = tiny_model()
+    epoch_only = [
+        keras.callbacks.EarlyStopping(monitor="loss", patience=5),
+        keras.callbacks.CSVLogger(str(tmp_path / "log.csv")),
+        EpochOnly(),
+    ]
+    for verbose in (0, 1, 2):  # a progress bar that is not live must not read batches either
+        count_reads.clear()
+        model.fit(x, y, epochs=2, batch_size=16, callbacks=epoch_only, verbose=verbose)
+        assert len(count_reads) == 2, verbose
+    events = []
+    spy = keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: events.append("train_begin"),
+        on_epoch_begin=lambda epoch, logs: events.append(("epoch_begin", epoch)),
+        on_train_batch_end=lambda batch, logs: events.append(("batch", batch, sorted(logs))),
+        on_epoch_end=lambda epoch, logs: events.append(("epoch_end", epoch, sorted(logs))),
+        on_train_end=lambda logs: events.append("train_end"),
+    )
+    count_reads.clear()
+    model.fit(x, y, epochs=2, batch_size=16, callbacks=[spy], verbose=0)
+    # One read per dispatch (one step each, as batch hooks run) plus one per epoch.
+    batches = [e for e in events if e[0] == "batch"]
+    assert len(count_reads) == 2 + len(batches)
+    assert events[0] == "train_begin" and events[-1] == "train_end"
+    assert events[1] == ("epoch_begin", 0) and ("epoch_begin", 1) in events
+    assert [b[1] for b in batches] == [0, 1, 2, 0, 1, 2]
+    assert all(b[2] == ["accuracy", "loss"] for b in batches)
+    assert [e for e in events if e[0] == "epoch_end"] == [
+        ("epoch_end", 0, ["accuracy", "loss"]),
+        ("epoch_end", 1, ["accuracy", "loss"]),
+    ]
+    capsys.readouterr()
+    assert np.isfinite(model.get_weights()[0]).all()

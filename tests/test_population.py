@@ -1,0 +1,83 @@
+"""Populations: N members in one vmapped train step, each equal to training it alone."""
+
+import jax
+import numpy as np
+import pytest
+
+import kerax as keras
+from kerax import layers
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 4)).astype("float32"), rng.integers(0, 3, n)
+
+
+def _model(dropout=0.0):
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
+                              layers.Dropout(dropout), layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _leaves(tree):
+    return [np.asarray(a) for a in jax.tree_util.tree_leaves(tree)]
+
+
+def test_member_equals_training_it_alone():
+    x, y = _data()
+    pop = keras.Population(_model(dropout=0.25), size=3, seeds=[4, 5, 6],
+                           learning_rate=[1e-3, 1e-2, 3e-2])
+    history = pop.fit(x, y, epochs=2, batch_size=20, verbose=0)
+    solo = keras.Population(_model(dropout=0.25), size=1, seeds=[5], learning_rate=[1e-2])
+    solo.fit(x, y, epochs=2, batch_size=20, verbose=0)
+    for a, b in zip(_leaves(pop.member_variables(1)), _leaves(solo.member_variables(0))):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert history.history["loss"][-1].shape == (3,)
+    np.testing.assert_allclose(history.history["loss"][-1][1], solo.history.history["loss"][-1][0],
+                               rtol=1e-5)
+
+
+def test_compiles_once_and_members_differ():
+    x, y = _data()
+    model = _model()
+    pop = keras.Population(model, size=4)
+    pop.fit(x, y, epochs=3, batch_size=32, verbose=0)
+    assert model._engines[32].trace_count == 1
+    w = [_leaves(pop.member_variables(i))[0] for i in range(4)]
+    assert not np.allclose(w[0], w[1])
+
+
+def test_predict_best_and_member():
+    x, y = _data()
+    pop = keras.Population(_model(), size=3, learning_rate=[0.0, 1e-2, 3e-2])
+    history = pop.fit(x, y, epochs=2, batch_size=32, validation_data=(x, y), verbose=0)
+    stacked = pop.predict(x[:7], reduce=None)
+    assert stacked.shape == (3, 7, 3)
+    np.testing.assert_allclose(pop.predict(x[:7]), stacked.mean(0), rtol=1e-6)
+    best_index = int(np.argmin(history.history["val_loss"][-1]))
+    model = pop.best("val_loss")
+    loss, _ = model.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(loss, history.history["val_loss"][-1][best_index], rtol=1e-5)
+    # lr = 0 leaves member 0 at its initialization, model.init(fold_in(PRNGKey(seed), 0))
+    init = _model().init(jax.random.fold_in(jax.random.PRNGKey(0), 0), x[:1])
+    for a, b in zip(_leaves(pop.member_variables(0)["trainable"]), _leaves(init["trainable"])):
+        np.testing.assert_allclose(a, b)
+
+
+def test_per_member_early_stopping_freezes_members():
+    x, y = _data()
+    pop = keras.Population(_model(), size=2, patience=0, monitor="loss", min_delta=1e9)
+    history = pop.fit(x, y, epochs=5, batch_size=32, verbose=0)
+    assert len(history.history["loss"]) == 2  # both stopped after the second epoch
+
+
+def test_population_errors(monkeypatch):
+    with pytest.raises(ValueError, match="3 values for learning_rate"):
+        keras.Population(_model(), size=2, learning_rate=[1e-3, 1e-2, 1e-1])
+    x, y = _data()
+    import kerax.population
+
+    monkeypatch.setattr(kerax.population, "_device_memory", lambda: 2**16)  # a 64 KiB device
+    with pytest.raises(MemoryError, match="GiB.*smaller size"):
+        keras.Population(_model(), size=64).fit(x, y, verbose=0)

@@ -4,8 +4,9 @@ The network is the Keras MNIST example: Conv2D 32 3x3 relu -> MaxPool 2 -> Conv2
 3x3 relu -> MaxPool 2 -> Flatten -> Dropout 0.5 -> Dense 10 softmax, batch 128 of
 28x28x1, Adam. One train step is ``jax.value_and_grad`` of the loss plus the optax
 update, jitted; each configuration below differs only in how its two convolutions are
-lowered (``kerax.layers.convolution._ops``: a ``(forward, kernel_gradient)`` pair of
-forms ``xla`` / ``patches`` / ``shifted``; the input gradient is always XLA's).
+lowered (``kerax.layers.convolution._ops``: a ``(forward, input_gradient,
+kernel_gradient)`` triple of forms ``xla`` / ``patches`` / ``shifted``; ``auto`` is what
+the layers choose; the first layer's input gradient is never computed).
 
 The configurations alternate (A B C ... A B C ...) for ``--rounds`` rounds of
 ``--steps`` steps, so that load from other processes hits all alike. Reported:
@@ -37,7 +38,7 @@ import kerax  # noqa: E402
 from kerax.layers.convolution import _ops  # noqa: E402
 
 BATCH = 128
-XLA = ("xla", "xla")
+XLA = _ops.XLA
 
 
 def _spec(channels_last=True):
@@ -71,15 +72,15 @@ CONFIGS = {
     "auto": ("auto", "auto", True, _pool_reshape),
     "xla_nchw": (XLA, XLA, False, _pool_reshape),
     "xla_reduce_window_pool": (XLA, XLA, True, _pool_reduce_window),
-    "L1 shifted/patches": (("shifted", "patches"), XLA, True, _pool_reshape),
-    "L1 patches/patches": (("patches", "patches"), XLA, True, _pool_reshape),
-    "L1 xla/patches": (("xla", "patches"), XLA, True, _pool_reshape),
-    "L1 shifted/xla": (("shifted", "xla"), XLA, True, _pool_reshape),
-    "L1 shifted/shifted": (("shifted", "shifted"), XLA, True, _pool_reshape),
-    "L1 auto, L2 patches/patches": ("auto", ("patches", "patches"), True, _pool_reshape),
-    "L1 auto, L2 shifted/shifted": ("auto", ("shifted", "shifted"), True, _pool_reshape),
-    "L1 auto, L2 xla/shifted": ("auto", ("xla", "shifted"), True, _pool_reshape),
-    "L1 auto, L2 xla/patches": ("auto", ("xla", "patches"), True, _pool_reshape),
+    "L1 shifted/-/patches": (("shifted", "xla", "patches"), XLA, True, _pool_reshape),
+    "L1 shifted/-/shifted": (("shifted", "xla", "shifted"), XLA, True, _pool_reshape),
+    "L1 patches/-/patches": (("patches", "xla", "patches"), XLA, True, _pool_reshape),
+    "L1 patches/-/xla": (("patches", "xla", "xla"), XLA, True, _pool_reshape),
+    "L1 xla/-/patches": (("xla", "xla", "patches"), XLA, True, _pool_reshape),
+    "L1 auto, L2 patches x3": ("auto", ("patches",) * 3, True, _pool_reshape),
+    "L1 auto, L2 shifted x3": ("auto", ("shifted",) * 3, True, _pool_reshape),
+    "L1 auto, L2 xla/patches/xla": ("auto", ("xla", "patches", "xla"), True, _pool_reshape),
+    "L1 auto, L2 xla/xla/shifted": ("auto", ("xla", "xla", "shifted"), True, _pool_reshape),
 }
 
 
@@ -117,15 +118,15 @@ def make_model(low1, low2, channels_last, pool):
 
 
 def make_kerax_model():
-    """The same network from kerax layers (Conv2D with its automatic lowering)."""
+    """The same network from kerax layers (the convolutions choose their lowering)."""
     layers = kerax.layers
     return kerax.Sequential(
         [
             kerax.Input((28, 28, 1)),
             layers.Conv2D(32, 3, activation="relu"),
-            layers.Lambda(_pool_reshape),
+            layers.MaxPooling2D(2),
             layers.Conv2D(64, 3, activation="relu"),
-            layers.Lambda(_pool_reshape),
+            layers.MaxPooling2D(2),
             layers.Flatten(),
             layers.Dropout(0.5),
             layers.Dense(10),
@@ -138,8 +139,10 @@ def jax_runner(model_fn, params, x, y, channels_last=True):
     if not channels_last:
         x = jnp.transpose(x, (0, 3, 1, 2))
 
+    # The batch is an argument, never a closed-over constant: XLA would constant-fold
+    # everything that depends on the input alone (e.g. the first layer's im2col).
     @jax.jit
-    def step(params, opt_state, key):
+    def step(params, opt_state, key, x, y):
         key, sub = jax.random.split(key)
 
         def loss_fn(p):
@@ -154,7 +157,7 @@ def jax_runner(model_fn, params, x, y, channels_last=True):
     def run(n):
         loss = None
         for _ in range(n):
-            state[0], state[1], state[2], loss = step(*state)
+            state[0], state[1], state[2], loss = step(*state, x, y)
         return float(loss)
 
     return run
@@ -203,37 +206,47 @@ def torch_runner(x, y):
 
 
 def breakdown(rounds):
-    """Forward, input-gradient and kernel-gradient time of each convolution, per form."""
+    """Forward, input-gradient and kernel-gradient time of single convolutions, per form."""
     key = jax.random.PRNGKey(0)
-    spec = _spec()
-    for h, c, o in [(28, 1, 32), (13, 32, 64)]:
-        x = jax.random.normal(key, (BATCH, h, h, c))
-        w = jax.random.normal(key, (3, 3, c, o)) * 0.1
-        g = jax.random.normal(key, (BATCH, h - 2, h - 2, o))
-        flops = 2 * BATCH * (h - 2) ** 2 * 9 * c * o
+    # (batch, size, in channels, out channels, groups): the convnet's two layers and a
+    # depthwise layer of a MobileNet-like model
+    shapes = [(BATCH, 28, 1, 32, 1), (BATCH, 13, 32, 64, 1), (32, 28, 64, 64, 64)]
+    for b, h, c, o, groups in shapes:
+        spec = _spec()._replace(groups=groups)
+        x = jax.random.normal(key, (b, h, h, c))
+        w = jax.random.normal(key, (3, 3, c // groups, o)) * 0.1
+        g = jax.random.normal(key, (b, h - 2, h - 2, o))
+        flops = 2 * b * (h - 2) ** 2 * 9 * (c // groups) * o
         fns = {}
         for form in _ops.FORMS:
-            low = (form, form)
-            fns[f"forward {form}"] = (jax.jit(lambda x, w, g, low=low: _ops.conv(x, w, spec, low)),)
-            fns[f"input grad {form}"] = (jax.jit(lambda x, w, g, low=low: jax.vjp(
-                lambda x_: _ops.conv(x_, w, spec, low), x)[1](g)[0]),)  # fmt: skip
-            fns[f"kernel grad {form}"] = (jax.jit(lambda x, w, g, low=low: jax.vjp(
-                lambda w_: _ops.conv(x, w_, spec, low), w)[1](g)[0]),)  # fmt: skip
+            low = (form,) * 3
+
+            def fwd(x, w, g, low=low, spec=spec):
+                return _ops.conv(x, w, spec, low)
+
+            def dx(x, w, g, low=low, spec=spec):
+                return jax.vjp(lambda x_: _ops.conv(x_, w, spec, low), x)[1](g)[0]
+
+            def dw(x, w, g, low=low, spec=spec):
+                return jax.vjp(lambda w_: _ops.conv(x, w_, spec, low), w)[1](g)[0]
+
+            for part, fn in (("forward", fwd), ("input grad", dx), ("kernel grad", dw)):
+                fns[f"{part} {form}"] = jax.jit(fn)
         best = {}
-        for name, (f,) in fns.items():
+        for name, f in fns.items():
             jax.block_until_ready(f(x, w, g))
             best[name] = float("inf")
         for _ in range(rounds):
-            for name, (f,) in fns.items():
+            for name, f in fns.items():
                 t = time.perf_counter()
                 for _ in range(5):
                     r = f(x, w, g)
                 jax.block_until_ready(r)
                 best[name] = min(best[name], (time.perf_counter() - t) / 5)
-        print(f"\nconv {h}x{h}x{c} -> {o} filters 3x3, batch {BATCH} ({flops / 1e6:.0f} MFLOP each):")
-        for name, t in best.items():
+        kind = f"depthwise {h}x{h}x{c}" if groups > 1 else f"conv {h}x{h}x{c} -> {o}"
+        print(f"\n{kind}, 3x3, batch {b} ({flops / 1e6:.0f} MFLOP each), best of {rounds}:")
+        for name, t in sorted(best.items()):
             print(f"  {name:22s} {t * 1e3:7.2f} ms  {flops / t / 1e9:6.1f} GFLOP/s")
-        print(f"  (input grad 'patches'/'shifted' are XLA's too: the input gradient is always XLA's)")
 
 
 def main():
@@ -267,19 +280,35 @@ def main():
         run(2)
 
     rates = {name: [] for name in runners}
+    cpu_rates = {name: [] for name in runners}
     for _ in range(args.rounds):
         for name, run in runners.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             run(args.steps)
             rates[name].append(BATCH * args.steps / (time.perf_counter() - t))
+            cpu_rates[name].append(BATCH * args.steps / (time.process_time() - c))
 
-    print(f"jax {jax.__version__} on {jax.default_backend()}, {os.cpu_count()} CPUs; "
-          f"{args.rounds} rounds x {args.steps} steps of batch {BATCH}")  # fmt: skip
-    print(f"{'configuration':32s} {'median':>8s} {'best':>8s} {'vs xla':>8s}  samples/s")
-    base = rates.get("xla")
-    for name, r in rates.items():
-        ratio = statistics.median(a / b for a, b in zip(r, base)) if base else float("nan")
-        print(f"{name:32s} {statistics.median(r):8.0f} {max(r):8.0f} {ratio:8.2f}")
+    print(
+        f"jax {jax.__version__} on {jax.default_backend()}, {os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.1f}; {args.rounds} rounds x {args.steps} steps of batch {BATCH}"
+    )
+    print(
+        f"{'configuration':30s} {'median':>7s} {'best':>7s} {'vs xla':>7s}"
+        f" {'per CPU-s':>9s} {'vs xla':>7s}"
+    )
+    for name in runners:
+        cells = []
+        for r in (rates, cpu_rates):
+            base = r.get("xla")
+            ratio = statistics.median(a / b for a, b in zip(r[name], base)) if base else 0.0
+            cells.append((statistics.median(r[name]), max(r[name]), ratio))
+        (med, best, ratio), (cpu_med, _, cpu_ratio) = cells
+        print(f"{name:30s} {med:7.0f} {best:7.0f} {ratio:7.2f} {cpu_med:9.0f} {cpu_ratio:7.2f}")
+    print(
+        "samples/s: wall-clock median and best block; 'per CPU-s': samples per second of "
+        "this process's CPU time (robust to other load); ratios: median over rounds of the "
+        "same-round ratio to 'xla'."
+    )
     if args.breakdown:
         breakdown(max(3, args.rounds // 2))
 

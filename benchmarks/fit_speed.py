@@ -62,21 +62,31 @@ def run_child(workload: str, impl: str, epochs: int) -> dict:
     epoch_times, loss, acc = times
     steady = statistics.median(epoch_times[1:]) if len(epoch_times) > 1 else epoch_times[0]
     return {
-        "workload": workload, "impl": impl, "samples_per_s": spec["samples"] / steady,
-        "first_epoch_s": epoch_times[0], "peak_mb": resource.getrusage(
-            resource.RUSAGE_SELF).ru_maxrss / 1024, "loss": loss, "accuracy": acc,
+        "workload": workload,
+        "impl": impl,
+        "samples_per_s": spec["samples"] / steady,
+        "first_epoch_s": epoch_times[0],
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "loss": loss,
+        "accuracy": acc,
     }
 
 
 def _keras_model(keras, spec):
     layers = keras.layers
     if spec["kind"] == "convnet":
-        return keras.Sequential([
-            keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
-            layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.5),
-            layers.Dense(10, activation="softmax"),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                layers.Conv2D(32, 3, activation="relu"),
+                layers.MaxPooling2D(2),
+                layers.Conv2D(64, 3, activation="relu"),
+                layers.MaxPooling2D(2),
+                layers.Flatten(),
+                layers.Dropout(0.5),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
     return keras.Sequential(
         [keras.Input((spec["features"],))]
         + [layers.Dense(h, activation="relu") for h in spec["hidden"]]
@@ -92,11 +102,17 @@ def _fit_timed(model, x, y, spec, epochs, callback_base):
         def on_epoch_end(self, epoch, logs=None):
             marks.append(time.perf_counter())
 
-    history = model.fit(x, y, epochs=epochs, batch_size=spec["batch"], verbose=0,
-                        shuffle=True, callbacks=[EpochTimer()])
+    history = model.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=spec["batch"],
+        verbose=0,
+        shuffle=True,
+        callbacks=[EpochTimer()],
+    )
     epoch_times = [b - a for a, b in zip(marks, marks[1:])]
-    return epoch_times, float(history.history["loss"][-1]), float(
-        history.history["accuracy"][-1])
+    return epoch_times, float(history.history["loss"][-1]), float(history.history["accuracy"][-1])
 
 
 def _train_kerax(spec, x, y, epochs):
@@ -104,8 +120,9 @@ def _train_kerax(spec, x, y, epochs):
 
     keras.utils.set_random_seed(0)
     model = _keras_model(keras, spec)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return _fit_timed(model, x, y, spec, epochs, keras.callbacks.Callback)
 
 
@@ -115,8 +132,9 @@ def _train_keras(spec, x, y, epochs):
 
     keras.utils.set_random_seed(0)
     model = _keras_model(keras, spec)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return _fit_timed(model, x, y, spec, epochs, keras.callbacks.Callback)
 
 
@@ -128,18 +146,26 @@ def _jax_parts(spec):
 
     def dense(key, n_in, n_out):
         limit = (6 / (n_in + n_out)) ** 0.5
-        return {"w": jax.random.uniform(key, (n_in, n_out), jnp.float32, -limit, limit),
-                "b": jnp.zeros((n_out,), jnp.float32)}
+        return {
+            "w": jax.random.uniform(key, (n_in, n_out), jnp.float32, -limit, limit),
+            "b": jnp.zeros((n_out,), jnp.float32),
+        }
 
     keys = iter(jax.random.split(jax.random.PRNGKey(0), 8))
     if spec["kind"] == "convnet":
+
         def conv(key, k, c_in, c_out):
             limit = (6 / (k * k * (c_in + c_out))) ** 0.5
-            return {"w": jax.random.uniform(key, (k, k, c_in, c_out), jnp.float32, -limit, limit),
-                    "b": jnp.zeros((c_out,), jnp.float32)}
+            return {
+                "w": jax.random.uniform(key, (k, k, c_in, c_out), jnp.float32, -limit, limit),
+                "b": jnp.zeros((c_out,), jnp.float32),
+            }
 
-        params = {"c1": conv(next(keys), 3, 1, 32), "c2": conv(next(keys), 3, 32, 64),
-                  "out": dense(next(keys), 5 * 5 * 64, 10)}
+        params = {
+            "c1": conv(next(keys), 3, 1, 32),
+            "c2": conv(next(keys), 3, 32, 64),
+            "out": dense(next(keys), 5 * 5 * 64, 10),
+        }
 
         def pool(h):  # 2x2 max pooling, window == stride
             b, hh, ww, c = h.shape
@@ -148,18 +174,26 @@ def _jax_parts(spec):
 
         def forward(p, xb, key):
             dn = ("NHWC", "HWIO", "NHWC")
-            h = jax.nn.relu(jax.lax.conv_general_dilated(xb, p["c1"]["w"], (1, 1), "VALID",
-                                                         dimension_numbers=dn) + p["c1"]["b"])
+            h = jax.nn.relu(
+                jax.lax.conv_general_dilated(
+                    xb, p["c1"]["w"], (1, 1), "VALID", dimension_numbers=dn
+                )
+                + p["c1"]["b"]
+            )
             h = pool(h)
-            h = jax.nn.relu(jax.lax.conv_general_dilated(h, p["c2"]["w"], (1, 1), "VALID",
-                                                         dimension_numbers=dn) + p["c2"]["b"])
+            h = jax.nn.relu(
+                jax.lax.conv_general_dilated(h, p["c2"]["w"], (1, 1), "VALID", dimension_numbers=dn)
+                + p["c2"]["b"]
+            )
             h = pool(h).reshape(xb.shape[0], -1)
             keep = jax.random.bernoulli(key, 0.5, h.shape)
             h = jnp.where(keep, h / 0.5, 0.0)
             return jax.nn.softmax(h @ p["out"]["w"] + p["out"]["b"])
     else:
         sizes = (spec["features"], *spec["hidden"], 10)
-        params = {f"d{i}": dense(next(keys), a, b) for i, (a, b) in enumerate(zip(sizes, sizes[1:]))}
+        params = {
+            f"d{i}": dense(next(keys), a, b) for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
+        }
 
         def forward(p, xb, key):
             h = xb
@@ -232,8 +266,9 @@ def _train_jax_scan(spec, x, y, epochs):
             p, o, loss, acc = step(p, o, xd[idx], yd[idx], jax.random.fold_in(key, i))
             return (p, o), (loss, acc)
 
-        (params, opt), (losses, accs) = jax.lax.scan(body, (params, opt),
-                                                     (perm, jax.numpy.arange(steps)))
+        (params, opt), (losses, accs) = jax.lax.scan(
+            body, (params, opt), (perm, jax.numpy.arange(steps))
+        )
         return params, opt, losses[-1], accs[-1]
 
     xd, yd = jax.device_put(x), jax.device_put(y)
@@ -261,8 +296,9 @@ def _available(impl: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="+", default=["mlp"], choices=sorted(WORKLOADS))
-    parser.add_argument("--impls", nargs="+", default=list(IMPLEMENTATIONS),
-                        choices=IMPLEMENTATIONS)
+    parser.add_argument(
+        "--impls", nargs="+", default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--samples", type=int, default=None, help="override every workload")
@@ -280,8 +316,15 @@ def main() -> None:
     for workload in args.workloads:
         for _ in range(args.rounds):
             for impl in impls:  # A B C A B C: drift hits every implementation alike
-                cmd = [sys.executable, __file__, "--child", workload, impl,
-                       "--epochs", str(args.epochs)]
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    workload,
+                    impl,
+                    "--epochs",
+                    str(args.epochs),
+                ]
                 if args.samples:
                     cmd += ["--samples", str(args.samples)]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -289,25 +332,33 @@ def main() -> None:
                     print(f"{workload}/{impl} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
                     continue
                 results.setdefault((workload, impl), []).append(
-                    json.loads(out.stdout.strip().splitlines()[-1]))
+                    json.loads(out.stdout.strip().splitlines()[-1])
+                )
     _report(results, args)
 
 
 def _report(results, args) -> None:
-    print(f"\n{'workload':10} {'impl':9} {'samples/s':>10} {'vs best JAX':>11} "
-          f"{'1st epoch s':>11} {'peak MB':>8} {'loss':>7} {'acc':>6}")
+    print(
+        f"\n{'workload':10} {'impl':9} {'samples/s':>10} {'vs best JAX':>11} "
+        f"{'1st epoch s':>11} {'peak MB':>8} {'loss':>7} {'acc':>6}"
+    )
     for workload in args.workloads:
         runs = {impl: rs for (w, impl), rs in results.items() if w == workload}
-        best = [statistics.median(r["samples_per_s"] for r in runs[i])
-                for i in ("jax_step", "jax_scan") if i in runs]
+        best = [
+            statistics.median(r["samples_per_s"] for r in runs[i])
+            for i in ("jax_step", "jax_scan")
+            if i in runs
+        ]
         ref = max(best) if best else None
         for impl, rs in runs.items():
             sps = statistics.median(r["samples_per_s"] for r in rs)
             ratio = f"{sps / ref:.2f}x" if ref else "-"
             first = statistics.median(r["first_epoch_s"] for r in rs)
             peak = max(r["peak_mb"] for r in rs)
-            print(f"{workload:10} {impl:9} {sps:>10,.0f} {ratio:>11} {first:>11.2f} "
-                  f"{peak:>8.0f} {rs[-1]['loss']:>7.3f} {rs[-1]['accuracy']:>6.3f}")
+            print(
+                f"{workload:10} {impl:9} {sps:>10,.0f} {ratio:>11} {first:>11.2f} "
+                f"{peak:>8.0f} {rs[-1]['loss']:>7.3f} {rs[-1]['accuracy']:>6.3f}"
+            )
 
 
 if __name__ == "__main__":

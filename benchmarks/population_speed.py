@@ -16,10 +16,14 @@ import numpy as np
 
 
 def _model(keras):
-    model = keras.Sequential([
-        keras.Input((100,)), keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((100,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 

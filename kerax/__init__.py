@@ -20,6 +20,7 @@ from kerax import ops as ops
 from kerax import optimizers as optimizers
 from kerax import random as random
 from kerax import regularizers as regularizers
+from kerax import saving as saving
 from kerax import utils as utils
 from kerax._graph import KerasTensor as KerasTensor
 from kerax._variable import Variable as Variable
@@ -62,5 +63,6 @@ __all__ = [
     "optimizers",
     "random",
     "regularizers",
+    "saving",
     "utils",
 ]

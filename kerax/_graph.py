@@ -126,17 +126,25 @@ def trace_spec(fn: Callable, *args: Any, training: bool | None = None) -> Any:
     """Output ``ShapeDtypeStruct``s of ``fn`` on symbolic ``args``, ``None`` where unknown.
 
     ``fn`` runs under ``jax.eval_shape`` in an abstract scope: unbound weights read as
-    zeros of their shape, so nothing is initialized and no FLOP is spent.
+    zeros of their shape, so nothing is initialized and no FLOP is spent. Only the
+    symbolic tensors are traced; every other leaf (Python flags such as
+    ``use_causal_mask=True``, constants) reaches ``fn`` unchanged.
     """
-    has_unknown = any(None in t.shape for t in jax.tree_util.tree_leaves(args) if is_symbolic(t))
+    leaves, treedef = jax.tree_util.tree_flatten(args, is_leaf=is_symbolic)
+    where = [i for i, t in enumerate(leaves) if is_symbolic(t)]
+    symbolic = [leaves[i] for i in where]
+    has_unknown = any(None in t.shape for t in symbolic)
 
     def run(size):
-        def traced(*concrete):
+        def traced(*arrays):
+            full = list(leaves)
+            for i, a in zip(where, arrays):
+                full[i] = a
             scope = _scope.Scope(key=jax.random.PRNGKey(0), training=training, abstract=True)
             with _scope.bind(scope):
-                return fn(*concrete)
+                return fn(*jax.tree_util.tree_unflatten(treedef, full))
 
-        return jax.eval_shape(traced, *_probe(args, size))
+        return jax.eval_shape(traced, *_probe(symbolic, size))
 
     first = run(_PROBE_SIZES[0])
     if not has_unknown:

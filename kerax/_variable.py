@@ -229,13 +229,38 @@ def materialize(variables: list[Variable]) -> None:
         pending[0]._stored()
         return
 
-    def init_all(key):
-        return [v.initial_value(jax.random.fold_in(key, i)) for i, v in enumerate(pending)]
+    signature = tuple(_init_signature(v) for v in pending)
+    init_all = _INIT_PROGRAMS.get(signature)
+    if init_all is None:
+        # Same signature, same computation: a cached program built from the first
+        # model's initializers gives any later model's values.
+        def init_all(key, pending=pending):
+            return [v.initial_value(jax.random.fold_in(key, i)) for i, v in enumerate(pending)]
 
+        init_all = jax.jit(init_all)
+        if len(_INIT_PROGRAMS) < 256 and None not in signature:
+            _INIT_PROGRAMS[signature] = init_all
     try:
-        values = jax.jit(init_all)(_scope.next_global_key())
+        values = init_all(_scope.next_global_key())
     except jax.errors.ConcretizationTypeError:
         # An initializer that needs concrete values (host-side code): one at a time.
         values = [v.initial_value(_scope.next_global_key()) for v in pending]
     for v, value in zip(pending, values):
         v._value = value
+
+
+# Compiled initialization programs by (initializer config, shape, dtype) of each weight:
+# building the same architecture again (tests, populations, clones) compiles nothing.
+_INIT_PROGRAMS: dict[tuple, Any] = {}
+
+
+def _init_signature(v: Variable) -> tuple | None:
+    init = v.initializer
+    get_config = getattr(init, "get_config", None)
+    if get_config is None or getattr(init, "seed", None) is not None:
+        return None
+    try:
+        config = repr(sorted(get_config().items()))
+    except Exception:
+        return None
+    return (type(init).__qualname__, config, v.shape, v.dtype.name)

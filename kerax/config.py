@@ -65,8 +65,10 @@ def enable_compilation_cache(directory: str | None = None) -> str:
 
     import jax
 
-    directory = directory or os.environ.get("KERAX_COMPILATION_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "kerax", "xla"
+    directory = (
+        directory
+        or os.environ.get("KERAX_COMPILATION_CACHE")
+        or os.path.join(os.path.expanduser("~"), ".cache", "kerax", "xla")
     )
     os.makedirs(directory, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", directory)

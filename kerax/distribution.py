@@ -111,8 +111,9 @@ class LayoutMap:
 class Distribution:
     """Base class: where batches and variables live."""
 
-    def __init__(self, device_mesh: DeviceMesh, batch_dim_name: str,
-                 auto_shard_dataset: bool = True):
+    def __init__(
+        self, device_mesh: DeviceMesh, batch_dim_name: str, auto_shard_dataset: bool = True
+    ):
         if batch_dim_name not in device_mesh.axis_names:
             raise ValueError(
                 f"The batch axis {batch_dim_name!r} is not an axis of the mesh "
@@ -147,7 +148,8 @@ class Distribution:
     def shard_batch(self, tree: Any) -> Any:
         """Constrain a batch (inside jit) to be split along the batch axis."""
         return jax.tree_util.tree_map(
-            lambda a: jax.lax.with_sharding_constraint(a, self.batch_sharding(a.ndim)), tree)
+            lambda a: jax.lax.with_sharding_constraint(a, self.batch_sharding(a.ndim)), tree
+        )
 
 
 class DataParallel(Distribution):
@@ -160,8 +162,9 @@ class DataParallel(Distribution):
             array inputs.
     """
 
-    def __init__(self, device_mesh: DeviceMesh | None = None, devices=None,
-                 auto_shard_dataset: bool = True):
+    def __init__(
+        self, device_mesh: DeviceMesh | None = None, devices=None, auto_shard_dataset: bool = True
+    ):
         if device_mesh is None:
             devices = _resolve_devices(devices)
             device_mesh = DeviceMesh((len(devices),), ["batch"], devices)
@@ -171,13 +174,20 @@ class DataParallel(Distribution):
 class ModelParallel(Distribution):
     """Variables laid out by a ``LayoutMap``; batches split along ``batch_dim_name``."""
 
-    def __init__(self, *, layout_map: LayoutMap | None = None, batch_dim_name: str | None = None,
-                 auto_shard_dataset: bool = True, device_mesh: DeviceMesh | None = None):
+    def __init__(
+        self,
+        *,
+        layout_map: LayoutMap | None = None,
+        batch_dim_name: str | None = None,
+        auto_shard_dataset: bool = True,
+        device_mesh: DeviceMesh | None = None,
+    ):
         if layout_map is None and device_mesh is None:
             raise ValueError("ModelParallel needs layout_map=LayoutMap(device_mesh).")
         device_mesh = device_mesh or layout_map.device_mesh
-        super().__init__(device_mesh, batch_dim_name or device_mesh.axis_names[0],
-                         auto_shard_dataset)
+        super().__init__(
+            device_mesh, batch_dim_name or device_mesh.axis_names[0], auto_shard_dataset
+        )
         self.layout_map = layout_map or LayoutMap(device_mesh)
 
     def variable_sharding(self, path: str, shape: tuple) -> NamedSharding:
@@ -222,8 +232,12 @@ def distribution() -> Distribution | None:
     return _distribution
 
 
-def initialize(job_addresses: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None, initialization_timeout: int = 60) -> None:
+def initialize(
+    job_addresses: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    initialization_timeout: int = 60,
+) -> None:
     """Join a multi-process run (``jax.distributed.initialize``), before any computation.
 
     Args:
@@ -242,9 +256,12 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
     ):
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
     try:
-        jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
-                                   process_id=process_id,
-                                   initialization_timeout=initialization_timeout)
+        jax.distributed.initialize(
+            coordinator_address=coordinator,
+            num_processes=num_processes,
+            process_id=process_id,
+            initialization_timeout=initialization_timeout,
+        )
     except Exception as e:  # jax reports a deadline as a generic runtime error
         if "DEADLINE" in str(e).upper() or "timed out" in str(e).lower():
             raise TimeoutError(
@@ -255,5 +272,15 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
         raise
 
 
-__all__ = ["DataParallel", "DeviceMesh", "Distribution", "LayoutMap", "ModelParallel",
-           "TensorLayout", "distribution", "initialize", "list_devices", "set_distribution"]
+__all__ = [
+    "DataParallel",
+    "DeviceMesh",
+    "Distribution",
+    "LayoutMap",
+    "ModelParallel",
+    "TensorLayout",
+    "distribution",
+    "initialize",
+    "list_devices",
+    "set_distribution",
+]

@@ -36,6 +36,7 @@ _HYPERPARAMETERS = ("learning_rate", "weight_decay")
 
 def _member_where(active, new, old):
     """Keep ``old`` for members that are no longer training (per-member early stopping)."""
+
     def pick(a, b):
         mask = active.reshape(active.shape + (1,) * (a.ndim - 1))
         return jnp.where(mask, a, b)
@@ -59,18 +60,29 @@ class Population:
         monitor, mode, min_delta: what early stopping watches and how.
     """
 
-    def __init__(self, model, size: int, seeds: list[int] | None = None,
-                 learning_rate: list[float] | None = None, weight_decay: list[float] | None = None,
-                 patience: int | None = None, monitor: str = "val_loss", mode: str = "min",
-                 min_delta: float = 0.0):
+    def __init__(
+        self,
+        model,
+        size: int,
+        seeds: list[int] | None = None,
+        learning_rate: list[float] | None = None,
+        weight_decay: list[float] | None = None,
+        patience: int | None = None,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        min_delta: float = 0.0,
+    ):
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"Population size must be a positive integer. Received: {size!r}")
         self.model = model
         self.size = size
         self.seeds = list(range(size)) if seeds is None else [int(s) for s in seeds]
         self.hyperparameters = {}
-        for name, values in (("seeds", self.seeds), ("learning_rate", learning_rate),
-                             ("weight_decay", weight_decay)):
+        for name, values in (
+            ("seeds", self.seeds),
+            ("learning_rate", learning_rate),
+            ("weight_decay", weight_decay),
+        ):
             if values is not None and len(values) != size:
                 raise ValueError(
                     f"Population of size {size} received {len(values)} values for {name}; "
@@ -115,24 +127,31 @@ class Population:
                     "the optimizer was built with one)."
                 )
         metrics, losses = self._per_member(engine.fresh_metric_states())
-        return place(TrainState(
-            trainable=variables["trainable"], non_trainable=variables["non_trainable"],
-            opt_state=opt_state, metrics=metrics, losses=losses,
-            step=jnp.zeros((self.size,), jnp.int32),
-            key=self._keys(1) if keys is None else keys,
-        ))
+        return place(
+            TrainState(
+                trainable=variables["trainable"],
+                non_trainable=variables["non_trainable"],
+                opt_state=opt_state,
+                metrics=metrics,
+                losses=losses,
+                step=jnp.zeros((self.size,), jnp.int32),
+                key=self._keys(1) if keys is None else keys,
+            )
+        )
 
     def _per_member(self, tree):
         """A copy of ``tree`` for every member, on the device (distinct buffers)."""
-        return place(jax.tree_util.tree_map(
-            lambda a: jnp.broadcast_to(a, (self.size, *jnp.shape(a))), tree))
+        return place(
+            jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (self.size, *jnp.shape(a))), tree)
+        )
 
     def _check_memory(self, engine, x_sample) -> None:
         """Estimate the population's memory before compiling; refuse what cannot fit."""
         keys = jax.ShapeDtypeStruct((self.size, 2), jnp.uint32)  # 10**9 real keys would not fit
         abstract = jax.eval_shape(lambda k: self._initial_state(engine, x_sample, k, k), keys)
-        state_bytes = sum(np.prod(a.shape) * a.dtype.itemsize
-                          for a in jax.tree_util.tree_leaves(abstract))
+        state_bytes = sum(
+            np.prod(a.shape) * a.dtype.itemsize for a in jax.tree_util.tree_leaves(abstract)
+        )
         batch_bytes = sum(a.size * a.dtype.itemsize for a in jax.tree_util.tree_leaves(x_sample))
         # params, grads and the update each live at once; activations scale with the batch
         estimate = 3 * state_bytes + self.size * 20 * batch_bytes
@@ -146,8 +165,16 @@ class Population:
             )
 
     # -- fit -----------------------------------------------------------------------------
-    def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: Any = "auto",
-            validation_data: Any = None, shuffle: bool = True) -> History:
+    def fit(
+        self,
+        x,
+        y,
+        batch_size: int = 32,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        validation_data: Any = None,
+        shuffle: bool = True,
+    ) -> History:
         """Train every member; logs hold one value per member (arrays of shape (size,))."""
         model = self.model
         model._require_compiled("Population.fit")
@@ -158,14 +185,19 @@ class Population:
             self._check_memory(engine, x_sample)
             self.state = self._initial_state(engine, x_sample)
         data = place((x, y, sw))
-        order = jnp.broadcast_to(padded_order(n, batch_size), (self.size, math.ceil(
-            n / batch_size) * batch_size))
+        order = jnp.broadcast_to(
+            padded_order(n, batch_size), (self.size, math.ceil(n / batch_size) * batch_size)
+        )
         steps = math.ceil(n / batch_size)
         fused = engine.loops_fast
-        train = self._cached(("train", id(engine), n, bool(shuffle), fused),
-                             lambda: _vmapped_train(engine, n, bool(shuffle), fused))
-        logs_fn = self._cached(("logs", id(engine)), lambda: jax.jit(
-            jax.vmap(lambda s: tuple(engine.logs(s).values()))))
+        train = self._cached(
+            ("train", id(engine), n, bool(shuffle), fused),
+            lambda: _vmapped_train(engine, n, bool(shuffle), fused),
+        )
+        logs_fn = self._cached(
+            ("logs", id(engine)),
+            lambda: jax.jit(jax.vmap(lambda s: tuple(engine.logs(s).values()))),
+        )
         names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
         val = self._validation(validation_data, batch_size)
         active = jnp.ones((self.size,), bool)
@@ -177,7 +209,7 @@ class Population:
         for epoch in range(epochs):
             metrics, losses = self._per_member(engine.fresh_metric_states())
             state = state.replace(metrics=metrics, losses=losses)
-            epoch_keys = jax.vmap(lambda k: jax.random.fold_in(k, epoch))(self._keys(2))
+            epoch_keys = jax.vmap(lambda k, e=epoch: jax.random.fold_in(k, e))(self._keys(2))
             if fused:
                 state, order = train(state, data, order, 0, steps, epoch_keys, active)
             else:
@@ -188,10 +220,12 @@ class Population:
                 logs.update({f"val_{k}": v for k, v in val(state).items()})
             self.history.on_epoch_end(epoch, logs)
             if verbose:
-                shown = " - ".join(f"{k}: {np.mean(v):.4f} (best {_best(v, k):.4f})"
-                                   for k, v in logs.items())
-                print(f"Epoch {epoch + 1}/{epochs} - {int(active.sum())}/{self.size} active - "
-                      f"{shown}")
+                shown = " - ".join(
+                    f"{k}: {np.mean(v):.4f} (best {_best(v, k):.4f})" for k, v in logs.items()
+                )
+                print(
+                    f"Epoch {epoch + 1}/{epochs} - {int(active.sum())}/{self.size} active - {shown}"
+                )
             if self.patience is not None:
                 active, best, waited = self._early_stop(logs, active, best, waited)
                 if not bool(active.any()):
@@ -206,8 +240,9 @@ class Population:
                 f"Logged: {sorted(logs)}. Pass validation_data or another monitor."
             )
         value = logs[self.monitor]
-        better = value < best - self.min_delta if self.mode == "min" else (
-            value > best + self.min_delta)
+        better = (
+            value < best - self.min_delta if self.mode == "min" else (value > best + self.min_delta)
+        )
         best = np.where(better, value, best)
         waited = np.where(better, 0, waited + 1)
         return jnp.asarray(np.asarray(active) & (waited <= self.patience)), best, waited
@@ -221,11 +256,17 @@ class Population:
         engine = model._engine_for(xv, yv, batch_size)
         vdata, vorder = place((xv, yv, swv)), padded_order(nv, batch_size)
         steps = math.ceil(nv / batch_size)
-        evaluate = self._cached(("eval", id(engine), nv), lambda: jax.jit(jax.vmap(
-            partial(engine._eval_fused, n=nv), in_axes=(0, None, None, None, None))))
+        evaluate = self._cached(
+            ("eval", id(engine), nv),
+            lambda: jax.jit(
+                jax.vmap(partial(engine._eval_fused, n=nv), in_axes=(0, None, None, None, None))
+            ),
+        )
         names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
-        logs_fn = self._cached(("logs", id(engine)), lambda: jax.jit(
-            jax.vmap(lambda s: tuple(engine.logs(s).values()))))
+        logs_fn = self._cached(
+            ("logs", id(engine)),
+            lambda: jax.jit(jax.vmap(lambda s: tuple(engine.logs(s).values()))),
+        )
 
         def run(state):
             metrics, losses = self._per_member(engine.fresh_metric_states())
@@ -243,8 +284,10 @@ class Population:
         if not -self.size <= index < self.size:
             raise IndexError(f"Member {index} out of range for a population of {self.size}.")
         pick = lambda t: jax.tree_util.tree_map(lambda a: a[index], t)
-        return {"trainable": pick(self.state.trainable),
-                "non_trainable": pick(self.state.non_trainable)}
+        return {
+            "trainable": pick(self.state.trainable),
+            "non_trainable": pick(self.state.non_trainable),
+        }
 
     def member(self, index: int):
         """The model holding member ``index``'s weights (written into ``self.model``)."""
@@ -267,13 +310,23 @@ class Population:
             raise ValueError("The population has not been trained yet: call fit() first.")
         model = self.model
         x = arrays.to_arrays(x, "x")
-        forward = jax.jit(jax.vmap(lambda t, nt, xb: model._apply(
-            {"trainable": t, "non_trainable": nt}, (xb,), False, None)[0],
-            in_axes=(0, 0, None)))
+        forward = jax.jit(
+            jax.vmap(
+                lambda t, nt, xb: model._apply(
+                    {"trainable": t, "non_trainable": nt}, (xb,), False, None
+                )[0],
+                in_axes=(0, 0, None),
+            )
+        )
         n = arrays.num_samples(x)
-        outs = [forward(self.state.trainable, self.state.non_trainable,
-                        jax.tree_util.tree_map(lambda a, s=s: a[s:s + batch_size], x))
-                for s in range(0, n, batch_size)]
+        outs = [
+            forward(
+                self.state.trainable,
+                self.state.non_trainable,
+                jax.tree_util.tree_map(lambda a, s=s: a[s : s + batch_size], x),
+            )
+            for s in range(0, n, batch_size)
+        ]
         out = jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=1), *outs)
         return jax.tree_util.tree_map(lambda a: a.mean(0), out) if reduce == "mean" else out
 
@@ -285,13 +338,16 @@ def _best(values, key):
 def _vmapped_train(engine, n: int, shuffle: bool, fused: bool):
     """The engine's train program, vmapped over members, with per-member stopping."""
     if fused:
+
         def run(state, data, order, start, stop, key, active):
-            new, order = engine._train_fused(state, data, order, start, stop, key, n=n,
-                                             shuffle=shuffle)
+            new, order = engine._train_fused(
+                state, data, order, start, stop, key, n=n, shuffle=shuffle
+            )
             return _member_where(active, new, state), order
 
         axes = (0, None, 0, None, None, 0, 0)
     else:
+
         def run(state, data, order, i, key, active):
             new, order = engine._train_single(state, data, order, i, key, n=n, shuffle=shuffle)
             return _member_where(active, new, state), order

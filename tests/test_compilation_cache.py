@@ -14,8 +14,7 @@ model.fit(x, y, epochs=1, batch_size=16, verbose=0)
 
 
 def test_second_run_hits_the_cache(tmp_path):
-    env = {**os.environ, "KERAX_COMPILATION_CACHE": str(tmp_path / "cache"),
-           "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "KERAX_COMPILATION_CACHE": str(tmp_path / "cache"), "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
     subprocess.run([sys.executable, "-c", SCRIPT], env=env, check=True, timeout=300)
     first = set(os.listdir(tmp_path / "cache"))

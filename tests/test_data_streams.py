@@ -14,15 +14,16 @@ def _data(n=20, seed=0):
 
 def _model():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="tanh"),
-                              layers.Dense(2)])
+    model = keras.Sequential(
+        [keras.Input((3,)), layers.Dense(4, activation="tanh"), layers.Dense(2)]
+    )
     model.compile(keras.optimizers.SGD(0.1), "mse", metrics=["mae"])
     return model
 
 
 def _batches(x, y, bs=8):
     for start in range(0, len(x), bs):
-        yield x[start:start + bs], y[start:start + bs]
+        yield x[start : start + bs], y[start : start + bs]
 
 
 class Batches(keras.utils.PyDataset):
@@ -35,7 +36,7 @@ class Batches(keras.utils.PyDataset):
         return -(-len(self.x) // self.bs)
 
     def __getitem__(self, i):
-        return self.x[i * self.bs:(i + 1) * self.bs], self.y[i * self.bs:(i + 1) * self.bs]
+        return self.x[i * self.bs : (i + 1) * self.bs], self.y[i * self.bs : (i + 1) * self.bs]
 
     def on_epoch_end(self):
         self.epochs_ended += 1
@@ -82,10 +83,17 @@ def test_one_shot_iterator_continues_across_epochs_with_steps():
 def test_evaluate_and_predict_on_streams_match_arrays():
     x, y = _data()
     model = _model()
-    np.testing.assert_allclose(model.evaluate(_batches(x, y), verbose=0),
-                               model.evaluate(x, y, batch_size=8, verbose=0), rtol=1e-5)
-    np.testing.assert_allclose(model.predict((b for b, _ in _batches(x, y)), verbose=0),
-                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model.evaluate(_batches(x, y), verbose=0),
+        model.evaluate(x, y, batch_size=8, verbose=0),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        model.predict((b for b, _ in _batches(x, y)), verbose=0),
+        model.predict(x, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_stream_errors():

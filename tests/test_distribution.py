@@ -26,10 +26,14 @@ def _data():
 def _train(dist, batch_size=16):
     D.set_distribution(dist)
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((6,)), keras.layers.Dense(16, activation="relu", name="hidden1"),
-        keras.layers.Dense(8, activation="relu", name="hidden2"), keras.layers.Dense(2, name="out"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(16, activation="relu", name="hidden1"),
+            keras.layers.Dense(8, activation="relu", name="hidden2"),
+            keras.layers.Dense(2, name="out"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(0.01), "mse", metrics=["mae"])
     x, y = _data()
     model.fit(x, y, epochs=3, batch_size=batch_size, verbose=0)

@@ -14,8 +14,14 @@ def _data(n=96, seed=0):
 
 
 def _model(dropout=0.0):
-    model = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
-                              layers.Dropout(dropout), layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dropout(dropout),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -26,16 +32,18 @@ def _leaves(tree):
 
 def test_member_equals_training_it_alone():
     x, y = _data()
-    pop = keras.Population(_model(dropout=0.25), size=3, seeds=[4, 5, 6],
-                           learning_rate=[1e-3, 1e-2, 3e-2])
+    pop = keras.Population(
+        _model(dropout=0.25), size=3, seeds=[4, 5, 6], learning_rate=[1e-3, 1e-2, 3e-2]
+    )
     history = pop.fit(x, y, epochs=2, batch_size=20, verbose=0)
     solo = keras.Population(_model(dropout=0.25), size=1, seeds=[5], learning_rate=[1e-2])
     solo.fit(x, y, epochs=2, batch_size=20, verbose=0)
     for a, b in zip(_leaves(pop.member_variables(1)), _leaves(solo.member_variables(0))):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert history.history["loss"][-1].shape == (3,)
-    np.testing.assert_allclose(history.history["loss"][-1][1], solo.history.history["loss"][-1][0],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        history.history["loss"][-1][1], solo.history.history["loss"][-1][0], rtol=1e-5
+    )
 
 
 def test_compiles_once_and_members_differ():

@@ -101,7 +101,11 @@ REFERENCES = [
 ]
 
 
-@pytest.mark.parametrize("schedule,formula", REFERENCES, ids=lambda x: repr(x)[:60])
+@pytest.mark.parametrize(
+    "schedule,formula",
+    REFERENCES,
+    ids=[f"{i}-{type(s).__name__}" for i, (s, _) in enumerate(REFERENCES)],
+)
 def test_matches_formula(schedule, formula):
     steps = np.arange(0, 35)
     np.testing.assert_allclose(

@@ -32,8 +32,12 @@ def is_stream(data: Any) -> bool:
         return False
     if hasattr(data, "shape") and hasattr(data, "dtype"):
         return False
-    return isinstance(data, PyDataset) or inspect.isgenerator(data) or hasattr(
-        data, "__next__") or hasattr(data, "__iter__")
+    return (
+        isinstance(data, PyDataset)
+        or inspect.isgenerator(data)
+        or hasattr(data, "__next__")
+        or hasattr(data, "__iter__")
+    )
 
 
 def one_shot(data: Any) -> bool:
@@ -128,11 +132,14 @@ class BatchStream:
         return tuple(arrays.to_arrays(t, "x") for t in unpack(first))
 
     def _prepare(self, element: Any):
-        x, y, sw = (arrays.to_arrays(t, name) for t, name in
-                    zip(unpack(element), ("x", "y", "sample_weight")))
+        x, y, sw = (
+            arrays.to_arrays(t, name)
+            for t, name in zip(unpack(element), ("x", "y", "sample_weight"))
+        )
         n = arrays.num_samples(x, y, sw)
         structure = jax.tree_util.tree_map(
-            lambda a: (np.dtype(a.dtype).name, tuple(a.shape[1:])), (x, y, sw))
+            lambda a: (np.dtype(a.dtype).name, tuple(a.shape[1:])), (x, y, sw)
+        )
         structure = str(jax.tree_util.tree_structure((x, y, sw))) + str(structure)
         if self._structure is None:
             self._structure, self._first = structure, _describe((x, y, sw))
@@ -202,9 +209,11 @@ def _dataset_elements(ds: PyDataset) -> Iterator:
         for i in range(n):
             yield ds[i]
         return
-    pool_cls = (concurrent.futures.ProcessPoolExecutor
-                if getattr(ds, "use_multiprocessing", False) else
-                concurrent.futures.ThreadPoolExecutor)
+    pool_cls = (
+        concurrent.futures.ProcessPoolExecutor
+        if getattr(ds, "use_multiprocessing", False)
+        else concurrent.futures.ThreadPoolExecutor
+    )
     ahead = max(workers, int(getattr(ds, "max_queue_size", 10) or 10))
     with pool_cls(max_workers=workers) as pool:
         futures = [pool.submit(ds.__getitem__, i) for i in range(min(ahead, n))]

@@ -3,7 +3,52 @@
 from typing import Any
 
 from kerax import _serialization
+from kerax.layers.attention import (  # noqa: I001
+    AdditiveAttention as AdditiveAttention,
+)
+from kerax.layers.attention import (
+    Attention as Attention,
+)
+from kerax.layers.attention import (
+    GroupedQueryAttention as GroupedQueryAttention,
+)
+from kerax.layers.attention import (
+    GroupQueryAttention as GroupQueryAttention,
+)
+from kerax.layers.attention import (
+    MultiHeadAttention as MultiHeadAttention,
+)
 from kerax.layers.base import Layer as Layer
+from kerax.layers.convolution import (  # noqa: I001
+    Conv1D as Conv1D,
+)
+from kerax.layers.convolution import (
+    Conv1DTranspose as Conv1DTranspose,
+)
+from kerax.layers.convolution import (
+    Conv2D as Conv2D,
+)
+from kerax.layers.convolution import (
+    Conv2DTranspose as Conv2DTranspose,
+)
+from kerax.layers.convolution import (
+    Conv3D as Conv3D,
+)
+from kerax.layers.convolution import (
+    Conv3DTranspose as Conv3DTranspose,
+)
+from kerax.layers.convolution import (
+    DepthwiseConv1D as DepthwiseConv1D,
+)
+from kerax.layers.convolution import (
+    DepthwiseConv2D as DepthwiseConv2D,
+)
+from kerax.layers.convolution import (
+    SeparableConv1D as SeparableConv1D,
+)
+from kerax.layers.convolution import (
+    SeparableConv2D as SeparableConv2D,
+)
 from kerax.layers.core import (  # noqa: I001
     Activation as Activation,
 )
@@ -25,11 +70,20 @@ from kerax.layers.core import (
 from kerax.layers.core import (
     Lambda as Lambda,
 )
+from kerax.layers.einsum_dense import (  # noqa: I001
+    EinsumDense as EinsumDense,
+)
 from kerax.layers.embedding import (  # noqa: I001
     Embedding as Embedding,
 )
 from kerax.layers.embedding import (
     Masking as Masking,
+)
+from kerax.layers.flax_interop import (  # noqa: I001
+    FlaxLayer as FlaxLayer,
+)
+from kerax.layers.flax_interop import (
+    NnxLayer as NnxLayer,
 )
 from kerax.layers.merging import (  # noqa: I001
     Add as Add,
@@ -229,6 +283,42 @@ from kerax.layers.preprocessing import (
 from kerax.layers.preprocessing import (
     Resizing as Resizing,
 )
+from kerax.layers.recurrent import (
+    GRU as GRU,
+)
+from kerax.layers.recurrent import (
+    LSTM as LSTM,
+)
+from kerax.layers.recurrent import (
+    RNN as RNN,
+)
+from kerax.layers.recurrent import (  # noqa: I001
+    Bidirectional as Bidirectional,
+)
+from kerax.layers.recurrent import (
+    ConvLSTM1D as ConvLSTM1D,
+)
+from kerax.layers.recurrent import (
+    ConvLSTM2D as ConvLSTM2D,
+)
+from kerax.layers.recurrent import (
+    ConvLSTM3D as ConvLSTM3D,
+)
+from kerax.layers.recurrent import (
+    GRUCell as GRUCell,
+)
+from kerax.layers.recurrent import (
+    LSTMCell as LSTMCell,
+)
+from kerax.layers.recurrent import (
+    SimpleRNN as SimpleRNN,
+)
+from kerax.layers.recurrent import (
+    SimpleRNNCell as SimpleRNNCell,
+)
+from kerax.layers.recurrent import (
+    TimeDistributed as TimeDistributed,
+)
 from kerax.layers.regularization import (  # noqa: I001
     ActivityRegularization as ActivityRegularization,
 )
@@ -276,7 +366,9 @@ __all__ = [
     "Activation",
     "ActivityRegularization",
     "Add",
+    "AdditiveAttention",
     "AlphaDropout",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
@@ -285,18 +377,34 @@ __all__ = [
     "AvgPool2D",
     "AvgPool3D",
     "BatchNormalization",
+    "Bidirectional",
     "CategoryEncoding",
     "CenterCrop",
     "Concatenate",
+    "Conv1D",
+    "Conv1DTranspose",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Conv3D",
+    "Conv3DTranspose",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
     "Cropping1D",
     "Cropping2D",
     "Cropping3D",
     "Dense",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
     "Discretization",
     "Dot",
     "Dropout",
+    "EinsumDense",
     "Embedding",
     "Flatten",
+    "FlaxLayer",
+    "GRU",
+    "GRUCell",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
@@ -312,9 +420,13 @@ __all__ = [
     "GlobalMaxPooling2D",
     "GlobalMaxPooling3D",
     "GroupNormalization",
+    "GroupQueryAttention",
+    "GroupedQueryAttention",
     "Identity",
     "Input",
     "InputLayer",
+    "LSTM",
+    "LSTMCell",
     "Lambda",
     "Layer",
     "LayerNormalization",
@@ -327,10 +439,13 @@ __all__ = [
     "MaxPooling3D",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
+    "NnxLayer",
     "Normalization",
     "Permute",
     "RMSNormalization",
+    "RNN",
     "RandomBrightness",
     "RandomContrast",
     "RandomCrop",
@@ -342,10 +457,15 @@ __all__ = [
     "Rescaling",
     "Reshape",
     "Resizing",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "SimpleRNN",
+    "SimpleRNNCell",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
     "Subtract",
+    "TimeDistributed",
     "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",

@@ -8,9 +8,11 @@ names (``kernel``, ``bias``) are Keras's, so ``get_weights``/``set_weights`` car
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from kerax import activations, constraints, initializers, regularizers
@@ -73,6 +75,13 @@ def _parse(equation: Any, bias_axes: Any) -> tuple[str, str, str, str | None]:
                     f"{equation!r}. Received: bias_axes={bias_axes!r}"
                 )
     return inp, ker, out, side
+
+
+@functools.partial(jax.jit, static_argnames=("equation",))
+def _contract(equation: str, inputs: jax.Array, kernel: jax.Array, bias: Any) -> jax.Array:
+    # One compiled program per call when used eagerly (and under grad); inlined in a trace.
+    y = jnp.einsum(equation, inputs, kernel)
+    return y if bias is None else y + bias
 
 
 def _standardize_output_shape(output_shape: Any) -> tuple[int | None, ...]:
@@ -253,10 +262,8 @@ class EinsumDense(Layer):
                 f"{tuple(inputs.shape)} need {kernel_shape}. Call it on inputs shaped like the "
                 "ones it was built with."
             )
-        y = jnp.einsum(self.equation, inputs, self.kernel)
-        if self.bias_axes is not None:
-            y = y + self.bias
-        return self.activation(y)
+        bias = self.bias if self.bias_axes is not None else None
+        return self.activation(_contract(self.equation, inputs, self.kernel, bias))
 
     def get_config(self):
         return {

@@ -58,6 +58,12 @@ def _path_name(path: tuple) -> str:
     return ".".join(parts)
 
 
+def _key_available() -> bool:
+    # Inside apply() without a key, a module that needs no randomness must still run.
+    scope = _scope.current()
+    return scope is None or scope.has_key or not scope.pure
+
+
 def _typed_key(key: jax.Array) -> jax.Array:
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         return key
@@ -67,23 +73,27 @@ def _typed_key(key: jax.Array) -> jax.Array:
 class _TreeWeights(Layer):
     """A layer whose weights are the leaves of a pytree (the module's variables)."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._names_by_path: dict[str, str] = {}
+
     def _create_leaves(self, tree: Any, trainable: bool, initializer_of: Callable) -> list:
-        """``add_weight`` for every array leaf; returns ``[(weight name, treedef index)]``."""
+        """``add_weight`` for every leaf, in flattening order; returns the weight names."""
         leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
         created = []
         for i, (path, leaf) in enumerate(leaves):
             dtype = jnp.dtype(leaf.dtype)
             if jnp.issubdtype(dtype, jnp.floating):
                 dtype = jnp.dtype(self.variable_dtype)
-            name = _path_name(path)
-            self.add_weight(
+            weight = self.add_weight(
                 shape=tuple(leaf.shape),
                 initializer=initializer_of(i),
                 dtype=dtype,
                 trainable=trainable,
-                name=name,
+                name=_path_name(path),
             )
-            created.append(name)
+            self._names_by_path[_path_name(path)] = weight.name
+            created.append(weight.name)
         return created
 
     def _values(self, names: list[str], treedef: Any) -> Any:
@@ -99,7 +109,7 @@ class _TreeWeights(Layer):
         """
         by_name = {v.name: v for v in self.weights if not v.trainable}
         for path, value in jax.tree_util.tree_flatten_with_path(tree)[0]:
-            handle = by_name.get(_path_name(path))
+            handle = by_name.get(self._names_by_path.get(_path_name(path), ""))
             if handle is not None:
                 handle.assign(value)
 
@@ -149,9 +159,7 @@ class FlaxLayer(_TreeWeights):
                 f"Received: method={method!r}"
             )
         if isinstance(method, str) and not callable(getattr(module, method, None)):
-            raise ValueError(
-                f"FlaxLayer: module {type(module).__name__} has no method {method!r}."
-            )
+            raise ValueError(f"FlaxLayer: module {type(module).__name__} has no method {method!r}.")
         if variables is not None and (not isinstance(variables, dict) or not variables):
             raise TypeError(
                 "FlaxLayer variables must be the dict module.init(...) returns, e.g. "
@@ -197,8 +205,8 @@ class FlaxLayer(_TreeWeights):
 
     def build(self, input_shape):
         if self._input_spec is None:
-            is_shape = lambda s: isinstance(s, tuple) and all(
-                d is None or isinstance(d, int) for d in s
+            is_shape = lambda s: (
+                isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
             )
             self._input_spec = jax.tree_util.tree_map(
                 lambda s: jax.ShapeDtypeStruct(
@@ -217,7 +225,7 @@ class FlaxLayer(_TreeWeights):
         self._state_def = jax.tree_util.tree_structure(state)
         if self.variables_init is not None:
             fixed = jax.tree_util.tree_leaves(params) + jax.tree_util.tree_leaves(state)
-            initializer_of = lambda i: (lambda shape, dtype=None, key=None: fixed[i])
+            initializer_of = lambda i: lambda shape, dtype=None, key=None: fixed[i]
         else:
             # One compiled init for every leaf; each weight takes its leaf of an init
             # drawn with its own key, so model.init stays a pure function of the key.
@@ -227,16 +235,26 @@ class FlaxLayer(_TreeWeights):
                 rest = {k: v for k, v in fresh.items() if k != "params"}
                 return jax.tree_util.tree_leaves(trainable) + jax.tree_util.tree_leaves(rest)
 
-            init_leaves = jax.jit(split_leaves)
-            initializer_of = lambda i: (lambda shape, dtype=None, key=None: init_leaves(key)[i])
+            jitted, compiled = jax.jit(split_leaves), {}
+
+            def init_leaves(key):
+                if isinstance(key, jax.core.Tracer):
+                    return jitted(key)
+                # Eager weight creation runs under ensure_compile_time_eval, where a jit
+                # call is replayed op by op (seconds); an AOT executable is not.
+                sig = (key.shape, key.dtype)
+                if sig not in compiled:
+                    compiled[sig] = jitted.lower(key).compile()
+                return compiled[sig](key)
+
+            initializer_of = lambda i: lambda shape, dtype=None, key=None: init_leaves(key)[i]
         self._param_names = self._create_leaves(params, True, initializer_of)
         offset = len(self._param_names)
-        self._state_names = self._create_leaves(
-            state, False, lambda i: initializer_of(offset + i)
-        )
+        self._state_names = self._create_leaves(state, False, lambda i: initializer_of(offset + i))
         self.built = True
 
     def call(self, inputs, training=None):
+        import flax
         from flax import linen
 
         variables = {
@@ -244,17 +262,24 @@ class FlaxLayer(_TreeWeights):
             **self._values(self._state_names, self._state_def),
         }
         rngs = {}
-        if training:
+        if training and _key_available():
             k_dropout, k_params = jax.random.split(_typed_key(_scope.next_key()))
             rngs = {"dropout": k_dropout, "params": k_params}
-        outputs, updates = self.module.apply(
-            variables,
-            inputs,
-            rngs=rngs,
-            method=self.method,
-            mutable=linen.DenyList(["params"]),
-            **self._train_kwargs(training),
-        )
+        try:
+            outputs, updates = self.module.apply(
+                variables,
+                inputs,
+                rngs=rngs,
+                method=self.method,
+                mutable=linen.DenyList(["params"]),
+                **self._train_kwargs(training),
+            )
+        except flax.errors.InvalidRngError as err:
+            raise ValueError(
+                f"Layer '{self.name}' (FlaxLayer) runs a module that draws random numbers in "
+                "training, but no PRNG key was given. Pass key=jax.random.PRNGKey(...) to "
+                f"apply() (fit() does this for you). Flax said: {err}"
+            ) from None
         if self._state_names:
             self._write(dict(updates))
         return outputs
@@ -294,9 +319,9 @@ class NnxLayer(_TreeWeights):
         from flax import nnx
 
         if not isinstance(module, nnx.Module):
-            hint = " Use kerax.layers.FlaxLayer for linen modules." if hasattr(
-                module, "apply"
-            ) else ""
+            hint = (
+                " Use kerax.layers.FlaxLayer for linen modules." if hasattr(module, "apply") else ""
+            )
             raise TypeError(
                 f"NnxLayer needs a flax.nnx.Module instance. Received: module={module!r}.{hint}"
             )
@@ -313,10 +338,10 @@ class NnxLayer(_TreeWeights):
         params_tree = jax.tree_util.tree_unflatten(self._params_def, params)
         state_tree = jax.tree_util.tree_unflatten(self._state_def, state)
         self._param_names = self._create_leaves(
-            params_tree, True, lambda i: (lambda shape, dtype=None, key=None: params[i])
+            params_tree, True, lambda i: lambda shape, dtype=None, key=None: params[i]
         )
         self._state_names = self._create_leaves(
-            state_tree, False, lambda i: (lambda shape, dtype=None, key=None: state[i])
+            state_tree, False, lambda i: lambda shape, dtype=None, key=None: state[i]
         )
         self.built = True
 
@@ -326,7 +351,8 @@ class NnxLayer(_TreeWeights):
         params = self._values(self._param_names, self._params_def)
         state = self._values(self._state_names, self._state_def)
         rngs = self._rngs
-        if training:
+        if training and jax.tree_util.tree_leaves(rngs):
+            # The module's own streams would repeat the same draws every step.
             base = _typed_key(_scope.next_key())
             leaves, treedef = jax.tree_util.tree_flatten(rngs)
             leaves = [

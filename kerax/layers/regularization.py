@@ -67,7 +67,9 @@ class _SpatialDropout(Layer):
         return jnp.where(keep, inputs / (1.0 - self.rate), jnp.zeros_like(inputs))
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        config = {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        config.pop("trainable")  # Keras's SpatialDropout constructors reject it
+        return config
 
 
 class SpatialDropout1D(_SpatialDropout):

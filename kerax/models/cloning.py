@@ -29,9 +29,7 @@ def _new_inputs(model: Any, input_tensors: Any) -> list:
 
     old = model.inputs
     if input_tensors is None:
-        return [
-            Input(batch_shape=t.shape, dtype=t.dtype.name, name=t.node.layer.name) for t in old
-        ]
+        return [Input(batch_shape=t.shape, dtype=t.dtype.name, name=t.node.layer.name) for t in old]
     new = _flatten(input_tensors)
     if len(new) != len(old):
         raise ValueError(

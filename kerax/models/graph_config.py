@@ -18,7 +18,6 @@ the tensors it needs exist (a shared layer may be called at several depths).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jax
@@ -129,6 +128,10 @@ def _encode_arg(value: Any, node_ids: set[int], owner: str) -> Any:
 
 
 def _build_config(layer: Any, node: Any) -> dict | None:
+    """Keras's ``build_config``: ``{"input_shape": ...}`` for one tensor argument, else
+    ``{"shapes_dict": {"query_shape": ..., "value_shape": ...}}`` named after call()."""
+    import inspect
+
     if isinstance(layer, InputLayer) or node is None or not node.args:
         return None
 
@@ -137,9 +140,18 @@ def _build_config(layer: Any, node: Any) -> dict | None:
             return list(x.shape)
         if isinstance(x, (list, tuple)):
             return [shape(v) for v in x]
+        if isinstance(x, dict):
+            return {k: shape(v) for k, v in x.items()}
         return None
 
-    return {"input_shape": shape(node.args[0])}
+    try:
+        bound = inspect.signature(layer.call).bind(*node.args, **node.kwargs).arguments
+    except TypeError:
+        bound = {"inputs": node.args[0]}
+    tensors = {k: v for k, v in bound.items() if k not in ("mask", "training") and _flatten(v)}
+    if len(tensors) > 1:
+        return {"shapes_dict": {f"{k}_shape": shape(v) for k, v in tensors.items()}}
+    return {"input_shape": shape(next(iter(tensors.values()), node.args[0]))}
 
 
 def functional_get_config(model: Any) -> dict:
@@ -306,7 +318,13 @@ def functional_from_config(
 
     def tensors(structure):
         if _is_ref(structure):
-            return _tensor(created, *structure, model=model_name)
+            try:
+                return _tensor(created, *structure, model=model_name)
+            except (_NotReady, IndexError):
+                raise ValueError(
+                    f"Invalid config of model '{model_name}': input/output {structure} names "
+                    "a call or output of that layer that does not exist."
+                ) from None
         if isinstance(structure, dict):
             return {k: tensors(v) for k, v in structure.items()}
         return [tensors(v) for v in structure]
@@ -389,48 +407,3 @@ def sequential_from_config(
     if config.get("trainable") is False:
         model.trainable = False
     return model
-
-
-# -- JSON ----------------------------------------------------------------------------------
-def model_to_json(model: Any, **kwargs: Any) -> str:
-    """The model's architecture as a Keras 3 JSON string (no weights).
-
-    Args:
-        model: a kerax model.
-        **kwargs: passed to ``json.dumps`` (e.g. ``indent=2``).
-
-    Example:
-        >>> import kerax as keras
-        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-        >>> json.loads(model_to_json(m))["class_name"]
-        'Sequential'
-    """
-    from kerax.saving.model_config import serialize_model
-    from kerax.saving.object_config import to_json
-
-    return to_json(serialize_model(model, include_compile=False), **kwargs)
-
-
-def model_from_json(json_string: str, custom_objects: dict | None = None) -> Any:
-    """A new model (fresh weights) from :func:`model_to_json`'s string, or Keras's.
-
-    Args:
-        json_string: the JSON text.
-        custom_objects: custom layer classes and functions by name.
-
-    Raises:
-        ValueError: if the text is not JSON or not a model config.
-
-    Example:
-        >>> import kerax as keras
-        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-        >>> model_from_json(model_to_json(m)).output_shape
-        (None, 2)
-    """
-    from kerax.saving.model_config import deserialize_model
-
-    try:
-        config = json.loads(json_string)
-    except (TypeError, json.JSONDecodeError) as e:
-        raise ValueError(f"model_from_json expects a JSON string of a model config: {e}") from e
-    return deserialize_model(config, custom_objects, compile=False)

@@ -63,6 +63,7 @@ class Model(Trainer, Layer):
                 lambda s: _graph.KerasTensor(tuple(s), self.dtype), input_shape, is_leaf=is_shape
             )
             _graph.trace_spec(lambda x: self.call(x), spec)
+            self.__dict__["_build_input_shape"] = input_shape  # saved, to rebuild on load
         self.built = True
 
     def _build_from_data(self, *inputs: Any) -> None:
@@ -154,9 +155,7 @@ class Model(Trainer, Layer):
         # Keys follow each variable's position, not its name: layer names carry a session
         # counter (dense_3), and two models of one architecture must initialize alike.
         position = {id(v): i for i, (_, v) in enumerate(self._variable_index())}
-        return self._tree(
-            lambda path, v: v.initial_value(jax.random.fold_in(key, position[id(v)]))
-        )
+        return self._tree(lambda path, v: v.initial_value(jax.random.fold_in(key, position[id(v)])))
 
     def apply(
         self,
@@ -180,8 +179,9 @@ class Model(Trainer, Layer):
         outputs, non_trainable, _ = self._apply(variables, inputs, training, key)
         return outputs, non_trainable
 
-    def _apply(self, variables: Variables, inputs: tuple, training: bool, key: Any,
-               sample_mask: Any = None):
+    def _apply(
+        self, variables: Variables, inputs: tuple, training: bool, key: Any, sample_mask: Any = None
+    ):
         """``apply`` plus the losses layers added with ``add_loss`` (for the trainer)."""
         index = self._variable_index()
         values = {id(v): _lookup(variables, path, v, self.name) for path, v in index}
@@ -197,6 +197,31 @@ class Model(Trainer, Layer):
                     node = node.setdefault(part, {})
                 node[path[-1]] = scope.updates.get(id(v), values[id(v)])
         return outputs, non_trainable, scope.losses
+
+    # -- saving (kerax.saving: Keras 3 .keras and .weights.h5 files) ------------------
+    def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
+        """Save architecture, weights, compile config and optimizer state to a .keras file."""
+        from kerax.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save the weights in Keras's ``.weights.h5`` layout (written atomically)."""
+        from kerax.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
+        """Load weights saved by ``save_weights`` (kerax or Keras), matched by position."""
+        from kerax.saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's architecture as Keras-compatible JSON."""
+        from kerax.saving.model_config import model_to_json
+
+        return model_to_json(self, **kwargs)
 
     # -- inspection ----------------------------------------------------------------
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:

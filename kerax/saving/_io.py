@@ -121,7 +121,8 @@ def atomic_write(filepath: Any, overwrite: bool = True, what: str = "model") -> 
         >>> path = os.path.join(tempfile.mkdtemp(), "x.bin")
         >>> with atomic_write(path) as f:
         ...     _ = f.write(b"ok")
-        >>> open(path, "rb").read()
+        >>> with open(path, "rb") as f:
+        ...     f.read()
         b'ok'
     """
     path = check_writable(filepath, overwrite, what)

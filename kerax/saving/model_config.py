@@ -13,6 +13,7 @@ Keras's files alike; unknown classes fail with the way to register them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kerax import _serialization
@@ -20,6 +21,7 @@ from kerax.saving.object_config import (
     deserialize_function,
     prune_keras_config,
     serialize_function,
+    to_json,
 )
 
 _FUNCTIONAL_HEAD = {
@@ -61,6 +63,9 @@ def serialize_layer(layer: Any) -> dict:
         out = layers.serialize(layer)
     except NotImplementedError as e:
         raise TypeError(f"Cannot save layer '{layer.name}': {e}") from None
+    if "batch_input_shape" in (out.get("config") or {}):
+        # Keras 3 layers reject it; a model records the shape in its InputLayer instead.
+        out["config"] = {k: v for k, v in out["config"].items() if k != "batch_input_shape"}
     if isinstance(layer, layers.Lambda) and out["module"] is not None:
         config = dict(out["config"])
         config["function"] = serialize_function(layer.function, layer.name)
@@ -147,7 +152,17 @@ def _resolve(config: dict, custom_objects: dict | None) -> type | None:
     return obj if isinstance(obj, type) and issubclass(obj, layers.Layer) else None
 
 
-def _lambda_from_config(cls: type, config: dict, custom_objects: dict | None) -> Any:
+def lambda_from_config(cls: type, config: dict, custom_objects: dict | None = None) -> Any:
+    """A Lambda layer from its config, resolving its function under the safe-mode rules.
+
+    Args:
+        cls: the Lambda class.
+        config: the layer's inner config (``function`` as kerax or Keras 3 writes it).
+        custom_objects: functions by name.
+
+    Raises:
+        ValueError: when the function is bytecode or must be imported and safe mode is on.
+    """
     inner = dict(config)
     owner = inner.get("name") or "lambda"
     inner["function"] = deserialize_function(inner.get("function"), owner, custom_objects)
@@ -193,7 +208,7 @@ def deserialize_layer(config: dict, custom_objects: dict | None = None) -> Any:
         cls = _resolve(config, custom_objects)
         try:
             if cls is layers.Lambda:
-                return _lambda_from_config(cls, inner, custom_objects)
+                return lambda_from_config(cls, inner, custom_objects)
             if isinstance(cls, type) and issubclass(cls, _model_classes()[0]):
                 return _model_from_config(cls, config, custom_objects)
             return layers.deserialize(config, custom_objects)
@@ -215,9 +230,7 @@ def _model_from_config(cls: type, config: dict, custom_objects: dict | None) -> 
     return model
 
 
-def deserialize_model(
-    config: Any, custom_objects: dict | None = None, compile: bool = True
-) -> Any:
+def deserialize_model(config: Any, custom_objects: dict | None = None, compile: bool = True) -> Any:
     """A model from its top-level Keras 3 dict (``config.json``).
 
     Args:
@@ -247,3 +260,43 @@ def deserialize_model(
 
         compile_from_config(model, prune_keras_config(compile_config), custom_objects)
     return model
+
+
+# -- JSON ----------------------------------------------------------------------------------
+def model_to_json(model: Any, **kwargs: Any) -> str:
+    """The model's architecture as a Keras 3 JSON string (no weights).
+
+    Args:
+        model: a kerax model.
+        **kwargs: passed to ``json.dumps`` (e.g. ``indent=2``).
+
+    Example:
+        >>> import kerax as keras
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> json.loads(model_to_json(m))["class_name"]
+        'Sequential'
+    """
+    return to_json(serialize_model(model, include_compile=False), **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects: dict | None = None) -> Any:
+    """A new model (fresh weights) from :func:`model_to_json`'s string, or Keras's.
+
+    Args:
+        json_string: the JSON text.
+        custom_objects: custom layer classes and functions by name.
+
+    Raises:
+        ValueError: if the text is not JSON or not a model config.
+
+    Example:
+        >>> import kerax as keras
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model_from_json(model_to_json(m)).output_shape
+        (None, 2)
+    """
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"model_from_json expects a JSON string of a model config: {e}") from e
+    return deserialize_model(config, custom_objects, compile=False)

@@ -283,7 +283,11 @@ def prune_keras_config(config: Any) -> Any:
         return config
     out = {k: prune_keras_config(v) for k, v in config.items()}
     inner, module = out.get("config"), out.get("module")
-    if isinstance(inner, dict) and isinstance(module, str) and isinstance(out.get("class_name"), str):
+    if (
+        isinstance(inner, dict)
+        and isinstance(module, str)
+        and isinstance(out.get("class_name"), str)
+    ):
         cls = _kerax_class(module, out["class_name"])
         accepted = _accepted_keys(cls) if cls is not None else None
         if accepted is not None:

@@ -27,6 +27,13 @@ from jax.tree_util import DictKey, GetAttrKey, SequenceKey
 _TAIL = {"Nadam": 1}  # Keras's Nadam keeps its momentum-schedule product last
 
 
+def _negated(opt: Any) -> set[int]:
+    """kerax slots Keras stores with the opposite sign (optax traces hold ``-lr * g``)."""
+    if type(opt).__name__ == "RMSprop" and opt.momentum:
+        return {2 if opt.centered else 1}
+    return set()
+
+
 def _groups(opt: Any, n_slots: int) -> list[list[int]] | None:
     """Keras's slot order for ``opt`` as groups of kerax slot indices (interleaved)."""
     if opt.use_ema or opt.gradient_accumulation_steps:
@@ -155,9 +162,10 @@ def _keras_list(model: Any, state: Any, params: Any) -> tuple[list | None, bool]
     if not schedule:
         out.append(np.asarray(hyper.get("learning_rate", opt.learning_rate), np.float32))
     slots = {r[1:]: v for (_, v), r in zip(flat, roles) if r[0] == "slot"}
+    flip = _negated(opt)
     for group in groups:
         for path in var_paths:
-            out.extend(np.asarray(slots[(s, path)]) for s in group)
+            out.extend(np.asarray(slots[(s, path)]) * (-1 if s in flip else 1) for s in group)
     out.extend(np.asarray(flat[i][1]) for i in tails)
     return out, exact
 
@@ -178,10 +186,12 @@ def _from_keras_list(model: Any, template: Any, params: Any, arrays: list) -> An
     else:
         hyper["learning_rate"] = model.optimizer._learning_rate(max(iterations - 1, 0))
     slots = {}
+    flip = _negated(model.optimizer)
     for group in groups:
         for path in var_paths:
             for s in group:
-                slots[(s, path)], pos = arrays[pos], pos + 1
+                slots[(s, path)] = np.asarray(arrays[pos]) * (-1 if s in flip else 1)
+                pos += 1
     tail_values = dict(zip(tails, arrays[pos:]))
     leaves = []
     for i, ((_, old), role) in enumerate(zip(flat, roles)):
@@ -196,6 +206,79 @@ def _from_keras_list(model: Any, template: Any, params: Any, arrays: list) -> An
             new = tail_values[i]
         leaves.append(jnp.asarray(new, dtype=jnp.result_type(old)).reshape(jnp.shape(old)))
     return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), leaves)
+
+
+# -- the whole pytree, keyed by position rather than by layer name ---------------------------------
+def _var_keys(model: Any) -> dict[tuple, str]:
+    """Each variable's pytree path -> its Keras weight path (``layers/dense/vars/0``).
+
+    Pytree paths hold layer names, which differ between two builds of one architecture
+    (``dense_3`` vs ``dense_7``); Keras's paths depend only on classes and order.
+    """
+    from kerax.saving.weights_h5 import layer_variables, vars_path, walk
+
+    by_id: dict[int, str] = {}
+    for path, layer in walk(model):
+        for i, v in enumerate(layer_variables(layer)):
+            by_id.setdefault(id(v), f"{vars_path(path)}/{i}")
+    return {p: by_id[id(v)] for p, v in model._variable_index() if id(v) in by_id}
+
+
+def _named_leaves(model: Any, state: Any) -> tuple[list[str], Any]:
+    flat, roles, _ = _roles(state, _params(model))
+    keys, names, other = _var_keys(model), [], 0
+    for role in roles:
+        if role[0] == "slot":
+            where = keys.get(role[2]) or "tree/" + "/".join(role[2])
+            names.append(f"slot_{role[1]}/{where}")
+        else:
+            names.append(f"leaf_{other}")
+            other += 1
+    return names, flat
+
+
+def state_to_arrays(model: Any, state: Any) -> dict[str, np.ndarray]:
+    """The optimizer state as ``{name: array}``, names independent of layer names."""
+    names, flat = _named_leaves(model, state)
+    return {n: np.asarray(jax.device_get(leaf)) for n, (_, leaf) in zip(names, flat)}
+
+
+def state_from_arrays(model: Any, template: Any, arrays: dict) -> Any:
+    """The inverse of :func:`state_to_arrays`, shaped like ``template``.
+
+    Raises:
+        ValueError: if an array is missing or has another shape.
+    """
+    names, flat = _named_leaves(model, template)
+    missing = [n for n in names if n not in arrays]
+    wrong = [
+        n
+        for n, (_, old) in zip(names, flat)
+        if n in arrays and np.shape(arrays[n]) != np.shape(old)
+    ]
+    if missing or wrong or len(arrays) != len(names):
+        raise ValueError(
+            f"{len(arrays)} saved optimizer arrays, {len(names)} expected; missing "
+            f"{missing[:3]}, wrong shape {wrong[:3]}"
+        )
+    leaves = [
+        jnp.asarray(arrays[n], dtype=jnp.result_type(old)) for n, (_, old) in zip(names, flat)
+    ]
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), leaves)
+
+
+def read_arrays(group: Any) -> dict[str, np.ndarray]:
+    """Every dataset under an h5 group, by its relative path."""
+    from kerax.saving.weights_h5 import read_array
+
+    out: dict[str, np.ndarray] = {}
+
+    def visit(name: str, obj: Any) -> None:
+        if not hasattr(obj, "keys"):
+            out[name] = read_array(obj)
+
+    group.visititems(visit)
+    return out
 
 
 # -- the file ------------------------------------------------------------------------------------
@@ -228,8 +311,8 @@ def write(h5: Any, model: Any) -> None:
         write_array(group, str(i), value)
     if not exact and model._opt_state is not None:
         kerax_group = h5.create_group("optimizer/kerax_state")
-        for i, leaf in enumerate(jax.tree_util.tree_leaves(jax.device_get(state))):
-            write_array(kerax_group, str(i), leaf)
+        for name, value in state_to_arrays(model, state).items():
+            write_array(kerax_group, name, value)
     key = getattr(model, "_train_key", None)
     if key is not None:
         if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
@@ -255,13 +338,10 @@ def read(h5: Any, model: Any, skip_mismatch: bool = False, source: str = "") -> 
     template = opt.init(params)
     state, problem = None, None
     if group is not None:
-        old = jax.tree_util.tree_leaves(template)
-        arrays = [read_array(group[str(i)]) for i in range(len(group))]
-        if len(arrays) == len(old) and all(a.shape == np.shape(o) for a, o in zip(arrays, old)):
-            leaves = [jnp.asarray(a, dtype=jnp.result_type(o)) for a, o in zip(arrays, old)]
-            state = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), leaves)
-        else:
-            problem = f"{len(arrays)} state arrays in the file, {len(old)} expected"
+        try:
+            state = state_from_arrays(model, template, read_arrays(group))
+        except ValueError as e:
+            problem = str(e)
     else:
         arrays = [read_array(keras_group[str(i)]) for i in range(len(keras_group))]
         try:

@@ -21,7 +21,7 @@ from typing import Any
 from kerax.saving import _io
 from kerax.saving.model_config import deserialize_model, serialize_model
 from kerax.saving.object_config import safe_mode_scope, to_json
-from kerax.saving.weights_h5 import read_weights, write_weights
+from kerax.saving.weights_h5 import layer_weight_groups, read_weights, write_weights
 
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -60,6 +60,8 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
         (None, 2)
     """
     path = _io.fspath(filepath)
+    if os.path.isdir(path):
+        _io.check_writable(path)  # raises IsADirectoryError, which says more than the suffix
     if not path.endswith(".keras"):
         hint = (
             " To save only the weights use model.save_weights('name.weights.h5')."
@@ -199,6 +201,12 @@ def load_model(
         with safe_mode_scope(safe_mode):
             model = deserialize_model(config, custom_objects, compile=compile)
         with _open_h5(io.BytesIO(archive.read(_WEIGHTS)), path) as h5:
+            if not model.built and layer_weight_groups(h5):
+                raise ValueError(
+                    f"Model '{model.name}' ({type(model).__name__}) in {path!r} could not be "
+                    "built: its config records no input shape (build_config). Create it in "
+                    f"code, call it on a batch, then model.load_weights({path!r})."
+                )
             read_weights(h5, model, source=path)
     finally:
         archive.close()
@@ -219,6 +227,8 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
             :func:`save_model`.
     """
     path = _io.fspath(filepath)
+    if os.path.isdir(path):
+        _io.check_writable(path, what="weights")
     if not path.endswith(".weights.h5"):
         raise ValueError(
             "The weights file name must end in '.weights.h5' (the Keras 3 convention). "

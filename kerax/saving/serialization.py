@@ -138,7 +138,9 @@ def deserialize_keras_object(
     if not isinstance(config, dict):
         return config
     if "class_name" not in config:
-        return {k: deserialize_keras_object(v, custom_objects, safe_mode) for k, v in config.items()}
+        return {
+            k: deserialize_keras_object(v, custom_objects, safe_mode) for k, v in config.items()
+        }
     class_name, module = config["class_name"], config.get("module") or ""
     if class_name == "__numpy__":
         return _serialization.decode_value(config)

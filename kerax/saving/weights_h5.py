@@ -57,13 +57,36 @@ def keras_sublayers(layer: Any) -> list:
     return list(layer._layers)
 
 
+def _properties(layer: Any) -> dict[str, Any]:
+    """Layers a subclass exposes through properties: Keras walks ``dir()``, which has them
+    (MultiHeadAttention saves its projections as ``query_dense``, not ``_query_dense``)."""
+    from kerax.layers.base import Layer
+    from kerax.models.functional import Functional
+    from kerax.models.model import Model
+    from kerax.models.sequential import Sequential
+
+    base = (Layer, Model, Sequential, Functional, object)
+    out: dict[str, Any] = {}
+    for klass in type(layer).__mro__:
+        if any(klass is b for b in base) or klass.__module__.startswith("kerax.trainer"):
+            continue
+        for name, value in vars(klass).items():
+            if isinstance(value, property) and name not in out:
+                try:
+                    out[name] = getattr(layer, name)
+                except Exception:  # noqa: BLE001 - as Keras: a failing property is skipped
+                    continue
+    return out
+
+
 def _children(layer: Any) -> list[tuple[str, Any]]:
     from kerax.models.functional import Functional
     from kerax.models.model import Model
     from kerax.models.sequential import Sequential
 
     first: list[tuple[str, Any]] = []
-    attrs = {k: v for k, v in vars(layer).items() if k not in _INTERNAL and _holds_layers(v)}
+    attrs = {**_properties(layer), **vars(layer)}
+    attrs = {k: v for k, v in attrs.items() if k not in _INTERNAL and _holds_layers(v)}
     if isinstance(layer, Functional):
         first = [("layers", keras_sublayers(layer))]
     elif isinstance(layer, Sequential):
@@ -110,7 +133,10 @@ def walk(model: Any) -> list[tuple[str, Any]]:
         used: dict[str, int] = {}
         for item in items.values() if isinstance(items, dict) else items:
             if isinstance(item, Layer):
-                visit(item, posixpath.join(path, _unique(_naming.to_snake_case(type(item).__name__), used)))
+                visit(
+                    item,
+                    posixpath.join(path, _unique(_naming.to_snake_case(type(item).__name__), used)),
+                )
             elif isinstance(item, (list, tuple, dict)):
                 container(item, posixpath.join(path, _unique("container", used)))
 
@@ -154,7 +180,17 @@ def write_weights(h5: Any, model: Any, include_optimizer: bool = True) -> None:
     """Write every layer's variables (and the optimizer's state) into an open h5 file."""
     from kerax.saving import optimizer_state
 
-    for path, layer in walk(model):
+    layers = walk(model)
+    covered = {id(v) for _, layer in layers for v in layer_variables(layer)}
+    lost = [v.path for _, v in model._variable_index() if id(v) not in covered]
+    if lost:  # Keras's layout reaches layers through attributes only: never drop weights
+        raise ValueError(
+            f"Cannot save model '{model.name}': variables {lost[:5]} belong to layers that "
+            "are not held in any attribute (or list/dict attribute) of their parent, so "
+            "the Keras weights layout has no path for them. Assign each sublayer to an "
+            "attribute (self.block = ...)."
+        )
+    for path, layer in layers:
         group = h5.create_group(vars_path(path))
         group.attrs["name"] = layer.name
         for i, v in enumerate(layer_variables(layer)):
@@ -164,12 +200,14 @@ def write_weights(h5: Any, model: Any, include_optimizer: bool = True) -> None:
 
 
 # -- reading ------------------------------------------------------------------------------
-def _file_vars_groups(h5: Any) -> dict[str, int]:
-    found: dict[str, int] = {}
+def layer_weight_groups(h5: Any) -> list[str]:
+    """The ``.../vars`` groups of an open h5 file that hold layer arrays (not optimizer's)."""
+    found: list[str] = []
 
     def visit(name: str, obj: Any) -> None:
         if name.split("/")[-1] == "vars" and hasattr(obj, "keys") and len(obj):
-            found[name] = len(obj)
+            if not name.startswith(("optimizer/", "kerax/")):
+                found.append(name)
 
     h5.visititems(visit)
     return found
@@ -185,7 +223,10 @@ def _check_layer(h5: Any, path: str, layer: Any) -> tuple[list, str | None]:
         if not expected:
             return [], f"{where}: the file holds {stored} arrays, the model's layer has none"
         shapes = [v.shape for v in expected]
-        return [], f"{where}: the model expects {len(expected)} arrays {shapes}, the file holds {stored}"
+        return (
+            [],
+            f"{where}: the model expects {len(expected)} arrays {shapes}, the file holds {stored}",
+        )
     values = []
     for i, v in enumerate(expected):
         if str(i) not in group:
@@ -201,7 +242,11 @@ def _check_layer(h5: Any, path: str, layer: Any) -> tuple[list, str | None]:
 
 
 def read_weights(
-    h5: Any, model: Any, skip_mismatch: bool = False, source: str = "", include_optimizer: bool = True
+    h5: Any,
+    model: Any,
+    skip_mismatch: bool = False,
+    source: str = "",
+    include_optimizer: bool = True,
 ) -> None:
     """Assign the variables stored in an open h5 file to ``model``'s layers.
 
@@ -228,9 +273,10 @@ def read_weights(
             problems.append(problem)
         loads.extend(values)
     if problems and not skip_mismatch:
-        unused = sorted(set(_file_vars_groups(h5)) - used - {"optimizer/vars"})
-        unused = [u for u in unused if not u.startswith(("optimizer/", "kerax/"))]
-        extra = f" The file also holds weights at {unused[:5]} that no layer reads." if unused else ""
+        unused = sorted(set(layer_weight_groups(h5)) - used)
+        extra = (
+            f" The file also holds weights at {unused[:5]} that no layer reads." if unused else ""
+        )
         shown = "\n  ".join(problems[:5])
         more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise ValueError(

@@ -83,10 +83,10 @@ class Engine:
         self.constrained = [(p, v.constraint) for p, v in index if v.trainable and v.constraint]
         self.trace_count = 0
         static = ("n", "shuffle")
-        self.train_fused = jax.jit(self._train_fused, donate_argnums=(0, 2),
-                                   static_argnames=static)
-        self.train_single = jax.jit(self._train_single, donate_argnums=(0, 2),
-                                    static_argnames=static)
+        self.train_fused = jax.jit(self._train_fused, donate_argnums=(0, 2), static_argnames=static)
+        self.train_single = jax.jit(
+            self._train_single, donate_argnums=(0, 2), static_argnames=static
+        )
         self.eval_fused = jax.jit(self._eval_fused, static_argnames=("n",))
         self.eval_single = jax.jit(self._eval_single, static_argnames=("n",))
         self.train_one = jax.jit(self.train_step)  # *_on_batch: nothing donated
@@ -122,8 +122,9 @@ class Engine:
         return x, align(y, names, "y"), align(sw, names, "sample_weight"), mask
 
     def _losses(self, variables, x, y, sw, mask, training, key):
-        y_pred, non_trainable, added = self.model._apply(variables, (x,), training, key,
-                                                         sample_mask=mask)
+        y_pred, non_trainable, added = self.model._apply(
+            variables, (x,), training, key, sample_mask=mask
+        )
         preds = flatten_outputs(y_pred)
         total, parts = self.loss(y, preds, sw, mask)
         for path, reg in self.regularized:

@@ -73,8 +73,9 @@ def padded_order(n: int, batch_size: int) -> jax.Array:
 class ArrayRunner:
     """Epochs over device-resident arrays."""
 
-    def __init__(self, model, x, y, sample_weight, batch_size: int, steps: int | None,
-                 check_nan: bool = True):
+    def __init__(
+        self, model, x, y, sample_weight, batch_size: int, steps: int | None, check_nan: bool = True
+    ):
         if check_nan:
             check_finite((x, y, sample_weight), "Input data ")
         self.n = arrays.num_samples(x, y, sample_weight)
@@ -87,8 +88,17 @@ class ArrayRunner:
         total = math.ceil(self.n / batch_size)
         self.steps = total if steps is None else min(int(steps), total)
 
-    def train_epoch(self, state, epoch_key, shuffle: bool, k: int, fused: bool,
-                    on_dispatch: Callable, should_stop: Callable, first_step: int = 0):
+    def train_epoch(
+        self,
+        state,
+        epoch_key,
+        shuffle: bool,
+        k: int,
+        fused: bool,
+        on_dispatch: Callable,
+        should_stop: Callable,
+        first_step: int = 0,
+    ):
         if first_step and shuffle:  # resuming mid-epoch: the permutation step 0 would draw
             self.order = self.engine._epoch_order(self.order, self.n, 0, epoch_key, True)
         for start in range(first_step, self.steps, k):
@@ -102,15 +112,17 @@ class ArrayRunner:
         return state
 
     def evaluate(self, state):
-        return self.engine.run_eval(state, self.data, self.order, self.steps, self.n,
-                                    self.engine.loops_fast)
+        return self.engine.run_eval(
+            state, self.data, self.order, self.steps, self.n, self.engine.loops_fast
+        )
 
 
 class StreamRunner:
     """Epochs over batches from a generator, iterator or ``PyDataset``."""
 
-    def __init__(self, model, source, what: str, steps: int | None, epochs: int = 1,
-                 check_nan: bool = True):
+    def __init__(
+        self, model, source, what: str, steps: int | None, epochs: int = 1, check_nan: bool = True
+    ):
         if one_shot(source) and steps is None and epochs > 1:
             raise ValueError(
                 f"{what}() received a Python generator/iterator and epochs={epochs} without "
@@ -132,8 +144,17 @@ class StreamRunner:
             self.engine = self.model._engine_for(*self.first[:2], batch_size)
         return self.engine
 
-    def train_epoch(self, state, epoch_key, shuffle: bool, k: int, fused: bool,
-                    on_dispatch: Callable, should_stop: Callable, first_step: int = 0):
+    def train_epoch(
+        self,
+        state,
+        epoch_key,
+        shuffle: bool,
+        k: int,
+        fused: bool,
+        on_dispatch: Callable,
+        should_stop: Callable,
+        first_step: int = 0,
+    ):
         for i, (batch, _) in enumerate(self.stream.epoch(self.steps)):
             if i < first_step:  # resuming mid-epoch: these batches were trained on
                 continue

@@ -17,8 +17,8 @@ import numpy as np
 from kerax import _scope
 from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays
-from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.data.streams import is_stream
+from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast
 from kerax.trainer.runners import ArrayRunner, StreamRunner, padded_order, place_state
 from kerax.trainer.runners import place as _place
@@ -111,8 +111,10 @@ class Trainer:
 
     def _forward_spec(self, x_sample: Any):
         """Trace the forward pass once: output shapes, and whether loops are fast for it."""
-        key = jax.tree_util.tree_structure(x_sample), tuple(
-            (a.shape[1:], str(a.dtype)) for a in jax.tree_util.tree_leaves(x_sample))
+        key = (
+            jax.tree_util.tree_structure(x_sample),
+            tuple((a.shape[1:], str(a.dtype)) for a in jax.tree_util.tree_leaves(x_sample)),
+        )
         if getattr(self, "_forward_cache", (None,))[0] != key:
             jaxpr, spec = jax.make_jaxpr(
                 lambda v, x: self._apply(v, (x,), False, None)[0], return_shape=True
@@ -142,8 +144,7 @@ class Trainer:
             names = self._output_names(first)
             loss, loss_weights = self._loss_spec
             self._compiled_loss = CompiledLoss(loss, loss_weights, names)
-            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names,
-                                                     self._compiled_loss)
+            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names, self._compiled_loss)
         if not self._compiled_metrics.built:
             names = self._compiled_loss.output_names
             y_pred, _ = self._forward_spec(first)
@@ -313,9 +314,16 @@ class Trainer:
             # Callbacks may have set optimizer.learning_rate: no retrace, same shapes.
             opt_state = self.optimizer.sync_state(state.opt_state)
             state = state.replace(opt_state=opt_state, **fresh)
-            state = runner.train_epoch(state, jax.random.fold_in(shuffle_key, epoch),
-                                       bool(shuffle), k, fused, on_dispatch,
-                                       lambda: self.stop_training, first_step)
+            state = runner.train_epoch(
+                state,
+                jax.random.fold_in(shuffle_key, epoch),
+                bool(shuffle),
+                k,
+                fused,
+                on_dispatch,
+                lambda: self.stop_training,
+                first_step,
+            )
             first_step = 0
             self._fit_state = state
             logs = _host(runner.engine.logs_fn(state))

@@ -29,8 +29,9 @@ class PyDataset:
         3
     """
 
-    def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
-                 max_queue_size: int = 10):
+    def __init__(
+        self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
+    ):
         if int(workers) < 1:
             raise ValueError(f"workers must be at least 1. Received: workers={workers}")
         self.workers = int(workers)

@@ -17,6 +17,10 @@ import numpy as np
 import kerax
 
 
+def _is_shape(s):
+    return isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+
+
 def _wrap(layer, x, call=None):
     """A functional model around one layer, so the pure functions are at hand.
 
@@ -43,7 +47,7 @@ def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config
     variables = model.get_variables()
 
     eager, _ = model.apply(variables, x, training=training, key=key)
-    shapes = jax.tree_util.tree_leaves(model.output_shape, is_leaf=lambda s: isinstance(s, tuple))
+    shapes = jax.tree_util.tree_leaves(model.output_shape, is_leaf=_is_shape)
     for spec, out in zip(shapes, _tolist(eager)):
         assert len(spec) == out.ndim, (spec, out.shape)
         assert all(s is None or s == o for s, o in zip(spec, out.shape)), (spec, out.shape)

@@ -10,12 +10,13 @@ from layer_harness import check_keras_parity, check_layer
 
 import kerax
 from kerax import _serialization
-from kerax.layers import Dense, Input, Layer, recurrent
+from kerax.layers import Dense, Embedding, Input, Layer, recurrent
 from kerax.layers.recurrent import (
     GRU,
     LSTM,
     RNN,
     Bidirectional,
+    ConvLSTM2D,
     GRUCell,
     LSTMCell,
     SimpleRNN,
@@ -29,6 +30,17 @@ MASK = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1]], bool)  # a padded tail and a
 
 def _x(shape=(B, T, F), seed=0):
     return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def _weights(layer):
+    """``get_weights()``, read weight by weight: per-shape initializer programs are cached
+    across tests, where one batched init program compiles anew for every fresh layer."""
+    return [v.numpy() for v in layer.weights]
+
+
+def _variables(model):
+    _weights(model)
+    return model.get_variables()
 
 
 @_serialization.register_keras_serializable(package="kerax_tests")
@@ -77,23 +89,24 @@ def _keras_minimal_cell(keras):
     return KerasMinimalRNNCell
 
 
+CONV_FLAGS = {
+    "strides": 2,
+    "padding": "same",
+    "data_format": "channels_first",
+    "return_state": True,
+}
+
 # (id, our layer factory, Keras layer factory given the keras module)
 CASES = [
-    ("simple_rnn", lambda: SimpleRNN(U), lambda k: k.layers.SimpleRNN(U)),
     (
         "simple_rnn_seq_backwards",
         lambda: SimpleRNN(U, return_sequences=True, go_backwards=True),
         lambda k: k.layers.SimpleRNN(U, return_sequences=True, go_backwards=True),
     ),
     (
-        "lstm_state",
-        lambda: LSTM(U, return_state=True),
-        lambda k: k.layers.LSTM(U, return_state=True),
-    ),
-    (
-        "lstm_seq_unroll",
-        lambda: LSTM(U, return_sequences=True, unroll=True),
-        lambda k: k.layers.LSTM(U, return_sequences=True, unroll=True),
+        "lstm_state_dropout",  # dropout is inactive in inference: Keras's numbers exactly
+        lambda: LSTM(U, return_state=True, dropout=0.3, recurrent_dropout=0.3),
+        lambda k: k.layers.LSTM(U, return_state=True, dropout=0.3, recurrent_dropout=0.3),
     ),
     ("gru_reset_after", lambda: GRU(U), lambda k: k.layers.GRU(U)),
     (
@@ -107,14 +120,14 @@ CASES = [
         lambda k: k.layers.RNN(_keras_minimal_cell(k)(U), return_state=True),
     ),
     (
-        "bidirectional_concat_seq",
-        lambda: Bidirectional(LSTM(U, return_sequences=True)),
-        lambda k: k.layers.Bidirectional(k.layers.LSTM(U, return_sequences=True)),
-    ),
-    (
         "bidirectional_none_state",
         lambda: Bidirectional(GRU(U, return_state=True), merge_mode=None),
         lambda k: k.layers.Bidirectional(k.layers.GRU(U, return_state=True), merge_mode=None),
+    ),
+    (
+        "conv_lstm2d_strided_channels_first_state",
+        lambda: ConvLSTM2D(2, 3, **CONV_FLAGS),
+        lambda k: k.layers.ConvLSTM2D(2, 3, **CONV_FLAGS),
     ),
     (
         "time_distributed_dense",
@@ -125,15 +138,38 @@ CASES = [
 IDS = [c[0] for c in CASES]
 
 
+def _case_input(case, seed=0):
+    return _x((B, 3, 2, 5, 5), seed) if case.startswith("conv_lstm") else _x(seed=seed)
+
+
+def _ready(make, case):
+    """``make`` plus a build and a weight-by-weight init, so that the harness's batched
+    init finds nothing left to compile."""
+
+    def ready():
+        layer = make()
+        layer.build(_case_input(case).shape)
+        _weights(layer)
+        return layer
+
+    return ready
+
+
 @pytest.mark.parametrize(("case", "make", "make_keras"), CASES, ids=IDS)
 def test_harness(case, make, make_keras):
-    check_layer(make, _x())
+    check_layer(_ready(make, case), _case_input(case))
+
+
+# The masked-parity tests below also cover the other cases' flags against Keras.
+PARITY = [c for c in CASES if c[0] not in ("simple_rnn_seq_backwards", "gru_reset_before_seq")]
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize(("case", "make", "make_keras"), CASES, ids=IDS)
+@pytest.mark.parametrize(("case", "make", "make_keras"), PARITY, ids=[c[0] for c in PARITY])
 def test_keras_parity(keras_oracle, case, make, make_keras):
-    check_keras_parity(make, lambda: make_keras(keras_oracle), _x(seed=1), keras_oracle)
+    check_keras_parity(
+        _ready(make, case), lambda: make_keras(keras_oracle), _case_input(case, 1), keras_oracle
+    )
 
 
 def _leaves(y):
@@ -141,10 +177,10 @@ def _leaves(y):
 
 
 def _assert_parity(ours, theirs, x, **call_kwargs):
-    """Eager calls on both (build), copy our weights into Keras, compare every output."""
-    ours(x, **call_kwargs)
-    theirs(x, **call_kwargs)
-    theirs.set_weights(ours.get_weights())
+    """Build both, copy our weights into Keras, compare every output of one eager call."""
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    theirs.set_weights(_weights(ours))
     got, want = _leaves(ours(x, **call_kwargs)), _leaves(theirs(x, **call_kwargs))
     assert len(got) == len(want)
     for a, b in zip(got, want):
@@ -154,11 +190,14 @@ def _assert_parity(ours, theirs, x, **call_kwargs):
 
 # (our layer factory, Keras factory): run with the explicit mask MASK.
 MASKED = [
-    (lambda: SimpleRNN(U, return_sequences=True), lambda k: k.layers.SimpleRNN(U, return_sequences=True)),
+    (
+        lambda: SimpleRNN(U, return_sequences=True),
+        lambda k: k.layers.SimpleRNN(U, return_sequences=True),
+    ),
     (lambda: LSTM(U, go_backwards=True), lambda k: k.layers.LSTM(U, go_backwards=True)),
     (
-        lambda: LSTM(U, return_sequences=True, return_state=True),
-        lambda k: k.layers.LSTM(U, return_sequences=True, return_state=True),
+        lambda: LSTM(U, return_sequences=True, return_state=True, unroll=True),
+        lambda k: k.layers.LSTM(U, return_sequences=True, return_state=True, unroll=True),
     ),
     (lambda: GRU(U, return_sequences=True), lambda k: k.layers.GRU(U, return_sequences=True)),
     (
@@ -171,29 +210,38 @@ MASKED = [
     ),
     (lambda: RNN(MinimalRNNCell(U)), lambda k: k.layers.RNN(_keras_minimal_cell(k)(U))),
 ]
-MERGE_MODES = ["concat", "sum", "mul", "ave", None]
 
 
 @pytest.mark.keras
 @pytest.mark.parametrize(("make", "make_keras"), MASKED)
 def test_masked_steps_match_keras(keras_oracle, make, make_keras):
-    x = _x(seed=2)
-    masked = _assert_parity(make(), make_keras(keras_oracle), x, mask=MASK)
-    unmasked = _leaves(make()(x))
-    assert not np.allclose(masked[0], unmasked[0])  # the mask changed something
+    _assert_parity(make(), make_keras(keras_oracle), _x(seed=2), mask=MASK)
+
+
+def test_masked_steps_keep_the_state_and_repeat_the_output():
+    layer = SimpleRNN(U, return_sequences=True, return_state=True)
+    seq, last = layer(_x(), mask=MASK)
+    seq, last = np.asarray(seq), np.asarray(last)
+    # Sample 0 ends after step 2: the later steps repeat it, and so does the final state.
+    np.testing.assert_array_equal(seq[0, 3], seq[0, 2])
+    np.testing.assert_array_equal(seq[0, 4], seq[0, 2])
+    np.testing.assert_array_equal(last[0], seq[0, 2])
+    # Sample 1 starts at step 1: step 0 outputs the (zero) initial state.
+    np.testing.assert_array_equal(seq[1, 0], np.zeros(U))
+    assert np.all(seq[1, 1] != 0)
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("merge_mode", MERGE_MODES)
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
 def test_bidirectional_merge_modes_with_mask_match_keras(keras_oracle, merge_mode):
     k = keras_oracle
-    for flags in ({"return_sequences": True}, {"return_state": True}):
-        _assert_parity(
-            Bidirectional(LSTM(U, **flags), merge_mode=merge_mode),
-            k.layers.Bidirectional(k.layers.LSTM(U, **flags), merge_mode=merge_mode),
-            _x(seed=3),
-            mask=MASK,
-        )
+    flags = {"return_sequences": True, "return_state": True}
+    _assert_parity(
+        Bidirectional(LSTM(U, **flags), merge_mode=merge_mode),
+        k.layers.Bidirectional(k.layers.LSTM(U, **flags), merge_mode=merge_mode),
+        _x(seed=3),
+        mask=MASK,
+    )
 
 
 @pytest.mark.keras
@@ -209,20 +257,10 @@ def test_initial_state_matches_keras(keras_oracle):
     layer = LSTM(U)
     model = kerax.Model([x_in, h_in, c_in], layer(x_in, initial_state=[h_in, c_in]))
     theirs = k.layers.LSTM(U)
-    theirs(_x(), initial_state=[h0, c0])
-    theirs.set_weights(layer.get_weights())
-    out, _ = model.apply(model.get_variables(), _x(), h0, c0)
+    theirs.build((B, T, F))
+    theirs.set_weights(_weights(layer))
+    out, _ = model.apply(_variables(model), _x(), h0, c0)
     np.testing.assert_allclose(out, theirs(_x(), initial_state=[h0, c0]), rtol=1e-5, atol=1e-5)
-
-
-class _MaskNonZero(Layer):
-    """Like Embedding(mask_zero=True): steps whose features are all zero are masked."""
-
-    def call(self, inputs):
-        return inputs
-
-    def compute_mask(self, inputs, previous_mask=None):
-        return jnp.any(inputs != 0, axis=-1)
 
 
 class _MaskProbe(Layer):
@@ -237,17 +275,19 @@ class _MaskProbe(Layer):
 
 @pytest.mark.keras
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_mask_propagates_from_a_previous_layer(keras_oracle, return_sequences):
-    x = _x() * MASK[..., None]
+def test_embedding_mask_propagates_through_the_rnn(keras_oracle, return_sequences):
+    k = keras_oracle
+    tokens = np.where(MASK, np.arange(1, T + 1) % 6 + 1, 0).astype("int32")  # 0 = padding
     layer, probe = GRU(U, return_sequences=return_sequences), _MaskProbe()
-    inp = Input((T, F))
-    model = kerax.Model(inp, probe(layer(_MaskNonZero()(inp))))
-    out, _ = model.apply(model.get_variables(), x)
+    inp = Input((T,), dtype="int32")
+    model = kerax.Model(inp, probe(layer(Embedding(7, F, mask_zero=True)(inp))))
+    out, _ = model.apply(_variables(model), tokens)
     assert probe.saw_mask is return_sequences  # sequences carry the mask on, a vector drops it
-    theirs = keras_oracle.layers.GRU(U, return_sequences=return_sequences)
-    theirs(x)
-    theirs.set_weights(layer.get_weights())
-    expected = np.asarray(theirs(x, mask=MASK))
+    k_inp = k.Input((T,), dtype="int32")
+    k_seq = k.layers.Embedding(7, F, mask_zero=True)(k_inp)
+    theirs = k.Model(k_inp, k.layers.GRU(U, return_sequences=return_sequences)(k_seq))
+    theirs.set_weights(_weights(model))
+    expected = np.asarray(theirs(tokens))
     if return_sequences:
         expected = expected * MASK[..., None]
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
@@ -261,20 +301,21 @@ def test_stateful_carries_states_across_calls_and_resets():
     model = _stateful_model()
     layer = model.get_layer("s_lstm")
     x1, x2 = _x(seed=6), _x(seed=7)
-    variables = model.get_variables()
+    variables = _variables(model)
     assert set(variables["non_trainable"]["s_lstm"]) == {"rnn_state", "rnn_state_1"}
     step = jax.jit(model.apply)
     y1, non_trainable = step(variables, x1)
     y2, _ = step({"trainable": variables["trainable"], "non_trainable": non_trainable}, x2)
     # Reference: one stateless pass over the concatenated sequence.
     plain = LSTM(U, return_sequences=True)
-    plain(x1)
+    plain.build(x1.shape)
     plain.set_weights([v.numpy() for v in layer.weights if v.trainable])
     both = np.asarray(plain(np.concatenate([x1, x2], axis=1)))
     np.testing.assert_allclose(y1, both[:, T - 1], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(y2, both[:, 2 * T - 1], rtol=1e-5, atol=1e-5)
     # Eager Keras-style calls keep the states in the layer; reset_states zeroes them.
     first = np.asarray(layer(x1))
+    np.testing.assert_allclose(first, y1, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(layer(x2), y2, rtol=1e-5, atol=1e-5)
     layer.reset_states()
     assert all(np.all(v.numpy() == 0) for v in layer.states)
@@ -285,11 +326,9 @@ def test_stateful_carries_states_across_calls_and_resets():
 def test_stateful_matches_keras_over_two_calls(keras_oracle):
     k = keras_oracle
     ours, theirs = GRU(U, stateful=True), k.layers.GRU(U, stateful=True)
-    ours(_x())
-    theirs(_x())
+    ours.build((B, T, F))
+    theirs.build((B, T, F))
     theirs.set_weights([v.numpy() for v in ours.weights if v.trainable])
-    ours.reset_states()
-    theirs.reset_states()
     for seed in (8, 9):
         np.testing.assert_allclose(ours(_x(seed=seed)), theirs(_x(seed=seed)), rtol=1e-5, atol=1e-5)
 
@@ -305,7 +344,7 @@ def test_input_dropout_mask_is_drawn_once_per_call():
     layer = _identity_rnn(dropout=0.5, recurrent_initializer="zeros")
     model = kerax.Sequential([Input((T, 8)), layer])
     x = np.ones((64, T, 8), "float32")
-    variables = model.get_variables()
+    variables = _variables(model)
     y, _ = model.apply(variables, x, training=True, key=jax.random.PRNGKey(0))
     y = np.asarray(y)
     assert np.all(y == y[:, :1])  # the same mask at every step
@@ -317,19 +356,25 @@ def test_input_dropout_mask_is_drawn_once_per_call():
     np.testing.assert_array_equal(y_inf, x)
 
 
+def test_training_mode_harness_with_dropout():
+    # Masks come from the apply key alone: jit, eager and a config clone draw the same ones.
+    make = _ready(lambda: GRU(U, dropout=0.3, recurrent_dropout=0.3), "gru")
+    check_layer(make, _x(), training=True, key=jax.random.PRNGKey(3))
+
+
 def test_recurrent_dropout_mask_is_reused_across_steps():
     # h_t = (mask * h_{t-1}) / (1 - rate) with h_0 = 1: each unit is 0 or 2**t.
     model = kerax.Sequential([Input((T, 8)), _identity_rnn(recurrent_dropout=0.5)])
     x = np.zeros((64, T, 8), "float32")
     x[:, 0] = 1.0
-    y, _ = model.apply(model.get_variables(), x, training=True, key=jax.random.PRNGKey(0))
+    y, _ = model.apply(_variables(model), x, training=True, key=jax.random.PRNGKey(0))
     y = np.asarray(y)
     kept = y[:, 1] != 0
     assert 0.4 < kept.mean() < 0.6
     for t in range(1, T):
         np.testing.assert_allclose(y[:, t], np.where(kept, 2.0**t, 0.0))
     with pytest.raises(ValueError, match="PRNG key"):
-        model.apply(model.get_variables(), x, training=True)
+        model.apply(_variables(model), x, training=True)
 
 
 class _CountingCell(MinimalRNNCell):
@@ -343,7 +388,7 @@ class _CountingCell(MinimalRNNCell):
 @pytest.mark.parametrize("unroll", [False, True])
 def test_the_loop_traces_the_cell_once(unroll):
     model = kerax.Sequential([Input((T, F)), RNN(_CountingCell(U), unroll=unroll)])
-    variables = model.get_variables()
+    variables = _variables(model)
     _CountingCell.traces = 0
     jax.make_jaxpr(lambda v, x: model.apply(v, x))(variables, _x())
     assert _CountingCell.traces == 1
@@ -359,8 +404,8 @@ def test_weight_names_shapes_and_init_follow_keras(keras_oracle):
         (SimpleRNN(U, use_bias=False), k.layers.SimpleRNN(U, use_bias=False)),
         (Bidirectional(LSTM(U)), k.layers.Bidirectional(k.layers.LSTM(U))),
     ]:
-        ours(_x())
-        theirs(_x())
+        ours.build((B, T, F))
+        theirs.build((B, T, F))
         assert [(v.name, v.shape) for v in ours.weights] == [
             (v.name, tuple(v.shape)) for v in theirs.weights
         ]
@@ -371,7 +416,7 @@ def test_weight_names_shapes_and_init_follow_keras(keras_oracle):
 
 
 def _built(layer):
-    layer(_x())
+    layer.build((B, T, F))
     return layer
 
 
@@ -393,14 +438,14 @@ def test_cells_match_a_numpy_step():
     sig = lambda v: 1 / (1 + np.exp(-v))
     lstm = LSTMCell(U)
     out, (h1, c1) = lstm(x, [h, c])
-    w, r, b = lstm.get_weights()
+    w, r, b = _weights(lstm)
     i, f, g, o = np.split(x @ w + h @ r + b, 4, axis=-1)
     c_ref = sig(f) * c + sig(i) * np.tanh(g)
     np.testing.assert_allclose(c1, c_ref, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out, sig(o) * np.tanh(c_ref), rtol=1e-5, atol=1e-5)
     gru = GRUCell(U, bias_initializer="ones")
     out, (h1,) = gru(x, [h])
-    w, r, b = gru.get_weights()
+    w, r, b = _weights(gru)
     xz, xr, xh = np.split(x @ w + b[0], 3, axis=-1)
     hz, hr, hh = np.split(h @ r + b[1], 3, axis=-1)
     z = sig(xz + hz)
@@ -408,7 +453,7 @@ def test_cells_match_a_numpy_step():
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
     simple = SimpleRNNCell(U)
     out, _ = simple(x, h)  # a bare state in, a bare state out, as in Keras
-    w, r, b = simple.get_weights()
+    w, r, b = _weights(simple)
     np.testing.assert_allclose(out, np.tanh(x @ w + h @ r + b), rtol=1e-5, atol=1e-5)
 
 
@@ -427,6 +472,7 @@ CONSTRUCTOR_ERRORS = [
     (lambda: LSTM(U, recurrent_dropout=-0.1), ValueError, "recurrent_dropout"),
     (lambda: RNN([LSTMCell(U), LSTMCell(U)]), TypeError, "Stack RNN layers"),
     (lambda: RNN(Dense(U)), TypeError, "state_size"),
+    (lambda: RNN(type("Cell", (Layer,), {"state_size": "h"})()), TypeError, "one int"),
     (lambda: RNN(LSTMCell(U), unroll=0), ValueError, "unroll"),
     (lambda: Bidirectional(LSTM(U), merge_mode="max"), ValueError, "merge_mode"),
     (lambda: Bidirectional(Dense(U)), TypeError, "go_backwards"),
@@ -436,11 +482,18 @@ CONSTRUCTOR_ERRORS = [
         "different go_backwards",
     ),
     (
-        lambda: Bidirectional(LSTM(U), backward_layer=LSTM(U, go_backwards=True, return_state=True)),
+        lambda: Bidirectional(
+            LSTM(U), backward_layer=LSTM(U, go_backwards=True, return_state=True)
+        ),
         ValueError,
         "return_state",
     ),
     (lambda: TimeDistributed("dense"), TypeError, "wraps a kerax Layer"),
+    (lambda: ConvLSTM2D(0, 3), ValueError, "filters must be a positive"),
+    (lambda: ConvLSTM2D(2, (3, 3, 3)), ValueError, "kernel_size"),
+    (lambda: ConvLSTM2D(2, 3, padding="causal"), ValueError, "padding"),
+    (lambda: ConvLSTM2D(2, 3, strides=2, dilation_rate=2), ValueError, "dilation_rate"),
+    (lambda: ConvLSTM2D(2, 3, data_format="NHWC"), ValueError, "data_format"),
 ]
 
 
@@ -455,6 +508,8 @@ CALL_ERRORS = [
     (lambda: GRU(U), (_x(),), {"mask": MASK[:, :3]}, "mask of shape"),
     (lambda: LSTM(U), (_x(),), {"initial_state": [_x((B, U))]}, "initial_state"),
     (lambda: TimeDistributed(Dense(2)), (_x((B, F)),), {}, "rank >= 3"),
+    (lambda: ConvLSTM2D(2, 3), (_x(),), {}, "rank 5"),
+    (lambda: ConvLSTM2D(2, 7), (_x((B, T, 4, 4, 1)),), {}, "larger than the input"),
 ]
 
 
@@ -478,12 +533,14 @@ def test_stateful_needs_a_fixed_batch_size():
 def test_cell_input_width_is_checked():
     layer = LSTM(U)
     layer(_x())
-    with pytest.raises(ValueError, match="3 features"):
+    with pytest.raises(ValueError, match="built for timesteps of shape"):
         layer(_x((B, T, F + 1)))
+    with pytest.raises(ValueError, match="3 features"):
+        layer.cell(_x((B, F + 1)), [_x((B, U)), _x((B, U))])
 
 
 def test_docstring_examples():
-    from kerax.layers.recurrent import _cells, _layers, _rnn, _wrappers
+    from kerax.layers.recurrent import _cells, _conv_lstm, _layers, _rnn, _wrappers
 
-    for module in (_rnn, _cells, _layers, _wrappers):
+    for module in (_rnn, _cells, _layers, _wrappers, _conv_lstm):
         assert doctest.testmod(module).failed == 0

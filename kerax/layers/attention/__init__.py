@@ -7,4 +7,14 @@ from kerax.layers.attention.grouped_query_attention import (
 )
 from kerax.layers.attention.multi_head_attention import MultiHeadAttention as MultiHeadAttention
 
-__all__ = ["AdditiveAttention", "Attention", "GroupedQueryAttention", "MultiHeadAttention"]
+# Keras exports the class as ``keras.layers.GroupQueryAttention``; configs name it
+# ``GroupedQueryAttention``. Both names work here.
+GroupQueryAttention = GroupedQueryAttention
+
+__all__ = [
+    "AdditiveAttention",
+    "Attention",
+    "GroupQueryAttention",
+    "GroupedQueryAttention",
+    "MultiHeadAttention",
+]

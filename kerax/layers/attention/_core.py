@@ -17,6 +17,7 @@ numbers agree with Keras even on rows whose keys are all masked:
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -53,6 +54,10 @@ def _and(a: Any, b: Any) -> Any:
     return a if b is None else a & b
 
 
+# The helpers below are jitted so that eager calls (and eager gradients) run one
+# compiled program each rather than dispatching every small op; under an outer trace
+# they inline.
+@functools.partial(jax.jit, static_argnames=("q_len", "s_len", "use_causal_mask", "sliding_window"))
 def combine_masks(
     q_len: int,
     s_len: int,
@@ -91,6 +96,7 @@ def expand_mask(mask: jax.Array | None, rank: int, num_attention_axes: int) -> A
     return mask
 
 
+@functools.partial(jax.jit, static_argnames=("axes",))
 def masked_softmax(scores: jax.Array, mask: Any, axes: tuple[int, ...]) -> jax.Array:
     """Keras's ``Softmax(axis=axes)(scores, mask=mask)``."""
     if mask is not None:
@@ -127,6 +133,7 @@ def _cudnn_may_fit(query: jax.Array, key: jax.Array) -> bool:
     )
 
 
+@functools.partial(jax.jit, static_argnames=("scale", "is_causal", "flash_attention"))
 def fused_attention(
     query: jax.Array,
     key: jax.Array,
@@ -143,9 +150,10 @@ def fused_attention(
     fit and falls back to XLA when JAX rejects the inputs at trace time.
     """
     if mask is not None:
-        mask = jnp.broadcast_to(
-            mask, (query.shape[0], mask.shape[1], query.shape[1], key.shape[1])
-        )
+        mask = jnp.broadcast_to(mask, (query.shape[0], mask.shape[1], query.shape[1], key.shape[1]))
+    if value.shape[-1] != key.shape[-1]:
+        # jax.nn needs equal key and value head sizes; this is its XLA path otherwise.
+        return _xla_attention(query, key, value, mask, scale, is_causal)
     call = lambda impl: jax.nn.dot_product_attention(
         query, key, value, mask=mask, scale=scale, is_causal=is_causal, implementation=impl
     )
@@ -157,3 +165,19 @@ def fused_attention(
         except (ValueError, NotImplementedError, RuntimeError) as err:
             _LOG.debug("cuDNN attention unavailable (%s); using XLA.", err)
     return call("xla")
+
+
+def _xla_attention(query, key, value, mask, scale, is_causal):
+    """``jax.nn.dot_product_attention``'s XLA computation for ``(B, T|S, N, H)`` inputs
+    whose value head size differs from the key's (so fully masked rows behave alike)."""
+    logits_dtype = jnp.promote_types(query.dtype, jnp.float32)
+    logits = jnp.einsum("btnh,bsnh->bnts", query, key, preferred_element_type=logits_dtype)
+    logits = logits * jnp.asarray(scale, logits.dtype)
+    if is_causal:
+        causal = causal_mask(query.shape[1], key.shape[1])[:, None]
+        mask = causal if mask is None else mask & causal
+    if mask is not None:
+        big = -0.7 * float(jnp.finfo(jnp.float32).max)
+        logits = jnp.where(mask, logits, jnp.asarray(big, logits.dtype))
+    probs = jax.nn.softmax(logits.astype(jnp.float32), axis=-1).astype(key.dtype)
+    return jnp.einsum("bnts,bsnh->btnh", probs, value)

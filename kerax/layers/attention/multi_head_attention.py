@@ -92,13 +92,14 @@ class MultiHeadAttention(Layer):
     kernel ``(num_heads, value_dim, dim)`` and bias ``(dim,)``, in Keras's order.
 
     Example:
-        >>> import numpy as np
+        >>> import kerax as keras
         >>> from kerax.layers.attention import MultiHeadAttention
+        >>> query, value = keras.Input((3, 8)), keras.Input((5, 16))
         >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
-        >>> out, scores = mha(np.ones((1, 3, 8)), np.ones((1, 5, 8)),
-        ...                   return_attention_scores=True)
-        >>> out.shape, scores.shape
-        ((1, 3, 8), (1, 2, 3, 5))
+        >>> mha(query, value).shape
+        (None, 3, 8)
+        >>> [tuple(w.shape) for w in mha.weights[::2]]
+        [(8, 2, 4), (16, 2, 4), (16, 2, 4), (2, 4, 8)]
     """
 
     def __init__(
@@ -352,6 +353,12 @@ class MultiHeadAttention(Layer):
         return jnp.einsum(self._combine_eq, dropped, value), probs
 
     # -- config ------------------------------------------------------------------------
+    # Keras saves the projections under these public names (weights-file paths).
+    query_dense = property(lambda self: self._query_dense)
+    key_dense = property(lambda self: self._key_dense)
+    value_dense = property(lambda self: self._value_dense)
+    output_dense = property(lambda self: self._output_dense)
+
     def get_config(self):
         config = {
             **super().get_config(),

@@ -7,25 +7,46 @@ three *forms*, each a way to write the same sum:
 - ``"xla"``: ``jax.lax.conv_general_dilated`` (XLA's convolution).
 - ``"patches"``: im2col by strided slices (one per kernel offset), stacked, then one
   ``dot_general`` contracting ``(offsets, channels)``.
-- ``"shifted"``: the same slices, each multiplied by its kernel tap and summed: no
-  im2col buffer, ``prod(kernel_size)`` small matmuls.
+- ``"shifted"``: the same slices, each multiplied by its kernel tap and summed. With
+  one input channel per group (``C=1``, or a depthwise convolution) every tap is a
+  broadcast multiply, and XLA fuses the whole sum into one elementwise loop.
 
-A *lowering* is a pair ``(forward, kernel_gradient)`` of forms. It is a
-``jax.custom_jvp`` whose tangent is ``conv_xla(dx, w) + form(x, dw)``: both terms
-are linear in the tangent, so reverse mode transposes the first into XLA's own
-input-gradient convolution and the second into a matmul (``patches``) or a sum of
-matmuls (``shifted``) for the kernel gradient. Forward mode, ``jvp``, ``hessian``
-and ``vmap`` keep working, which a ``custom_vjp`` would not allow. All forms add
-the same products in a different order: results agree to float32 rounding.
+A *lowering* is a triple ``(forward, input_gradient, kernel_gradient)`` of forms,
+implemented as a ``jax.custom_jvp`` whose tangent is ``form_dx(dx, w) + form_dw(x,
+dw)``. Both terms are linear in the tangent, so reverse mode transposes them into
+the chosen input- and kernel-gradient computations (XLA's own backward convolutions
+for ``"xla"``; pads and adds of slices, or a transposed matmul, for the others).
+Forward mode, ``jvp``, ``hessian`` and ``vmap`` keep working, which a
+``custom_vjp`` would not allow. All forms add the same products in a different
+order: results agree to float32 rounding (tested against ``lax`` and Keras).
 
-Why (measured on the 2-core AVX-512 CPU this project is developed on, jax 0.10.2,
-an MNIST convnet at batch 128, see ``benchmarks/conv_lowering.py``): XLA:CPU's
-convolution is slow when the input has few channels (the first layer of an image
-model, ``C=1``): its forward and especially its kernel gradient (a convolution with
-a 26x26 window and 3x3 output) reach a few GFLOP/s, while a matmul over a tiny
-im2col buffer runs at memory speed. With many channels XLA's convolution is as
-fast as the matmul forms. :func:`choose_lowering` encodes that; GPU and TPU always
-get XLA's convolution (cuDNN / the TPU convolution units).
+Why: on CPU (jax 0.10.2, XLA:CPU with YNNPACK, a 2-core AVX-512 machine) XLA's
+convolution is slow exactly where a channel contraction has size 1. Best-of-5 times
+of single passes (``benchmarks/conv_lowering.py --breakdown``), in ms, the chosen
+form in bold:
+
+=============================================  =======  =========  ===========
+pass (3x3, stride 1)                            xla      shifted    patches
+=============================================  =======  =========  ===========
+28x28x1 -> 32, batch 128: forward                 0.80    **0.33**       1.06
+  kernel gradient                               **3.10**      3.44       3.01
+13x13x32 -> 64, batch 128: forward              **4.59**      9.74       3.81
+  input gradient                                  2.69      2.27       2.55
+  kernel gradient                               **7.25**      6.63       8.05
+depthwise 28x28x64, batch 32: forward             25.8    **0.51**       37.6
+  input gradient                                  35.4    **0.85**       1.49
+  kernel gradient                                 36.4   **18.95**       41.7
+=============================================  =======  =========  ===========
+
+Single passes mislead (the issue's warning): inside the whole MNIST train step
+(``value_and_grad`` + Adam, batch 128, forms alternated A/B) only the first layer's
+``"shifted"`` forward pays off, 1.6-1.7x the step's samples/s; every other form
+for the second layer made the step slower (0.60-0.76x of the same step with XLA
+there), as did ``"patches"`` or ``"shifted"`` for the first layer's kernel gradient
+(0.68x, 0.40x).
+Depthwise convolutions (3x3, one core, whole ``value_and_grad``) run 3-12x faster
+with all three passes ``"shifted"``. GPU and TPU always get XLA's convolution
+(cuDNN / the TPU convolution units).
 """
 
 from __future__ import annotations
@@ -40,6 +61,7 @@ import jax.numpy as jnp
 from jax import lax
 
 FORMS = ("xla", "patches", "shifted")
+XLA = ("xla", "xla", "xla")
 
 
 class ConvSpec(NamedTuple):
@@ -130,7 +152,8 @@ def _slices(x, kernel_size, spec):
 
 
 def _grouped(kernel, groups):
-    """Kernel ``(*k, Cg, O)`` as ``(K, Cg, G, O/G)``: output channel ``o`` is in group ``o // (O/G)``."""
+    """Kernel ``(*k, Cg, O)`` as ``(K, Cg, G, O/G)``; output channel ``o`` is in group
+    ``o // (O/G)``."""
     k_count = math.prod(kernel.shape[:-2])
     cg, o = kernel.shape[-2:]
     return kernel.reshape(k_count, cg, groups, o // groups)
@@ -141,6 +164,8 @@ def conv_patches(x, kernel, spec: ConvSpec):
     g = spec.groups
     w = _grouped(kernel, g)  # (K, Cg, G, Og)
     p = jnp.stack(list(_slices(x, kernel.shape[:-2], spec)), axis=-2)  # (B, *out, K, C)
+    if g == 1:  # a plain matmul: a size-1 group axis would make it a slow batched dot
+        return jnp.tensordot(p, w[:, :, 0], axes=((p.ndim - 2, p.ndim - 1), (0, 1)))
     p = p.reshape(*p.shape[:-1], g, w.shape[1])  # (B, *out, K, G, Cg)
     y = jnp.einsum("...kgc,kcgo->...go", p, w)
     return y.reshape(*y.shape[:-2], -1)
@@ -149,13 +174,20 @@ def conv_patches(x, kernel, spec: ConvSpec):
 def conv_shifted(x, kernel, spec: ConvSpec):
     """A sum over kernel offsets of (shifted input slice) @ (kernel tap)."""
     g = spec.groups
-    w = _grouped(kernel, g)
+    w = _grouped(kernel, g)  # (K, Cg, G, Og)
     y = None
     for k, s in enumerate(_slices(x, kernel.shape[:-2], spec)):
-        s = s.reshape(*s.shape[:-1], g, w.shape[1])  # (B, *out, G, Cg)
-        term = jnp.einsum("...gc,cgo->...go", s, w[k])
+        if w.shape[1] == 1:
+            # One channel per group: a broadcast multiply, which XLA fuses (and whose
+            # kernel gradient is a fused multiply-reduce, not a batched dot).
+            term = (s[..., :, None] * w[k, 0]).reshape(*s.shape[:-1], -1)
+        elif g == 1:
+            term = jnp.tensordot(s, w[k, :, 0], axes=1)
+        else:
+            s = s.reshape(*s.shape[:-1], g, w.shape[1])  # (B, *out, G, Cg)
+            term = jnp.einsum("...gc,cgo->...go", s, w[k]).reshape(*s.shape[:-2], -1)
         y = term if y is None else y + term
-    return y.reshape(*y.shape[:-2], -1)
+    return y
 
 
 _FORM_FNS = {"xla": conv_xla, "patches": conv_patches, "shifted": conv_shifted}
@@ -175,53 +207,67 @@ def _mixed_jvp(spec, lowering, primals, tangents):
     # Symbolic zeros keep a data input (no gradient) from costing a convolution of zeros.
     terms = []
     if not isinstance(dx, zero):
-        terms.append(conv_xla(dx, kernel, spec))
+        terms.append(_FORM_FNS[lowering[1]](dx, kernel, spec))
     if not isinstance(dkernel, zero):
-        terms.append(_FORM_FNS[lowering[1]](x, dkernel, spec))
+        terms.append(_FORM_FNS[lowering[2]](x, dkernel, spec))
     if not terms:
         return y, jnp.zeros_like(y)
     return y, terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
-def choose_lowering(backend: str, x_shape, kernel_shape, spec: ConvSpec) -> tuple[str, str]:
-    """``(forward, kernel_gradient)`` forms for this convolution on ``backend``.
+def choose_lowering(backend: str, x_shape, kernel_shape, spec: ConvSpec, dtype="float32") -> tuple:
+    """The ``(forward, input_gradient, kernel_gradient)`` forms for a convolution.
 
-    XLA's convolution everywhere except on CPU for channels-last, non-transposed
-    convolutions whose groups hold few input channels (``Cg <= 4``: the first layer
-    of an image model), where the matmul forms win. Measured on the MNIST convnet's
-    first layer (28x28x1 -> 32 filters 3x3, batch 128, whole train step, see
-    ``benchmarks/conv_lowering.py`` for the numbers).
+    XLA's convolution, except on CPU for channels-last, non-transposed convolutions
+    with one input channel per group, where the ``"shifted"`` form's taps are
+    broadcast multiplies: the forward of a ``C=1`` convolution (the first layer of a
+    grayscale image model), and all three passes of a depthwise convolution. The
+    measurements behind this are in the module docstring. Other dtypes than float32
+    keep XLA's convolution, whose accumulation precision the ``"shifted"`` sums (in
+    the input dtype) would not match.
     """
     if backend != "cpu" or not spec.channels_last or any(d != 1 for d in spec.lhs_dilation):
-        return ("xla", "xla")
-    if kernel_shape[-2] <= 4:
-        return ("shifted", "patches")
-    return ("xla", "xla")
+        return XLA
+    if jnp.dtype(dtype) != jnp.float32:
+        return XLA
+    if kernel_shape[-2] == 1:
+        return ("shifted",) * 3 if spec.groups > 1 else ("shifted", "xla", "xla")
+    return XLA
 
 
-def conv(x, kernel, spec: ConvSpec, lowering: tuple[str, str] | None = None):
+def conv(x, kernel, spec: ConvSpec, lowering: tuple[str, str, str] | None = None):
     """Convolve ``x`` with ``kernel`` (``(*k, C/groups, O)``) as ``spec`` says.
 
     Args:
         x: ``(batch, *spatial, C)`` or, with ``channels_last=False``, ``(batch, C, *spatial)``.
         kernel: ``(*kernel_size, C // groups, O)``.
         spec: a :class:`ConvSpec`.
-        lowering: ``(forward, kernel_gradient)`` forms from :data:`FORMS`; default
-            :func:`choose_lowering` for the default backend.
+        lowering: ``(forward, input_gradient, kernel_gradient)`` forms from
+            :data:`FORMS`; default :func:`choose_lowering` for the default backend.
 
     Returns:
         ``(batch, *out_spatial, O)`` (or channels-first).
     """
     if lowering is None:
-        lowering = choose_lowering(jax.default_backend(), x.shape, kernel.shape, spec)
+        lowering = choose_lowering(
+            jax.default_backend(), x.shape, kernel.shape, spec, dtype=x.dtype
+        )
     lowering = tuple(lowering)
-    if any(f not in FORMS for f in lowering) or len(lowering) != 2:
-        raise ValueError(f"A lowering is a pair of forms from {FORMS}. Received: {lowering}")
-    if lowering == ("xla", "xla"):
-        return conv_xla(x, kernel, spec)
-    if not spec.channels_last or any(d != 1 for d in spec.lhs_dilation):
+    if len(lowering) != 3 or any(f not in FORMS for f in lowering):
+        raise ValueError(f"A lowering is a triple of forms from {FORMS}. Received: {lowering}")
+    if lowering != XLA and (not spec.channels_last or any(d != 1 for d in spec.lhs_dilation)):
         raise ValueError(
-            "The matmul forms need channels-last inputs and no input dilation. "
+            "The 'patches' and 'shifted' forms need channels-last inputs and no input "
+            "dilation. "
             f"Received: lowering={lowering}, spec={spec}"
         )
+    return _conv_jit(x, kernel, spec, lowering)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _conv_jit(x, kernel, spec, lowering):
+    # One compiled program for an eager call (the matmul forms are ~30 small ops, each
+    # compiled on its own when dispatched one by one); inlined under an outer jit.
+    if lowering == XLA:
+        return conv_xla(x, kernel, spec)
     return _mixed(x, kernel, spec, lowering)

@@ -14,16 +14,41 @@ import jax
 import jax.numpy as jnp
 
 from kerax import activations, constraints, initializers, regularizers
+from kerax._variable import call_initializer
 from kerax.layers.base import Layer
-from kerax.layers.recurrent._rnn import DropoutRNNCell
+from kerax.layers.recurrent._dropout import DropoutRNNCell
 
 _INIT_KEYS = ("kernel", "recurrent", "bias")
+# The per-weight constructor arguments every cell takes (kernel_initializer ...).
+WEIGHT_ARGS = tuple(
+    f"{w}_{kind}" for w in _INIT_KEYS for kind in ("initializer", "regularizer", "constraint")
+)
+
+
+def forget_bias_initializer(initializer: Any, units: int) -> Any:
+    """An LSTM bias initializer whose forget-gate block starts at one (Jozefowicz et al., 2015).
+
+    The i, c and o blocks come from ``initializer``; gate order i, f, c, o as in Keras.
+    """
+
+    def init_fn(shape, dtype=None, key=None):
+        k1, k2 = jax.random.split(key) if key is not None else (None, None)
+        return jnp.concatenate(
+            [
+                call_initializer(initializer, (units,), dtype, k1),
+                jnp.ones((units,), dtype),
+                call_initializer(initializer, (2 * units,), dtype, k2),
+            ]
+        )
+
+    return init_fn
 
 
 class _Cell(Layer, DropoutRNNCell):
     """What the three cells share: arguments, weights, dropout, config."""
 
     _gates = 1
+    _size_arg = "units"  # what the constructor calls its first argument, for errors
 
     def __init__(
         self,
@@ -47,8 +72,8 @@ class _Cell(Layer, DropoutRNNCell):
         super().__init__(**kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(
-                f"{type(self).__name__} '{self.name}': units must be a positive integer. "
-                f"Received: units={units!r}"
+                f"{type(self).__name__} '{self.name}': {self._size_arg} must be a positive "
+                f"integer. Received: {self._size_arg}={units!r}"
             )
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
@@ -118,9 +143,10 @@ class _Cell(Layer, DropoutRNNCell):
         return inputs, state
 
     def get_initial_state(self, batch_size: int | None = None) -> list[jax.Array]:
-        """Zeros, one array ``(batch_size, size)`` per state."""
+        """Zeros, one array ``(batch_size, *shape)`` per state."""
         sizes = self.state_size if isinstance(self.state_size, list) else [self.state_size]
-        return [jnp.zeros((batch_size, s), self.compute_dtype) for s in sizes]
+        shapes = [(s,) if isinstance(s, int) else tuple(s) for s in sizes]
+        return [jnp.zeros((batch_size, *shape), self.compute_dtype) for shape in shapes]
 
     def get_config(self) -> dict:
         config = {**super().get_config(), "units": self.units}
@@ -130,7 +156,9 @@ class _Cell(Layer, DropoutRNNCell):
             config[f"{k}_initializer"] = initializers.serialize(getattr(self, f"{k}_initializer"))
             config[f"{k}_regularizer"] = regularizers.serialize(getattr(self, f"{k}_regularizer"))
             config[f"{k}_constraint"] = constraints.serialize(getattr(self, f"{k}_constraint"))
-        config.update(dropout=self.dropout, recurrent_dropout=self.recurrent_dropout, seed=self.seed)
+        config.update(
+            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout, seed=self.seed
+        )
         return config
 
 
@@ -221,21 +249,8 @@ class LSTMCell(_Cell):
         self.state_size = [units, units]
 
     def build(self, input_shape):
-        init = self.bias_initializer
-        units = self.units
-
-        def forget_ones(shape, dtype=None, key=None):
-            # i and c, o from the bias initializer; the forget gate starts at one.
-            k1, k2 = jax.random.split(key) if key is not None else (None, None)
-            return jnp.concatenate(
-                [
-                    jnp.asarray(_call(init, (units,), dtype, k1), dtype),
-                    jnp.ones((units,), dtype),
-                    jnp.asarray(_call(init, (2 * units,), dtype, k2), dtype),
-                ]
-            )
-
-        self._add_weights(input_shape, bias_initializer=forget_ones if self.unit_forget_bias else None)
+        forget = forget_bias_initializer(self.bias_initializer, self.units)
+        self._add_weights(input_shape, bias_initializer=forget if self.unit_forget_bias else None)
 
     def call(self, inputs, states, training=None):
         h_prev, c_prev = states[0], states[1]
@@ -255,12 +270,6 @@ class LSTMCell(_Cell):
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "unit_forget_bias": self.unit_forget_bias,
         }
-
-
-def _call(initializer, shape, dtype, key):
-    from kerax._variable import call_initializer
-
-    return call_initializer(initializer, shape, dtype, key)
 
 
 class GRUCell(_Cell):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kerax.layers.recurrent._cells import GRUCell, LSTMCell, SimpleRNNCell
+from kerax.layers.recurrent._cells import WEIGHT_ARGS, GRUCell, LSTMCell, SimpleRNNCell
 from kerax.layers.recurrent._rnn import RNN
 
 _RNN_ARGS = (
@@ -43,8 +43,8 @@ _CELL_ATTRS = frozenset(
         "dropout",
         "recurrent_dropout",
         "seed",
+        *WEIGHT_ARGS,
     ]
-    + [f"{w}_{kind}" for w in ("kernel", "recurrent", "bias") for kind in ("initializer", "regularizer", "constraint")]
 )
 
 

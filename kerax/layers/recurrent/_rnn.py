@@ -15,8 +15,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from kerax import _graph, _scope, _serialization, regularizers
+from kerax import _graph, _serialization, regularizers
 from kerax.layers.base import Layer
+from kerax.layers.recurrent._dropout import DropoutRNNCell
 
 
 def _as_list(x: Any) -> list:
@@ -25,8 +26,14 @@ def _as_list(x: Any) -> list:
 
 def _state_shapes(state_size: Any) -> list[tuple[int, ...]]:
     """Per-sample state shapes: an int ``d`` is ``(d,)``, a tuple is a shape."""
-    sizes = [state_size] if isinstance(state_size, int) else list(state_size)
-    return [(int(s),) if isinstance(s, int) else tuple(int(d) for d in s) for s in sizes]
+    try:
+        sizes = [state_size] if isinstance(state_size, int) else list(state_size)
+        return [(int(s),) if isinstance(s, int) else tuple(int(d) for d in s) for s in sizes]
+    except (TypeError, ValueError):
+        raise TypeError(
+            "A cell's state_size must be an int, or a list with one int (or shape tuple) "
+            f"per state. Received: state_size={state_size!r}"
+        ) from None
 
 
 def _expand_like(mask_t: jax.Array, x: jax.Array) -> jax.Array:
@@ -88,51 +95,6 @@ def rnn_scan(
     return outputs[-1], jnp.swapaxes(outputs, 0, 1), final
 
 
-class DropoutRNNCell:
-    """Mixin for cells with ``dropout`` / ``recurrent_dropout`` rates (and ``seed``).
-
-    Variational dropout (Gal & Ghahramani, 2016): ``RNN`` draws one mask per call
-    before the loop and every timestep reuses it; a cell called on its own draws a
-    fresh mask per call.
-    """
-
-    _dropout_mask = None
-    _recurrent_dropout_mask = None
-
-    def _draw_mask(self, like: jax.Array, rate: float) -> jax.Array:
-        key = _scope.next_key()
-        seed = getattr(self, "seed", None)
-        if seed is not None:
-            key = jax.random.fold_in(key, seed)
-        keep = jax.random.bernoulli(key, 1.0 - rate, like.shape)
-        return keep.astype(like.dtype) / jnp.asarray(1.0 - rate, like.dtype)
-
-    def get_dropout_mask(self, step_input: jax.Array) -> jax.Array | None:
-        """The input mask of this call (``None`` without dropout)."""
-        if self._dropout_mask is not None or not self.dropout:
-            return self._dropout_mask
-        return self._draw_mask(step_input, self.dropout)
-
-    def get_recurrent_dropout_mask(self, state: jax.Array) -> jax.Array | None:
-        """The recurrent-state mask of this call (``None`` without recurrent dropout)."""
-        if self._recurrent_dropout_mask is not None or not self.recurrent_dropout:
-            return self._recurrent_dropout_mask
-        return self._draw_mask(state, self.recurrent_dropout)
-
-    @contextlib.contextmanager
-    def _fixed_dropout_masks(self, step_input, state, training):
-        """Hold one pair of masks for every step of one ``RNN`` call."""
-        if training:
-            self._dropout_mask = self.get_dropout_mask(step_input)
-            self._recurrent_dropout_mask = self.get_recurrent_dropout_mask(state)
-        try:
-            yield
-        finally:
-            # The masks are values of this trace only; never let them outlive it.
-            self._dropout_mask = None
-            self._recurrent_dropout_mask = None
-
-
 def layer_table() -> dict[str, type]:
     """Every built-in layer class by name, for (de)serializing nested layers."""
     from kerax import layers
@@ -140,7 +102,11 @@ def layer_table() -> dict[str, type]:
 
     table = layers._module_objects()
     table.update(
-        {n: getattr(recurrent, n) for n in recurrent.__all__ if isinstance(getattr(recurrent, n), type)}
+        {
+            n: getattr(recurrent, n)
+            for n in recurrent.__all__
+            if isinstance(getattr(recurrent, n), type)
+        }
     )
     return table
 
@@ -230,6 +196,7 @@ class RNN(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
         object.__setattr__(self, "_state_vars", None)
+        object.__setattr__(self, "_step_shape", None)
 
     @property
     def state_size(self) -> list:
@@ -276,8 +243,12 @@ class RNN(Layer):
                 f"features). Received: input_shape={sequences_shape}"
             )
         if not self.cell.built:
-            self.cell.build((sequences_shape[0], *sequences_shape[2:]))
+            try:
+                self.cell.build((sequences_shape[0], *sequences_shape[2:]))
+            except ValueError as e:
+                raise ValueError(f"Layer '{self.name}' could not build its cell: {e}") from e
             self.cell.built = True
+        object.__setattr__(self, "_step_shape", tuple(sequences_shape[2:]))
         if self.stateful and self._state_vars is None:
             batch = sequences_shape[0]
             # Kept off the attribute tracker (object.__setattr__): call assigns
@@ -298,6 +269,15 @@ class RNN(Layer):
                 f"features). Received: shape {tuple(sequences.shape)}"
             )
         batch, time = sequences.shape[:2]
+        built_for, step = self._step_shape, tuple(sequences.shape[2:])
+        if built_for is not None and (
+            len(step) != len(built_for) or any(b not in (None, s) for b, s in zip(built_for, step))
+        ):
+            raise ValueError(
+                f"Layer '{self.name}' was built for timesteps of shape {built_for}; received "
+                f"inputs of shape {tuple(sequences.shape)}. Every call needs the same "
+                "feature shape (only batch and time may change)."
+            )
         if mask is not None and tuple(jnp.shape(mask)) != (batch, time):
             raise ValueError(
                 f"Layer '{self.name}' expects a mask of shape (batch, timesteps) = "

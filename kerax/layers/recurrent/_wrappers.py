@@ -247,10 +247,9 @@ class TimeDistributed(Layer):
     def build(self, input_shape: Any) -> None:
         self._check_rank(input_shape)
         if not self.layer.built:
-            batch = None if input_shape[0] is None or input_shape[1] is None else (
-                input_shape[0] * input_shape[1]
-            )
-            self.layer.build((batch, *input_shape[2:]))
+            batch, time = input_shape[:2]
+            merged = None if batch is None or time is None else batch * time
+            self.layer.build((merged, *input_shape[2:]))
             self.layer.built = True
         self.built = True
 

@@ -267,3 +267,35 @@ def test_metric_objects_with_data_dependent_state_and_duplicate_names():
     assert {"f1_score", "precision", "precision_1"} <= set(history.history)
     f1 = [m for m in model.metrics if m.name == "f1_score"][0]
     np.testing.assert_allclose(float(f1.result()), history.history["f1_score"][-1], rtol=1e-5)
+
+
+def test_test_and_predict_hooks_are_called():
+    calls = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            calls.append("test_begin")
+
+        def on_test_end(self, logs=None):
+            calls.append(("test_end", sorted(logs)))
+
+        def on_predict_begin(self, logs=None):
+            calls.append("predict_begin")
+
+        def on_predict_end(self, logs=None):
+            calls.append("predict_end")
+
+    x, labels = _blobs(n=16)
+    model = _mlp()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.evaluate(x, labels, verbose=0, callbacks=[Recorder()])
+    model.predict(x, verbose=0, callbacks=[Recorder()])
+    assert calls == [
+        "test_begin",
+        ("test_end", ["accuracy", "loss"]),
+        "predict_begin",
+        "predict_end",
+    ]
+    calls.clear()
+    model.fit(x, labels, validation_data=(x, labels), epochs=2, verbose=0, callbacks=[Recorder()])
+    assert calls.count("test_begin") == 2

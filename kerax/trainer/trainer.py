@@ -330,7 +330,9 @@ class Trainer:
             if val is not None and (epoch + 1) % validation_freq == 0:
                 if val_runner is None:  # built once: data placed and checked once
                     val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
+                callback_list.on_test_begin()
                 val_logs = self._evaluate_state(state, val_runner)
+                callback_list.on_test_end(val_logs)
                 logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
             if callbacks:  # user callbacks may read or save the weights
                 self._finish(_copy_tree(state))
@@ -384,7 +386,12 @@ class Trainer:
         else:
             data = (x, y, sample_weight)
         runner = self._runner(data, "evaluate", batch_size, steps)
+        hooks = CallbackList(callbacks, model=self, steps=runner.steps, verbose=verbose)
+        hooks.on_test_begin()
         logs = self._evaluate_state(self._initial_state(runner.engine, copy=False), runner)
+        # The evaluation runs as one compiled call: batch hooks see its last batch.
+        hooks.on_test_batch_end(max((runner.steps or 1) - 1, 0), logs)
+        hooks.on_test_end(logs)
         if 1 if verbose == "auto" else int(verbose):
             from kerax.callbacks.progbar import format_logs
 
@@ -401,6 +408,17 @@ class Trainer:
         callbacks: list | None = None,
     ) -> Any:
         """Outputs for ``x`` as NumPy arrays (arrays: in one compiled call)."""
+        hooks = CallbackList(callbacks, model=self, steps=steps, verbose=verbose)
+        hooks.on_predict_begin()
+        outputs = self._predict(x, batch_size, steps)
+        n = len(jax.tree_util.tree_leaves(outputs)[0])
+        hooks.on_predict_batch_end(
+            max(math.ceil(n / int(batch_size or _DEFAULT_BATCH)) - 1, 0), {"outputs": outputs}
+        )
+        hooks.on_predict_end()
+        return outputs
+
+    def _predict(self, x: Any, batch_size: int | None, steps: int | None) -> Any:
         batch_size = int(batch_size or _DEFAULT_BATCH)
         if is_stream(x):
             return StreamRunner(self, x, "predict", steps).predict(self)

@@ -20,14 +20,13 @@ def moments(
         x: input tensor.
         axes: axis or axes to reduce.
         keepdims: keep reduced axes with length 1.
-        synchronized: only ``False`` here; under data parallelism ``jit`` already
-            computes statistics over the global batch.
+        synchronized: accepted for Keras compatibility; both values give global
+            statistics, since under data parallelism ``jit`` reduces over the whole batch.
 
     Returns:
         ``(mean, variance)``.
 
     Raises:
-        NotImplementedError: if ``synchronized=True``.
 
     Example:
         >>> from kerax import ops
@@ -35,11 +34,8 @@ def moments(
         >>> float(m), float(v)
         (2.0, 1.0)
     """
-    if synchronized:
-        raise NotImplementedError(
-            "moments(synchronized=True) is not supported: under jit "
-            "with a sharded batch the statistics are already global."
-        )
+    # synchronized=True needs nothing extra: under jit with a batch sharded over devices
+    # (kerax.distribution), XLA's partitioner already computes the global statistics.
     x = to_float(x)
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
     low = x.dtype.name in ("float16", "bfloat16")

@@ -240,10 +240,13 @@ def serialize_keras_object(obj: Any, module: str, module_objects: Mapping[str, A
         )
     config = obj.get_config()
     registered = registered_name(cls)
-    if registered is None and module_objects.get(cls.__name__) is cls:
+    # A class Keras exports under another name than its implementation's (Keras's
+    # GroupedQueryAttention is keras.layers.GroupQueryAttention) says so here.
+    class_name = getattr(cls, "_keras_class_name", cls.__name__)
+    if registered is None and module_objects.get(class_name) is cls:
         return {
             "module": module,
-            "class_name": cls.__name__,
+            "class_name": class_name,
             "config": config,
             "registered_name": None,
         }

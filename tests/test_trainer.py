@@ -299,3 +299,17 @@ def test_test_and_predict_hooks_are_called():
     calls.clear()
     model.fit(x, labels, validation_data=(x, labels), epochs=2, verbose=0, callbacks=[Recorder()])
     assert calls.count("test_begin") == 2
+
+
+def test_train_batch_begin_is_called_per_dispatch():
+    begun = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            begun.append(batch)
+
+    x, labels = _blobs(n=32)
+    model = _mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.fit(x, labels, batch_size=8, epochs=1, verbose=0, callbacks=[Recorder()])
+    assert begun == [0, 1, 2, 3]  # a batch hook makes "auto" run one step per dispatch

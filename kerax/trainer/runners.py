@@ -98,11 +98,13 @@ class ArrayRunner:
         on_dispatch: Callable,
         should_stop: Callable,
         first_step: int = 0,
+        on_begin: Callable = lambda batch: None,
     ):
         if first_step and shuffle:  # resuming mid-epoch: the permutation step 0 would draw
             self.order = self.engine._epoch_order(self.order, self.n, 0, epoch_key, True)
         for start in range(first_step, self.steps, k):
             stop = min(start + k, self.steps)
+            on_begin(start)
             state, self.order = self.engine.run_train(
                 state, self.data, self.order, start, stop, epoch_key, self.n, shuffle, fused
             )
@@ -154,10 +156,12 @@ class StreamRunner:
         on_dispatch: Callable,
         should_stop: Callable,
         first_step: int = 0,
+        on_begin: Callable = lambda batch: None,
     ):
         for i, (batch, _) in enumerate(self.stream.epoch(self.steps)):
             if i < first_step:  # resuming mid-epoch: these batches were trained on
                 continue
+            on_begin(i)
             state = self._engine(self.stream.batch_size).train_batch(state, batch)
             on_dispatch(i, state)
             if should_stop():

@@ -323,6 +323,7 @@ class Trainer:
                 on_dispatch,
                 lambda: self.stop_training,
                 first_step,
+                callback_list.on_train_batch_begin,  # no device sync: nothing is read
             )
             first_step = 0
             self._fit_state = state

@@ -180,10 +180,6 @@ def test_layer_family_files_move_both_ways(tmp_path, keras_oracle, case, directi
             "kerax MultiHeadAttention lacks Keras's query_dense/key_dense/value_dense/"
             "output_dense properties, under whose names Keras saves the projections"
         )
-    gqa = getattr(kerax.layers, "GroupQueryAttention", None)
-    if case == "grouped_query_attention" and direction == "kerax_to_keras":
-        if gqa.__name__ != "GroupQueryAttention":
-            pytest.xfail(f"kerax names the class {gqa.__name__}; Keras 3's is GroupQueryAttention")
     if case == "spatial_dropout" and direction == "kerax_to_keras":
         if "trainable" in kerax.layers.SpatialDropout1D(0.1).get_config():
             pytest.xfail("Keras's SpatialDropout constructors take no 'trainable' argument")

@@ -55,6 +55,8 @@ class GroupedQueryAttention(Layer):
         (None, 3, 8)
     """
 
+    _keras_class_name = "GroupQueryAttention"  # the name keras.layers exports it under
+
     def __init__(
         self,
         head_dim: int,

@@ -181,3 +181,31 @@ def _xla_attention(query, key, value, mask, scale, is_causal):
         logits = jnp.where(mask, logits, jnp.asarray(big, logits.dtype))
     probs = jax.nn.softmax(logits.astype(jnp.float32), axis=-1).astype(key.dtype)
     return jnp.einsum("bnts,bsnh->btnh", probs, value)
+
+
+def prepare_call(layer, query, value, key, query_mask, value_mask, key_mask,
+                 return_attention_scores: bool):
+    """The start shared by the multi-head layers' ``call``.
+
+    Reads the Keras masks attached to the inputs (before any conversion, which would
+    detach them), converts value and key, builds the projections on first use, and
+    refuses scores from the fused kernel, which never forms them.
+
+    Returns:
+        ``(value, key, query_mask, value_mask, key_mask)``.
+    """
+    query_mask = _scope.get_mask(query) if query_mask is None else query_mask
+    value_mask = _scope.get_mask(value) if value_mask is None else value_mask
+    if key is not None and key_mask is None:
+        key_mask = _scope.get_mask(key)
+    value = layer._convert_inputs(value)
+    key = value if key is None else layer._convert_inputs(key)
+    if not layer._projections_built:
+        layer.build(query.shape, value.shape, key.shape)
+    if layer.flash_attention and return_attention_scores:
+        raise ValueError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) cannot return attention scores "
+            "with flash_attention=True: the fused kernel never forms them. Construct it "
+            "with flash_attention=None or False."
+        )
+    return value, key, query_mask, value_mask, key_mask

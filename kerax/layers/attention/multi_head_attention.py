@@ -8,7 +8,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from kerax import _scope, constraints, initializers, regularizers
+from kerax import constraints, initializers, regularizers
 from kerax.layers.attention import _core
 from kerax.layers.base import Layer
 from kerax.layers.einsum_dense import EinsumDense
@@ -272,21 +272,9 @@ class MultiHeadAttention(Layer):
         training=None,
         use_causal_mask=False,
     ):
-        # Keras masks travel with the arrays: read them before any conversion.
-        query_mask = _scope.get_mask(query) if query_mask is None else query_mask
-        value_mask = _scope.get_mask(value) if value_mask is None else value_mask
-        if key is not None and key_mask is None:
-            key_mask = _scope.get_mask(key)
-        value = self._convert_inputs(value)
-        key = value if key is None else self._convert_inputs(key)
-        if not self._projections_built:
-            self.build(query.shape, value.shape, key.shape)
-        if self.flash_attention and return_attention_scores:
-            raise ValueError(
-                f"Layer '{self.name}' (MultiHeadAttention) cannot return attention scores with "
-                "flash_attention=True: the fused kernel never forms them. Construct it with "
-                "flash_attention=None or False."
-            )
+        value, key, query_mask, value_mask, key_mask = _core.prepare_call(
+            self, query, value, key, query_mask, value_mask, key_mask, return_attention_scores
+        )
         causal_only = use_causal_mask and all(
             m is None for m in (query_mask, value_mask, key_mask, attention_mask)
         )

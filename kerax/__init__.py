@@ -5,37 +5,56 @@ lowers to pure ``init``/``apply`` functions that ``jax.jit``, ``grad`` and ``vma
 compose with.
 """
 
-from kerax import activations as activations
-from kerax import backend as backend
-from kerax import callbacks as callbacks
-from kerax import config as config
-from kerax import constraints as constraints
-from kerax import initializers as initializers
-from kerax import layers as layers
-from kerax import losses as losses
-from kerax import metrics as metrics
-from kerax import mixed_precision as mixed_precision
-from kerax import models as models
-from kerax import ops as ops
-from kerax import optimizers as optimizers
-from kerax import random as random
-from kerax import regularizers as regularizers
-from kerax import saving as saving
-from kerax import utils as utils
-from kerax._graph import KerasTensor as KerasTensor
-from kerax._variable import Variable as Variable
-from kerax.layers import Input as Input
-from kerax.layers import Layer as Layer
-from kerax.losses import Loss as Loss
-from kerax.metrics import Metric as Metric
-from kerax.models import Model as Model
-from kerax.models import Sequential as Sequential
-from kerax.optimizers import Optimizer as Optimizer
-from kerax.population import Population as Population
+# Only the training core is imported eagerly (it brings jax, optax and flax); every
+# other package and name loads on first use. See kerax/_lazy.py and the README speed
+# section (`python benchmarks/import_time.py`).
+from kerax import _lazy
+from kerax.models import model as _model
+
+_SUBMODULES = (
+    "activations",
+    "applications",
+    "backend",
+    "callbacks",
+    "config",
+    "constraints",
+    "distribution",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "mixed_precision",
+    "models",
+    "ops",
+    "optimizers",
+    "random",
+    "regularizers",
+    "saving",
+    "utils",
+)
+__getattr__, __dir__ = _lazy.attach(
+    __name__,
+    {
+        "KerasTensor": "kerax._graph",
+        "Variable": "kerax._variable",
+        "Input": "kerax.layers.core",
+        "Layer": "kerax.layers.base",
+        "Loss": "kerax.losses._base",
+        "Metric": "kerax.metrics._base",
+        "Model": "kerax.models.model",
+        "Sequential": "kerax.models.sequential",
+        "Optimizer": "kerax.optimizers.base",
+        "Population": "kerax.population",
+    },
+    submodules=_SUBMODULES,
+)
+del _model
 
 __version__ = "0.1.0"
 
 if __import__("os").environ.get("KERAX_COMPILATION_CACHE"):
+    from kerax import config
+
     config.enable_compilation_cache()
 
 __all__ = [

@@ -1,20 +1,6 @@
 """Callbacks: hooks into ``fit``, ``evaluate`` and ``predict`` (Keras names)."""
 
-from kerax.callbacks.backup_and_restore import BackupAndRestore as BackupAndRestore
-from kerax.callbacks.callback import Callback as Callback
-from kerax.callbacks.callback import CallbackList as CallbackList
-from kerax.callbacks.csv_logger import CSVLogger as CSVLogger
-from kerax.callbacks.early_stopping import EarlyStopping as EarlyStopping
-from kerax.callbacks.history import History as History
-from kerax.callbacks.lambda_callback import LambdaCallback as LambdaCallback
-from kerax.callbacks.learning_rate_scheduler import (
-    LearningRateScheduler as LearningRateScheduler,
-)
-from kerax.callbacks.model_checkpoint import ModelCheckpoint as ModelCheckpoint
-from kerax.callbacks.progbar import ProgbarLogger as ProgbarLogger
-from kerax.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau as ReduceLROnPlateau
-from kerax.callbacks.tensorboard import TensorBoard as TensorBoard
-from kerax.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
+from kerax import _lazy
 
 __all__ = [
     "BackupAndRestore",
@@ -31,3 +17,23 @@ __all__ = [
     "TensorBoard",
     "TerminateOnNaN",
 ]
+
+__getattr__, __dir__ = _lazy.attach(
+    __name__,
+    _lazy.table(
+        {
+            "kerax.callbacks.backup_and_restore": ("BackupAndRestore",),
+            "kerax.callbacks.callback": ("Callback", "CallbackList"),
+            "kerax.callbacks.csv_logger": ("CSVLogger",),
+            "kerax.callbacks.early_stopping": ("EarlyStopping",),
+            "kerax.callbacks.history": ("History",),
+            "kerax.callbacks.lambda_callback": ("LambdaCallback",),
+            "kerax.callbacks.learning_rate_scheduler": ("LearningRateScheduler",),
+            "kerax.callbacks.model_checkpoint": ("ModelCheckpoint",),
+            "kerax.callbacks.progbar": ("ProgbarLogger",),
+            "kerax.callbacks.reduce_lr_on_plateau": ("ReduceLROnPlateau",),
+            "kerax.callbacks.tensorboard": ("TensorBoard",),
+            "kerax.callbacks.terminate_on_nan": ("TerminateOnNaN",),
+        }
+    ),
+)

@@ -1,12 +1,6 @@
 """Models: the ``Model`` base, ``Sequential`` and functional graphs."""
 
-from kerax.models.cloning import clone_model as clone_model  # noqa: E402, I001
-from kerax.models.functional import Functional as Functional
-from kerax.models.model import Model as Model
-from kerax.models.sequential import Sequential as Sequential
-from kerax.saving.model_config import model_from_json as model_from_json  # noqa: E402
-from kerax.saving.saving_api import load_model as load_model  # noqa: E402
-from kerax.saving.saving_api import save_model as save_model  # noqa: E402
+from kerax import _lazy
 
 __all__ = [
     "Functional",
@@ -17,3 +11,17 @@ __all__ = [
     "model_from_json",
     "save_model",
 ]
+
+__getattr__, __dir__ = _lazy.attach(
+    __name__,
+    _lazy.table(
+        {
+            "kerax.models.cloning": ("clone_model",),
+            "kerax.models.functional": ("Functional",),
+            "kerax.models.model": ("Model",),
+            "kerax.models.sequential": ("Sequential",),
+            "kerax.saving.model_config": ("model_from_json",),
+            "kerax.saving.saving_api": ("load_model", "save_model"),
+        }
+    ),
+)

@@ -10,20 +10,7 @@ Loading is safe by default (``safe_mode=True``: no code from the file runs; ther
 no pickle anywhere) and every write is atomic (a crash leaves the previous file).
 """
 
-from kerax._serialization import CustomObjectScope as CustomObjectScope
-from kerax._serialization import custom_object_scope as custom_object_scope
-from kerax._serialization import get_custom_objects as get_custom_objects
-from kerax._serialization import get_registered_name as get_registered_name
-from kerax._serialization import get_registered_object as get_registered_object
-from kerax._serialization import register_keras_serializable as register_keras_serializable
-from kerax.saving.checkpoint import restore_checkpoint as restore_checkpoint
-from kerax.saving.checkpoint import save_checkpoint as save_checkpoint
-from kerax.saving.saving_api import load_model as load_model
-from kerax.saving.saving_api import load_weights as load_weights
-from kerax.saving.saving_api import save_model as save_model
-from kerax.saving.saving_api import save_weights as save_weights
-from kerax.saving.serialization import deserialize_keras_object as deserialize_keras_object
-from kerax.saving.serialization import serialize_keras_object as serialize_keras_object
+from kerax import _lazy
 
 __all__ = [
     "CustomObjectScope",
@@ -41,3 +28,22 @@ __all__ = [
     "save_weights",
     "serialize_keras_object",
 ]
+
+__getattr__, __dir__ = _lazy.attach(
+    __name__,
+    _lazy.table(
+        {
+            "kerax._serialization": (
+                "CustomObjectScope",
+                "custom_object_scope",
+                "get_custom_objects",
+                "get_registered_name",
+                "get_registered_object",
+                "register_keras_serializable",
+            ),
+            "kerax.saving.checkpoint": ("restore_checkpoint", "save_checkpoint"),
+            "kerax.saving.saving_api": ("load_model", "load_weights", "save_model", "save_weights"),
+            "kerax.saving.serialization": ("deserialize_keras_object", "serialize_keras_object"),
+        }
+    ),
+)

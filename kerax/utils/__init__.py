@@ -1,11 +1,6 @@
 """``keras.utils``: helpers for data, labels, files and seeds."""
 
-from kerax.utils._files import get_file as get_file
-from kerax.utils._numerical import normalize as normalize
-from kerax.utils._numerical import to_categorical as to_categorical
-from kerax.utils._rng import set_random_seed as set_random_seed
-from kerax.utils._sequence import pad_sequences as pad_sequences
-from kerax.utils.py_dataset import PyDataset as PyDataset
+from kerax import _lazy
 
 __all__ = [
     "PyDataset",
@@ -15,3 +10,16 @@ __all__ = [
     "set_random_seed",
     "to_categorical",
 ]
+
+__getattr__, __dir__ = _lazy.attach(
+    __name__,
+    _lazy.table(
+        {
+            "kerax.utils._files": ("get_file",),
+            "kerax.utils._numerical": ("normalize", "to_categorical"),
+            "kerax.utils._rng": ("set_random_seed",),
+            "kerax.utils._sequence": ("pad_sequences",),
+            "kerax.utils.py_dataset": ("PyDataset",),
+        }
+    ),
+)

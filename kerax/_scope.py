@@ -25,6 +25,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from kerax import _host_keys
+
 
 class Scope:
     """What one ``apply`` (or one eager call) binds while layer code runs.
@@ -32,7 +34,9 @@ class Scope:
     Args:
         values: ``{id(variable): array}``; ``None`` for an eager scope that reads stored
             values.
-        key: a PRNG key for the layers' randomness, or ``None``.
+        key: a PRNG key for the layers' randomness, or ``None``; or a function returning
+            one, called at the first draw, so a computation that draws nothing never
+            derives a key (XLA keeps a dead threefry loop on CPU, costly in a step).
         training: the call's training flag, inherited by nested layer calls.
         abstract: a shape-only scope (``jax.eval_shape`` while building a model):
             unbound variables read as zeros of their shape, nothing is materialized.
@@ -73,7 +77,10 @@ class Scope:
         if self._key is None:
             return None
         self._draws += 1
-        return jax.random.fold_in(self._key, self._draws)
+        # A key function is called per draw, never cached: a draw may happen inside a
+        # scan/cond body, and a key cached there would leak that body's tracer.
+        key = self._key() if callable(self._key) else self._key
+        return jax.random.fold_in(key, self._draws)
 
 
 _current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("kerax_scope", default=None)
@@ -114,8 +121,8 @@ def next_global_key() -> jax.Array:
             _seed_state["seed"] = int(np.random.SeedSequence().entropy % (2**31))
         _seed_state["count"] += 1
         seed, count = _seed_state["seed"], _seed_state["count"]
-    with jax.ensure_compile_time_eval():
-        return jax.random.fold_in(jax.random.PRNGKey(seed), count)
+    # Derived on the host (same bits as jax.random.fold_in): nothing to compile.
+    return jax.device_put(_host_keys.fold_in(_host_keys.prng_key(seed), count))
 
 
 def next_key() -> jax.Array:

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _scope
+from kerax import _host_keys, _scope
 
 
 def _standardize_shape(shape: Any) -> tuple[int, ...]:
@@ -234,14 +234,17 @@ def materialize(variables: list[Variable]) -> None:
     if init_all is None:
         # Same signature, same computation: a cached program built from the first
         # model's initializers gives any later model's values.
-        def init_all(key, pending=pending):
-            return [v.initial_value(jax.random.fold_in(key, i)) for i, v in enumerate(pending)]
+        def init_all(keys, pending=pending):
+            return [v.initial_value(keys[i]) for i, v in enumerate(pending)]
 
         init_all = jax.jit(init_all)
         if len(_INIT_PROGRAMS) < 256 and None not in signature:
             _INIT_PROGRAMS[signature] = init_all
     try:
-        values = init_all(_scope.next_global_key())
+        # Key i is fold_in(global key, i), derived on the host: a threefry hash per
+        # weight inside the program would add a compiled loop per weight.
+        keys = _host_keys.fold_in(np.asarray(_scope.next_global_key()), np.arange(len(pending)))
+        values = init_all(jax.device_put(keys))
     except jax.errors.ConcretizationTypeError:
         # An initializer that needs concrete values (host-side code): one at a time.
         values = [v.initial_value(_scope.next_global_key()) for v in pending]

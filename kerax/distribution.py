@@ -13,12 +13,16 @@ There is no hand-written communication.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from kerax import _multihost
+from kerax._multihost import ProcessFeed, put, settle  # noqa: F401 (for the trainer)
 
 _distribution: Distribution | None = None
 
@@ -129,11 +133,35 @@ class Distribution:
 
     def check_batch_size(self, batch_size: int) -> None:
         if batch_size % self.batch_devices:
+            processes = jax.process_count()
+            where = f" ({processes} processes)" if processes > 1 else ""
             raise ValueError(
                 f"batch_size={batch_size} does not divide over the {self.batch_devices} "
-                f"devices of the mesh's {self.batch_dim_name!r} axis. Use a multiple of "
+                f"devices of the mesh's {self.batch_dim_name!r} axis{where}. batch_size is "
+                f"the global batch (all processes together): use a multiple of "
                 f"{self.batch_devices}."
             )
+
+    def local_rows(self, batch_size: int) -> np.ndarray:
+        """The rows of every global batch that this process's devices hold, in the order
+        ``jax.make_array_from_process_local_data`` maps local data onto them."""
+        self.check_batch_size(batch_size)
+        index = self.batch_sharding(1).addressable_devices_indices_map((batch_size,))
+        spans = sorted(
+            {(s.start or 0, batch_size if s.stop is None else s.stop) for (s,) in index.values()}
+        )
+        return np.concatenate([np.arange(a, b) for a, b in spans])
+
+    def process_batch(self, tree: Any) -> Any:
+        """A batch this process holds its share of, as one global array per leaf."""
+        if not _multihost.multi_process():
+            return tree
+        return jax.tree_util.tree_map(
+            lambda a: jax.make_array_from_process_local_data(
+                self.batch_sharding(np.ndim(a)), np.asarray(a)
+            ),
+            tree,
+        )
 
     def batch_sharding(self, ndim: int) -> NamedSharding:
         spec = PartitionSpec(self.batch_dim_name, *([None] * (ndim - 1)))
@@ -219,6 +247,13 @@ class ModelParallel(Distribution):
                 )
 
 
+def process_feed(data: Any, n: int, batch_size: int) -> ProcessFeed | None:
+    """A :class:`ProcessFeed` for arrays in a multi-process run, else None."""
+    if _distribution is None or not _multihost.multi_process():
+        return None
+    return ProcessFeed(_distribution, data, n, batch_size)
+
+
 def set_distribution(value: Distribution | None) -> None:
     """Use ``value`` for every following ``fit``/``evaluate``/``predict`` (None: off)."""
     global _distribution
@@ -236,40 +271,67 @@ def initialize(
     job_addresses: str | None = None,
     num_processes: int | None = None,
     process_id: int | None = None,
-    initialization_timeout: int = 60,
+    initialization_timeout: int = 300,
 ) -> None:
     """Join a multi-process run (``jax.distributed.initialize``), before any computation.
 
-    Args:
-        job_addresses: comma-separated addresses of the processes; the first is the
-            coordinator (``"10.0.0.1:1234,10.0.0.2:1234"``), or just the coordinator.
-        num_processes: the number of processes.
-        process_id: this process's index.
-        initialization_timeout: seconds to wait for the coordinator before failing.
+    Call it first thing on every host (or process), with the same addresses and count and
+    each process's own id. Arguments left as None are read, as Keras 3 reads them, from
+    ``KERAS_DISTRIBUTION_JOB_ADDRESSES``, ``KERAS_DISTRIBUTION_NUM_PROCESSES`` and
+    ``KERAS_DISTRIBUTION_PROCESS_ID``; on Cloud TPU and under SLURM, jax can also detect
+    them itself.
 
-    On CPU this selects the gloo collectives. A coordinator that cannot be reached ends
-    in a ``TimeoutError`` after ``initialization_timeout`` seconds, never a hang.
+    Args:
+        job_addresses: comma-separated ``host:port`` addresses of the processes; the
+            first is the coordinator (process 0), the only one jax needs, so the
+            coordinator's address alone is enough.
+        num_processes: the number of processes.
+        process_id: this process's index, ``0 .. num_processes - 1``.
+        initialization_timeout: seconds to wait for the coordinator and the other
+            processes before failing.
+
+    Raises:
+        ValueError: if the addresses and ``num_processes`` disagree, or an environment
+            variable is not an integer.
+        TimeoutError: if the coordinator cannot be reached within the timeout.
+
+    Example:
+        >>> # on each of 2 hosts, with KERAS_DISTRIBUTION_PROCESS_ID=0 or 1:
+        >>> # distribution.initialize("10.0.0.1:1234", num_processes=2)
+
+    On CPU the processes exchange data through gloo (``jax_cpu_collectives_implementation``;
+    an explicit ``"mpi"`` is kept). Unless ``kerax.utils.set_random_seed`` was called, the
+    processes then agree on one global seed (process 0's), so that weight initialization
+    and shuffling are identical everywhere.
     """
-    coordinator = job_addresses.split(",")[0] if job_addresses else None
-    if jax.config.jax_platforms in (None, "", "cpu") or (jax.config.jax_platforms or "").startswith(
-        "cpu"
-    ):
+    job_addresses = job_addresses or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES")
+    num_processes = _multihost.env_int(num_processes, "KERAS_DISTRIBUTION_NUM_PROCESSES")
+    process_id = _multihost.env_int(process_id, "KERAS_DISTRIBUTION_PROCESS_ID")
+    coordinator = None
+    if job_addresses:
+        addresses = [a.strip() for a in job_addresses.split(",") if a.strip()]
+        if len(addresses) > 1 and num_processes is not None and num_processes != len(addresses):
+            raise ValueError(
+                f"job_addresses lists {len(addresses)} processes but num_processes is "
+                f"{num_processes}. Received: job_addresses={job_addresses!r}. List one address "
+                "per process, or only the coordinator's."
+            )
+        coordinator = addresses[0]
+        _multihost.host_port(coordinator)
+    if getattr(jax.config, "jax_cpu_collectives_implementation", "gloo") in (None, "none"):
+        # older jax had no CPU collectives by default: multi-process CPU runs would fail
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    try:
-        jax.distributed.initialize(
-            coordinator_address=coordinator,
-            num_processes=num_processes,
-            process_id=process_id,
-            initialization_timeout=initialization_timeout,
-        )
-    except Exception as e:  # jax reports a deadline as a generic runtime error
-        if "DEADLINE" in str(e).upper() or "timed out" in str(e).lower():
-            raise TimeoutError(
-                f"Could not reach the coordinator {coordinator!r} within "
-                f"{initialization_timeout} s. Check the address and port, that process 0 is "
-                "running, and that the network allows the connection."
-            ) from e
-        raise
+    if coordinator and process_id:
+        # jax aborts the whole process (SIGABRT) when it cannot reach the coordinator,
+        # so probe the address first and fail as a Python error while we still can.
+        _multihost.wait_for(coordinator, initialization_timeout)
+    jax.distributed.initialize(
+        coordinator_address=coordinator,
+        num_processes=num_processes,
+        process_id=process_id,
+        initialization_timeout=int(initialization_timeout),
+    )
+    _multihost.agree_on_seed()
 
 
 __all__ = [

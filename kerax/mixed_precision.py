@@ -3,8 +3,9 @@
 ``set_global_policy("mixed_bfloat16")`` makes new layers keep float32 weights and
 compute in bfloat16: floating inputs and weights are cast to the compute dtype inside
 ``call``, gradients flow back to the float32 weights. ``"mixed_float16"`` does the same
-in float16, where small gradients underflow: compile such models with a
-``loss_scale_factor`` on the optimizer (Keras's ``LossScaleOptimizer`` idea).
+in float16, where small gradients underflow: ``model.compile`` then wraps the optimizer
+in :class:`kerax.optimizers.LossScaleOptimizer` (dynamic loss scaling), as Keras does;
+``compile(..., auto_scale_loss=False)`` opts out.
 """
 
 from __future__ import annotations
@@ -84,6 +85,17 @@ def global_policy() -> DTypePolicy:
 
 set_dtype_policy = set_global_policy
 dtype_policy = global_policy
+
+
+def __getattr__(name: str) -> Any:
+    # keras.mixed_precision.LossScaleOptimizer; imported lazily because layers import
+    # this module and the optimizers import layers' dependencies.
+    if name == "LossScaleOptimizer":
+        from kerax.optimizers.loss_scale import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    raise AttributeError(f"module 'kerax.mixed_precision' has no attribute '{name}'")
+
 
 __all__ = [
     "DTypePolicy",

@@ -25,23 +25,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax.callbacks import History
+from kerax import _host_keys
+from kerax._member_stopping import MemberEarlyStopping, member_where
+from kerax.callbacks import EarlyStopping, History
 from kerax.data import arrays
+from kerax.data.streams import is_stream
 from kerax.optimizers._utils import _with_hyperparams
 from kerax.trainer.engine import TrainState
 from kerax.trainer.runners import padded_order, place
 
 _HYPERPARAMETERS = ("learning_rate", "weight_decay")
-
-
-def _member_where(active, new, old):
-    """Keep ``old`` for members that are no longer training (per-member early stopping)."""
-
-    def pick(a, b):
-        mask = active.reshape(active.shape + (1,) * (a.ndim - 1))
-        return jnp.where(mask, a, b)
-
-    return jax.tree_util.tree_map(pick, new, old)
 
 
 class Population:
@@ -54,10 +47,6 @@ class Population:
             ``0..size-1``. Members with equal seeds and hyper-parameters train identically.
             Member i starts from ``model.init(fold_in(PRNGKey(seeds[i]), 0), x)``.
         learning_rate, weight_decay: optional lists, one value per member (a sweep).
-        patience: per-member early stopping on ``monitor`` (``None``: off). A member
-            whose monitored value has not improved by ``min_delta`` for ``patience``
-            epochs stops updating (the others go on); training ends when all have stopped.
-        monitor, mode, min_delta: what early stopping watches and how.
     """
 
     def __init__(
@@ -67,10 +56,6 @@ class Population:
         seeds: list[int] | None = None,
         learning_rate: list[float] | None = None,
         weight_decay: list[float] | None = None,
-        patience: int | None = None,
-        monitor: str = "val_loss",
-        mode: str = "min",
-        min_delta: float = 0.0,
     ):
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"Population size must be a positive integer. Received: {size!r}")
@@ -90,9 +75,6 @@ class Population:
                 )
             if values is not None and name != "seeds":
                 self.hyperparameters[name] = jnp.asarray(values, jnp.float32)
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max'. Received: mode={mode!r}")
-        self.patience, self.monitor, self.mode, self.min_delta = patience, monitor, mode, min_delta
         self.state: TrainState | None = None
         self.history: History | None = None
 
@@ -111,7 +93,8 @@ class Population:
 
     # -- state -------------------------------------------------------------------------
     def _keys(self, salt: int) -> jax.Array:
-        return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), salt) for s in self.seeds])
+        keys = [_host_keys.fold_in(_host_keys.prng_key(s), salt) for s in self.seeds]
+        return jax.device_put(np.stack(keys))
 
     def _initial_state(self, engine, x_sample, init_keys=None, keys=None) -> TrainState:
         model, optimizer = self.model, self.model.optimizer
@@ -174,10 +157,25 @@ class Population:
         verbose: Any = "auto",
         validation_data: Any = None,
         shuffle: bool = True,
+        callbacks: list | None = None,
     ) -> History:
-        """Train every member; logs hold one value per member (arrays of shape (size,))."""
+        """Train every member; logs hold one value per member (arrays of shape (size,)).
+
+        ``history.history[name]`` holds, per epoch, the ``(size,)`` array of the members'
+        values, and ``history.history[name + "_mean"]`` their mean. A
+        ``kerax.callbacks.EarlyStopping`` in ``callbacks`` stops each member on its own
+        (a stopped member is frozen, with its best weights if ``restore_best_weights``);
+        fit ends when every member has stopped. Other callbacks receive the per-member
+        logs at ``on_epoch_end``.
+        """
         model = self.model
         model._require_compiled("Population.fit")
+        if is_stream(x):
+            raise TypeError(
+                "Population.fit takes arrays (NumPy/JAX, or lists/dicts of them): every "
+                "member reads the same device-resident data. Received x of type "
+                f"{type(x).__name__}. Collect the batches into arrays first."
+            )
         x, y, sw, n = model._prepare(x, y, None)
         engine = model._engine_for(x, y, batch_size)
         x_sample = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
@@ -201,15 +199,27 @@ class Population:
         names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
         val = self._validation(validation_data, batch_size)
         active = jnp.ones((self.size,), bool)
-        best = np.full(self.size, np.inf if self.mode == "min" else -np.inf)
-        waited = np.zeros(self.size, int)
+        callbacks = list(callbacks or [])
+        stoppers = [
+            MemberEarlyStopping(cb, model, self.size)
+            for cb in callbacks
+            if isinstance(cb, EarlyStopping)
+        ]
+        others = [cb for cb in callbacks if not isinstance(cb, EarlyStopping)]
+        for cb in others:
+            cb.set_model(model)
+            cb.on_train_begin()
         self.history = History()
         verbose = 1 if verbose == "auto" else int(verbose)
         state = self.state
         for epoch in range(epochs):
+            for cb in others:
+                cb.on_epoch_begin(epoch)
             metrics, losses = self._per_member(engine.fresh_metric_states())
             state = state.replace(metrics=metrics, losses=losses)
-            epoch_keys = jax.vmap(lambda k, e=epoch: jax.random.fold_in(k, e))(self._keys(2))
+            epoch_keys = jax.device_put(
+                np.stack([_host_keys.fold_in(k, epoch) for k in np.asarray(self._keys(2))])
+            )
             if fused:
                 state, order = train(state, data, order, 0, steps, epoch_keys, active)
             else:
@@ -218,7 +228,11 @@ class Population:
             logs = dict(zip(names, (np.asarray(v) for v in jax.device_get(logs_fn(state)))))
             if val is not None:
                 logs.update({f"val_{k}": v for k, v in val(state).items()})
-            self.history.on_epoch_end(epoch, logs)
+            self.history.on_epoch_end(
+                epoch, {**logs, **{f"{k}_mean": float(np.mean(v)) for k, v in logs.items()}}
+            )
+            for cb in others:
+                cb.on_epoch_end(epoch, logs)
             if verbose:
                 shown = " - ".join(
                     f"{k}: {np.mean(v):.4f} (best {_best(v, k):.4f})" for k, v in logs.items()
@@ -226,26 +240,14 @@ class Population:
                 print(
                     f"Epoch {epoch + 1}/{epochs} - {int(active.sum())}/{self.size} active - {shown}"
                 )
-            if self.patience is not None:
-                active, best, waited = self._early_stop(logs, active, best, waited)
-                if not bool(active.any()):
-                    break
+            for stopper in stoppers:
+                state, active = stopper.update(epoch, logs, state, active)
+            if not bool(active.any()):
+                break
         self.state = state
+        for cb in others:
+            cb.on_train_end()
         return self.history
-
-    def _early_stop(self, logs, active, best, waited):
-        if self.monitor not in logs:
-            raise ValueError(
-                f"Population early stopping monitors {self.monitor!r}, which is not logged. "
-                f"Logged: {sorted(logs)}. Pass validation_data or another monitor."
-            )
-        value = logs[self.monitor]
-        better = (
-            value < best - self.min_delta if self.mode == "min" else (value > best + self.min_delta)
-        )
-        best = np.where(better, value, best)
-        waited = np.where(better, 0, waited + 1)
-        return jnp.asarray(np.asarray(active) & (waited <= self.patience)), best, waited
 
     def _validation(self, data, batch_size):
         if data is None:
@@ -343,14 +345,14 @@ def _vmapped_train(engine, n: int, shuffle: bool, fused: bool):
             new, order = engine._train_fused(
                 state, data, order, start, stop, key, n=n, shuffle=shuffle
             )
-            return _member_where(active, new, state), order
+            return member_where(active, new, state), order
 
         axes = (0, None, 0, None, None, 0, 0)
     else:
 
         def run(state, data, order, i, key, active):
             new, order = engine._train_single(state, data, order, i, key, n=n, shuffle=shuffle)
-            return _member_where(active, new, state), order
+            return member_where(active, new, state), order
 
         axes = (0, None, 0, None, 0, 0)
     return jax.jit(jax.vmap(run, in_axes=axes), donate_argnums=(0, 2))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import kerax as keras
+from kerax import _multihost
 from kerax import distribution as D
 
 pytestmark = pytest.mark.multi_device
@@ -80,3 +81,59 @@ def test_layout_and_batch_errors():
 
 def test_list_devices_names():
     assert D.list_devices()[:2] == ["cpu:0", "cpu:1"]
+
+
+def _fit_weights(dist, x, y, **fit_kwargs):
+    D.set_distribution(dist)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(2)]
+    )
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    model.fit(x, y, epochs=2, verbose=0, **fit_kwargs)
+    x_eval, y_eval = _data()
+    evaluation = model.evaluate(x_eval[:50], y_eval[:50], batch_size=16, verbose=0)
+    D.set_distribution(None)
+    return [*model.get_weights(), np.float32(evaluation)]
+
+
+def test_per_process_feed_gives_the_same_batches(monkeypatch):
+    # The multi-process data path (host permutation, each process's rows of every batch
+    # placed as (steps, batch, ...), settled dispatches), run here as 1 process of 1.
+    x, y = _data()
+    x, y = x[:50], y[:50]  # 50 rows in batches of 16: the last one padded and masked
+    reference = _fit_weights(D.DataParallel(), x, y, batch_size=16)
+    monkeypatch.setattr(_multihost, "multi_process", lambda: True)
+    # one process of one: its share is every row, with or without auto-sharding
+    for dist in (D.DataParallel(), D.DataParallel(auto_shard_dataset=False)):
+        for a, b in zip(reference, _fit_weights(dist, x, y, batch_size=16)):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    feed = D.ProcessFeed(D.DataParallel(), (x, y, None), 50, 16)
+    x_epoch, _, _, mask = feed.arrange()
+    assert x_epoch.shape == (4, 16, 6) and float(mask.sum()) == 50
+
+
+def test_processes_with_different_data_are_refused(monkeypatch):
+    from jax.experimental import multihost_utils
+
+    monkeypatch.setattr(_multihost, "multi_process", lambda: True)
+    counts = np.array([[64, 4], [48, 3]])  # what a second process with fewer rows reports
+    monkeypatch.setattr(multihost_utils, "process_allgather", lambda local: counts)
+    x, y = _data()
+    with pytest.raises(ValueError, match=r"different amounts of data: rows per process \[64, 48\]"):
+        _fit_weights(D.DataParallel(), x, y, batch_size=16)
+    with pytest.raises(ValueError, match=r"steps per process \[4, 3\]"):
+        _fit_weights(D.DataParallel(auto_shard_dataset=False), x, y, batch_size=16)
+
+
+def test_multi_host_example_runs_as_one_process(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "multi_host.py"
+    spec = importlib.util.spec_from_file_location("example_multi_host", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    accuracy = module.main(epochs=4, per_device_batch=4, samples=2048)
+    assert accuracy > 0.6  # 4 balanced classes: chance is 0.25
+    assert "1 process(es), 8 devices, global batch 32" in capsys.readouterr().out

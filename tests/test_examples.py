@@ -38,3 +38,9 @@ def test_tensor_section_runs(capsys):
     _load("tensors").main()
     out = capsys.readouterr().out
     assert "compiled graph(x)" in out and "d/dx" in out
+
+
+def test_population_sweep_finds_a_good_member(capsys):
+    pytest.importorskip("sklearn")
+    assert _load("population").main(epochs=8) > 0.9
+    assert "learning rate 0.01" in capsys.readouterr().out

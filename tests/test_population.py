@@ -75,9 +75,35 @@ def test_predict_best_and_member():
 
 def test_per_member_early_stopping_freezes_members():
     x, y = _data()
-    pop = keras.Population(_model(), size=2, patience=0, monitor="loss", min_delta=1e9)
-    history = pop.fit(x, y, epochs=5, batch_size=32, verbose=0)
+    pop = keras.Population(_model(), size=2)
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9)
+    history = pop.fit(x, y, epochs=5, batch_size=32, verbose=0, callbacks=[stop])
     assert len(history.history["loss"]) == 2  # both stopped after the second epoch
+    np.testing.assert_allclose(history.history["loss_mean"], np.mean(history.history["loss"], 1))
+
+
+def test_early_stopping_acts_per_member_and_restores_its_best_weights():
+    x, y = _data()
+    # Member 0 has learning rate 0: its loss never improves, so it stops after epoch 1
+    # and goes back to its epoch-0 weights (its initialization); member 1 trains on.
+    pop = keras.Population(_model(), size=2, learning_rate=[0.0, 1e-2])
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(logs))
+    history = pop.fit(x, y, epochs=4, batch_size=32, verbose=0, callbacks=[stop, record])
+    assert len(history.history["loss"]) == 4
+    assert [logs["loss"].shape for logs in seen] == [(2,)] * 4
+    init = _model().init(jax.random.fold_in(jax.random.PRNGKey(0), 0), x[:1])
+    for a, b in zip(_leaves(pop.member_variables(0)["trainable"]), _leaves(init["trainable"])):
+        np.testing.assert_allclose(a, b)
+    assert history.history["loss"][-1][1] < history.history["loss"][0][1]
+
+
+def test_population_takes_arrays_only():
+    x, y = _data()
+    batches = ((x[i : i + 32], y[i : i + 32]) for i in range(0, 96, 32))
+    with pytest.raises(TypeError, match="takes arrays"):
+        keras.Population(_model(), size=2).fit(batches, None, verbose=0)
 
 
 def test_population_errors(monkeypatch):

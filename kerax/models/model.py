@@ -81,9 +81,14 @@ class Model(Trainer, Layer):
         jax.eval_shape(run, *structs)
 
     # -- the variable pytree -------------------------------------------------------
-    def _variable_index(self) -> list[tuple[tuple[str, ...], Variable]]:
-        """Every variable once, with its path in the pytree (layer names, weight name)."""
+    def _variable_index(self, states: bool = False) -> list[tuple[tuple[str, ...], Variable]]:
+        """Every variable once, with its path in the pytree (layer names, weight name).
+
+        ``states=True`` appends the layers' ``_state_variables`` (stateful RNN states):
+        in the pytree, but not weights (Keras keeps them out of ``weights`` and files).
+        """
         out: list[tuple[tuple[str, ...], Variable]] = []
+        tail: list[tuple[tuple[str, ...], Variable]] = []
         seen: set[int] = set()
 
         def visit(layer: Layer, prefix: tuple[str, ...]) -> None:
@@ -92,6 +97,10 @@ class Model(Trainer, Layer):
                 if id(v) not in seen:
                     seen.add(id(v))
                     out.append(((*prefix, v.name), v))
+            for v in layer.__dict__.get("_state_variables", ()) if states else ():
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    tail.append(((*prefix, v.name), v))
             for sub in layer._layers:
                 if sub.name in own:
                     raise ValueError(
@@ -102,7 +111,7 @@ class Model(Trainer, Layer):
 
         self._check_unique_names()
         visit(self, ())
-        return out
+        return out + tail  # states last: the weights' init keys do not move
 
     def _check_unique_names(self) -> None:
         names = [layer.name for layer in self._layers]
@@ -115,7 +124,7 @@ class Model(Trainer, Layer):
 
     def _tree(self, value_of) -> Variables:
         tree: Variables = {"trainable": {}, "non_trainable": {}}
-        for path, v in self._variable_index():
+        for path, v in self._variable_index(states=True):
             node = tree["trainable" if v.trainable else "non_trainable"]
             for part in path[:-1]:
                 node = node.setdefault(part, {})
@@ -125,14 +134,24 @@ class Model(Trainer, Layer):
     def get_variables(self) -> Variables:
         """The model's current variables as the pytree ``apply`` takes."""
         self._check_built("variables")
-        materialize([v for _, v in self._variable_index()])
+        materialize([v for _, v in self._variable_index(states=True)])
         return self._tree(lambda path, v: v.value)
 
     def set_variables(self, variables: Variables) -> None:
         """Write a variables pytree (from ``init``, ``get_variables`` or training) back."""
         self._check_built("variables")
-        for path, v in self._variable_index():
+        for path, v in self._variable_index(states=True):
             v.assign(_lookup(variables, path, v, self.name))
+
+    def _state_index(self) -> list[tuple[tuple[str, ...], Variable]]:
+        """Only the layers' states (stateful RNNs), with their pytree paths."""
+        weights = {id(v) for _, v in self._variable_index()}
+        return [(p, v) for p, v in self._variable_index(states=True) if id(v) not in weights]
+
+    def _set_states(self, non_trainable: dict) -> None:
+        """Write the states of a ``non_trainable`` pytree back (after evaluate/predict)."""
+        for path, v in self._state_index():
+            v.assign(_lookup({"non_trainable": non_trainable}, path, v, self.name))
 
     def init(self, key: jax.Array, *sample_inputs: Any) -> Variables:
         """Fresh variables for this model: a pure function of ``key``.
@@ -154,7 +173,7 @@ class Model(Trainer, Layer):
             self._build_from_data(*sample_inputs)
         # Keys follow each variable's position, not its name: layer names carry a session
         # counter (dense_3), and two models of one architecture must initialize alike.
-        position = {id(v): i for i, (_, v) in enumerate(self._variable_index())}
+        position = {id(v): i for i, (_, v) in enumerate(self._variable_index(states=True))}
         return self._tree(lambda path, v: v.initial_value(jax.random.fold_in(key, position[id(v)])))
 
     def apply(
@@ -183,7 +202,7 @@ class Model(Trainer, Layer):
         self, variables: Variables, inputs: tuple, training: bool, key: Any, sample_mask: Any = None
     ):
         """``apply`` plus the losses layers added with ``add_loss`` (for the trainer)."""
-        index = self._variable_index()
+        index = self._variable_index(states=True)
         values = {id(v): _lookup(variables, path, v, self.name) for path, v in index}
         scope = _scope.Scope(values=values, key=key, training=training, sample_mask=sample_mask)
         x = inputs[0] if len(inputs) == 1 else list(inputs)

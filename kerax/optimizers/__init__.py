@@ -31,6 +31,7 @@ from kerax.optimizers.gradient_descent import Adagrad as Adagrad
 from kerax.optimizers.gradient_descent import Ftrl as Ftrl
 from kerax.optimizers.gradient_descent import Lion as Lion
 from kerax.optimizers.gradient_descent import RMSprop as RMSprop
+from kerax.optimizers.loss_scale import LossScaleOptimizer as LossScaleOptimizer
 from kerax.optimizers.muon import Muon as Muon
 from kerax.optimizers.optax_optimizer import OptaxOptimizer as OptaxOptimizer
 
@@ -45,6 +46,7 @@ __all__ = [
     "Ftrl",
     "Lamb",
     "Lion",
+    "LossScaleOptimizer",
     "Muon",
     "Nadam",
     "OptaxOptimizer",
@@ -77,7 +79,9 @@ _BY_NAME = {
     **{c.__name__: c for c in _CLASSES},
     **{c.__name__.lower(): c for c in _CLASSES if c is not Optimizer},
 }
-_MODULE_OBJECTS = {c.__name__: c for c in _CLASSES}
+# LossScaleOptimizer needs an inner optimizer: by class name (configs) only, no bare name.
+_BY_NAME["LossScaleOptimizer"] = LossScaleOptimizer
+_MODULE_OBJECTS = {c.__name__: c for c in (*_CLASSES, LossScaleOptimizer)}
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -152,7 +156,7 @@ def get(identifier: Any) -> Optimizer:
         return OptaxOptimizer(identifier)
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier) or _BY_NAME.get(identifier.lower())
-        if cls is None or cls is Optimizer:
+        if cls is None or cls in (Optimizer, LossScaleOptimizer):
             valid = sorted(n for n in _BY_NAME if n.islower())
             raise ValueError(
                 f"Unknown optimizer: {identifier!r}. Valid names: "

@@ -272,7 +272,8 @@ class Optimizer:
 
     def init(self, params: Any) -> Any:
         """The initial optimizer state for ``params`` (carries the current learning rate)."""
-        state = self.transform.init(params)
+        # One compiled program: optax's init op by op compiles a program per op and shape.
+        state = jax.jit(self.transform.init)(params)
         host = {} if callable(self._learning_rate) else {"learning_rate": self._learning_rate}
         if host or self._pending:
             state, _ = _with_hyperparams(state, {**host, **self._pending})

@@ -18,6 +18,7 @@ from typing import Any
 import flax.struct
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from kerax import distribution as distribution_lib
@@ -71,13 +72,20 @@ class Engine:
     """
 
     def __init__(
-        self, model, loss: CompiledLoss, metrics: CompiledMetrics, optimizer, batch_size: int
+        self,
+        model,
+        loss: CompiledLoss,
+        metrics: CompiledMetrics,
+        optimizer,
+        batch_size: int,
+        privacy: Any = None,
     ):
         self.model = model
         self.loss = loss
         self.metrics = metrics
         self.optimizer = optimizer
         self.batch_size = int(batch_size)
+        self.privacy = privacy  # a kerax.trainer.privacy.DPConfig: DP-SGD gradients
         index = model._variable_index()
         self.regularized = [(p, v.regularizer) for p, v in index if v.trainable and v.regularizer]
         self.constrained = [(p, v.constraint) for p, v in index if v.trainable and v.constraint]
@@ -94,14 +102,22 @@ class Engine:
         self.train_batch = jax.jit(self.train_step, donate_argnums=0)  # streamed batches
         self.eval_batch = self.eval_one
         self._log_values = jax.jit(lambda state: tuple(self.logs(state).values()))
+        self._fresh_states = None
 
     # -- state ---------------------------------------------------------------------------
     def fresh_metric_states(self) -> tuple[tuple, tuple]:
+        if self._fresh_states is None:
+            # One small program, kept on the host: building the states op by op would
+            # compile an XLA program per op and shape (tens of ms each) at every fit.
+            with jax.ensure_compile_time_eval():
+                self._fresh_states = jax.device_get(jax.jit(self._initial_metric_states)())
+        # Donation needs one buffer per leaf: device_put gives each leaf its own.
+        return jax.device_put(self._fresh_states)
+
+    def _initial_metric_states(self) -> tuple[tuple, tuple]:
         n_losses = 1 + len(self.loss.per_output_names)
         zero = jnp.zeros((), jnp.float32)
-        states = self.metrics.initial_state(), tuple((zero, zero) for _ in range(n_losses))
-        # Donation needs one buffer per leaf; initial states may share one zeros array.
-        return jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), states)
+        return self.metrics.initial_state(), tuple((zero, zero) for _ in range(n_losses))
 
     def logs(self, state: TrainState) -> dict[str, Any]:
         """Device scalars for the logs: loss first, then metrics (no host sync here)."""
@@ -141,15 +157,30 @@ class Engine:
 
     def train_step(self, state: TrainState, batch) -> TrainState:
         x, y, sw, mask = self._split(batch)
-        key, step_key = jax.random.split(state.key)
+        # A key per step folded from the step count (state.key never changes), derived
+        # only if a layer draws randomness: threefry runs as a loop on CPU, a measurable
+        # cost per step of a small model, and XLA does not drop it when unused.
+        step_key = lambda: jax.random.fold_in(state.key, state.step)
 
         def loss_fn(trainable):
             variables = {"trainable": trainable, "non_trainable": state.non_trainable}
-            return self._losses(variables, x, y, sw, mask, True, step_key)
+            total, aux = self._losses(variables, x, y, sw, mask, True, step_key)
+            # Keras's optimizer.scale_loss (mixed_float16): gradients of loss * scale,
+            # which the optimizer's update divides back; the logged loss stays unscaled.
+            from kerax.optimizers import loss_scale  # kept off `import kerax`
 
-        (total, (preds, parts, non_trainable)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.trainable
-        )
+            return loss_scale.scale_gradients(total, self.optimizer, state.opt_state), aux
+
+        if self.privacy is not None:
+            from kerax.trainer import privacy
+
+            (total, (preds, parts, non_trainable)), grads = privacy.value_and_private_grad(
+                self, state, x, y, sw, mask, step_key
+            )
+        else:
+            (total, (preds, parts, non_trainable)), grads = jax.value_and_grad(
+                loss_fn, has_aux=True
+            )(state.trainable)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.trainable)
         trainable = optax.apply_updates(state.trainable, updates)
         for path, constraint in self.constrained:
@@ -159,14 +190,15 @@ class Engine:
             non_trainable=non_trainable,
             opt_state=opt_state,
             step=state.step + 1,
-            key=key,
         )
         return self._record(state, y, preds, sw, mask, total, parts)
 
     def eval_step(self, state: TrainState, batch) -> TrainState:
         x, y, sw, mask = self._split(batch)
         variables = {"trainable": state.trainable, "non_trainable": state.non_trainable}
-        total, (preds, parts, _) = self._losses(variables, x, y, sw, mask, False, None)
+        total, (preds, parts, non_trainable) = self._losses(variables, x, y, sw, mask, False, None)
+        # Inference changes only stateful RNN states: carried to the next batch.
+        state = state.replace(non_trainable=non_trainable)
         return self._record(state, y, preds, sw, mask, total, parts)
 
     # -- loops over a device-resident dataset ----------------------------------------------
@@ -177,10 +209,17 @@ class Engine:
     # convnet at ~1,100-1,600 samples/s per step vs ~150-220 in a loop, while a 784-512-512
     # MLP is equally fast either way), so such models take one step per call there.
     def _batch(self, data, order, n, i):
-        bs = self.batch_size
-        idx = jax.lax.dynamic_slice_in_dim(order, i * bs, bs)
-        mask = ((i * bs + jnp.arange(bs)) < n).astype(jnp.float32)
-        x, y, sw = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
+        if order is None:
+            # Pre-batched (x, y, sw, mask) leaves, (steps, batch, ...) split along the batch
+            # axis (multi-process, kerax.distribution.ProcessFeed): indexing the steps axis
+            # reads only what each device already holds, no cross-process gather.
+            pick = lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False)
+            x, y, sw, mask = jax.tree_util.tree_map(pick, data)
+        else:
+            bs = self.batch_size
+            idx = jax.lax.dynamic_slice_in_dim(order, i * bs, bs)
+            mask = ((i * bs + jnp.arange(bs)) < n).astype(jnp.float32)
+            x, y, sw = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
         dist = distribution_lib.distribution()
         if dist is not None:  # split the batch over the mesh; XLA adds the all-reduce
             return dist.shard_batch((x, y, sw, mask))
@@ -193,7 +232,11 @@ class Engine:
             return order
 
         def permute(_):
-            perm = jax.random.permutation(key, n).astype(jnp.int32)
+            # Sort by 64 random bits per row from one draw: jax.random.permutation sorts
+            # by 32 bits in rounds, each a threefry loop that costs ~0.1 s of XLA compile
+            # on CPU; 64-bit keys collide with negligible probability (~n**2 / 2**65).
+            hi, lo = jax.random.bits(key, (2, n), jnp.uint32)
+            perm = jax.lax.sort((hi, lo, jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
             pad = order.shape[0] - n  # static: padding rows point at valid ones, masked
             return jnp.concatenate([perm, perm[jnp.arange(pad) % n]]) if pad else perm
 
@@ -257,7 +300,12 @@ def _has_primitive(jaxpr, names) -> bool:
 
 
 class Predictor:
-    """Compiled forward passes over padded batches of a device-resident input."""
+    """Compiled forward passes over the batches of a device-resident input.
+
+    Batches are read with ``dynamic_slice`` in order, no gather and no padding: the last
+    batch is the window ending at the last row (it overlaps the one before), and only
+    its new rows are kept. Outputs go to the host once and are assembled there.
+    """
 
     def __init__(self, model, batch_size: int):
         self.model = model
@@ -265,27 +313,45 @@ class Predictor:
         self.fused = jax.jit(self._fused, static_argnames=("steps",))
         self.single = jax.jit(self._single)
 
-    def _forward(self, variables, x, order, i):
+    def _forward(self, variables, x, i):
         bs = self.batch_size
-        idx = jax.lax.dynamic_slice_in_dim(order, i * bs, bs)
-        xb = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), x)
+        n = jax.tree_util.tree_leaves(x)[0].shape[0]
+        start = jnp.minimum(i * bs, n - bs)
+        xb = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, bs), x)
         return self.model._apply(variables, (xb,), False, None)[0]
 
-    def _fused(self, variables, x, order, steps):
+    def _fused(self, variables, x, steps):
         def body(carry, i):
-            return carry, self._forward(variables, x, order, i)
+            return carry, self._forward(variables, x, i)
 
-        _, out = jax.lax.scan(body, None, jnp.arange(steps))  # (steps, batch, ...)
-        return jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), out)
+        return jax.lax.scan(body, None, jnp.arange(steps))[1]  # (steps, batch, ...)
 
-    def _single(self, variables, x, order, i):
-        return self._forward(variables, x, order, i)
+    def _single(self, variables, x, i):
+        return self._forward(variables, x, i)
 
-    def run(self, variables, x, order, steps: int, fused: bool):
+    def run(self, variables, x, n: int, steps: int, fused: bool):
+        """Outputs (NumPy) of the first ``min(n, steps * batch_size)`` rows of ``x``."""
+        bs = self.batch_size
+        if n < bs:  # one short batch: pad it (on the host, it is small)
+            x = jax.tree_util.tree_map(
+                lambda a: np.concatenate([np.asarray(a), np.repeat(np.asarray(a)[-1:], bs - n, 0)]),
+                x,
+            )
         if fused:
-            return self.fused(variables, x, order, steps=steps)
-        outs = [self.single(variables, x, order, i) for i in range(steps)]
-        return jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *outs)
+            out = jax.device_get(self.fused(variables, x, steps=steps))
+        else:
+            outs = jax.device_get([self.single(variables, x, i) for i in range(steps)])
+            out = jax.tree_util.tree_map(lambda *a: np.stack(a), *outs)
+        kept = min(n, steps * bs)
+        overlap = max(0, steps * bs - max(n, bs))  # rows the last window repeats
+
+        def assemble(a):
+            if overlap == 0:
+                return a.reshape(-1, *a.shape[2:])[:kept]
+            head = a[:-1].reshape(-1, *a.shape[2:])
+            return np.concatenate([head, a[-1][overlap:]])[:kept]
+
+        return jax.tree_util.tree_map(assemble, out)
 
 
 def forward_batch(model):

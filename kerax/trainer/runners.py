@@ -28,7 +28,7 @@ def place(tree: Any) -> Any:
     over the mesh instead (batches are split inside the step)."""
     dist = distribution_lib.distribution()
     if dist is not None:
-        return jax.device_put(tree, dist.replicated())
+        return distribution_lib.put(tree, dist.replicated())
     device = jax.config.jax_default_device or jax.devices()[0]
     return jax.device_put(tree, device)
 
@@ -44,7 +44,7 @@ def place_state(state: Any) -> Any:
     def variable(path, leaf):
         name = "/".join(str(getattr(k, "key", k)) for k in path)
         shardings[name] = (dist.variable_sharding(name, tuple(leaf.shape)), tuple(leaf.shape))
-        return jax.device_put(leaf, shardings[name][0])
+        return distribution_lib.put(leaf, shardings[name][0])
 
     trainable = jax.tree_util.tree_map_with_path(variable, state.trainable)
     non_trainable = jax.tree_util.tree_map_with_path(variable, state.non_trainable)
@@ -56,8 +56,8 @@ def place_state(state: Any) -> Any:
         name = "/".join(str(getattr(k, "key", k)) for k in path)
         for var, (sharding, shape) in shardings.items():
             if name.endswith(var) and tuple(np.shape(leaf)) == shape:
-                return jax.device_put(leaf, sharding)
-        return jax.device_put(leaf, dist.replicated())
+                return distribution_lib.put(leaf, sharding)
+        return distribution_lib.put(leaf, dist.replicated())
 
     opt_state = jax.tree_util.tree_map_with_path(slot, state.opt_state)
     rest = place(state.replace(trainable=None, non_trainable=None, opt_state=None))
@@ -83,9 +83,15 @@ class ArrayRunner:
         if distribution_lib.distribution() is not None:
             distribution_lib.distribution().check_batch_size(batch_size)
         self.engine = model._engine_for(x, y, batch_size)
-        self.data = place((x, y, sample_weight))
-        self.order = padded_order(self.n, batch_size)
-        total = math.ceil(self.n / batch_size)
+        # Several processes: each holds only its share of every batch, pre-batched
+        # (order None; see kerax.distribution.ProcessFeed).
+        self.feed = distribution_lib.process_feed((x, y, sample_weight), self.n, batch_size)
+        if self.feed is None:
+            self.data = place((x, y, sample_weight))
+            self.order = padded_order(self.n, batch_size)
+            total = math.ceil(self.n / batch_size)
+        else:
+            self.data, self.order, total = self.feed.arrange(), None, self.feed.steps
         self.steps = total if steps is None else min(int(steps), total)
 
     def train_epoch(
@@ -100,23 +106,36 @@ class ArrayRunner:
         first_step: int = 0,
         on_begin: Callable = lambda batch: None,
     ):
+        if self.feed is not None:  # the epoch's permutation is drawn on the host
+            if shuffle:
+                order_fn = self.engine._epoch_order
+                self.data = self.feed.arrange(lambda o, n: order_fn(o, n, 0, epoch_key, True))
+            shuffle = False
         if first_step and shuffle:  # resuming mid-epoch: the permutation step 0 would draw
             self.order = self.engine._epoch_order(self.order, self.n, 0, epoch_key, True)
         for start in range(first_step, self.steps, k):
             stop = min(start + k, self.steps)
             on_begin(start)
-            state, self.order = self.engine.run_train(
-                state, self.data, self.order, start, stop, epoch_key, self.n, shuffle, fused
-            )
+            # one dispatch per step when unfused, so each can be settled (distribution.settle)
+            for a, b in [(start, stop)] if fused else [(i, i + 1) for i in range(start, stop)]:
+                state, self.order = self.engine.run_train(
+                    state, self.data, self.order, a, b, epoch_key, self.n, shuffle, fused
+                )
+                distribution_lib.settle(state)
             on_dispatch(stop - 1, state)
             if should_stop():
                 break
         return state
 
     def evaluate(self, state):
-        return self.engine.run_eval(
-            state, self.data, self.order, self.steps, self.n, self.engine.loops_fast
-        )
+        if self.engine.loops_fast:
+            return distribution_lib.settle(
+                self.engine.run_eval(state, self.data, self.order, self.steps, self.n, True)
+            )
+        for i in range(self.steps):
+            state = self.engine.eval_single(state, self.data, self.order, i, self.n)
+            distribution_lib.settle(state)
+        return state
 
 
 class StreamRunner:
@@ -162,7 +181,9 @@ class StreamRunner:
             if i < first_step:  # resuming mid-epoch: these batches were trained on
                 continue
             on_begin(i)
+            batch = self._global(batch)
             state = self._engine(self.stream.batch_size).train_batch(state, batch)
+            distribution_lib.settle(state)
             on_dispatch(i, state)
             if should_stop():
                 break
@@ -170,8 +191,15 @@ class StreamRunner:
 
     def evaluate(self, state):
         for batch, _ in self.stream.epoch(self.steps):
-            state = self._engine(self.stream.batch_size).eval_batch(state, batch)
+            state = self._engine(self.stream.batch_size).eval_batch(state, self._global(batch))
+            distribution_lib.settle(state)
         return state
+
+    @staticmethod
+    def _global(batch):
+        """Several processes: each stream yields this process's share of the batch."""
+        dist = distribution_lib.distribution()
+        return batch if dist is None else dist.process_batch(batch)
 
     def predict(self, model) -> Any:
         from kerax.trainer.engine import forward_batch

@@ -14,24 +14,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _scope
+from kerax import _host_keys, _scope
 from kerax.callbacks import CallbackList, History, ProgbarLogger
-from kerax.data import arrays
+from kerax.data import arrays, grain_adapter
 from kerax.data.streams import is_stream
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast
-from kerax.trainer.runners import ArrayRunner, StreamRunner, padded_order, place_state
+from kerax.trainer.evaluating import Evaluating, host_logs
+from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
+from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state
 from kerax.trainer.runners import place as _place
 
-_DEFAULT_BATCH = 32
 
-
-def _host(logs: dict) -> dict[str, float]:
-    values = jax.device_get(list(logs.values()))  # one transfer; dicts would sort keys
-    return {k: float(v) if np.ndim(v) == 0 else np.asarray(v) for k, v in zip(logs, values)}
-
-
-class Trainer:
+class Trainer(Evaluating, Predicting):
     """Mixin giving ``Model`` Keras's training API."""
 
     def __init__(self):
@@ -62,6 +57,9 @@ class Trainer:
         run_eagerly: bool = False,
         steps_per_execution: int | str = "auto",
         jit_compile: Any = "auto",
+        auto_scale_loss: bool = True,
+        dp_l2_clip: float | None = None,
+        dp_noise_multiplier: float | None = None,
     ) -> None:
         """Configure the model for training.
 
@@ -74,8 +72,15 @@ class Trainer:
             weighted_metrics: metrics that also take ``sample_weight``/``class_weight``.
             steps_per_execution: training steps run inside one compiled call; "auto"
                 (the default) picks it per model and backend.
+            auto_scale_loss: under the ``"mixed_float16"`` dtype policy, wrap the
+                optimizer in ``LossScaleOptimizer`` (dynamic loss scaling), as Keras does.
+            dp_l2_clip, dp_noise_multiplier: train with DP-SGD (both or neither): each
+                example's gradient is clipped to L2 norm ``dp_l2_clip`` and Gaussian noise
+                of std ``dp_noise_multiplier * dp_l2_clip`` is added to their sum
+                (``kerax.trainer.privacy``).
         """
         from kerax import optimizers
+        from kerax.trainer import privacy
 
         if run_eagerly:
             raise ValueError(
@@ -89,7 +94,19 @@ class Trainer:
                 "steps_per_execution must be a positive integer. Received: "
                 f"steps_per_execution={steps_per_execution!r}"
             )
+        self._privacy = privacy.validate(dp_l2_clip, dp_noise_multiplier)
+        if self._privacy is not None:
+            privacy.check_model(self)
         self.optimizer = optimizers.get(optimizer)
+        if (
+            auto_scale_loss
+            and self.dtype_policy.name == "mixed_float16"
+            and not isinstance(self.optimizer, optimizers.LossScaleOptimizer)
+            and getattr(self, "_privacy", None) is None  # DP-SGD clips unscaled gradients
+        ):
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer)
+        if self._privacy is not None:
+            privacy.check_optimizer(self.optimizer)
         self._loss_spec = (loss, loss_weights)
         self._metric_spec = (metrics, weighted_metrics)
         self._compiled_loss = None
@@ -140,6 +157,7 @@ class Trainer:
     def _engine_for(self, x: Any, y: Any, batch_size: int) -> Engine:
         first = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
         self._build_from_data(first)
+        self._check_stateful_batch(batch_size)
         if self._compiled_loss is None:
             names = self._output_names(first)
             loss, loss_weights = self._loss_spec
@@ -151,7 +169,12 @@ class Trainer:
             self._compiled_metrics.build(align(y, names, "y"), flatten_outputs(y_pred))
         if batch_size not in self._engines:
             self._engines[batch_size] = Engine(
-                self, self._compiled_loss, self._compiled_metrics, self.optimizer, batch_size
+                self,
+                self._compiled_loss,
+                self._compiled_metrics,
+                self.optimizer,
+                batch_size,
+                privacy=getattr(self, "_privacy", None),
             )
         engine = self._engines[batch_size]
         engine.loops_fast = self._forward_spec(first)[1]
@@ -174,7 +197,7 @@ class Trainer:
     def _initial_state(self, engine: Engine, copy: bool) -> TrainState:
         variables = self.get_variables()
         if copy:  # fit donates the state; keep arrays the user may hold valid
-            variables = jax.tree_util.tree_map(jnp.copy, variables)
+            variables = jax.device_put(variables, may_alias=False)  # a copy, no compile
         if self._opt_state is None:
             self._opt_state = self.optimizer.init(variables["trainable"])
         opt_state = self.optimizer.sync_state(self._opt_state)
@@ -237,7 +260,7 @@ class Trainer:
         lists/dicts of them, one per input/output).
         """
         self._require_compiled("fit")
-        batch_size = int(batch_size or _DEFAULT_BATCH)
+        batch_size = int(batch_size or DEFAULT_BATCH)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
         val = None
@@ -253,6 +276,7 @@ class Trainer:
                     "((x, y) or (x, y, sample_weight) batches); do not pass y, sample_weight "
                     "or class_weight separately."
                 )
+            x = grain_adapter.adapt(x, "fit", steps_per_epoch, epochs)
             runner = StreamRunner(self, x, "fit", steps_per_epoch, epochs)
         else:
             if y is None:
@@ -270,7 +294,7 @@ class Trainer:
         verbose = 1 if verbose == "auto" else int(verbose)
         self.history = History()
         cbs = list(callbacks or [])
-        if verbose:
+        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
             cbs.append(ProgbarLogger())
         callback_list = CallbackList(
             [*cbs, self.history], model=self, epochs=epochs, steps=runner.steps, verbose=verbose
@@ -292,9 +316,14 @@ class Trainer:
             initial_epoch = self._initial_epoch
         first_step = self._initial_step
 
+        bars = [cb for cb in cbs if isinstance(cb, ProgbarLogger)]
+
         def on_dispatch(batch, state):
             self._fit_state = state
-            logs = _host(runner.engine.logs_fn(state)) if needs_logs else None
+            logs = host_logs(runner.engine.logs_fn(state)) if needs_logs else None
+            if logs is None:  # a live bar fetches running logs itself, without a sync
+                for bar in bars:
+                    bar.track(state, runner.engine.logs_fn)
             callback_list.on_train_batch_end(batch, logs)
 
         logs: dict[str, float] = {}
@@ -316,7 +345,7 @@ class Trainer:
             state = state.replace(opt_state=opt_state, **fresh)
             state = runner.train_epoch(
                 state,
-                jax.random.fold_in(shuffle_key, epoch),
+                jax.device_put(_host_keys.fold_in(np.asarray(shuffle_key), epoch)),
                 bool(shuffle),
                 k,
                 fused,
@@ -327,7 +356,7 @@ class Trainer:
             )
             first_step = 0
             self._fit_state = state
-            logs = _host(runner.engine.logs_fn(state))
+            logs = host_logs(runner.engine.logs_fn(state))
             if val is not None and (epoch + 1) % validation_freq == 0:
                 if val_runner is None:  # built once: data placed and checked once
                     val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
@@ -349,122 +378,6 @@ class Trainer:
         metrics, losses = _place(engine.fresh_metric_states())
         return {"metrics": metrics, "losses": losses}
 
-    # -- evaluate ------------------------------------------------------------------------
-    def _runner(self, data, what: str, batch_size: int, steps: int | None):
-        """An ArrayRunner or StreamRunner for evaluation data (a tuple or a stream)."""
-        if is_stream(data):
-            return StreamRunner(self, data, what, steps)
-        x, y, sample_weight = _unpack_validation(data)
-        x, y, sample_weight, _ = self._prepare(x, y, sample_weight)
-        return ArrayRunner(self, x, y, sample_weight, batch_size, steps)
-
-    def _evaluate_state(self, state: TrainState, runner) -> dict[str, float]:
-        eval_state = state.replace(opt_state=None, **self._fresh_logs(runner.engine))
-        eval_state = runner.evaluate(eval_state)
-        return _host(runner.engine.logs_fn(eval_state))
-
-    def evaluate(
-        self,
-        x: Any = None,
-        y: Any = None,
-        batch_size: int | None = None,
-        verbose: Any = "auto",
-        sample_weight: Any = None,
-        steps: int | None = None,
-        callbacks: list | None = None,
-        return_dict: bool = False,
-    ):
-        """Loss and metrics on ``(x, y)``: ``loss`` alone, or ``[loss, *metrics]``.
-
-        With ``return_dict=True``, a dict keyed by the log names.
-        """
-        self._require_compiled("evaluate")
-        batch_size = int(batch_size or _DEFAULT_BATCH)
-        if is_stream(x):
-            data = x
-        elif y is None:
-            raise ValueError("evaluate() needs targets: pass y along with x.")
-        else:
-            data = (x, y, sample_weight)
-        runner = self._runner(data, "evaluate", batch_size, steps)
-        hooks = CallbackList(callbacks, model=self, steps=runner.steps, verbose=verbose)
-        hooks.on_test_begin()
-        logs = self._evaluate_state(self._initial_state(runner.engine, copy=False), runner)
-        # The evaluation runs as one compiled call: batch hooks see its last batch.
-        hooks.on_test_batch_end(max((runner.steps or 1) - 1, 0), logs)
-        hooks.on_test_end(logs)
-        if 1 if verbose == "auto" else int(verbose):
-            from kerax.callbacks.progbar import format_logs
-
-            print(f"{runner.steps}/{runner.steps} - " + format_logs(logs))
-        return _logs_result(logs, return_dict)
-
-    # -- predict -------------------------------------------------------------------------
-    def predict(
-        self,
-        x: Any,
-        batch_size: int | None = None,
-        verbose: Any = "auto",
-        steps: int | None = None,
-        callbacks: list | None = None,
-    ) -> Any:
-        """Outputs for ``x`` as NumPy arrays (arrays: in one compiled call)."""
-        hooks = CallbackList(callbacks, model=self, steps=steps, verbose=verbose)
-        hooks.on_predict_begin()
-        outputs = self._predict(x, batch_size, steps)
-        n = len(jax.tree_util.tree_leaves(outputs)[0])
-        hooks.on_predict_batch_end(
-            max(math.ceil(n / int(batch_size or _DEFAULT_BATCH)) - 1, 0), {"outputs": outputs}
-        )
-        hooks.on_predict_end()
-        return outputs
-
-    def _predict(self, x: Any, batch_size: int | None, steps: int | None) -> Any:
-        batch_size = int(batch_size or _DEFAULT_BATCH)
-        if is_stream(x):
-            return StreamRunner(self, x, "predict", steps).predict(self)
-        x = arrays.to_arrays(x, "x")
-        n = arrays.num_samples(x)
-        first = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
-        self._build_from_data(first)
-        if batch_size not in self._predictors:
-            self._predictors[batch_size] = Predictor(self, batch_size)
-        total = math.ceil(n / batch_size)
-        steps = total if steps is None else min(int(steps), total)
-        _, loops_fast = self._forward_spec(first)
-        out = self._predictors[batch_size].run(
-            self.get_variables(), _place(x), padded_order(n, batch_size), steps, loops_fast
-        )
-        limit = min(n, steps * batch_size)
-        return jax.tree_util.tree_map(lambda a: np.asarray(a[:limit]), out)
-
-    # -- single batches -------------------------------------------------------------------
-    def _on_batch(self, x, y, sample_weight, class_weight, training: bool):
-        x, y, sample_weight, n = self._prepare(x, y, sample_weight, class_weight)
-        engine = self._engine_for(x, y, n)
-        state = self._initial_state(engine, copy=False)
-        batch = (x, y, sample_weight, jnp.ones((n,), jnp.float32))
-        if training:
-            state = engine.train_one(state, batch)
-            self._finish(state)
-        else:
-            state = engine.eval_one(state, batch)
-        return _host(engine.logs_fn(state))
-
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One gradient step on one batch; returns its loss (and metrics)."""
-        self._require_compiled("train_on_batch")
-        return _logs_result(self._on_batch(x, y, sample_weight, class_weight, True), return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """Loss (and metrics) on one batch, without updating the model."""
-        self._require_compiled("test_on_batch")
-        return _logs_result(self._on_batch(x, y, sample_weight, None, False), return_dict)
-
-    def predict_on_batch(self, x):
-        """Outputs for one batch as NumPy arrays."""
-        return self.predict(x, batch_size=arrays.num_samples(arrays.to_arrays(x, "x")), verbose=0)
-
     @property
     def metrics(self) -> list:
         """The compiled metric objects (their results are the last fit's)."""
@@ -482,20 +395,3 @@ class Trainer:
 
 
 _copy_tree = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree))
-
-
-def _unpack_validation(data: Any) -> tuple:
-    if isinstance(data, (list, tuple)) and len(data) in (2, 3):
-        x, y, *rest = data
-        return x, y, rest[0] if rest else None
-    raise ValueError(
-        "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight). "
-        f"Received: {type(data).__name__}"
-    )
-
-
-def _logs_result(logs: dict[str, float], return_dict: bool):
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values

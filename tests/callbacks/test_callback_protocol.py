@@ -91,13 +91,13 @@ def test_lambda_callback_refuses_unknown_hooks(kwargs, match):
 def count_reads(monkeypatch):
     """Counts fit's device-to-host reads of the logs."""
     calls = []
-    host = trainer_module._host
+    host = trainer_module.host_logs
 
     def counting(logs):
         calls.append(len(logs))
         return host(logs)
 
-    monkeypatch.setattr(trainer_module, "_host", counting)
+    monkeypatch.setattr(trainer_module, "host_logs", counting)
     return calls
 
 

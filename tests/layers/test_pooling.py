@@ -150,6 +150,66 @@ def test_max_pool_gradients_agree_with_reduce_window_and_split_ties():
     np.testing.assert_array_equal(split, [[0.5, 0.0], [0.0, 0.5]])
 
 
+# (pool, data_format, input shape): small tiling windows take the sliced path.
+SLICED = [
+    ((2,), "channels_last", (2, 7, 3)),
+    ((2, 2), "channels_last", (2, 7, 6, 3)),  # the odd row is cropped
+    ((2, 3), "channels_first", (2, 3, 4, 9)),
+    ((2, 1, 2), "channels_last", (1, 4, 3, 5, 2)),
+]
+
+
+@pytest.mark.parametrize(("pool", "data_format", "shape"), SLICED)
+def test_sliced_max_pool_equals_the_reduction_in_every_transform(pool, data_format, shape):
+    # Values from {0, 1, 2}: most windows hold their maximum more than once, so the
+    # tie-splitting derivative is exercised, not only the single-maximum case.
+    x = np.random.default_rng(0).integers(0, 3, shape).astype(np.float32)
+    t = _data(shape, seed=1)
+    axes = tuple(_ops.spatial_axes(len(shape), data_format))
+
+    def sliced(v):
+        return _ops.max_pool(v, pool, pool, "valid", data_format)
+
+    def reduction(v):  # jnp.max over the split axes: the derivative being matched
+        return _ops._pool_tiles(v, axes, pool, jnp.max)
+
+    assert "custom_jvp_call" in str(jax.make_jaxpr(sliced)(x))
+
+    def transforms(fn):
+        y, vjp = jax.vjp(fn, x)
+        cotangent = jnp.asarray(_data(y.shape, seed=2))
+        _, tangent = jax.jvp(fn, (x,), (t,))
+        hvp = jax.grad(lambda v: jnp.sum(jax.jvp(fn, (v,), (t,))[1] ** 2))(x)
+        batched = jax.vmap(fn)(jnp.stack([x, -x]))
+        return y, vjp(cotangent)[0], tangent, hvp, batched
+
+    ours, ref = jax.jit(transforms, static_argnums=0)(sliced), transforms(reduction)
+    for name, a, b in zip(("value", "vjp", "jvp", "hvp", "vmap"), ours, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=name)
+    np.testing.assert_array_equal(ours[1], ref[1])  # reverse mode: bit for bit
+
+
+def test_sliced_max_pool_keeps_nan_and_falls_back_where_slicing_does_not_pay():
+    x = _data((1, 4, 4, 2))
+    x[0, 1, 1, 0] = np.nan
+    out = _ops.max_pool(x, (2, 2), (2, 2), "valid", "channels_last")
+    assert np.isnan(out[0, 0, 0, 0]) and not np.isnan(out[0, 0, 0, 1])
+
+    def program(v, pool):
+        pooled = lambda u: _ops.max_pool(u, pool, pool, "valid", "channels_last")  # noqa: E731
+        return str(jax.make_jaxpr(pooled)(v))
+
+    ints = np.arange(32, dtype=np.int32).reshape(1, 4, 4, 2)
+    assert "custom_jvp_call" in program(x, (2, 2))
+    # 25 offsets per window, or an integer input: the reshape + max path
+    assert "custom_jvp_call" not in program(_data((1, 10, 10, 2)), (5, 5))
+    assert "custom_jvp_call" not in program(ints, (2, 2))
+    np.testing.assert_array_equal(
+        _ops.max_pool(ints, (2, 2), (2, 2), "valid", "channels_last"),
+        _np_pool(ints, "max", (2, 2), (2, 2), "valid", "channels_last"),
+    )
+
+
 def test_average_same_padding_divides_by_real_elements():
     x = np.ones((1, 5, 5, 1), np.float32)
     out = pooling.AveragePooling2D(3, strides=2, padding="same")(x)

@@ -40,10 +40,27 @@ depthwise 28x28x64, batch 32: forward             25.8    **0.51**       37.6
 
 Single passes mislead (the issue's warning): inside the whole MNIST train step
 (``value_and_grad`` + Adam, batch 128, forms alternated A/B) only the first layer's
-``"shifted"`` forward pays off, 1.6-1.7x the step's samples/s; every other form
-for the second layer made the step slower (0.60-0.76x of the same step with XLA
-there), as did ``"patches"`` or ``"shifted"`` for the first layer's kernel gradient
-(0.68x, 0.40x).
+``"shifted"`` forward pays off, 1.6-1.7x the step's samples/s with ``reduce``-based
+pooling after it, 1.04x once the pooling is elementwise too (``pooling._ops``); every
+other form for the second layer made the step slower (0.60-0.76x of the same step
+with XLA there), as did ``"patches"`` or ``"shifted"`` for the first layer's kernel
+gradient (0.68x, 0.40x).
+
+Why the matmul forms lose in a whole step, measured with ``jax.profiler`` per op on
+one core: (1) XLA:CPU fuses a concatenate of three slices but not of nine, and an
+unfused concatenate costs several times the matmul it feeds, so im2col of a 3x3
+kernel is slow; one matmul per kernel row (three-way concatenates, three dots) beat
+XLA's kernel gradient alone (0.7-0.9x its time) but not inside the step (1.0-1.1x).
+(2) Each dispatch ``malloc``s the program's scratch buffer; past glibc's largest
+``mmap`` threshold (32 MiB) every step maps fresh pages and pays a page fault per
+4 KiB (here ~0.45 ms per MiB). The step's scratch is 21.5 MiB; forms that keep an
+im2col alive for the backward pass push it to 42-48 MiB and ran 1.6-1.8x slower
+for that reason alone. (3) XLA routes 2-D float convolutions to YNNPACK, which ran
+the second layer's forward and kernel gradient ~1.6-2x slower than Eigen did with
+``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=`` (the step 17.5 ms instead of
+22 ms on one core); a library must not set that flag, and writing the convolution
+so that XLA skips YNNPACK (one rank up; a kernel larger than its input) landed on
+far slower paths (2.5x; 27x).
 Depthwise convolutions (3x3, one core, whole ``value_and_grad``) run 3-12x faster
 with all three passes ``"shifted"``. GPU and TPU always get XLA's convolution
 (cuDNN / the TPU convolution units).

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax import _graph, _serialization, regularizers
+from kerax._variable import Variable
 from kerax.layers.base import Layer
 from kerax.layers.recurrent._dropout import DropoutRNNCell
 
@@ -34,6 +35,14 @@ def _state_shapes(state_size: Any) -> list[tuple[int, ...]]:
             "A cell's state_size must be an int, or a list with one int (or shape tuple) "
             f"per state. Received: state_size={state_size!r}"
         ) from None
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    out, i = name, 0
+    while out in taken:
+        i += 1
+        out = f"{name}_{i}"
+    return out
 
 
 def _expand_like(mask_t: jax.Array, x: jax.Array) -> jax.Array:
@@ -134,8 +143,10 @@ class RNN(Layer):
         return_state: also return the final states (``[output, *states]``).
         go_backwards: process the sequence from the end (outputs come reversed).
         stateful: the final states of a batch are the initial states of the next
-            (stored as non-trainable variables, returned by ``apply``); needs a
-            fixed batch size.
+            (in ``fit``, ``evaluate``, ``predict`` and eager calls); needs a fixed
+            batch size. The states are not weights (as in Keras 3); in the
+            ``init``/``apply`` pytree they are ``non_trainable`` entries, which
+            ``apply`` returns updated. ``reset_state()`` zeroes them.
         unroll: unroll the loop (``jax.lax.scan``'s ``unroll``: ``True``, or a
             number of steps per iteration).
         zero_output_for_mask: masked steps output zeros instead of the previous
@@ -195,7 +206,8 @@ class RNN(Layer):
         self.unroll = unroll
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
-        object.__setattr__(self, "_state_vars", None)
+        object.__setattr__(self, "_state_variables", [])
+        object.__setattr__(self, "_expected_batch_size", None)
         object.__setattr__(self, "_step_shape", None)
 
     @property
@@ -206,7 +218,7 @@ class RNN(Layer):
     @property
     def states(self) -> list | None:
         """The stateful layer's state variables (``None`` when not stateful)."""
-        return None if self._state_vars is None else list(self._state_vars)
+        return list(self._state_variables) if self._state_variables else None
 
     def get_initial_state(self, batch_size: int) -> list[jax.Array]:
         """The cell's initial states for a batch (zeros unless the cell says otherwise)."""
@@ -222,7 +234,7 @@ class RNN(Layer):
 
     def reset_state(self) -> None:
         """Set a stateful layer's states back to zeros (Keras 3 name)."""
-        for v in self._state_vars or ():
+        for v in self._state_variables:
             v.assign(jnp.zeros(v.shape, v.dtype))
 
     # -- building and calling ----------------------------------------------------
@@ -249,18 +261,45 @@ class RNN(Layer):
                 raise ValueError(f"Layer '{self.name}' could not build its cell: {e}") from e
             self.cell.built = True
         object.__setattr__(self, "_step_shape", tuple(sequences_shape[2:]))
-        if self.stateful and self._state_vars is None:
-            batch = sequences_shape[0]
-            # Kept off the attribute tracker (object.__setattr__): call assigns
-            # through the handles, and `states` must stay the handles.
-            handles = tuple(
-                self.add_weight(
-                    shape=(batch, *shape), initializer="zeros", trainable=False, name="rnn_state"
-                )
-                for shape in _state_shapes(self.cell.state_size)
-            )
-            object.__setattr__(self, "_state_vars", handles)
+        if self.stateful and not self._state_variables:
+            self._create_state_variables(sequences_shape[0])
         self.built = True
+
+    def _create_state_variables(self, batch_size: Any) -> None:
+        """The states as variables outside the weights, as in Keras 3.
+
+        They are not in ``weights``/``get_weights()`` nor in saved files (Keras keeps
+        them off its tracker); they are in the variables pytree (``non_trainable``,
+        under this layer's name), so ``apply`` returns them updated and ``fit``,
+        ``evaluate`` and ``predict`` carry them from batch to batch.
+        """
+        if batch_size is None:
+            raise ValueError(
+                f"Layer '{self.name}' is stateful, so it needs a fixed batch size; it was "
+                "built without one. Pass batch_size=... to keras.Input (e.g. "
+                "keras.Input(shape=(5, 3), batch_size=2)) or call it on a batch first."
+            )
+        batch_size = int(batch_size)
+        handles: list[Variable] = []
+        taken = {v.name for v in self._own_variables}
+        for i, shape in enumerate(_state_shapes(self.cell.state_size)):
+            # Lazy, like every initializer: build may run under a trace.
+            def initial(shape, dtype, i=i):
+                return jnp.asarray(self.get_initial_state(batch_size)[i], dtype)
+
+            v = Variable(
+                initial,
+                shape=(batch_size, *shape),
+                dtype=self.variable_dtype,
+                trainable=False,
+                name=_unique(f"rnn_state_{i}" if i else "rnn_state", taken),
+            )
+            taken.add(v.name)
+            v.path = f"{self.name}/{v.name}"
+            handles.append(v)
+        # Kept off the attribute tracker (object.__setattr__): `states` stays the handles.
+        object.__setattr__(self, "_state_variables", handles)
+        object.__setattr__(self, "_expected_batch_size", batch_size)
 
     def _check_call(self, sequences, initial_state, mask):
         if sequences.ndim < 3:
@@ -283,11 +322,13 @@ class RNN(Layer):
                 f"Layer '{self.name}' expects a mask of shape (batch, timesteps) = "
                 f"{(batch, time)}. Received: mask.shape={tuple(jnp.shape(mask))}"
             )
-        if self._state_vars is not None and self._state_vars[0].shape[0] != batch:
+        expected = self._expected_batch_size
+        if expected is not None and batch != expected:
             raise ValueError(
-                f"Layer '{self.name}' is stateful with batch size "
-                f"{self._state_vars[0].shape[0]}; received a batch of {batch}. Stateful "
-                "RNNs need the same batch size on every call (batch_size= in fit/predict)."
+                f"Layer '{self.name}' is stateful with batch size {expected}; received a "
+                f"batch of {batch}. Stateful RNNs need the same batch size on every call: "
+                f"pass batch_size={expected} to fit/evaluate/predict, and a number of "
+                f"samples divisible by {expected}."
             )
         if initial_state is not None:
             expected = [(batch, *s) for s in _state_shapes(self.cell.state_size)]
@@ -305,8 +346,8 @@ class RNN(Layer):
             initial_state = _as_list(initial_state)
         self._check_call(sequences, initial_state, mask)
         if initial_state is None:
-            if self._state_vars is not None:
-                initial_state = [v.value for v in self._state_vars]
+            if self._state_variables:
+                initial_state = [v.value for v in self._state_variables]
             else:
                 initial_state = self.get_initial_state(sequences.shape[0])
         dtype = self.cell.compute_dtype
@@ -330,7 +371,7 @@ class RNN(Layer):
                 unroll=self.unroll,
                 zero_output_for_mask=self.zero_output_for_mask,
             )
-        for v, s in zip(self._state_vars or (), final):
+        for v, s in zip(self._state_variables, final):
             v.assign(s)
         output = outputs if self.return_sequences else last
         return [output, *final] if self.return_state else output

@@ -1,0 +1,114 @@
+"""``evaluate`` and the single-batch methods (``train_on_batch``, ``test_on_batch``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kerax.callbacks.progbar import with_progbar
+from kerax.data import grain_adapter
+from kerax.data.streams import is_stream
+from kerax.trainer.engine import TrainState
+from kerax.trainer.predicting import DEFAULT_BATCH
+from kerax.trainer.runners import ArrayRunner, StreamRunner
+
+
+def host_logs(logs: dict) -> dict[str, float]:
+    """Device log scalars to Python floats (arrays stay arrays), in one transfer."""
+    values = jax.device_get(list(logs.values()))  # one transfer; dicts would sort keys
+    return {k: float(v) if np.ndim(v) == 0 else np.asarray(v) for k, v in zip(logs, values)}
+
+
+def logs_result(logs: dict[str, float], return_dict: bool):
+    """Keras's return value: the logs dict, the loss alone, or [loss, *metrics]."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def unpack_validation(data: Any) -> tuple:
+    if isinstance(data, (list, tuple)) and len(data) in (2, 3):
+        x, y, *rest = data
+        return x, y, rest[0] if rest else None
+    raise ValueError(
+        "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight). "
+        f"Received: {type(data).__name__}"
+    )
+
+
+class Evaluating:
+    """The Model methods that score data or take single steps (mixed into the Trainer)."""
+
+    def _runner(self, data, what: str, batch_size: int, steps: int | None):
+        """An ArrayRunner or StreamRunner for evaluation data (a tuple or a stream)."""
+        if is_stream(data):
+            return StreamRunner(self, grain_adapter.adapt(data, what, steps), what, steps)
+        x, y, sample_weight = unpack_validation(data)
+        x, y, sample_weight, _ = self._prepare(x, y, sample_weight)
+        return ArrayRunner(self, x, y, sample_weight, batch_size, steps)
+
+    def _evaluate_state(self, state: TrainState, runner) -> dict[str, float]:
+        eval_state = state.replace(opt_state=None, **self._fresh_logs(runner.engine))
+        eval_state = runner.evaluate(eval_state)
+        self._set_states(eval_state.non_trainable)  # stateful RNNs resume from here
+        return host_logs(runner.engine.logs_fn(eval_state))
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: list | None = None,
+        return_dict: bool = False,
+    ):
+        """Loss and metrics on ``(x, y)``: ``loss`` alone, or ``[loss, *metrics]``.
+
+        With ``return_dict=True``, a dict keyed by the log names.
+        """
+        self._require_compiled("evaluate")
+        batch_size = int(batch_size or DEFAULT_BATCH)
+        if is_stream(x):
+            data = x
+        elif y is None:
+            raise ValueError("evaluate() needs targets: pass y along with x.")
+        else:
+            data = (x, y, sample_weight)
+        runner = self._runner(data, "evaluate", batch_size, steps)
+        hooks = with_progbar(callbacks, verbose, model=self, steps=runner.steps)
+        hooks.on_test_begin()
+        logs = self._evaluate_state(self._initial_state(runner.engine, copy=False), runner)
+        # The evaluation runs as one compiled call: batch hooks see its last batch.
+        hooks.on_test_batch_end(max((runner.steps or 1) - 1, 0), logs)
+        hooks.on_test_end(logs)
+        return logs_result(logs, return_dict)
+
+    # -- single batches -------------------------------------------------------------------
+    def _on_batch(self, x, y, sample_weight, class_weight, training: bool):
+        x, y, sample_weight, n = self._prepare(x, y, sample_weight, class_weight)
+        engine = self._engine_for(x, y, n)
+        state = self._initial_state(engine, copy=False)
+        batch = (x, y, sample_weight, jnp.ones((n,), jnp.float32))
+        if training:
+            state = engine.train_one(state, batch)
+            self._finish(state)
+        else:
+            state = engine.eval_one(state, batch)
+            self._set_states(state.non_trainable)
+        return host_logs(engine.logs_fn(state))
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch; returns its loss (and metrics)."""
+        self._require_compiled("train_on_batch")
+        return logs_result(self._on_batch(x, y, sample_weight, class_weight, True), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) on one batch, without updating the model."""
+        self._require_compiled("test_on_batch")
+        return logs_result(self._on_batch(x, y, sample_weight, None, False), return_dict)

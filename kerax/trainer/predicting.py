@@ -1,0 +1,98 @@
+"""``predict``: compiled forward passes over arrays, streams, and stateful models."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+from kerax.callbacks.progbar import with_progbar
+from kerax.data import arrays, grain_adapter
+from kerax.data.streams import is_stream
+from kerax.trainer.engine import Predictor
+from kerax.trainer.runners import StreamRunner
+from kerax.trainer.runners import place as _place
+
+DEFAULT_BATCH = 32
+
+
+class Predicting:
+    """The Model methods that compute outputs (mixed into the Trainer)."""
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list | None = None,
+    ) -> Any:
+        """Outputs for ``x`` as NumPy arrays (arrays: in one compiled call)."""
+        hooks = with_progbar(callbacks, verbose, model=self, steps=steps)
+        hooks.on_predict_begin()
+        outputs = self._predict(x, batch_size, steps)
+        n = len(jax.tree_util.tree_leaves(outputs)[0])
+        hooks.on_predict_batch_end(
+            max(math.ceil(n / int(batch_size or DEFAULT_BATCH)) - 1, 0), {"outputs": outputs}
+        )
+        hooks.on_predict_end()
+        return outputs
+
+    def _predict(self, x: Any, batch_size: int | None, steps: int | None) -> Any:
+        batch_size = int(batch_size or DEFAULT_BATCH)
+        if is_stream(x):
+            x = grain_adapter.adapt(x, "predict", steps)
+            runner = StreamRunner(self, x, "predict", steps)
+            if self._state_index():
+                return self._predict_carrying_states(
+                    (b[0], n_valid) for b, n_valid in runner.stream.epoch(runner.steps)
+                )
+            return runner.predict(self)
+        x = arrays.to_arrays(x, "x")
+        n = arrays.num_samples(x)
+        first = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
+        self._build_from_data(first)
+        if batch_size not in self._predictors:
+            self._predictors[batch_size] = Predictor(self, batch_size)
+        total = math.ceil(n / batch_size)
+        steps = total if steps is None else min(int(steps), total)
+        if self._check_stateful_batch(batch_size, n):
+            cut = lambda i: jax.tree_util.tree_map(lambda a: a[i * batch_size :][:batch_size], x)
+            return self._predict_carrying_states((cut(i), batch_size) for i in range(steps))
+        _, loops_fast = self._forward_spec(first)
+        x = _place(x) if n >= batch_size else x
+        return self._predictors[batch_size].run(self.get_variables(), x, n, steps, loops_fast)
+
+    def _check_stateful_batch(self, batch_size: int, n: int | None = None) -> bool:
+        """Whether the model has stateful layers; if so, check the batch size fits them."""
+        states = self._state_index()
+        expected = states[0][1].shape[0] if states else batch_size
+        if states and (batch_size != expected or (n is not None and n % expected)):
+            raise ValueError(
+                f"Model '{self.name}' has stateful layers built for batches of {expected}: "
+                f"pass batch_size={expected} (and, to predict, a number of samples "
+                f"divisible by {expected}). Received: batch_size={batch_size}"
+                + (f", {n} samples." if n is not None else ".")
+            )
+        return bool(states)
+
+    def _predict_carrying_states(self, batches) -> Any:
+        """Batch after batch, each starting from the states the previous one left
+        (stateful RNNs, Keras's documented behaviour); the last states are kept."""
+        forward = self.__dict__.get("_stateful_forward")
+        if forward is None:
+            forward = jax.jit(lambda v, x: self._apply(v, (x,), False, None)[:2])
+            self.__dict__["_stateful_forward"] = forward
+        variables, outputs = self.get_variables(), []
+        for xb, n_valid in batches:
+            out, non_trainable = forward(variables, xb)
+            variables = {**variables, "non_trainable": non_trainable}
+            outputs.append(jax.tree_util.tree_map(lambda a, k=n_valid: a[:k], out))
+        self._set_states(variables["non_trainable"])
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch as NumPy arrays."""
+        return self.predict(x, batch_size=arrays.num_samples(arrays.to_arrays(x, "x")), verbose=0)

@@ -313,3 +313,19 @@ def test_train_batch_begin_is_called_per_dispatch():
     model.compile("sgd", "sparse_categorical_crossentropy")
     model.fit(x, labels, batch_size=8, epochs=1, verbose=0, callbacks=[Recorder()])
     assert begun == [0, 1, 2, 3]  # a batch hook makes "auto" run one step per dispatch
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 70_000])
+def test_epoch_permutation_is_a_permutation_and_uniform(n):
+    from kerax.trainer.engine import permutation
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 400 if n < 10_000 else 8)
+    perms = np.asarray(jax.vmap(lambda k: permutation(k, n))(keys))
+    assert perms.dtype == np.int32
+    assert all(np.array_equal(np.sort(p), np.arange(n)) for p in perms)
+    if n == 7:  # each row lands at each position about equally often (400 draws)
+        counts = np.stack([(perms == i).sum(0) for i in range(n)])
+        assert counts.min() > 25 and counts.max() < 95
+    if n >= 1000:  # far from the identity, and different per key
+        assert np.mean(perms[0] == np.arange(n)) < 0.01
+        assert np.mean(perms[0] == perms[1]) < 0.01

@@ -232,11 +232,7 @@ class Engine:
             return order
 
         def permute(_):
-            # Sort by 64 random bits per row from one draw: jax.random.permutation sorts
-            # by 32 bits in rounds, each a threefry loop that costs ~0.1 s of XLA compile
-            # on CPU; 64-bit keys collide with negligible probability (~n**2 / 2**65).
-            hi, lo = jax.random.bits(key, (2, n), jnp.uint32)
-            perm = jax.lax.sort((hi, lo, jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
+            perm = permutation(key, n)
             pad = order.shape[0] - n  # static: padding rows point at valid ones, masked
             return jnp.concatenate([perm, perm[jnp.arange(pad) % n]]) if pad else perm
 
@@ -274,6 +270,30 @@ class Engine:
         for i in range(steps):
             state = self.eval_single(state, data, order, i, n)
         return state
+
+
+def permutation(key, n: int) -> jax.Array:
+    """A uniformly random permutation of ``range(n)`` (int32), cheap to compile and run.
+
+    Like ``jax.random.permutation``, rounds of sorting by random keys (about 3·log2(n)
+    random bits in all, so ties are negligible), but each round sorts one uint32 holding
+    random bits above the row's position: a single-operand sort, ~3x faster on CPU than
+    sorting (key, index) pairs, and all rounds' bits come from one threefry draw (each
+    draw is a loop that costs ~0.1 s of XLA compile on CPU).
+    """
+    index_bits = max(1, (n - 1).bit_length())
+    if index_bits > 26:  # too few random bits left per round: sort (64 bits, index)
+        hi, lo = jax.random.bits(key, (2, n), jnp.uint32)
+        return jax.lax.sort((hi, lo, jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
+    rounds = -(-3 * index_bits // (32 - index_bits))
+    random = jax.random.bits(key, (rounds, n), jnp.uint32)
+    positions = jnp.arange(n, dtype=jnp.uint32)
+    mask = jnp.uint32((1 << index_bits) - 1)
+    order = None
+    for r in range(rounds):  # ties in a round keep the previous round's random order
+        picked = jax.lax.sort((random[r] << index_bits) | positions) & mask
+        order = picked if order is None else order[picked]
+    return order.astype(jnp.int32)
 
 
 def loops_are_fast(jaxpr) -> bool:

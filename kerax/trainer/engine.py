@@ -13,6 +13,7 @@ weight) removes them from every number, so an epoch compiles once.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import flax.struct
@@ -270,6 +271,32 @@ class Engine:
         for i in range(steps):
             state = self.eval_single(state, data, order, i, n)
         return state
+
+
+def precompile(jitted, *args) -> threading.Thread:
+    """Compile ``jitted`` for the shapes and shardings of ``args`` in a background thread.
+
+    XLA compiles on one core; fit's other programs (the logs, validation) compile on the
+    other while the train program compiles, and jax's caches hand the result to the
+    later real call. Errors are left for that call to raise.
+    """
+
+    def abstract(a):
+        if isinstance(a, jax.Array):
+            return jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding)
+        return a
+
+    shapes = jax.tree_util.tree_map(abstract, args)  # read here: the buffers get donated
+
+    def run():
+        try:
+            jitted.lower(*shapes).compile()
+        except Exception:  # noqa: BLE001 - the real call reports it
+            pass
+
+    thread = threading.Thread(target=run, name="kerax-precompile", daemon=True)
+    thread.start()
+    return thread
 
 
 def permutation(key, n: int) -> jax.Array:

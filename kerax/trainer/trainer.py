@@ -19,7 +19,7 @@ from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import is_stream
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
-from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast
+from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast, precompile
 from kerax.trainer.evaluating import Evaluating, host_logs
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state
@@ -317,6 +317,10 @@ class Trainer(Evaluating, Predicting):
         first_step = self._initial_step
 
         bars = [cb for cb in cbs if isinstance(cb, ProgbarLogger)]
+        val_runner = None
+        if val is not None:  # placed and checked once, before training starts
+            val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
+        background = self._precompile(engine, state, val_runner)
 
         def on_dispatch(batch, state):
             self._fit_state = state
@@ -327,7 +331,6 @@ class Trainer(Evaluating, Predicting):
             callback_list.on_train_batch_end(batch, logs)
 
         logs: dict[str, float] = {}
-        val_runner = None
         for epoch in range(initial_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
             fresh = self._fresh_logs(runner.engine)
@@ -355,11 +358,12 @@ class Trainer(Evaluating, Predicting):
                 callback_list.on_train_batch_begin,  # no device sync: nothing is read
             )
             first_step = 0
+            for thread in background:  # done by now: the train program compiled longer
+                thread.join()
+            background = []
             self._fit_state = state
             logs = host_logs(runner.engine.logs_fn(state))
             if val is not None and (epoch + 1) % validation_freq == 0:
-                if val_runner is None:  # built once: data placed and checked once
-                    val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
                 callback_list.on_test_begin()
                 val_logs = self._evaluate_state(state, val_runner)
                 callback_list.on_test_end(val_logs)
@@ -373,6 +377,23 @@ class Trainer(Evaluating, Predicting):
         self._finish(state, final=True)
         callback_list.on_train_end(logs)
         return self.history
+
+    def _precompile(self, engine: Engine, state: TrainState, val_runner) -> list:
+        """Start compiling the logs and validation programs beside the train program."""
+        if getattr(engine._log_values, "_cache_size", lambda: 0)():
+            return []  # a second fit of this model: everything is compiled
+        threads = [precompile(engine._log_values, state)]
+        if isinstance(val_runner, ArrayRunner) and val_runner.feed is None:
+            val_engine = val_runner.engine
+            eval_state = state.replace(opt_state=None, **self._fresh_logs(val_engine))
+            data, order, n = val_runner.data, val_runner.order, val_runner.n
+            if val_engine.loops_fast:
+                args = (eval_state, data, order, 0, val_runner.steps, n)
+                threads.append(precompile(val_engine.eval_fused, *args))
+            else:
+                threads.append(precompile(val_engine.eval_single, eval_state, data, order, 0, n))
+            threads.append(precompile(val_engine._log_values, eval_state))
+        return threads
 
     def _fresh_logs(self, engine: Engine) -> dict:
         metrics, losses = _place(engine.fresh_metric_states())

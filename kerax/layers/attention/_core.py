@@ -183,8 +183,9 @@ def _xla_attention(query, key, value, mask, scale, is_causal):
     return jnp.einsum("bnts,bsnh->btnh", probs, value)
 
 
-def prepare_call(layer, query, value, key, query_mask, value_mask, key_mask,
-                 return_attention_scores: bool):
+def prepare_call(
+    layer, query, value, key, query_mask, value_mask, key_mask, return_attention_scores: bool
+):
     """The start shared by the multi-head layers' ``call``.
 
     Reads the Keras masks attached to the inputs (before any conversion, which would

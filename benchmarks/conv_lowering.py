@@ -6,7 +6,9 @@ The network is the Keras MNIST example: Conv2D 32 3x3 relu -> MaxPool 2 -> Conv2
 update, jitted; each configuration below differs only in how its two convolutions are
 lowered (``kerax.layers.convolution._ops``: a ``(forward, input_gradient,
 kernel_gradient)`` triple of forms ``xla`` / ``patches`` / ``shifted``; ``auto`` is what
-the layers choose; the first layer's input gradient is never computed).
+the layers choose; the first layer's input gradient is never computed) or pooled
+(reshape + max, ``reduce_window``, or ``auto_sliced_pool``: kerax's elementwise max of
+strided slices, what ``kerax_layers`` gets).
 
 The configurations alternate (A B C ... A B C ...) for ``--rounds`` rounds of
 ``--steps`` steps, so that load from other processes hits all alike. Reported:
@@ -36,6 +38,7 @@ import optax  # noqa: E402
 
 import kerax  # noqa: E402
 from kerax.layers.convolution import _ops  # noqa: E402
+from kerax.layers.pooling import max_pool  # noqa: E402
 
 BATCH = 128
 XLA = _ops.XLA
@@ -61,6 +64,13 @@ def _pool_reshape(x, channels_last=True):
     return x.max(axis=(2, 4))
 
 
+def _pool_sliced(x, channels_last=True):
+    # What kerax's MaxPooling2D does on CPU: an elementwise max of strided slices with
+    # an elementwise custom derivative (kerax.layers.pooling._ops._max_tiles).
+    fmt = "channels_last" if channels_last else "channels_first"
+    return max_pool(x, (2, 2), (2, 2), "valid", fmt)
+
+
 def _pool_reduce_window(x, channels_last=True):
     window = (1, 2, 2, 1) if channels_last else (1, 1, 2, 2)
     return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window, window, "VALID")
@@ -70,6 +80,7 @@ def _pool_reduce_window(x, channels_last=True):
 CONFIGS = {
     "xla": (XLA, XLA, True, _pool_reshape),
     "auto": ("auto", "auto", True, _pool_reshape),
+    "auto_sliced_pool": ("auto", "auto", True, _pool_sliced),
     "xla_nchw": (XLA, XLA, False, _pool_reshape),
     "xla_reduce_window_pool": (XLA, XLA, True, _pool_reduce_window),
     "L1 shifted/-/patches": (("shifted", "xla", "patches"), XLA, True, _pool_reshape),
@@ -200,7 +211,7 @@ def torch_runner(x, y):
             loss = F.cross_entropy(net(xt), labels)
             loss.backward()
             opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     return run
 

@@ -32,22 +32,19 @@ _SUBMODULES = (
     "saving",
     "utils",
 )
-__getattr__, __dir__ = _lazy.attach(
-    __name__,
-    {
-        "KerasTensor": "kerax._graph",
-        "Variable": "kerax._variable",
-        "Input": "kerax.layers.core",
-        "Layer": "kerax.layers.base",
-        "Loss": "kerax.losses._base",
-        "Metric": "kerax.metrics._base",
-        "Model": "kerax.models.model",
-        "Sequential": "kerax.models.sequential",
-        "Optimizer": "kerax.optimizers.base",
-        "Population": "kerax.population",
-    },
-    submodules=_SUBMODULES,
-)
+_NAMES = {
+    "KerasTensor": "kerax._graph",
+    "Variable": "kerax._variable",
+    "Input": "kerax.layers.core",
+    "Layer": "kerax.layers.base",
+    "Loss": "kerax.losses._base",
+    "Metric": "kerax.metrics._base",
+    "Model": "kerax.models.model",
+    "Sequential": "kerax.models.sequential",
+    "Optimizer": "kerax.optimizers.base",
+    "Population": "kerax.population",
+}
+__getattr__, __dir__ = _lazy.attach(__name__, _NAMES, submodules=_SUBMODULES)
 del _model
 
 __version__ = "0.1.0"
@@ -57,31 +54,5 @@ if __import__("os").environ.get("KERAX_COMPILATION_CACHE"):
 
     config.enable_compilation_cache()
 
-__all__ = [
-    "Input",
-    "KerasTensor",
-    "Layer",
-    "Loss",
-    "Metric",
-    "Model",
-    "Optimizer",
-    "Sequential",
-    "Variable",
-    "activations",
-    "backend",
-    "callbacks",
-    "config",
-    "constraints",
-    "initializers",
-    "layers",
-    "losses",
-    "metrics",
-    "mixed_precision",
-    "models",
-    "ops",
-    "optimizers",
-    "random",
-    "regularizers",
-    "saving",
-    "utils",
-]
+# `from kerax import *`: the names and the packages (applications is still empty).
+__all__ = [*sorted(_NAMES), *(m for m in _SUBMODULES if m != "applications")]

@@ -189,7 +189,7 @@ def test_sliced_max_pool_equals_the_reduction_in_every_transform(pool, data_form
     np.testing.assert_array_equal(ours[1], ref[1])  # reverse mode: bit for bit
 
 
-def test_sliced_max_pool_keeps_nan_and_falls_back_where_slicing_does_not_pay():
+def test_sliced_max_pool_keeps_nan_and_falls_back_where_slicing_does_not_pay(monkeypatch):
     x = _data((1, 4, 4, 2))
     x[0, 1, 1, 0] = np.nan
     out = _ops.max_pool(x, (2, 2), (2, 2), "valid", "channels_last")
@@ -204,6 +204,8 @@ def test_sliced_max_pool_keeps_nan_and_falls_back_where_slicing_does_not_pay():
     # 25 offsets per window, or an integer input: the reshape + max path
     assert "custom_jvp_call" not in program(_data((1, 10, 10, 2)), (5, 5))
     assert "custom_jvp_call" not in program(ints, (2, 2))
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")  # measured on CPU only
+    assert "custom_jvp_call" not in program(x, (2, 2))
     np.testing.assert_array_equal(
         _ops.max_pool(ints, (2, 2), (2, 2), "valid", "channels_last"),
         _np_pool(ints, "max", (2, 2), (2, 2), "valid", "channels_last"),

@@ -206,7 +206,7 @@ class Engine:
     # Two programs run the same steps. "Fused" runs steps start..stop inside one call
     # (lax.fori_loop): far fewer dispatches, which doubles a small MLP's throughput.
     # "Single" runs one step per call: on XLA's CPU backend, convolutions inside a loop
-    # body run 7-10x slower than at the top level of a program (measured: an MNIST-shaped
+    # body run 7-20x slower than at the top level of a program (measured: an MNIST-shaped
     # convnet at ~1,100-1,600 samples/s per step vs ~150-220 in a loop, while a 784-512-512
     # MLP is equally fast either way), so such models take one step per call there.
     def _batch(self, data, order, n, i):

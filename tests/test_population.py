@@ -115,3 +115,19 @@ def test_population_errors(monkeypatch):
     monkeypatch.setattr(kerax.population, "_device_memory", lambda: 2**16)  # a 64 KiB device
     with pytest.raises(MemoryError, match="GiB.*smaller size"):
         keras.Population(_model(), size=64).fit(x, y, verbose=0)
+
+
+def test_best_member_saves_and_loads_as_an_ordinary_model(tmp_path):
+    x, y = _data()
+    pop = keras.Population(_model(), size=3, learning_rate=[1e-3, 1e-2, 3e-2])
+    pop.fit(x, y, epochs=2, batch_size=32, validation_data=(x, y), verbose=0)
+    best = pop.best("val_loss")
+    path = tmp_path / "best.keras"
+    best.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        loaded.predict(x[:9], verbose=0),
+        pop.predict(x[:9], reduce=None)[int(np.argmin(pop.history.history["val_loss"][-1]))],
+        rtol=1e-5,
+        atol=1e-6,
+    )

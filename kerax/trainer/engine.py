@@ -220,7 +220,9 @@ class Engine:
             bs = self.batch_size
             idx = jax.lax.dynamic_slice_in_dim(order, i * bs, bs)
             mask = ((i * bs + jnp.arange(bs)) < n).astype(jnp.float32)
-            x, y, sw = jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
+            # Indices are always in range: "clip" spares the gather fill-mode's masking.
+            take = lambda a: jnp.take(a, idx, axis=0, mode="clip")
+            x, y, sw = jax.tree_util.tree_map(take, data)
         dist = distribution_lib.distribution()
         if dist is not None:  # split the batch over the mesh; XLA adds the all-reduce
             return dist.shard_batch((x, y, sw, mask))

@@ -1,0 +1,174 @@
+"""Fan-scaled random initializers: VarianceScaling and its Glorot, He and LeCun presets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import jax
+import numpy as np
+
+from kerax.initializers._base import _RandomInitializer, _standardize_dtype, _standardize_shape
+
+# std of a unit normal truncated to [-2, 2]; Keras divides by it so that the
+# truncated draw has the requested variance.
+_TRUNCATED_STDDEV = 0.87962566103423978
+
+
+def _compute_fans(
+    shape: tuple[int, ...],
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+) -> tuple[int, int]:
+    # Keras's rule: Dense kernels are (in, out); conv kernels (HWIO) multiply both by
+    # the receptive field prod(shape[:-2]); a vector has fan_in == fan_out.
+    shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes))
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive_field = math.prod(shape[:-2])
+    return shape[-2] * receptive_field, shape[-1] * receptive_field
+
+
+class VarianceScaling(_RandomInitializer):
+    """Draws with variance ``scale / n``, ``n`` the fan-in, fan-out or their average.
+
+    ``"truncated_normal"`` draws a truncated normal whose stddev is corrected to
+    ``sqrt(scale / n)``; ``"untruncated_normal"`` a plain normal; ``"uniform"`` a
+    uniform in ``[-limit, limit]`` with ``limit = sqrt(3 * scale / n)``.
+
+    Args:
+        scale: a positive scaling factor.
+        mode: ``"fan_in"``, ``"fan_out"`` or ``"fan_avg"``.
+        distribution: ``"truncated_normal"`` (``"normal"`` is a synonym),
+            ``"untruncated_normal"`` or ``"uniform"``.
+        seed: an int fixes the values; ``None`` draws from ``key``.
+        input_axes: explicit fan-in axes (Keras 3.13+), with ``output_axes``.
+        output_axes: explicit fan-out axes.
+
+    Raises:
+        ValueError: for a non-positive scale or an unknown mode or distribution.
+
+    >>> VarianceScaling(mode="fan_avg", distribution="uniform", seed=1)((2, 3)).shape
+    (2, 3)
+    """
+
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        if not isinstance(scale, (int, float, np.number)) or not scale > 0:
+            raise ValueError(f"VarianceScaling expects a positive scale. Received: scale={scale!r}")
+        if mode not in self._MODES:
+            raise ValueError(
+                f"VarianceScaling expects mode in {self._MODES}. Received: mode={mode!r}"
+            )
+        distribution = str(distribution).lower()
+        distribution = "truncated_normal" if distribution == "normal" else distribution
+        if distribution not in self._DISTRIBUTIONS:
+            raise ValueError(
+                f"VarianceScaling expects distribution in {self._DISTRIBUTIONS} or 'normal'. "
+                f"Received: distribution={distribution!r}"
+            )
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.input_axes, self.output_axes = input_axes, output_axes
+        super().__init__(seed)
+
+    def __call__(self, shape, dtype=None, key=None):
+        shape, dtype = _standardize_shape(shape), _standardize_dtype(dtype, floating=True)
+        fan_in, fan_out = _compute_fans(shape, self.input_axes, self.output_axes)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}
+        variance = self.scale / max(1.0, fan[self.mode])
+        key = self._key(key)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * variance)
+            return jax.random.uniform(key, shape, dtype, -limit, limit)
+        if self.distribution == "untruncated_normal":
+            return jax.random.normal(key, shape, dtype) * math.sqrt(variance)
+        stddev = math.sqrt(variance) / _TRUNCATED_STDDEV
+        return jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
+
+    def get_config(self):
+        config = {
+            **super().get_config(),
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+        }
+        return {**config, **self._axes_config()}
+
+    def _axes_config(self):
+        # Written only when set: Keras before 3.13 rejects these keys.
+        if self.input_axes is None and self.output_axes is None:
+            return {}
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
+
+
+class _Preset(VarianceScaling):
+    """A VarianceScaling with fixed ``_ARGS = (scale, mode, distribution)``.
+
+    Args:
+        seed: an int fixes the values; ``None`` draws from ``key``.
+        input_axes: explicit fan-in axes, with ``output_axes``.
+        output_axes: explicit fan-out axes.
+    """
+
+    _ARGS: tuple[float, str, str]
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+    ):
+        super().__init__(*self._ARGS, seed=seed, input_axes=input_axes, output_axes=output_axes)
+
+    def get_config(self):
+        return {"seed": self.seed, **self._axes_config()}
+
+
+class GlorotUniform(_Preset):
+    """Glorot/Xavier uniform (Glorot & Bengio, 2010): limit ``sqrt(6 / (fan_in + fan_out))``."""
+
+    _ARGS = (1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(_Preset):
+    """Glorot/Xavier truncated normal (Glorot & Bengio, 2010): std ``sqrt(2/(fan_in+fan_out))``."""
+
+    _ARGS = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeUniform(_Preset):
+    """He uniform, for ReLU networks (He et al., 2015): limit ``sqrt(6 / fan_in)``."""
+
+    _ARGS = (2.0, "fan_in", "uniform")
+
+
+class HeNormal(_Preset):
+    """He truncated normal, for ReLU networks (He et al., 2015): std ``sqrt(2 / fan_in)``."""
+
+    _ARGS = (2.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(_Preset):
+    """LeCun uniform (LeCun et al., 1998): limit ``sqrt(3 / fan_in)``."""
+
+    _ARGS = (1.0, "fan_in", "uniform")
+
+
+class LecunNormal(_Preset):
+    """LeCun truncated normal, for SELU nets (Klambauer et al., 2017): std ``sqrt(1 / fan_in)``."""
+
+    _ARGS = (1.0, "fan_in", "truncated_normal")

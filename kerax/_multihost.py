@@ -129,7 +129,7 @@ class ProcessFeed:
 def agree_on_seed() -> None:
     """Unless a global seed was set, take process 0's, so that every process builds the
     same weights and draws the same shuffles."""
-    if _scope._seed_state["seed"] is None:
+    if not _scope.global_seed_is_set():
         from jax.experimental import multihost_utils
 
         seed = np.int32(int(np.random.SeedSequence().entropy % (2**31)))

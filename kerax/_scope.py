@@ -114,6 +114,12 @@ def set_global_seed(seed: int | None) -> None:
         _seed_state["count"] = 0
 
 
+def global_seed_is_set() -> bool:
+    """Whether a global seed was set (or drawn): later keys then follow from it."""
+    with _seed_lock:
+        return _seed_state["seed"] is not None
+
+
 def next_global_key() -> jax.Array:
     """A fresh PRNG key from the global seed state (never call this under ``jit``)."""
     with _seed_lock:

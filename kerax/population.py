@@ -92,8 +92,14 @@ class Population:
         return programs[key]
 
     # -- state -------------------------------------------------------------------------
-    def _keys(self, salt: int) -> jax.Array:
-        keys = [_host_keys.fold_in(_host_keys.prng_key(s), salt) for s in self.seeds]
+    def _keys(self, salt: int, *more: int) -> jax.Array:
+        """Member i's key: ``fold_in(PRNGKey(seeds[i]), salt)``, then each of ``more``."""
+        keys = []
+        for seed in self.seeds:
+            key = _host_keys.fold_in(_host_keys.prng_key(seed), salt)
+            for data in more:
+                key = _host_keys.fold_in(key, data)
+            keys.append(key)
         return jax.device_put(np.stack(keys))
 
     def _initial_state(self, engine, x_sample, init_keys=None, keys=None) -> TrainState:
@@ -217,9 +223,7 @@ class Population:
                 cb.on_epoch_begin(epoch)
             metrics, losses = self._per_member(engine.fresh_metric_states())
             state = state.replace(metrics=metrics, losses=losses)
-            epoch_keys = jax.device_put(
-                np.stack([_host_keys.fold_in(k, epoch) for k in np.asarray(self._keys(2))])
-            )
+            epoch_keys = self._keys(2, epoch)
             if fused:
                 state, order = train(state, data, order, 0, steps, epoch_keys, active)
             else:

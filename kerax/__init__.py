@@ -5,6 +5,21 @@ lowers to pure ``init``/``apply`` functions that ``jax.jit``, ``grad`` and ``vma
 compose with.
 """
 
+# "No backend found": kerax's one backend is JAX (with optax and flax); say so plainly.
+try:
+    import flax as _flax  # noqa: F401
+    import jax as _jax  # noqa: F401
+    import optax as _optax  # noqa: F401
+except ImportError as _error:
+    raise ImportError(
+        f"kerax runs on JAX, and {_error.name or 'a required package'} is not installed "
+        "(or failed to import) in this Python environment "
+        f"({__import__('sys').executable}). Install kerax's dependencies: "
+        "pip install -U jax jaxlib optax flax (for an NVIDIA GPU: pip install -U "
+        '"jax[cuda12]"). KERAS_BACKEND does not apply: kerax always uses JAX. '
+        f"Original error: {_error}"
+    ) from _error
+
 # Only the training core is imported eagerly (it brings jax, optax and flax); every
 # other package and name loads on first use. See kerax/_lazy.py and the README speed
 # section (`python benchmarks/import_time.py`).

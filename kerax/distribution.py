@@ -21,7 +21,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from kerax import _multihost
+from kerax import _device_errors, _multihost
 from kerax._multihost import ProcessFeed, put, settle  # noqa: F401 (for the trainer)
 
 _distribution: Distribution | None = None
@@ -29,7 +29,7 @@ _distribution: Distribution | None = None
 
 def list_devices(device_type: str | None = None) -> list[str]:
     """Devices as ``"cpu:0"``, ``"gpu:1"``... (all of them, or of one type)."""
-    devices = jax.devices(device_type) if device_type else jax.devices()
+    devices = _device_errors.devices(device_type)  # "No GPU found" says how to fix it
     return [f"{d.platform}:{d.id}" for d in devices]
 
 

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
 from kerax.data import grain_adapter
 from kerax.data.streams import is_stream
@@ -57,6 +58,7 @@ class Evaluating:
         self._set_states(eval_state.non_trainable)  # stateful RNNs resume from here
         return host_logs(runner.engine.logs_fn(eval_state))
 
+    @clear_out_of_memory
     def evaluate(
         self,
         x: Any = None,

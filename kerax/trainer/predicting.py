@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import is_stream
@@ -21,6 +22,7 @@ DEFAULT_BATCH = 32
 class Predicting:
     """The Model methods that compute outputs (mixed into the Trainer)."""
 
+    @clear_out_of_memory
     def predict(
         self,
         x: Any,

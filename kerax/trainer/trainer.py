@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import _host_keys, _scope
+from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import is_stream
@@ -235,6 +236,7 @@ class Trainer(Evaluating, Predicting):
         return x, y, sample_weight, n
 
     # -- fit -----------------------------------------------------------------------------
+    @clear_out_of_memory
     def fit(
         self,
         x: Any = None,

@@ -41,6 +41,7 @@ def _resolve_devices(devices: Any) -> list:
     for d in devices:
         if isinstance(d, str):
             if d not in by_name:
+                _device_errors.devices(d.split(":")[0])  # "No GPU found" when none is
                 raise ValueError(f"Unknown device {d!r}. Available: {sorted(by_name)}")
             out.append(by_name[d])
         else:

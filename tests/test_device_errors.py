@@ -16,6 +16,8 @@ from kerax import distribution
 def test_no_gpu_found_says_what_jax_sees_and_how_to_install():
     with pytest.raises(RuntimeError, match=r"No GPU found: JAX sees only cpu.*jax\[cuda12\]"):
         distribution.list_devices("gpu")
+    with pytest.raises(RuntimeError, match="No GPU found"):
+        distribution.DeviceMesh((1,), ["batch"], devices=["gpu:0"])
     assert distribution.list_devices("cpu")[0] == "cpu:0"
 
 

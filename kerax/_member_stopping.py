@@ -40,15 +40,10 @@ class MemberEarlyStopping:
         callback.set_model(model)
         callback._set_monitor_op()
         self.callback = callback
-        self.minimize = callback.monitor_op is operator.lt
-        start = np.inf if self.minimize else -np.inf
-        self.best = np.full(size, start)
+        # The first value always improves on the start, as Keras's best=None does.
+        self.best = np.full(size, np.inf if callback.monitor_op is operator.lt else -np.inf)
         self.wait = np.zeros(size, int)
         self.best_weights = None  # (trainable, non_trainable), member axis first
-
-    def _improved(self, value, reference):
-        delta = abs(self.callback.min_delta)  # the callback stores it signed
-        return value < reference - delta if self.minimize else value > reference + delta
 
     def update(self, epoch: int, logs: dict, state, active):
         """Record one epoch; returns ``(state, active)`` with newly stopped members frozen."""
@@ -62,7 +57,7 @@ class MemberEarlyStopping:
         if epoch < cb.start_from_epoch:
             return state, active
         value = np.asarray(logs[cb.monitor], np.float64)
-        improved = self._improved(value, self.best)
+        improved = cb.improves(value, self.best)
         self.best = np.where(improved, value, self.best)
         if cb.restore_best_weights:
             current = (state.trainable, state.non_trainable)
@@ -71,7 +66,7 @@ class MemberEarlyStopping:
             else:
                 self.best_weights = member_where(jnp.asarray(improved), current, self.best_weights)
         beats_baseline = (
-            np.ones_like(improved) if cb.baseline is None else self._improved(value, cb.baseline)
+            np.ones_like(improved) if cb.baseline is None else cb.improves(value, cb.baseline)
         )
         self.wait = np.where(improved & beats_baseline, 0, self.wait + 1)
         # An improving epoch never stops a member, even with patience=0 (as in Keras).

@@ -124,12 +124,15 @@ class MonitorCallback(Callback):
         else:
             self.min_delta = abs(self.min_delta)
 
-    def _is_improvement(self, value, reference) -> bool:
-        if reference is None:
-            return True
+    def improves(self, value, reference):
+        """Whether ``value`` beats ``reference`` by more than ``min_delta``, elementwise
+        (NumPy arrays compare per element: a Population's members)."""
         if self.monitor_op is None:
             self._set_monitor_op()
-        return bool(self.monitor_op(value - self.min_delta, reference))
+        return self.monitor_op(value - self.min_delta, reference)
+
+    def _is_improvement(self, value, reference) -> bool:
+        return reference is None or bool(self.improves(value, reference))
 
     def get_monitor_value(self, logs):
         """The monitored value from ``logs``, or None (with a warning) when absent."""

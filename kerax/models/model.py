@@ -231,10 +231,13 @@ class Model(Trainer, Layer):
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
-        """Load weights saved by ``save_weights`` (kerax or Keras), matched by position."""
+        """Load weights saved by ``save_weights`` (kerax or Keras), matched by position.
+
+        Keras 2 ``.h5`` files load too; ``by_name=True`` pairs their layers by name.
+        """
         from kerax.saving import load_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def to_json(self, **kwargs) -> str:
         """The model's architecture as Keras-compatible JSON."""

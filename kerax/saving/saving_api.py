@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from kerax.saving import _io
+from kerax.saving import _io, legacy_h5
 from kerax.saving.model_config import deserialize_model, serialize_model
 from kerax.saving.object_config import safe_mode_scope, to_json
 from kerax.saving.weights_h5 import layer_weight_groups, read_weights, write_weights
@@ -243,23 +243,33 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
         write_weights(h5, model)
 
 
-def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
+def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
     """Load weights saved by :func:`save_weights` or Keras 3 (``.weights.h5`` or ``.keras``).
 
     Layers are matched by position and class, as in Keras 3, so a ``Sequential`` and a
-    functional model of the same architecture share weight files.
+    functional model of the same architecture share weight files. Keras 2's ``.h5``
+    weights (the pretrained ``keras.applications`` files) are read too, see
+    :mod:`kerax.saving.legacy_h5`.
 
     Args:
         model: a built kerax model.
-        filepath: a ``.weights.h5`` file, or a ``.keras`` file (its weights are read).
+        filepath: a ``.weights.h5`` file, a ``.keras`` file (its weights are read), or a
+            Keras 2 ``.h5`` weights or model file.
         skip_mismatch: skip layers whose weights do not fit (with a warning) instead of
             raising.
+        **kwargs: ``by_name=True`` pairs the layers of a Keras 2 ``.h5`` file by name.
 
     Raises:
         FileNotFoundError, IsADirectoryError, PermissionError: for an unreadable path.
         ValueError: an unbuilt model, a file that holds no Keras weights, a corrupted
             file, or weights that do not fit (the first mismatches are listed).
     """
+    by_name = bool(kwargs.pop("by_name", False))
+    if kwargs:
+        raise TypeError(
+            f"load_weights got unexpected keyword arguments {sorted(kwargs)}; it takes "
+            "skip_mismatch= and, for Keras 2 .h5 files, by_name=."
+        )
     path = _io.check_readable(filepath, what="weights")
     if not model.built:
         raise ValueError(
@@ -270,8 +280,22 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
         head = f.read(8)
     if head == _HDF5_SIGNATURE:
         with _open_h5(path, path) as h5:
-            read_weights(h5, model, skip_mismatch=skip_mismatch, source=path)
+            if legacy_h5.is_legacy(h5):
+                legacy_h5.load_legacy_weights(h5, model, by_name, skip_mismatch, source=path)
+            elif by_name:
+                raise ValueError(
+                    "by_name=True applies to Keras 2 .h5 weights files only; "
+                    f"{path!r} is in Keras 3's layout, whose layers load by position. "
+                    "Drop by_name=."
+                )
+            else:
+                read_weights(h5, model, skip_mismatch=skip_mismatch, source=path)
         return
+    if by_name:
+        raise ValueError(
+            f"by_name=True applies to Keras 2 .h5 weights files only; {path!r} is not one. "
+            "Drop by_name=."
+        )
     archive = _Archive(path)
     try:
         with _open_h5(io.BytesIO(archive.read(_WEIGHTS)), path) as h5:

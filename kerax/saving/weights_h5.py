@@ -257,14 +257,12 @@ def read_weights(
     """
     import warnings
 
-    from kerax.saving import optimizer_state
+    from kerax.saving import legacy_h5, optimizer_state
 
-    if "layers" not in h5 and "vars" not in h5 and "layer_names" in h5.attrs:
-        raise ValueError(
-            f"{source!r} is a legacy Keras 2 HDF5 weights file (layer names at the top "
-            "level). kerax reads the Keras 3 layout; load it in Keras 3 and re-save it with "
-            "model.save_weights('x.weights.h5')."
-        )
+    if "layers" not in h5 and "vars" not in h5 and legacy_h5.is_legacy(h5):
+        # Keras 2's layout (e.g. keras.applications' pretrained files): layers by position.
+        legacy_h5.load_legacy_weights(h5, model, skip_mismatch=skip_mismatch, source=source)
+        return
     loads, problems, used = [], [], set()
     for path, layer in walk(model):
         used.add(vars_path(path))

@@ -42,6 +42,7 @@ _SUBMODULES = (
     "models",
     "ops",
     "optimizers",
+    "preprocessing",
     "random",
     "regularizers",
     "saving",
@@ -69,5 +70,5 @@ if __import__("os").environ.get("KERAX_COMPILATION_CACHE"):
 
     config.enable_compilation_cache()
 
-# `from kerax import *`: the names and the packages (applications is still empty).
-__all__ = [*sorted(_NAMES), *(m for m in _SUBMODULES if m != "applications")]
+# `from kerax import *`: the names and the packages.
+__all__ = [*sorted(_NAMES), *_SUBMODULES]

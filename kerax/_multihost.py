@@ -126,6 +126,51 @@ class ProcessFeed:
         return jax.make_array_from_process_local_data(sharding, a, shape)
 
 
+def local_shares(x: Any, local_batch: int) -> tuple[list, int]:
+    """This process's rows of ``x`` cut into batches of ``local_batch`` (the last padded
+    by repeating a row), ``(batches_with_n_valid, n)``, as many batches in every process:
+    those with fewer rows add fully padded ones."""
+    leaves = jax.tree_util.tree_leaves(x)
+    n = len(leaves[0])
+    steps = math.ceil(n / local_batch)
+    if multi_process():
+        from jax.experimental import multihost_utils
+
+        steps = int(np.max(multihost_utils.process_allgather(np.int64(steps))))
+    order = np.minimum(np.arange(steps * local_batch), max(n - 1, 0))
+
+    def take(a, i):
+        a = np.asarray(a)
+        if len(a) == 0:  # nothing here: zeros of the right shape keep the collectives going
+            return np.zeros((local_batch, *a.shape[1:]), a.dtype)
+        return a[order[i * local_batch : (i + 1) * local_batch]]
+
+    batches = [
+        (
+            jax.tree_util.tree_map(lambda a, i=i: take(a, i), x),
+            min(local_batch, n - i * local_batch),
+        )
+        for i in range(steps)
+    ]
+    return batches, n
+
+
+def local_rows_of(out: jax.Array, rows: np.ndarray) -> np.ndarray:
+    """The given rows of a global array, read from this process's shards (which hold
+    them however the program laid the array out: split along rows or replicated)."""
+    result = np.empty((len(rows), *out.shape[1:]), out.dtype)
+    filled = np.zeros(len(rows), bool)
+    for shard in out.addressable_shards:
+        span = shard.index[0] if shard.index else slice(None)
+        start, stop = span.start or 0, out.shape[0] if span.stop is None else span.stop
+        inside = (rows >= start) & (rows < stop) & ~filled
+        if inside.any():
+            result[inside] = np.asarray(shard.data)[rows[inside] - start]
+            filled |= inside
+    assert filled.all(), "a row of this process's share is on no local device"
+    return result
+
+
 def agree_on_seed() -> None:
     """Unless a global seed was set, take process 0's, so that every process builds the
     same weights and draws the same shuffles."""

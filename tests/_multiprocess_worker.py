@@ -88,6 +88,14 @@ def main(out: str) -> None:
     model.fit(xs, ys, epochs=2, batch_size=BATCH, shuffle=False, verbose=0)
     for i, w in enumerate(model.get_weights()):
         results[f"local_w{i}"] = w
+    # predict on this process's rows only (uneven shares: 7 and 5 of 12); each process
+    # gets its own rows' outputs, from arrays and from a stream of its own batches.
+    own = x[:7] if (process, processes) == (0, 2) else x[7:12] if processes == 2 else x[:12]
+    results["shares_predict"] = model.predict(own, batch_size=BATCH, verbose=0)
+    own_batches = [own[i : i + BATCH // processes] for i in range(0, len(own), BATCH // processes)]
+    if processes == 1:  # the reference: the same rows as the two processes' streams together
+        own_batches = [x[:8], x[8:12]]
+    results["shares_stream_predict"] = model.predict(_Reiterable(own_batches), verbose=0)
 
     # A generator yields this process's share of each batch, as with Keras.
     model = _model()

@@ -75,9 +75,19 @@ def test_one_shot_iterator_continues_across_epochs_with_steps():
         while True:
             yield from _batches(x, y)
 
+    class CountBatches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.per_epoch[-1] += 1
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.per_epoch.append(0)
+
+    counter = CountBatches()
+    counter.per_epoch = []
     model = _model()
-    history = model.fit(forever(), steps_per_epoch=4, epochs=2, verbose=0)
-    assert len(history.history["loss"]) == 2
+    history = model.fit(forever(), steps_per_epoch=4, epochs=3, verbose=0, callbacks=[counter])
+    assert len(history.history["loss"]) == 3
+    assert counter.per_epoch == [4, 4, 4]  # every epoch trains, not only the first
 
 
 def test_evaluate_and_predict_on_streams_match_arrays():

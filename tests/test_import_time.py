@@ -14,7 +14,7 @@ import kerax.layers
 from kerax.layers.base import Layer
 
 # Optional or heavy packages a training script may never need.
-HEAVY = ("h5py", "tensorboardX", "tensorboard", "sklearn", "keras", "scipy", "matplotlib")
+HEAVY = ("h5py", "tensorboardX", "tensorboard", "sklearn", "keras", "scipy", "matplotlib", "PIL")
 # kerax's own catalogues, loaded on first use.
 DEFERRED = (
     "kerax.saving.saving_api",
@@ -27,14 +27,18 @@ DEFERRED = (
     "kerax.metrics",
     "kerax.ops",
     "kerax.optimizers",
+    "kerax.preprocessing",
 )
 PACKAGES = (
     "kerax",
+    "kerax.applications",
     "kerax.layers",
     "kerax.callbacks",
     "kerax.models",
     "kerax.saving",
     "kerax.utils",
+    "kerax.preprocessing",
+    "kerax.preprocessing.image",
 )
 
 

@@ -87,8 +87,13 @@ def test_two_processes_train_like_one_process(tmp_path):
         # each process holds half of every epoch's rows on its devices
         assert int(got["rows_held"]) == 20
         for key in ref.files:
-            if key not in ("devices", "rows_held", "unseeded"):
+            if key not in ("devices", "rows_held", "unseeded") and not key.startswith("shares"):
                 np.testing.assert_allclose(got[key], ref[key], rtol=1e-6, atol=1e-6, err_msg=key)
+    # process-local predict: each process got its own rows' outputs, together the reference's
+    for key in ("shares_predict", "shares_stream_predict"):
+        got = np.concatenate([np.load(tmp_path / f"p{i}.npz")[key] for i in (0, 1)])
+        np.testing.assert_allclose(got, ref[key], rtol=1e-6, atol=1e-6, err_msg=key)
+    assert len(np.load(tmp_path / "p0.npz")["shares_predict"]) == 7
     unseeded = [np.load(tmp_path / f"p{i}.npz")["unseeded"] for i in (0, 1)]
     np.testing.assert_array_equal(unseeded[0], unseeded[1])
 

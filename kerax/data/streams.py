@@ -120,7 +120,10 @@ class BatchStream:
             return
         if self._iterator is None or not one_shot(self.source):
             self._iterator = iter(self.source)
-        yield from self._iterator
+        # Not ``yield from``: closing this epoch's generator would close a one-shot
+        # source with it, and the next epoch of steps_per_epoch batches would get none.
+        for element in self._iterator:  # noqa: UP028
+            yield element
 
     def peek(self) -> tuple[Any, Any, Any]:
         """The first batch's ``(x, y, sample_weight)`` (it is still trained on)."""

@@ -75,9 +75,12 @@ def _with_hyperparams(state: Any, values: dict) -> tuple[Any, bool]:
             old = hyperparams[key]
             # Same shape (vmapped members share the value), dtype and sharding as the
             # old leaf, so the compiled step sees an identical input signature.
-            leaf = jnp.full(jnp.shape(old), value, dtype=jnp.result_type(old))
-            if isinstance(old, jax.Array) and not _is_tracer(old):
-                leaf = jax.device_put(leaf, old.sharding)
+            if _is_tracer(old):
+                leaf = jnp.full(jnp.shape(old), value, dtype=jnp.result_type(old))
+            else:  # built on the host: jnp.full would compile a program for it
+                leaf = np.full(np.shape(old), value, dtype=getattr(old, "dtype", None) or type(old))
+                if isinstance(old, jax.Array):
+                    leaf = jax.device_put(leaf, old.sharding)
             new[key] = leaf
         return state._replace(hyperparams=new), True
     if isinstance(state, (tuple, list)):

@@ -30,6 +30,7 @@ import numpy as np
 import optax
 
 from kerax import _naming
+from kerax._host_eval import host_eval
 from kerax.optimizers import _transforms, schedules
 from kerax.optimizers._utils import (
     _alive,
@@ -272,8 +273,9 @@ class Optimizer:
 
     def init(self, params: Any) -> Any:
         """The initial optimizer state for ``params`` (carries the current learning rate)."""
-        # One compiled program: optax's init op by op compiles a program per op and shape.
-        state = jax.jit(self.transform.init)(params)
+        # On the host when it is only zeros and fills (no compile on fit's critical path);
+        # else one compiled program (op by op would compile a program per op and shape).
+        state = jax.device_put(host_eval(self.transform.init, params))
         host = {} if callable(self._learning_rate) else {"learning_rate": self._learning_rate}
         if host or self._pending:
             state, _ = _with_hyperparams(state, {**host, **self._pending})

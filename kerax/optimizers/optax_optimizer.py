@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import optax
 
 from kerax import _naming
+from kerax._host_eval import host_eval
 from kerax.optimizers._utils import _alive, _find_hyperparams, _to_python, check_learning_rate
 from kerax.optimizers.base import Optimizer
 
@@ -42,7 +44,7 @@ class OptaxOptimizer(Optimizer):
         self._transform = transformation
 
     def init(self, params: Any) -> Any:
-        state = self._transform.init(params)
+        state = jax.device_put(host_eval(self._transform.init, params))
         if self._pending:
             state = self.sync_state(state)
         self.observe_state(state)

@@ -23,6 +23,7 @@ import numpy as np
 import optax
 
 from kerax import distribution as distribution_lib
+from kerax._host_eval import host_eval
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 
 
@@ -108,10 +109,9 @@ class Engine:
     # -- state ---------------------------------------------------------------------------
     def fresh_metric_states(self) -> tuple[tuple, tuple]:
         if self._fresh_states is None:
-            # One small program, kept on the host: building the states op by op would
-            # compile an XLA program per op and shape (tens of ms each) at every fit.
-            with jax.ensure_compile_time_eval():
-                self._fresh_states = jax.device_get(jax.jit(self._initial_metric_states)())
+            # Kept on the host: building the states op by op would compile an XLA
+            # program per op and shape (tens of ms each) at every fit.
+            self._fresh_states = host_eval(self._initial_metric_states)
         # Donation needs one buffer per leaf: device_put gives each leaf its own.
         return jax.device_put(self._fresh_states)
 

@@ -8,12 +8,14 @@ from typing import Any
 import jax
 import numpy as np
 
+from kerax import _multihost
+from kerax import distribution as distribution_lib
 from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import is_stream
-from kerax.trainer.engine import Predictor
-from kerax.trainer.runners import StreamRunner
+from kerax.trainer.engine import Predictor, forward_batch
+from kerax.trainer.runners import StreamRunner, whole_steps
 from kerax.trainer.runners import place as _place
 
 DEFAULT_BATCH = 32
@@ -44,9 +46,13 @@ class Predicting:
 
     def _predict(self, x: Any, batch_size: int | None, steps: int | None) -> Any:
         batch_size = int(batch_size or DEFAULT_BATCH)
+        dist = distribution_lib.distribution()
+        shares = dist is not None and _multihost.multi_process()
         if is_stream(x):
             x = grain_adapter.adapt(x, "predict", steps)
             runner = StreamRunner(self, x, "predict", steps)
+            if shares:  # each process's stream yields its share of every batch
+                return self._predict_shares((b[0], n) for b, n in runner.stream.epoch(runner.steps))
             if self._state_index():
                 return self._predict_carrying_states(
                     (b[0], n_valid) for b, n_valid in runner.stream.epoch(runner.steps)
@@ -54,18 +60,47 @@ class Predicting:
             return runner.predict(self)
         x = arrays.to_arrays(x, "x")
         n = arrays.num_samples(x)
+        if shares and not dist.auto_shard_dataset:  # x holds this process's rows only
+            batches, _ = _multihost.local_shares(x, len(dist.local_rows(batch_size)))
+            return self._predict_shares(batches[:steps] if steps is not None else batches)
         first = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
         self._build_from_data(first)
         if batch_size not in self._predictors:
             self._predictors[batch_size] = Predictor(self, batch_size)
         total = math.ceil(n / batch_size)
-        steps = total if steps is None else min(int(steps), total)
+        steps = total if steps is None else min(whole_steps(steps, "steps"), total)
         if self._check_stateful_batch(batch_size, n):
             cut = lambda i: jax.tree_util.tree_map(lambda a: a[i * batch_size :][:batch_size], x)
             return self._predict_carrying_states((cut(i), batch_size) for i in range(steps))
         _, loops_fast = self._forward_spec(first)
         x = _place(x) if n >= batch_size else x
         return self._predictors[batch_size].run(self.get_variables(), x, n, steps, loops_fast)
+
+    def _predict_shares(self, batches) -> Any:
+        """Several processes, each with its own rows: every step forwards one global
+        batch made of every process's share, and each process keeps its rows' outputs."""
+        dist = distribution_lib.distribution()
+        forward, outputs = forward_batch(self), []
+        variables = jax.tree_util.tree_map(
+            lambda a: (
+                a
+                if isinstance(a, jax.Array) and not a.is_fully_addressable
+                else _multihost.put(a, dist.replicated())
+            ),
+            self.get_variables(),
+        )
+        for xb, n_valid in batches:
+            xg = dist.process_batch(xb)
+            out = distribution_lib.settle(forward(variables, xg))
+            rows = dist.local_rows(jax.tree_util.tree_leaves(xg)[0].shape[0])
+            outputs.append(
+                jax.tree_util.tree_map(
+                    lambda a, k=n_valid, r=rows: _multihost.local_rows_of(a, r)[:k], out
+                )
+            )
+        if not outputs:
+            raise ValueError("predict() received no batches.")
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)
 
     def _check_stateful_batch(self, batch_size: int, n: int | None = None) -> bool:
         """Whether the model has stateful layers; if so, check the batch size fits them."""

@@ -9,11 +9,12 @@ Both drive the same ``Engine`` (the same pure train step).
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from kerax import distribution as distribution_lib
@@ -64,10 +65,30 @@ def place_state(state: Any) -> Any:
     return rest.replace(trainable=trainable, non_trainable=non_trainable, opt_state=opt_state)
 
 
+def whole_steps(steps: Any, name: str) -> int | None:
+    """A step count as an int: None stays None, a fractional float rounds up.
+
+    Keras 2's loops ran ``while steps_done < steps_per_epoch``, so tutorials pass
+    ``steps_per_epoch=len(x_train) / 32``: a partial last batch counts as a step.
+    """
+    if steps is None:
+        return None
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Real):
+        raise TypeError(
+            f"{name} must be a whole number of batches (or None). Received: {name}={steps!r}"
+        )
+    if not math.isfinite(steps) or steps <= 0:
+        raise ValueError(
+            f"{name} must be a positive number of batches (or None for the whole data). "
+            f"Received: {name}={steps!r}"
+        )
+    return math.ceil(steps)
+
+
 def padded_order(n: int, batch_size: int) -> jax.Array:
     """``0..n-1`` padded to whole batches with valid indices (masked out later)."""
     steps = math.ceil(n / batch_size)
-    return place(jnp.asarray(np.arange(steps * batch_size) % n, jnp.int32))
+    return place((np.arange(steps * batch_size) % n).astype(np.int32))
 
 
 class ArrayRunner:
@@ -78,6 +99,7 @@ class ArrayRunner:
     ):
         if check_nan:
             check_finite((x, y, sample_weight), "Input data ")
+        steps = whole_steps(steps, "steps")
         self.n = arrays.num_samples(x, y, sample_weight)
         self.batch_size = batch_size
         if distribution_lib.distribution() is not None:
@@ -151,6 +173,7 @@ class StreamRunner:
                 "infinite), so kerax cannot tell where an epoch ends. Pass "
                 "steps_per_epoch=..., or a kerax.utils.PyDataset / re-iterable of batches."
             )
+        steps = whole_steps(steps, "steps")
         self.model = model
         self.stream = BatchStream(source, what, check_nan=check_nan)
         x, y, sw = self.stream.peek()
@@ -177,7 +200,9 @@ class StreamRunner:
         first_step: int = 0,
         on_begin: Callable = lambda batch: None,
     ):
+        served = 0
         for i, (batch, _) in enumerate(self.stream.epoch(self.steps)):
+            served = i + 1
             if i < first_step:  # resuming mid-epoch: these batches were trained on
                 continue
             on_begin(i)
@@ -187,13 +212,33 @@ class StreamRunner:
             on_dispatch(i, state)
             if should_stop():
                 break
+        else:
+            self._check_ran_out(served)
         return state
 
     def evaluate(self, state):
+        served = 0
         for batch, _ in self.stream.epoch(self.steps):
             state = self._engine(self.stream.batch_size).eval_batch(state, self._global(batch))
             distribution_lib.settle(state)
+            served += 1
+        self._check_ran_out(served)
         return state
+
+    def _check_ran_out(self, served: int) -> None:
+        """Keras 3 warns, and ends the epoch, when the data runs out before ``steps``."""
+        if self.steps is not None and served < self.steps:
+            what = self.stream.what
+            name = "steps_per_epoch" if what == "fit" else "steps"
+            warnings.warn(
+                f"{what}(): the data ran out after {served} batches, before "
+                f"{name}={self.steps}; this epoch ends early. A PyDataset serves len() "
+                f"batches per epoch (here {self.stream.num_batches()}); make the data "
+                f"yield at least {name} batches per epoch, or pass a smaller {name} "
+                "(None: one full pass).",
+                UserWarning,
+                stacklevel=2,
+            )
 
     @staticmethod
     def _global(batch):

@@ -23,7 +23,7 @@ from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, fl
 from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast, precompile
 from kerax.trainer.evaluating import Evaluating, host_logs
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
-from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state
+from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state, whole_steps
 from kerax.trainer.runners import place as _place
 
 
@@ -212,7 +212,7 @@ class Trainer(Evaluating, Predicting):
                 opt_state=opt_state,
                 metrics=metrics,
                 losses=losses,
-                step=jnp.asarray(self.optimizer.iterations, jnp.int32),
+                step=np.int32(self.optimizer.iterations),
                 key=self._train_key,
             )
         )
@@ -259,9 +259,12 @@ class Trainer(Evaluating, Predicting):
         """Train for ``epochs`` epochs; returns a ``History`` of per-epoch logs.
 
         Args mirror Keras's ``Model.fit``; ``x``/``y`` are NumPy or JAX arrays (or
-        lists/dicts of them, one per input/output).
+        lists/dicts of them, one per input/output). A fractional ``steps_per_epoch``
+        (``len(x_train) / 32``) rounds up, as Keras 2's loop did.
         """
         self._require_compiled("fit")
+        steps_per_epoch = whole_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = whole_steps(validation_steps, "validation_steps")
         batch_size = int(batch_size or DEFAULT_BATCH)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")

@@ -55,3 +55,29 @@ def fold_in(key, data) -> np.ndarray:
     with np.errstate(over="ignore"):
         hi, lo = threefry2x32(key, np.zeros_like(counters), counters)
     return np.stack([hi, lo], axis=-1)
+
+
+def bits32(key, shape: tuple) -> np.ndarray:
+    """``jax.random.bits(key, shape, uint32)`` (threefry, partitionable counters)."""
+    count = int(np.prod(shape, dtype=np.int64))
+    index = np.arange(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        a, b = threefry2x32(
+            np.asarray(key, np.uint32),
+            (index >> np.uint64(32)).astype(np.uint32),
+            (index & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+        )
+    return (a ^ b).reshape(shape)
+
+
+def uniform32(key, shape: tuple, minval: float, maxval: float) -> np.ndarray:
+    """``jax.random.uniform(key, shape, float32, minval, maxval)`` in NumPy.
+
+    The same bits and float construction; XLA computes ``u * (maxval - minval) +
+    minval`` as one fused multiply-add (a single rounding), so it is computed here in
+    float64 and rounded once to float32: equal to jax's values in every draw tested.
+    """
+    floats = ((bits32(key, shape) >> np.uint32(9)) | np.uint32(0x3F800000)).view(np.float32)
+    low, high = np.float32(minval), np.float32(maxval)
+    scaled = (floats - np.float32(1.0)).astype(np.float64) * float(high - low) + float(low)
+    return np.maximum(low, scaled.astype(np.float32))

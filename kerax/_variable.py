@@ -15,6 +15,7 @@ to, these handles at the edges of ``fit``; the compiled step only sees the pytre
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 from typing import Any
 
@@ -123,9 +124,31 @@ class Variable:
 
     def _stored(self) -> jax.Array:
         if self._value is None:
-            with jax.ensure_compile_time_eval():
-                self._value = self.initial_value(_scope.next_global_key())
+            key = _scope.next_global_key()
+            host = self.host_initial_value(key)
+            if host is not None:
+                self._value = jax.device_put(host)
+            else:
+                with jax.ensure_compile_time_eval():
+                    self._value = self.initial_value(key)
         return self._value
+
+    def host_initial_value(self, key: Any) -> np.ndarray | None:
+        """``initial_value(key)`` computed in NumPy when the initializer can (constants,
+        uniform draws: no XLA compile), else None. Very large weights stay compiled:
+        NumPy's threefry takes ~25 ms per million draws."""
+        host = getattr(self.initializer, "host_value", None)
+        if host is None or math.prod(self.shape) > _HOST_INIT_LIMIT:
+            return None
+        try:
+            key_data = np.asarray(jax.random.key_data(key) if _is_typed_key(key) else key)
+        except TypeError:
+            return None
+        value = host(self.shape, self.dtype, key_data.astype(np.uint32))
+        if value is None:
+            return None
+        value = np.asarray(value)
+        return value if value.shape == self.shape and value.dtype == self.dtype else None
 
     @property
     def materialized(self) -> bool:
@@ -228,7 +251,20 @@ def materialize(variables: list[Variable]) -> None:
     if len(pending) == 1:
         pending[0]._stored()
         return
+    # Key i is fold_in(global key, i), derived on the host: a threefry hash per weight
+    # inside the program would add a compiled loop per weight.
+    keys = _host_keys.fold_in(np.asarray(_scope.next_global_key()), np.arange(len(pending)))
+    host = [v.host_initial_value(k) for v, k in zip(pending, keys)]
+    on_host = [i for i, value in enumerate(host) if value is not None]
+    for i, value in zip(on_host, jax.device_put([host[i] for i in on_host])):
+        pending[i]._value = value
+    compiled = [i for i, value in enumerate(host) if value is None]
+    if compiled:
+        _materialize_compiled([pending[i] for i in compiled], keys[compiled])
 
+
+def _materialize_compiled(pending: list[Variable], keys: np.ndarray) -> None:
+    """The initial values of ``pending`` from one compiled program (key i for each)."""
     signature = tuple(_init_signature(v) for v in pending)
     init_all = _INIT_PROGRAMS.get(signature)
     if init_all is None:
@@ -241,15 +277,20 @@ def materialize(variables: list[Variable]) -> None:
         if len(_INIT_PROGRAMS) < 256 and None not in signature:
             _INIT_PROGRAMS[signature] = init_all
     try:
-        # Key i is fold_in(global key, i), derived on the host: a threefry hash per
-        # weight inside the program would add a compiled loop per weight.
-        keys = _host_keys.fold_in(np.asarray(_scope.next_global_key()), np.arange(len(pending)))
         values = init_all(jax.device_put(keys))
     except jax.errors.ConcretizationTypeError:
         # An initializer that needs concrete values (host-side code): one at a time.
         values = [v.initial_value(_scope.next_global_key()) for v in pending]
     for v, value in zip(pending, values):
         v._value = value
+
+
+# Weights above this many entries are drawn by XLA (see Variable.host_initial_value).
+_HOST_INIT_LIMIT = 4_000_000
+
+
+def _is_typed_key(key: Any) -> bool:
+    return isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
 
 
 # Compiled initialization programs by (initializer config, shape, dtype) of each weight:

@@ -339,3 +339,68 @@ def test_keras_accepts_our_configs_and_vice_versa(keras_oracle, name):
     assert type(back) is cls
     for key, value in init.get_config().items():
         assert back.get_config()[key] == value
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        initializers.RandomUniform(-0.3, 0.7),
+        initializers.RandomUniform(seed=4),
+        initializers.GlorotUniform(),
+        initializers.HeUniform(seed=2),
+        initializers.LecunUniform(),
+        initializers.VarianceScaling(2.0, "fan_out", "uniform"),
+        initializers.Zeros(),
+        initializers.Ones(),
+        initializers.Constant(0.25),
+        initializers.Constant([1.0, 2.0, 3.0]),
+    ],
+    ids=lambda init: repr(init),
+)
+def test_host_value_equals_the_compiled_value(init):
+    key = jax.random.PRNGKey(5)
+    shape = (4, 3)
+    host = init.host_value(shape, "float32", np.asarray(key))
+    assert isinstance(host, np.ndarray) and host.dtype == np.float32
+    np.testing.assert_array_equal(host, np.asarray(init(shape, "float32", key=key)))
+
+
+@pytest.mark.parametrize(
+    "init, dtype",
+    [
+        (initializers.GlorotNormal(), "float32"),
+        (initializers.Orthogonal(), "float32"),
+        (initializers.RandomNormal(), "float32"),
+        (initializers.GlorotUniform(), "bfloat16"),  # jax draws 16 bits for 16-bit floats
+    ],
+    ids=str,
+)
+def test_host_value_is_none_where_only_the_compiled_path_applies(init, dtype):
+    assert init.host_value((4, 3), dtype, np.asarray(jax.random.PRNGKey(0))) is None
+
+
+def test_model_weights_are_drawn_on_the_host_and_equal_the_compiled_draws(monkeypatch):
+    import kerax as keras
+    from kerax import _variable
+
+    def build():
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential(
+            [
+                keras.Input((20,)),
+                keras.layers.Dense(16),
+                keras.layers.Dense(8, kernel_initializer="he_uniform", bias_initializer="ones"),
+                keras.layers.Dense(4, kernel_initializer=keras.initializers.RandomUniform(-1, 1)),
+            ]
+        )
+        return model.get_weights()
+
+    def no_compile(*args):
+        raise AssertionError("a uniform/constant-only model compiled its initialization")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_variable, "_materialize_compiled", no_compile)
+        on_host = build()
+    monkeypatch.setattr(_variable, "_HOST_INIT_LIMIT", 0)  # everything compiled
+    for host, compiled in zip(on_host, build()):
+        np.testing.assert_array_equal(host, compiled)

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _scope, _serialization
+from kerax import _host_keys, _scope, _serialization
 from kerax.config import floatx
 
 
@@ -75,6 +75,12 @@ class Initializer:
             f"{type(self).__name__} must implement __call__(shape, dtype=None, key=None)."
         )
 
+    def host_value(self, shape: tuple, dtype: Any, key: np.ndarray) -> np.ndarray | None:
+        """What ``self(shape, dtype, key=key)`` returns, computed in NumPy, or None where
+        only the compiled path applies (model weights are created this way when they
+        can be: no XLA compile per weight). ``key`` is the raw ``uint32[2]`` key data."""
+        return None
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a JSON-friendly dict."""
         return {}
@@ -113,6 +119,20 @@ class _RandomInitializer(Initializer):
         if key is not None:
             return key
         return _scope.next_key()
+
+    def _host_key(self, key: np.ndarray) -> np.ndarray | None:
+        """The key ``_key`` would use, as host data; None off the threefry default."""
+        if jax.config.jax_default_prng_impl != "threefry2x32":
+            return None
+        if self.seed is not None:
+            return np.array([self.seed & 0xFFFFFFFF, 0], np.uint32)  # as _seed_key
+        return np.asarray(key, np.uint32)
+
+    def _host_uniform(self, shape, dtype, key, minval, maxval) -> np.ndarray | None:
+        key = self._host_key(key)
+        if key is None or np.dtype(_standardize_dtype(dtype, floating=True)) != np.float32:
+            return None
+        return _host_keys.uniform32(key, _standardize_shape(shape), minval, maxval)
 
     def get_config(self):
         return {"seed": self.seed}

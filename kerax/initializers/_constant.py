@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 
 from kerax import _serialization
 from kerax.initializers._base import Initializer, _standardize_dtype, _standardize_shape
@@ -20,6 +21,9 @@ class Zeros(Initializer):
     def __call__(self, shape, dtype=None, key=None):
         return jnp.zeros(_standardize_shape(shape), _standardize_dtype(dtype))
 
+    def host_value(self, shape, dtype, key):
+        return np.zeros(_standardize_shape(shape), np.dtype(_standardize_dtype(dtype)))
+
 
 class Ones(Initializer):
     """All ones.
@@ -30,6 +34,9 @@ class Ones(Initializer):
 
     def __call__(self, shape, dtype=None, key=None):
         return jnp.ones(_standardize_shape(shape), _standardize_dtype(dtype))
+
+    def host_value(self, shape, dtype, key):
+        return np.ones(_standardize_shape(shape), np.dtype(_standardize_dtype(dtype)))
 
 
 class Constant(Initializer):
@@ -48,6 +55,10 @@ class Constant(Initializer):
     def __call__(self, shape, dtype=None, key=None):
         value = jnp.asarray(self.value)  # lists are valid config values, not jnp inputs
         return jnp.full(_standardize_shape(shape), value, _standardize_dtype(dtype))
+
+    def host_value(self, shape, dtype, key):
+        value = np.asarray(self.value, np.dtype(_standardize_dtype(dtype)))
+        return np.array(np.broadcast_to(value, _standardize_shape(shape)))
 
     def get_config(self):
         return {"value": _serialization.encode_value(self.value)}

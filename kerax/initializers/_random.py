@@ -79,6 +79,9 @@ class RandomUniform(_RandomInitializer):
         shape, dtype = _standardize_shape(shape), _standardize_dtype(dtype, floating=True)
         return jax.random.uniform(self._key(key), shape, dtype, self.minval, self.maxval)
 
+    def host_value(self, shape, dtype, key):
+        return self._host_uniform(shape, dtype, key, self.minval, self.maxval)
+
     def get_config(self):
         return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
 

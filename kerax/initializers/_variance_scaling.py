@@ -85,11 +85,20 @@ class VarianceScaling(_RandomInitializer):
         self.input_axes, self.output_axes = input_axes, output_axes
         super().__init__(seed)
 
-    def __call__(self, shape, dtype=None, key=None):
-        shape, dtype = _standardize_shape(shape), _standardize_dtype(dtype, floating=True)
+    def _variance(self, shape) -> float:
         fan_in, fan_out = _compute_fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}
-        variance = self.scale / max(1.0, fan[self.mode])
+        return self.scale / max(1.0, fan[self.mode])
+
+    def host_value(self, shape, dtype, key):
+        if self.distribution != "uniform":
+            return None
+        limit = math.sqrt(3.0 * self._variance(_standardize_shape(shape)))
+        return self._host_uniform(shape, dtype, key, -limit, limit)
+
+    def __call__(self, shape, dtype=None, key=None):
+        shape, dtype = _standardize_shape(shape), _standardize_dtype(dtype, floating=True)
+        variance = self._variance(shape)
         key = self._key(key)
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * variance)

@@ -132,3 +132,29 @@ def test_nan_inputs_name_the_first_bad_row():
         model.fit(x, y, verbose=0)
     with pytest.raises(ValueError, match="Batch 1 .*first bad row is 5"):
         model.fit(_batches(x, y), verbose=0)
+
+
+def test_py_dataset_with_fewer_steps_continues_where_the_last_epoch_stopped():
+    x, y = _data(n=40)
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.read, self.epoch_ends = [], 0
+
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            self.read.append(i)
+            return x[i * 8 : (i + 1) * 8], y[i * 8 : (i + 1) * 8]
+
+        def on_epoch_end(self):
+            self.epoch_ends += 1
+
+    data = Batches()
+    with pytest.warns(UserWarning, match="ran out after 1 batches"):  # Keras 3 warns too
+        _model().fit(data, steps_per_epoch=2, epochs=4, verbose=0)
+    # as in Keras 3: 0 1 | 2 3 | 4 (the pass ends early) | 0 1
+    assert data.read == [0, 1, 2, 3, 4, 0, 1]
+    assert data.epoch_ends == 4

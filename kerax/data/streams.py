@@ -100,6 +100,7 @@ class BatchStream:
         self._iterator: Iterator | None = None
         self._peeked: tuple[Any, Iterator] | None = None
         self._seen = 0
+        self._position = 0  # the next PyDataset batch (see _elements)
 
     def num_batches(self) -> int | None:
         """Batches per epoch when the source knows it (PyDataset, lists), else None."""
@@ -116,7 +117,11 @@ class BatchStream:
             yield from rest
             return
         if isinstance(self.source, PyDataset):
-            yield from _dataset_elements(self.source)
+            # As in Keras 3: with steps_per_epoch below len(dataset), the next epoch
+            # continues where this one stopped; a whole pass starts again at batch 0.
+            for element in _dataset_elements(self.source, self._position):
+                self._position += 1
+                yield element
             return
         if self._iterator is None or not one_shot(self.source):
             self._iterator = iter(self.source)
@@ -201,15 +206,18 @@ class BatchStream:
                 except queue.Empty:
                     pass
             if isinstance(self.source, PyDataset):
+                if steps is None or self._position >= len(self.source):
+                    self._position = 0
                 self.source.on_epoch_end()
 
 
-def _dataset_elements(ds: PyDataset) -> Iterator:
-    """A PyDataset's batches in order, fetched ahead by its workers (threads or processes)."""
+def _dataset_elements(ds: PyDataset, start: int = 0) -> Iterator:
+    """A PyDataset's batches in order from ``start``, fetched ahead by its workers
+    (threads or processes)."""
     n = len(ds)
     workers = max(1, int(getattr(ds, "workers", 1) or 1))
     if workers == 1:
-        for i in range(n):
+        for i in range(start, n):
             yield ds[i]
         return
     pool_cls = (
@@ -219,9 +227,9 @@ def _dataset_elements(ds: PyDataset) -> Iterator:
     )
     ahead = max(workers, int(getattr(ds, "max_queue_size", 10) or 10))
     with pool_cls(max_workers=workers) as pool:
-        futures = [pool.submit(ds.__getitem__, i) for i in range(min(ahead, n))]
-        for i in range(n):
-            result = futures[i].result()
+        futures = [pool.submit(ds.__getitem__, i) for i in range(start, min(start + ahead, n))]
+        for i in range(start, n):
+            result = futures[i - start].result()
             if i + ahead < n:
                 futures.append(pool.submit(ds.__getitem__, i + ahead))
             yield result

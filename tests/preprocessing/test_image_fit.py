@@ -80,8 +80,13 @@ def test_steps_per_epoch_rules():
     x, y = _digits(40)  # a flow of 3 batches of 16 (the last one 8)
     flow = keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255.0).flow(x, y, batch_size=16)
     model, count = _model(), Count()
-    model.fit(flow, steps_per_epoch=1.5, epochs=2, callbacks=[count], verbose=0)
-    assert count.batches == [2, 2]  # a fraction counts as one more step, as in Keras 2
+    model.fit(flow, steps_per_epoch=1.5, epochs=1, callbacks=[count], verbose=0)
+    assert count.batches == [2]  # a fraction counts as one more step, as in Keras 2
+    # Fewer steps than the flow has: the next epoch continues (Keras 3), and ends with
+    # the flow's third batch, warning that the data ran out.
+    with pytest.warns(UserWarning, match=r"ran out after 1 batches, before steps_per_epoch=2"):
+        model.fit(flow, steps_per_epoch=2, epochs=2, callbacks=[count], verbose=0)
+    assert count.batches[-2:] == [2, 1]
     # More steps than the flow has: Keras 3 warns and ends each epoch at len(flow).
     with pytest.warns(UserWarning, match=r"ran out after 3 batches, before steps_per_epoch=5"):
         model.fit(flow, steps_per_epoch=5, epochs=2, callbacks=[count], verbose=0)

@@ -32,6 +32,7 @@ _PRIMITIVES: dict[str, Callable] = {
     "convert_element_type": lambda x, new_dtype, **_: np.asarray(x).astype(new_dtype),
     "copy": lambda x, **_: np.array(x),
     "copy_p": lambda x, **_: np.array(x),
+    "device_put": lambda *xs, **_: list(xs),  # placement happens after, for the whole state
     "neg": lambda x, **_: np.negative(x),
     "add": lambda x, y, **_: np.add(x, y),
     "sub": lambda x, y, **_: np.subtract(x, y),
@@ -57,8 +58,9 @@ def _evaluate(jaxpr, consts, args) -> list:
             raise _NotOnHost(eqn.primitive.name)
         inputs = [np.asarray(read(v)) for v in eqn.invars]
         out = rule(*inputs, **eqn.params)
-        (var,) = eqn.outvars
-        env[var] = np.asarray(out, dtype=var.aval.dtype)
+        outs = out if eqn.primitive.multiple_results else [out]
+        for var, value in zip(eqn.outvars, outs):
+            env[var] = np.asarray(value, dtype=var.aval.dtype)
     return [np.array(np.asarray(read(v)), dtype=v.aval.dtype) for v in jaxpr.outvars]
 
 

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import _host_keys
+from kerax._host_eval import host_eval
 from kerax._member_stopping import MemberEarlyStopping, member_where
 from kerax.callbacks import EarlyStopping, History
 from kerax.data import arrays
@@ -105,8 +106,12 @@ class Population:
     def _initial_state(self, engine, x_sample, init_keys=None, keys=None) -> TrainState:
         model, optimizer = self.model, self.model.optimizer
         init_keys = self._keys(0) if init_keys is None else init_keys
-        variables = jax.vmap(lambda k: model.init(k, x_sample))(init_keys)
-        opt_state = jax.vmap(optimizer.init)(variables["trainable"])
+        concrete = model.built and not isinstance(init_keys, jax.core.Tracer)
+        variables = _host_init(model, np.asarray(init_keys)) if concrete else None
+        if variables is None:  # some initializer has only the compiled path
+            variables = jax.vmap(lambda k: model.init(k, x_sample))(init_keys)
+        # Zeros and fills on the host (no compile); a compiled call otherwise.
+        opt_state = jax.device_put(host_eval(jax.vmap(optimizer.init), variables["trainable"]))
         for name, values in self.hyperparameters.items():
             opt_state, found = _with_hyperparams(opt_state, {name: values})
             if not found:
@@ -371,3 +376,18 @@ def _device_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def _host_init(model, keys: np.ndarray) -> dict | None:
+    """``vmap(model.init)(keys)`` computed in NumPy: the same values, no compile; None
+    when some weight's initializer has no host path (``Variable.host_initial_value``)."""
+    index = model._variable_index(states=True)
+    stacked: dict[int, list] = {id(v): [] for _, v in index}
+    for key in keys.reshape(-1, 2):
+        for position, (_, v) in enumerate(index):  # the keys model.init uses
+            value = v.host_initial_value(_host_keys.fold_in(key, position))
+            if value is None:
+                return None
+            stacked[id(v)].append(value)
+    values = jax.device_put({vid: np.stack(members) for vid, members in stacked.items()})
+    return model._tree(lambda path, v: values[id(v)])

@@ -78,7 +78,8 @@ def _with_hyperparams(state: Any, values: dict) -> tuple[Any, bool]:
             if _is_tracer(old):
                 leaf = jnp.full(jnp.shape(old), value, dtype=jnp.result_type(old))
             else:  # built on the host: jnp.full would compile a program for it
-                leaf = np.full(np.shape(old), value, dtype=getattr(old, "dtype", None) or type(old))
+                dtype = old.dtype if hasattr(old, "dtype") else jnp.result_type(old)
+                leaf = np.full(np.shape(old), value, dtype=dtype)
                 if isinstance(old, jax.Array):
                     leaf = jax.device_put(leaf, old.sharding)
             new[key] = leaf

@@ -158,3 +158,25 @@ def test_py_dataset_with_fewer_steps_continues_where_the_last_epoch_stopped():
     # as in Keras 3: 0 1 | 2 3 | 4 (the pass ends early) | 0 1
     assert data.read == [0, 1, 2, 3, 4, 0, 1]
     assert data.epoch_ends == 4
+
+
+def test_class_weight_with_a_py_dataset_equals_arrays_and_generators_are_refused():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(24, 3)).astype("float32")
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, 24)]
+    weights = {0: 1.0, 1: 3.0, 2: 0.5}
+
+    def classifier():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((3,)), layers.Dense(3, activation="softmax")])
+        model.compile(keras.optimizers.SGD(0.1), "categorical_crossentropy")
+        return model
+
+    from_arrays = classifier()
+    from_arrays.fit(x, y, batch_size=8, epochs=2, shuffle=False, class_weight=weights, verbose=0)
+    from_dataset = classifier()
+    from_dataset.fit(Batches(x, y), epochs=2, class_weight=weights, verbose=0)
+    for a, b in zip(from_arrays.get_weights(), from_dataset.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="class_weight is not supported with a Python generator"):
+        classifier().fit(_batches(x, y), class_weight=weights, verbose=0)

@@ -181,3 +181,22 @@ def test_summary_table(capsys):
     assert "Total params: 7,114" in out
     assert "Trainable params: 7,114" in out and "Non-trainable params: 0" in out
     assert model.count_params() == 7114
+
+
+def test_summary_keeps_large_parameter_counts_whole(capsys):
+    model = keras.Sequential([keras.Input((1200,)), layers.Dense(1000)])
+    model.summary()
+    model.summary(show_trainable=True)
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith(" dense")]
+    assert len(rows) == 2 and all("1,201,000" in row for row in rows)
+
+
+def test_sequential_starting_with_a_model_is_built_at_once():
+    inputs = keras.Input((6,))
+    base = keras.Model(inputs, layers.Dense(4, activation="relu")(inputs), name="base")
+    model = keras.Sequential([base, layers.Dense(2)])  # no keras.Input: as in Keras 3
+    assert model.built and len(model.trainable_weights) == 4
+    assert model.count_params() == 6 * 4 + 4 + 4 * 2 + 2
+    inner = keras.Sequential([keras.Input((5,)), layers.Dense(3)])
+    assert keras.Sequential([inner, layers.Dense(2)]).count_params() == 5 * 3 + 3 + 3 * 2 + 2

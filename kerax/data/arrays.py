@@ -85,8 +85,14 @@ def split_validation(x, y, sample_weight, validation_split: float):
     return train, val
 
 
-def class_weights_to_sample_weights(y: Any, class_weight: dict, sample_weight: Any) -> Any:
-    """Per-sample weights from ``{class_index: weight}`` (one output only, as in Keras)."""
+def class_weights_to_sample_weights(
+    y: Any, class_weight: dict, sample_weight: Any, whole_data: bool = True
+) -> Any:
+    """Per-sample weights from ``{class_index: weight}`` (one output only, as in Keras).
+
+    ``whole_data=False`` (one batch of a stream): a class may be missing from the batch,
+    so keys above its largest label are not an error.
+    """
     leaves = jax.tree_util.tree_leaves(y)
     if len(leaves) != 1:
         raise ValueError("class_weight is only supported for models with a single output.")
@@ -98,7 +104,7 @@ def class_weights_to_sample_weights(y: Any, class_weight: dict, sample_weight: A
     if bad:
         raise ValueError(f"class_weight keys must be integer class indices. Received: {bad}")
     unknown = sorted(set(class_weight) - set(np.unique(labels).tolist()))
-    if unknown and max(class_weight) >= max(labels.max() + 1, 1):
+    if whole_data and unknown and max(class_weight) >= max(labels.max() + 1, 1):
         raise ValueError(
             f"class_weight has keys {unknown} that are not classes in y (labels range "
             f"0..{labels.max()})."

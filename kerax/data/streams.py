@@ -233,3 +233,34 @@ def _dataset_elements(ds: PyDataset, start: int = 0) -> Iterator:
             if i + ahead < n:
                 futures.append(pool.submit(ds.__getitem__, i + ahead))
             yield result
+
+
+class ClassWeighted(PyDataset):
+    """A ``PyDataset`` whose batches carry ``class_weight`` as sample weights (Keras 3
+    takes ``class_weight`` with a ``PyDataset``, not with a Python generator)."""
+
+    def __init__(self, dataset: PyDataset, class_weight: dict):
+        super().__init__(
+            getattr(dataset, "workers", 1),
+            getattr(dataset, "use_multiprocessing", False),
+            getattr(dataset, "max_queue_size", 10),
+        )
+        self.dataset, self.class_weight = dataset, class_weight
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        x, y, sample_weight = unpack(self.dataset[index])
+        if y is None:
+            raise ValueError(
+                "class_weight needs targets: the PyDataset must yield (x, y) or "
+                "(x, y, sample_weight) batches. Received a batch with x only."
+            )
+        weights = arrays.class_weights_to_sample_weights(
+            y, self.class_weight, sample_weight, whole_data=False
+        )
+        return x, y, weights
+
+    def on_epoch_end(self) -> None:
+        self.dataset.on_epoch_end()

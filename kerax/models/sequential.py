@@ -53,8 +53,10 @@ class Sequential(Model):
                 f"Sequential model '{self.name}' already has a layer named '{layer.name}'. "
                 "Layer names must be unique."
             )
-        if not self._layers and self._input_layer is None and layer._batch_input_shape:
-            self.__dict__["_input_layer"] = InputLayer(batch_shape=layer._batch_input_shape)
+        if not self._layers and self._input_layer is None:
+            batch_shape = layer._batch_input_shape or _model_input_shape(layer)
+            if batch_shape:
+                self.__dict__["_input_layer"] = InputLayer(batch_shape=batch_shape)
         self._layers.append(layer)
         if rebuild:
             self._rebuild()
@@ -146,3 +148,15 @@ class Sequential(Model):
         from kerax.models import graph_config
 
         return graph_config.sequential_from_config(config, custom_objects, cls=cls)
+
+
+def _model_input_shape(layer: Any) -> tuple | None:
+    """The batch input shape of a model used as the first layer (a functional base such
+    as ``applications.VGG16``), so the stack builds at once, as in Keras."""
+    try:
+        inputs = getattr(layer, "inputs", None)
+    except (AttributeError, ValueError):  # a model that is not built yet
+        return None
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and _graph.is_symbolic(inputs[0]):
+        return tuple(inputs[0].shape)
+    return None

@@ -72,8 +72,11 @@ def print_summary(
 
     def row(fields):
         line = ""
-        for field, stop in zip(fields, stops):
-            line = (line + " " + str(field))[: stop - 1].ljust(stop)
+        for i, (field, stop) in enumerate(zip(fields, stops)):
+            line = line + " " + str(field)
+            # Long names and shapes are cut at their column; counts never are (a count
+            # wider than its column pushes the rest of the row right).
+            line = (line[: stop - 1] if i < 2 else line).ljust(stop)
         return line.rstrip()
 
     rows = []

@@ -18,13 +18,14 @@ from kerax import _host_keys, _scope
 from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays, grain_adapter
-from kerax.data.streams import is_stream
+from kerax.data.streams import ClassWeighted, is_stream
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast, precompile
 from kerax.trainer.evaluating import Evaluating, host_logs
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state, whole_steps
 from kerax.trainer.runners import place as _place
+from kerax.utils.py_dataset import PyDataset
 
 
 class Trainer(Evaluating, Predicting):
@@ -275,12 +276,20 @@ class Trainer(Evaluating, Predicting):
                     "validation_split is only supported for array inputs: a generator or "
                     "PyDataset cannot be split. Pass validation_data=... instead."
                 )
-            if y is not None or sample_weight is not None or class_weight is not None:
+            if y is not None or sample_weight is not None:
                 raise ValueError(
                     "When x is a generator or PyDataset, it must yield the targets itself "
-                    "((x, y) or (x, y, sample_weight) batches); do not pass y, sample_weight "
-                    "or class_weight separately."
+                    "((x, y) or (x, y, sample_weight) batches); do not pass y or "
+                    "sample_weight separately."
                 )
+            if class_weight is not None:
+                if not isinstance(x, PyDataset):
+                    raise ValueError(
+                        "class_weight is not supported with a Python generator or iterator "
+                        "(as in Keras 3): yield (x, y, sample_weight) batches with the "
+                        "weights, or pass a kerax.utils.PyDataset."
+                    )
+                x = ClassWeighted(x, class_weight)
             x = grain_adapter.adapt(x, "fit", steps_per_epoch, epochs)
             runner = StreamRunner(self, x, "fit", steps_per_epoch, epochs)
         else:

@@ -32,7 +32,7 @@ from kerax.callbacks import EarlyStopping, History
 from kerax.data import arrays
 from kerax.data.streams import is_stream
 from kerax.optimizers._utils import _with_hyperparams
-from kerax.trainer.engine import TrainState
+from kerax.trainer.engine import TrainState, precompile
 from kerax.trainer.runners import padded_order, place
 
 _HYPERPARAMETERS = ("learning_rate", "weight_decay")
@@ -128,16 +128,21 @@ class Population:
                 opt_state=opt_state,
                 metrics=metrics,
                 losses=losses,
-                step=jnp.zeros((self.size,), jnp.int32),
+                step=np.zeros((self.size,), np.int32),
                 key=self._keys(1) if keys is None else keys,
             )
         )
 
     def _per_member(self, tree):
         """A copy of ``tree`` for every member, on the device (distinct buffers)."""
-        return place(
-            jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (self.size, *jnp.shape(a))), tree)
-        )
+
+        def copies(a):
+            shape = (self.size, *np.shape(a))
+            if isinstance(a, jax.core.Tracer):  # under jax.eval_shape (_check_memory)
+                return jnp.broadcast_to(a, shape)
+            return np.broadcast_to(np.asarray(a), shape)  # jnp would compile per shape
+
+        return place(jax.tree_util.tree_map(copies, tree))
 
     def _check_memory(self, engine, x_sample) -> None:
         """Estimate the population's memory before compiling; refuse what cannot fit."""
@@ -194,9 +199,8 @@ class Population:
             self._check_memory(engine, x_sample)
             self.state = self._initial_state(engine, x_sample)
         data = place((x, y, sw))
-        order = jnp.broadcast_to(
-            padded_order(n, batch_size), (self.size, math.ceil(n / batch_size) * batch_size)
-        )
+        total = math.ceil(n / batch_size) * batch_size
+        order = place(np.broadcast_to((np.arange(total) % n).astype(np.int32), (self.size, total)))
         steps = math.ceil(n / batch_size)
         fused = engine.loops_fast
         train = self._cached(
@@ -209,7 +213,7 @@ class Population:
         )
         names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
         val = self._validation(validation_data, batch_size)
-        active = jnp.ones((self.size,), bool)
+        active = jax.device_put(np.ones((self.size,), bool))
         callbacks = list(callbacks or [])
         stoppers = [
             MemberEarlyStopping(cb, model, self.size)
@@ -223,6 +227,8 @@ class Population:
         self.history = History()
         verbose = 1 if verbose == "auto" else int(verbose)
         state = self.state
+        # The logs program compiles on the other core while the train program compiles.
+        background = [] if logs_fn._cache_size() else [precompile(logs_fn, state)]
         for epoch in range(epochs):
             for cb in others:
                 cb.on_epoch_begin(epoch)
@@ -234,6 +240,8 @@ class Population:
             else:
                 for i in range(steps):
                     state, order = train(state, data, order, i, epoch_keys, active)
+            for thread in background:
+                thread.join()
             logs = dict(zip(names, (np.asarray(v) for v in jax.device_get(logs_fn(state)))))
             if val is not None:
                 logs.update({f"val_{k}": v for k, v in val(state).items()})
@@ -246,12 +254,11 @@ class Population:
                 shown = " - ".join(
                     f"{k}: {np.mean(v):.4f} (best {_best(v, k):.4f})" for k, v in logs.items()
                 )
-                print(
-                    f"Epoch {epoch + 1}/{epochs} - {int(active.sum())}/{self.size} active - {shown}"
-                )
+                alive = int(np.sum(active))
+                print(f"Epoch {epoch + 1}/{epochs} - {alive}/{self.size} active - {shown}")
             for stopper in stoppers:
                 state, active = stopper.update(epoch, logs, state, active)
-            if not bool(active.any()):
+            if not np.any(np.asarray(active)):
                 break
         self.state = state
         for cb in others:

@@ -45,16 +45,8 @@ def random_rotation(
         (1, 8, 8)
     """
     theta = np.random.uniform(-rg, rg)
-    return apply_affine_transform(
-        x,
-        theta=theta,
-        row_axis=row_axis,
-        col_axis=col_axis,
-        channel_axis=channel_axis,
-        fill_mode=fill_mode,
-        cval=cval,
-        order=interpolation_order,
-    )
+    axes = (row_axis, col_axis, channel_axis)
+    return _warp(x, axes, fill_mode, cval, interpolation_order, theta=theta)
 
 
 def random_shift(
@@ -88,17 +80,8 @@ def random_shift(
     h, w = np.shape(x)[row_axis], np.shape(x)[col_axis]
     tx = np.random.uniform(-hrg, hrg) * h
     ty = np.random.uniform(-wrg, wrg) * w
-    return apply_affine_transform(
-        x,
-        tx=tx,
-        ty=ty,
-        row_axis=row_axis,
-        col_axis=col_axis,
-        channel_axis=channel_axis,
-        fill_mode=fill_mode,
-        cval=cval,
-        order=interpolation_order,
-    )
+    axes = (row_axis, col_axis, channel_axis)
+    return _warp(x, axes, fill_mode, cval, interpolation_order, tx=tx, ty=ty)
 
 
 def random_shear(
@@ -128,16 +111,8 @@ def random_shear(
         (1, 8, 8)
     """
     shear = np.random.uniform(-intensity, intensity)
-    return apply_affine_transform(
-        x,
-        shear=shear,
-        row_axis=row_axis,
-        col_axis=col_axis,
-        channel_axis=channel_axis,
-        fill_mode=fill_mode,
-        cval=cval,
-        order=interpolation_order,
-    )
+    axes = (row_axis, col_axis, channel_axis)
+    return _warp(x, axes, fill_mode, cval, interpolation_order, shear=shear)
 
 
 def random_zoom(
@@ -177,17 +152,8 @@ def random_zoom(
         zx, zy = 1, 1
     else:
         zx, zy = np.random.uniform(zoom_range[0], zoom_range[1], 2)
-    return apply_affine_transform(
-        x,
-        zx=zx,
-        zy=zy,
-        row_axis=row_axis,
-        col_axis=col_axis,
-        channel_axis=channel_axis,
-        fill_mode=fill_mode,
-        cval=cval,
-        order=interpolation_order,
-    )
+    axes = (row_axis, col_axis, channel_axis)
+    return _warp(x, axes, fill_mode, cval, interpolation_order, zx=zx, zy=zy)
 
 
 def apply_channel_shift(x: np.ndarray, intensity: float, channel_axis: int = 0) -> np.ndarray:
@@ -290,3 +256,18 @@ def random_brightness(
         )
     factor = np.random.uniform(brightness_range[0], brightness_range[1])
     return apply_brightness_shift(x, factor, scale)
+
+
+def _warp(x, axes: tuple, fill_mode: str, cval: float, order: int, **transform) -> np.ndarray:
+    """``apply_affine_transform`` with the axes and fill arguments every helper forwards."""
+    row_axis, col_axis, channel_axis = axes
+    return apply_affine_transform(
+        x,
+        **transform,
+        row_axis=row_axis,
+        col_axis=col_axis,
+        channel_axis=channel_axis,
+        fill_mode=fill_mode,
+        cval=cval,
+        order=order,
+    )

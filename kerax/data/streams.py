@@ -235,6 +235,30 @@ def _dataset_elements(ds: PyDataset, start: int = 0) -> Iterator:
             yield result
 
 
+def fit_stream(source: Any, y: Any, sample_weight: Any, class_weight: Any, split: float) -> Any:
+    """``fit``'s checks on a stream input; with ``class_weight``, the weighted source."""
+    if split:
+        raise ValueError(
+            "validation_split is only supported for array inputs: a generator or "
+            "PyDataset cannot be split. Pass validation_data=... instead."
+        )
+    if y is not None or sample_weight is not None:
+        raise ValueError(
+            "When x is a generator or PyDataset, it must yield the targets itself "
+            "((x, y) or (x, y, sample_weight) batches); do not pass y or "
+            "sample_weight separately."
+        )
+    if class_weight is None:
+        return source
+    if not isinstance(source, PyDataset):
+        raise ValueError(
+            "class_weight is not supported with a Python generator or iterator "
+            "(as in Keras 3): yield (x, y, sample_weight) batches with the "
+            "weights, or pass a kerax.utils.PyDataset."
+        )
+    return ClassWeighted(source, class_weight)
+
+
 class ClassWeighted(PyDataset):
     """A ``PyDataset`` whose batches carry ``class_weight`` as sample weights (Keras 3
     takes ``class_weight`` with a ``PyDataset``, not with a Python generator)."""

@@ -18,14 +18,13 @@ from kerax import _host_keys, _scope
 from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays, grain_adapter
-from kerax.data.streams import ClassWeighted, is_stream
+from kerax.data.streams import fit_stream, is_stream
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast, precompile
 from kerax.trainer.evaluating import Evaluating, host_logs
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state, whole_steps
 from kerax.trainer.runners import place as _place
-from kerax.utils.py_dataset import PyDataset
 
 
 class Trainer(Evaluating, Predicting):
@@ -271,25 +270,7 @@ class Trainer(Evaluating, Predicting):
             raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
         val = None
         if is_stream(x):
-            if validation_split:
-                raise ValueError(
-                    "validation_split is only supported for array inputs: a generator or "
-                    "PyDataset cannot be split. Pass validation_data=... instead."
-                )
-            if y is not None or sample_weight is not None:
-                raise ValueError(
-                    "When x is a generator or PyDataset, it must yield the targets itself "
-                    "((x, y) or (x, y, sample_weight) batches); do not pass y or "
-                    "sample_weight separately."
-                )
-            if class_weight is not None:
-                if not isinstance(x, PyDataset):
-                    raise ValueError(
-                        "class_weight is not supported with a Python generator or iterator "
-                        "(as in Keras 3): yield (x, y, sample_weight) batches with the "
-                        "weights, or pass a kerax.utils.PyDataset."
-                    )
-                x = ClassWeighted(x, class_weight)
+            x = fit_stream(x, y, sample_weight, class_weight, validation_split)
             x = grain_adapter.adapt(x, "fit", steps_per_epoch, epochs)
             runner = StreamRunner(self, x, "fit", steps_per_epoch, epochs)
         else:

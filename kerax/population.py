@@ -107,7 +107,7 @@ class Population:
         model, optimizer = self.model, self.model.optimizer
         init_keys = self._keys(0) if init_keys is None else init_keys
         concrete = model.built and not isinstance(init_keys, jax.core.Tracer)
-        variables = _host_init(model, np.asarray(init_keys)) if concrete else None
+        variables = model._init_on_host(np.asarray(init_keys)) if concrete else None
         if variables is None:  # some initializer has only the compiled path
             variables = jax.vmap(lambda k: model.init(k, x_sample))(init_keys)
         # Zeros and fills on the host (no compile); a compiled call otherwise.
@@ -383,18 +383,3 @@ def _device_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
-
-
-def _host_init(model, keys: np.ndarray) -> dict | None:
-    """``vmap(model.init)(keys)`` computed in NumPy: the same values, no compile; None
-    when some weight's initializer has no host path (``Variable.host_initial_value``)."""
-    index = model._variable_index(states=True)
-    stacked: dict[int, list] = {id(v): [] for _, v in index}
-    for key in keys.reshape(-1, 2):
-        for position, (_, v) in enumerate(index):  # the keys model.init uses
-            value = v.host_initial_value(_host_keys.fold_in(key, position))
-            if value is None:
-                return None
-            stacked[id(v)].append(value)
-    values = jax.device_put({vid: np.stack(members) for vid, members in stacked.items()})
-    return model._tree(lambda path, v: values[id(v)])

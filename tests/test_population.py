@@ -135,13 +135,13 @@ def test_best_member_saves_and_loads_as_an_ordinary_model(tmp_path):
 
 
 def test_member_weights_drawn_on_the_host_equal_the_vmapped_init(monkeypatch):
-    from kerax import population as population_lib
+    from kerax.models.model import Model
 
     x, y = _data(n=32)
 
     def first_state(host):
         if not host:  # the compiled path: vmap(model.init)
-            monkeypatch.setattr(population_lib, "_host_init", lambda model, keys: None)
+            monkeypatch.setattr(Model, "_init_on_host", lambda model, keys: None)
         pop = keras.Population(_model(), 3, seeds=[0, 1, 2])
         pop.fit(x, y, epochs=1, batch_size=32, verbose=0)  # one step from the first state
         return [w for i in range(3) for w in pop.member(i).get_weights()]

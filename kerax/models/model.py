@@ -19,7 +19,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from kerax import _graph, _scope
+from kerax import _graph, _host_keys, _scope
 from kerax._variable import Variable, materialize
 from kerax.layers.base import Layer
 from kerax.trainer import Trainer
@@ -171,10 +171,28 @@ class Model(Trainer, Layer):
                     "or give the model an Input."
                 )
             self._build_from_data(*sample_inputs)
+        position = self._init_positions()
+        return self._tree(lambda path, v: v.initial_value(jax.random.fold_in(key, position[id(v)])))
+
+    def _init_positions(self) -> dict[int, int]:
         # Keys follow each variable's position, not its name: layer names carry a session
         # counter (dense_3), and two models of one architecture must initialize alike.
-        position = {id(v): i for i, (_, v) in enumerate(self._variable_index(states=True))}
-        return self._tree(lambda path, v: v.initial_value(jax.random.fold_in(key, position[id(v)])))
+        return {id(v): i for i, (_, v) in enumerate(self._variable_index(states=True))}
+
+    def _init_on_host(self, keys: np.ndarray) -> Variables | None:
+        """``vmap(self.init)(keys)`` (raw ``uint32[n, 2]`` keys) computed in NumPy: the
+        same values, no compile; None when some weight's initializer has no host path
+        (``Variable.host_initial_value``)."""
+        position = self._init_positions()
+        stacked: dict[int, list] = {vid: [] for vid in position}
+        for key in keys.reshape(-1, 2):
+            for _, v in self._variable_index(states=True):
+                value = v.host_initial_value(_host_keys.fold_in(key, position[id(v)]))
+                if value is None:
+                    return None
+                stacked[id(v)].append(value)
+        values = jax.device_put({vid: np.stack(members) for vid, members in stacked.items()})
+        return self._tree(lambda path, v: values[id(v)])
 
     def apply(
         self,

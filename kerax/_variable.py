@@ -140,6 +140,8 @@ class Variable:
         host = getattr(self.initializer, "host_value", None)
         if host is None or math.prod(self.shape) > _HOST_INIT_LIMIT:
             return None
+        if isinstance(key, jax.core.Tracer):  # a weight created under a trace (a scan body)
+            return None
         key_data = np.asarray(jax.random.key_data(key) if _is_typed_key(key) else key)
         value = host(self.shape, self.dtype, key_data.astype(np.uint32))
         if value is None:

@@ -32,7 +32,8 @@ from kerax.callbacks import EarlyStopping, History
 from kerax.data import arrays
 from kerax.data.streams import is_stream
 from kerax.optimizers._utils import _with_hyperparams
-from kerax.trainer.engine import TrainState, precompile
+from kerax.trainer import shuffle as shuffle_lib
+from kerax.trainer.engine import TrainState, fused_compiler_options, precompile
 from kerax.trainer.runners import padded_order, place
 
 _HYPERPARAMETERS = ("learning_rate", "weight_decay")
@@ -93,15 +94,23 @@ class Population:
         return programs[key]
 
     # -- state -------------------------------------------------------------------------
-    def _keys(self, salt: int, *more: int) -> jax.Array:
-        """Member i's key: ``fold_in(PRNGKey(seeds[i]), salt)``, then each of ``more``."""
+    def _keys(self, salt: int, *more: int, host: bool = False):
+        """Member i's key: ``fold_in(PRNGKey(seeds[i]), salt)``, then each of ``more``
+        (on the device, or as a NumPy array with ``host=True``)."""
         keys = []
         for seed in self.seeds:
             key = _host_keys.fold_in(_host_keys.prng_key(seed), salt)
             for data in more:
                 key = _host_keys.fold_in(key, data)
             keys.append(key)
-        return jax.device_put(np.stack(keys))
+        keys = np.stack(keys)
+        return keys if host else jax.device_put(keys)
+
+    def _orders(self, epoch: int, n: int, total: int) -> np.ndarray:
+        """Each member's order of the rows this epoch: the one a single fit with the
+        member's seed draws (``kerax.trainer.shuffle``), as ``int32[size, total]``."""
+        keys = self._keys(2, epoch, host=True)
+        return np.stack([shuffle_lib.epoch_order(key, n, total) for key in keys])
 
     def _initial_state(self, engine, x_sample, init_keys=None, keys=None) -> TrainState:
         model, optimizer = self.model, self.model.optimizer
@@ -144,13 +153,17 @@ class Population:
 
         return place(jax.tree_util.tree_map(copies, tree))
 
-    def _check_memory(self, engine, x_sample) -> None:
+    def _check_memory(self, x_sample) -> None:
         """Estimate the population's memory before compiling; refuse what cannot fit."""
-        keys = jax.ShapeDtypeStruct((self.size, 2), jnp.uint32)  # 10**9 real keys would not fit
-        abstract = jax.eval_shape(lambda k: self._initial_state(engine, x_sample, k, k), keys)
-        state_bytes = sum(
-            np.prod(a.shape) * a.dtype.itemsize for a in jax.tree_util.tree_leaves(abstract)
+        # One member's weights and optimizer slots, by shape alone (nothing is traced but
+        # the optimizer's init); metric states and counters are a few scalars.
+        variables = self.model._abstract_variables()
+        slots = jax.eval_shape(self.model.optimizer.init, variables["trainable"])
+        member = sum(
+            np.prod(a.shape, dtype=np.int64) * np.dtype(a.dtype).itemsize
+            for a in jax.tree_util.tree_leaves((variables, slots))
         )
+        state_bytes = self.size * int(member)
         batch_bytes = sum(a.size * a.dtype.itemsize for a in jax.tree_util.tree_leaves(x_sample))
         # params, grads and the update each live at once; activations scale with the batch
         estimate = 3 * state_bytes + self.size * 20 * batch_bytes
@@ -196,16 +209,17 @@ class Population:
         engine = model._engine_for(x, y, batch_size)
         x_sample = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
         if self.state is None:
-            self._check_memory(engine, x_sample)
+            self._check_memory(x_sample)
             self.state = self._initial_state(engine, x_sample)
         data = place((x, y, sw))
         total = math.ceil(n / batch_size) * batch_size
-        order = place(np.broadcast_to((np.arange(total) % n).astype(np.int32), (self.size, total)))
+        rows = (np.arange(total) % n).astype(np.int32)
+        in_order = place(np.broadcast_to(rows, (self.size, total)))
         steps = math.ceil(n / batch_size)
         fused = engine.loops_fast
         train = self._cached(
-            ("train", id(engine), n, bool(shuffle), fused),
-            lambda: _vmapped_train(engine, n, bool(shuffle), fused),
+            ("train", id(engine), n, fused),
+            lambda: _vmapped_train(engine, n, fused),
         )
         logs_fn = self._cached(
             ("logs", id(engine)),
@@ -227,19 +241,26 @@ class Population:
         self.history = History()
         verbose = 1 if verbose == "auto" else int(verbose)
         state = self.state
-        # The logs program compiles on the other core while the train program compiles.
-        background = [] if logs_fn._cache_size() else [precompile(logs_fn, state)]
+        orders = self._orders(0, n, total) if shuffle else in_order
+        background = []
+        if not logs_fn._cache_size():
+            if fused:  # traced and lowered before the background thread competes for the GIL
+                train.trace(state, data, in_order, 0, steps, active).lower()
+            # The logs program compiles on the other core while the train program compiles.
+            background = [precompile(logs_fn, state)]
         for epoch in range(epochs):
             for cb in others:
                 cb.on_epoch_begin(epoch)
             metrics, losses = self._per_member(engine.fresh_metric_states())
             state = state.replace(metrics=metrics, losses=losses)
-            epoch_keys = self._keys(2, epoch)
+            order = place(orders)
             if fused:
-                state, order = train(state, data, order, 0, steps, epoch_keys, active)
+                state = train(state, data, order, 0, steps, active)
             else:
                 for i in range(steps):
-                    state, order = train(state, data, order, i, epoch_keys, active)
+                    state = train(state, data, order, i, active)
+            if shuffle and epoch + 1 < epochs:  # drawn while the device runs this epoch
+                orders = self._orders(epoch + 1, n, total)
             for thread in background:
                 thread.join()
             logs = dict(zip(names, (np.asarray(v) for v in jax.device_get(logs_fn(state)))))
@@ -353,25 +374,23 @@ def _best(values, key):
     return float(np.max(values) if "acc" in key else np.min(values))
 
 
-def _vmapped_train(engine, n: int, shuffle: bool, fused: bool):
+def _vmapped_train(engine, n: int, fused: bool):
     """The engine's train program, vmapped over members, with per-member stopping."""
     if fused:
 
-        def run(state, data, order, start, stop, key, active):
-            new, order = engine._train_fused(
-                state, data, order, start, stop, key, n=n, shuffle=shuffle
-            )
-            return member_where(active, new, state), order
+        def run(state, data, order, start, stop, active):
+            new = engine._train_fused(state, data, order, start, stop, n=n)
+            return member_where(active, new, state)
 
-        axes = (0, None, 0, None, None, 0, 0)
+        axes = (0, None, 0, None, None, 0)
     else:
 
-        def run(state, data, order, i, key, active):
-            new, order = engine._train_single(state, data, order, i, key, n=n, shuffle=shuffle)
-            return member_where(active, new, state), order
+        def run(state, data, order, i, active):
+            return member_where(active, engine._train_single(state, data, order, i, n=n), state)
 
-        axes = (0, None, 0, None, 0, 0)
-    return jax.jit(jax.vmap(run, in_axes=axes), donate_argnums=(0, 2))
+        axes = (0, None, 0, None, 0)
+    options = fused_compiler_options(fused)
+    return jax.jit(jax.vmap(run, in_axes=axes), donate_argnums=0, compiler_options=options)
 
 
 def _device_memory() -> int | None:

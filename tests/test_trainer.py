@@ -317,10 +317,11 @@ def test_train_batch_begin_is_called_per_dispatch():
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 70_000])
 def test_epoch_permutation_is_a_permutation_and_uniform(n):
-    from kerax.trainer.engine import permutation
+    from kerax import _host_keys
+    from kerax.trainer.shuffle import permutation
 
-    keys = jax.random.split(jax.random.PRNGKey(0), 400 if n < 10_000 else 8)
-    perms = np.asarray(jax.vmap(lambda k: permutation(k, n))(keys))
+    keys = _host_keys.fold_in(_host_keys.prng_key(0), np.arange(400 if n < 10_000 else 8))
+    perms = np.stack([permutation(k, n) for k in keys])
     assert perms.dtype == np.int32
     assert all(np.array_equal(np.sort(p), np.arange(n)) for p in perms)
     if n == 7:  # each row lands at each position about equally often (400 draws)
@@ -329,3 +330,27 @@ def test_epoch_permutation_is_a_permutation_and_uniform(n):
     if n >= 1000:  # far from the identity, and different per key
         assert np.mean(perms[0] == np.arange(n)) < 0.01
         assert np.mean(perms[0] == perms[1]) < 0.01
+    assert np.array_equal(permutation(keys[0], n), perms[0])  # a function of the key
+
+
+def test_keras2_positional_metrics_and_clear_loss_weight_errors():
+    # Keras 2: compile(optimizer, loss, metrics); Keras 3: compile(optimizer, loss, loss_weights)
+    x, labels = _blobs()
+    y = keras.utils.to_categorical(labels, 3)
+    model = _mlp()
+    model.compile("adam", "categorical_crossentropy", ["accuracy"])
+    history = model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert set(history.history) == {"loss", "accuracy"}
+    assert model.metrics_names == ["loss", "accuracy"]
+    with pytest.raises(TypeError, match="metrics twice"):
+        model.compile("adam", "categorical_crossentropy", ["accuracy"], metrics=["mae"])
+    with pytest.raises(TypeError, match=r"loss_weights must hold numbers.*\[1.0, 2.0\]"):
+        model.compile("adam", "mse", loss_weights={model.output_names[0]: [1.0, 2.0]})
+        model.fit(x, y, verbose=0)
+
+
+def test_a_built_model_resolves_its_loss_at_compile():
+    model = _mlp()
+    assert model.output_names == [model.layers[-1].name]
+    with pytest.raises(ValueError, match="(?i)unknown loss"):
+        model.compile(optimizer="adam", loss="mean_sqared_error")  # no fit needed

@@ -117,6 +117,10 @@ class Sequential(Model):
         return self._graph("input").input
 
     @property
+    def output_names(self) -> list[str]:
+        return self._graph("output_names").output_names
+
+    @property
     def output(self) -> Any:
         return self._graph("output").output
 

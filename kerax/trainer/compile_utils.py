@@ -40,6 +40,18 @@ def flatten_outputs(y_pred: Any) -> list:
     return jax.tree_util.tree_leaves(y_pred)
 
 
+def _loss_weight(w: Any) -> float:
+    if w is None:
+        return 1.0
+    try:
+        return float(w)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"loss_weights must hold numbers, one per output. Received: {w!r}. "
+            "Example: loss_weights=[1.0, 0.5] or {'out_a': 1.0, 'out_b': 0.5}."
+        ) from None
+
+
 class CompiledLoss:
     """Per-output losses with weights: ``total = sum_i w_i * loss_i(y_i, yhat_i)``."""
 
@@ -58,8 +70,7 @@ class CompiledLoss:
             self.weights = [1.0] * len(output_names)
         else:
             self.weights = [
-                1.0 if w is None else float(w)
-                for w in align(loss_weights, output_names, "loss_weights")
+                _loss_weight(w) for w in align(loss_weights, output_names, "loss_weights")
             ]
 
     @property

@@ -3,7 +3,7 @@
 ``train_step(state, batch) -> state`` is pure: forward in training mode, loss plus
 regularization and ``add_loss`` terms, ``jax.value_and_grad``, the optax update,
 constraints, metric updates. Loops over batches run *inside* one compiled call
-(``lax.fori_loop`` over a device-resident dataset and a permutation), so a dispatch
+(``lax.fori_loop`` over a device-resident dataset in an order drawn on the host), so a dispatch
 covers ``steps_per_execution`` steps and the host never touches a batch.
 
 Every batch has the same shape: the last partial batch is padded with valid rows and
@@ -71,6 +71,9 @@ class Engine:
         metrics: the built :class:`CompiledMetrics`.
         optimizer: a kerax optimizer (``init``/``update`` over optax).
         batch_size: the static batch size of every step.
+        privacy: a ``kerax.trainer.privacy.DPConfig`` for DP-SGD gradients, or None.
+        loops_fast: whether the model's step runs fast inside a loop body (see
+            ``loops_are_fast``): then epochs run fused.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class Engine:
         optimizer,
         batch_size: int,
         privacy: Any = None,
+        loops_fast: bool = True,
     ):
         self.model = model
         self.loss = loss
@@ -92,12 +96,13 @@ class Engine:
         self.regularized = [(p, v.regularizer) for p, v in index if v.trainable and v.regularizer]
         self.constrained = [(p, v.constraint) for p, v in index if v.trainable and v.constraint]
         self.trace_count = 0
-        static = ("n", "shuffle")
-        self.train_fused = jax.jit(self._train_fused, donate_argnums=(0, 2), static_argnames=static)
-        self.train_single = jax.jit(
-            self._train_single, donate_argnums=(0, 2), static_argnames=static
+        self.loops_fast = loops_fast
+        options = fused_compiler_options(loops_fast)
+        self.train_fused = jax.jit(
+            self._train_fused, donate_argnums=0, static_argnames="n", compiler_options=options
         )
-        self.eval_fused = jax.jit(self._eval_fused, static_argnames=("n",))
+        self.train_single = jax.jit(self._train_single, donate_argnums=0, static_argnames="n")
+        self.eval_fused = jax.jit(self._eval_fused, static_argnames="n", compiler_options=options)
         self.eval_single = jax.jit(self._eval_single, static_argnames=("n",))
         self.train_one = jax.jit(self.train_step)  # *_on_batch: nothing donated
         self.eval_one = jax.jit(self.eval_step)
@@ -228,29 +233,14 @@ class Engine:
             return dist.shard_batch((x, y, sw, mask))
         return x, y, sw, mask
 
-    @staticmethod
-    def _epoch_order(order, n, start, key, shuffle):
-        """At an epoch's first step, a fresh permutation of the n valid rows (on device)."""
-        if not shuffle:
-            return order
-
-        def permute(_):
-            perm = permutation(key, n)
-            pad = order.shape[0] - n  # static: padding rows point at valid ones, masked
-            return jnp.concatenate([perm, perm[jnp.arange(pad) % n]]) if pad else perm
-
-        return jax.lax.cond(start == 0, permute, lambda _: order, None)
-
-    def _train_fused(self, state, data, order, start, stop, key, n, shuffle):
+    def _train_fused(self, state, data, order, start, stop, n):
         self.trace_count += 1  # a Python side effect: runs only when jax traces
-        order = self._epoch_order(order, n, start, key, shuffle)
         body = lambda i, s: self.train_step(s, self._batch(data, order, n, i))
-        return jax.lax.fori_loop(start, stop, body, state), order
+        return jax.lax.fori_loop(start, stop, body, state)
 
-    def _train_single(self, state, data, order, i, key, n, shuffle):
+    def _train_single(self, state, data, order, i, n):
         self.trace_count += 1
-        order = self._epoch_order(order, n, i, key, shuffle)
-        return self.train_step(state, self._batch(data, order, n, i)), order
+        return self.train_step(state, self._batch(data, order, n, i))
 
     def _eval_fused(self, state, data, order, start, stop, n):
         body = lambda i, s: self.eval_step(s, self._batch(data, order, n, i))
@@ -259,13 +249,13 @@ class Engine:
     def _eval_single(self, state, data, order, i, n):
         return self.eval_step(state, self._batch(data, order, n, i))
 
-    def run_train(self, state, data, order, start, stop, key, n, shuffle, fused):
-        """Steps ``start..stop`` of an epoch; returns ``(state, order)``."""
+    def run_train(self, state, data, order, start, stop, n, fused):
+        """Steps ``start..stop`` of an epoch, rows in ``order`` (see kerax.trainer.shuffle)."""
         if fused:
-            return self.train_fused(state, data, order, start, stop, key, n, shuffle)
+            return self.train_fused(state, data, order, start, stop, n)
         for i in range(start, stop):
-            state, order = self.train_single(state, data, order, i, key, n, shuffle)
-        return state, order
+            state = self.train_single(state, data, order, i, n)
+        return state
 
     def run_eval(self, state, data, order, steps, n, fused):
         if fused:
@@ -301,28 +291,18 @@ def precompile(jitted, *args) -> threading.Thread:
     return thread
 
 
-def permutation(key, n: int) -> jax.Array:
-    """A uniformly random permutation of ``range(n)`` (int32), cheap to compile and run.
+def fused_compiler_options(loops_fast: bool) -> dict | None:
+    """XLA options for the fused loops (many steps in one program) of a model.
 
-    Like ``jax.random.permutation``, rounds of sorting by random keys (about 3·log2(n)
-    random bits in all, so ties are negligible), but each round sorts one uint32 holding
-    random bits above the row's position: a single-operand sort, ~3x faster on CPU than
-    sorting (key, index) pairs, and all rounds' bits come from one threefry draw (each
-    draw is a loop that costs ~0.1 s of XLA compile on CPU).
+    On CPU, LLVM's optimization level 1 compiles such a program 7-15% faster than the
+    default level 2 (a tutorial MLP's epoch: 0.41 s instead of 0.45 s), and runs dense,
+    normalization and recurrent models as fast (measured: MLPs of batch 32 and 1024, a
+    BatchNorm/LayerNorm MLP, a GRU). Convolutional models run 8-11% slower at level 1:
+    they keep the default (and run one step per call on CPU anyway).
     """
-    index_bits = max(1, (n - 1).bit_length())
-    if index_bits > 26:  # too few random bits left per round: sort (64 bits, index)
-        hi, lo = jax.random.bits(key, (2, n), jnp.uint32)
-        return jax.lax.sort((hi, lo, jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
-    rounds = -(-3 * index_bits // (32 - index_bits))
-    random = jax.random.bits(key, (rounds, n), jnp.uint32)
-    positions = jnp.arange(n, dtype=jnp.uint32)
-    mask = jnp.uint32((1 << index_bits) - 1)
-    order = None
-    for r in range(rounds):  # ties in a round keep the previous round's random order
-        picked = jax.lax.sort((random[r] << index_bits) | positions) & mask
-        order = picked if order is None else order[picked]
-    return order.astype(jnp.int32)
+    if loops_fast and jax.default_backend() == "cpu":
+        return {"xla_backend_optimization_level": 1}
+    return None
 
 
 def loops_are_fast(jaxpr) -> bool:

@@ -1,8 +1,9 @@
 """Where batches come from during ``fit``/``evaluate``/``predict``.
 
 ``ArrayRunner``: in-memory arrays, placed on the device once; epochs run on the device
-(permutation, gather, steps). ``StreamRunner``: generators, iterators and ``PyDataset``;
-batches are prepared on a host thread and transferred ahead of the step that uses them.
+(gather, steps) in an order drawn on the host (``kerax.trainer.shuffle``).
+``StreamRunner``: generators, iterators and ``PyDataset``; batches are prepared on a
+host thread and transferred ahead of the step that uses them.
 Both drive the same ``Engine`` (the same pure train step).
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 from kerax import distribution as distribution_lib
 from kerax.data import arrays
 from kerax.data.streams import BatchStream, check_finite, one_shot
+from kerax.trainer import shuffle as shuffle_lib
 
 
 def place(tree: Any) -> Any:
@@ -112,6 +114,7 @@ class ArrayRunner:
             self.data = place((x, y, sample_weight))
             self.order = padded_order(self.n, batch_size)
             total = math.ceil(self.n / batch_size)
+            self.orders = shuffle_lib.Orders(self.n, total * batch_size)
         else:
             self.data, self.order, total = self.feed.arrange(), None, self.feed.steps
         self.steps = total if steps is None else min(int(steps), total)
@@ -128,26 +131,27 @@ class ArrayRunner:
         first_step: int = 0,
         on_begin: Callable = lambda batch: None,
     ):
-        if self.feed is not None:  # the epoch's permutation is drawn on the host
-            if shuffle:
-                order_fn = self.engine._epoch_order
-                self.data = self.feed.arrange(lambda o, n: order_fn(o, n, 0, epoch_key, True))
-            shuffle = False
-        if first_step and shuffle:  # resuming mid-epoch: the permutation step 0 would draw
-            self.order = self.engine._epoch_order(self.order, self.n, 0, epoch_key, True)
+        if shuffle and self.feed is not None:  # each process arranges its share
+            permute = lambda order, n: shuffle_lib.epoch_order(epoch_key, n, len(order))
+            self.data = self.feed.arrange(permute)
+        elif shuffle:
+            self.order = place(self.orders.get(epoch_key))
         for start in range(first_step, self.steps, k):
             stop = min(start + k, self.steps)
             on_begin(start)
             # one dispatch per step when unfused, so each can be settled (distribution.settle)
             for a, b in [(start, stop)] if fused else [(i, i + 1) for i in range(start, stop)]:
-                state, self.order = self.engine.run_train(
-                    state, self.data, self.order, a, b, epoch_key, self.n, shuffle, fused
-                )
+                state = self.engine.run_train(state, self.data, self.order, a, b, self.n, fused)
                 distribution_lib.settle(state)
             on_dispatch(stop - 1, state)
             if should_stop():
                 break
         return state
+
+    def prefetch_order(self, epoch_key) -> None:
+        """Draw a later epoch's order now, while the device runs this one."""
+        if self.feed is None:
+            self.orders.prefetch(epoch_key)
 
     def evaluate(self, state):
         if self.engine.loops_fast:
@@ -215,6 +219,9 @@ class StreamRunner:
         else:
             self._check_ran_out(served)
         return state
+
+    def prefetch_order(self, epoch_key) -> None:
+        """Batches come in the stream's own order: nothing to draw."""
 
     def evaluate(self, state):
         served = 0

@@ -95,6 +95,7 @@ class Trainer(Evaluating, Predicting):
                 "steps_per_execution must be a positive integer. Received: "
                 f"steps_per_execution={steps_per_execution!r}"
             )
+        loss_weights, metrics = _keras2_positional_metrics(loss_weights, metrics)
         self._privacy = privacy.validate(dp_l2_clip, dp_noise_multiplier)
         if self._privacy is not None:
             privacy.check_model(self)
@@ -112,6 +113,16 @@ class Trainer(Evaluating, Predicting):
         self._metric_spec = (metrics, weighted_metrics)
         self._compiled_loss = None
         self._compiled_metrics = None
+        names = getattr(self, "output_names", None)
+        if names and loss is not None:
+            # Resolve the losses now (a misspelt name fails at compile, not in fit) and
+            # load the metrics module: fit() then starts with nothing left to import.
+            from kerax import metrics as _  # noqa: F401
+
+            self._compiled_loss = CompiledLoss(loss, loss_weights, list(names))
+            self._compiled_metrics = CompiledMetrics(
+                metrics, weighted_metrics, list(names), self._compiled_loss
+            )
         self._engines = {}
         self._opt_state = None
         self.steps_per_execution = steps_per_execution
@@ -168,7 +179,7 @@ class Trainer(Evaluating, Predicting):
             names = self._compiled_loss.output_names
             y_pred, _ = self._forward_spec(first)
             self._compiled_metrics.build(align(y, names, "y"), flatten_outputs(y_pred))
-        if batch_size not in self._engines:
+        if batch_size not in self._engines:  # the model's layers decide loops_fast
             self._engines[batch_size] = Engine(
                 self,
                 self._compiled_loss,
@@ -176,10 +187,9 @@ class Trainer(Evaluating, Predicting):
                 self.optimizer,
                 batch_size,
                 privacy=getattr(self, "_privacy", None),
+                loops_fast=self._forward_spec(first)[1],
             )
-        engine = self._engines[batch_size]
-        engine.loops_fast = self._forward_spec(first)[1]
-        return engine
+        return self._engines[batch_size]
 
     def _steps_per_dispatch(self, engine: Engine, steps: int, batch_hooks: bool) -> int:
         """``steps_per_execution``, or the automatic choice.
@@ -306,7 +316,8 @@ class Trainer(Evaluating, Predicting):
         state = self._initial_state(engine, copy=True)
         if self._shuffle_key is None:
             self._shuffle_key = _scope.next_global_key()
-        shuffle_key = self._shuffle_key
+        shuffle_key = np.asarray(self._shuffle_key)
+        epoch_key = lambda epoch: _host_keys.fold_in(shuffle_key, epoch)
         if self._initial_epoch is not None:
             initial_epoch = self._initial_epoch
         first_step = self._initial_step
@@ -315,7 +326,7 @@ class Trainer(Evaluating, Predicting):
         val_runner = None
         if val is not None:  # placed and checked once, before training starts
             val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
-        background = self._precompile(engine, state, val_runner)
+        background = self._precompile(engine, state, val_runner, runner, k, fused)
 
         def on_dispatch(batch, state):
             self._fit_state = state
@@ -343,7 +354,7 @@ class Trainer(Evaluating, Predicting):
             state = state.replace(opt_state=opt_state, **fresh)
             state = runner.train_epoch(
                 state,
-                jax.device_put(_host_keys.fold_in(np.asarray(shuffle_key), epoch)),
+                epoch_key(epoch),
                 bool(shuffle),
                 k,
                 fused,
@@ -353,6 +364,8 @@ class Trainer(Evaluating, Predicting):
                 callback_list.on_train_batch_begin,  # no device sync: nothing is read
             )
             first_step = 0
+            if shuffle and epoch + 1 < epochs:  # while the device runs this epoch
+                runner.prefetch_order(epoch_key(epoch + 1))
             for thread in background:  # done by now: the train program compiled longer
                 thread.join()
             background = []
@@ -364,7 +377,7 @@ class Trainer(Evaluating, Predicting):
                 callback_list.on_test_end(val_logs)
                 logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
             if callbacks:  # user callbacks may read or save the weights
-                self._finish(_copy_tree(state))
+                self._finish(jax.device_put(state, may_alias=False))  # a copy, no compile
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -373,10 +386,18 @@ class Trainer(Evaluating, Predicting):
         callback_list.on_train_end(logs)
         return self.history
 
-    def _precompile(self, engine: Engine, state: TrainState, val_runner) -> list:
+    def _precompile(
+        self, engine: Engine, state: TrainState, val_runner, runner, k: int, fused: bool
+    ) -> list:
         """Start compiling the logs and validation programs beside the train program."""
         if getattr(engine._log_values, "_cache_size", lambda: 0)():
             return []  # a second fit of this model: everything is compiled
+        if fused and isinstance(runner, ArrayRunner) and runner.feed is None:
+            # Trace and lower the train program first: tracing holds the GIL, and the
+            # background threads below would slow it down. Its real call (the first
+            # dispatch) finds the lowering cached and goes straight to compiling.
+            stop = min(k, runner.steps)
+            engine.train_fused.trace(state, runner.data, runner.order, 0, stop, runner.n).lower()
         threads = [precompile(engine._log_values, state)]
         if isinstance(val_runner, ArrayRunner) and val_runner.feed is None:
             val_engine = val_runner.engine
@@ -410,4 +431,27 @@ class Trainer(Evaluating, Predicting):
         return names
 
 
-_copy_tree = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree))
+def _keras2_positional_metrics(loss_weights: Any, metrics: Any) -> tuple[Any, Any]:
+    """Keras 2's ``compile(optimizer, loss, metrics)``: the third positional argument was
+    ``metrics``; in Keras 3 it is ``loss_weights``. Weights are numbers and metrics are
+    names, functions or ``Metric`` objects, so a third argument holding the latter is
+    read as Keras 2 meant it."""
+
+    def leaves(spec):
+        if isinstance(spec, dict):
+            return [leaf for v in spec.values() for leaf in leaves(v)]
+        if isinstance(spec, (list, tuple)):
+            return [leaf for v in spec for leaf in leaves(v)]
+        return [spec]
+
+    if loss_weights is None or not any(
+        isinstance(leaf, str) or callable(leaf) for leaf in leaves(loss_weights)
+    ):
+        return loss_weights, metrics
+    if metrics is not None:
+        raise TypeError(
+            "compile() got metrics twice: loss_weights holds metric names or functions "
+            f"({loss_weights!r}) and metrics={metrics!r} was also passed. loss_weights "
+            "takes numbers (one per output); pass metrics only as metrics=[...]."
+        )
+    return None, loss_weights

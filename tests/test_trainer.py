@@ -354,3 +354,17 @@ def test_a_built_model_resolves_its_loss_at_compile():
     assert model.output_names == [model.layers[-1].name]
     with pytest.raises(ValueError, match="(?i)unknown loss"):
         model.compile(optimizer="adam", loss="mean_sqared_error")  # no fit needed
+
+
+def test_epoch_orders_prefetched_or_drawn_are_the_same():
+    from kerax import _host_keys
+    from kerax.trainer.shuffle import Orders, epoch_order
+
+    keys = _host_keys.fold_in(_host_keys.prng_key(3), np.arange(3))
+    orders = Orders(n=10, total=12)  # 10 rows padded to 3 batches of 4
+    orders.prefetch(keys[1])
+    assert np.array_equal(orders.get(keys[1]), epoch_order(keys[1], 10, 12))
+    orders.prefetch(keys[2])
+    drawn = orders.get(keys[0])  # not the prefetched key: drawn now
+    assert np.array_equal(drawn, epoch_order(keys[0], 10, 12))
+    assert sorted(drawn[:10]) == list(range(10)) and set(drawn[10:]) <= set(drawn[:10])

@@ -60,6 +60,25 @@ def test_sequential_pop_and_layers_exclude_input():
     assert model.output_shape == (None, 4)
 
 
+def _branching_model(k):
+    """Two inputs, a layer shared at two depths, a side branch and two heads."""
+    a, b = k.Input((8,), name="a"), k.Input((4,), name="b")
+    shared = k.layers.Dense(8, name="shared")
+    x = k.layers.Dense(8, name="d1")(a)
+    z = shared(shared(x))
+    side = k.layers.Dense(8, name="side")(b)
+    out = k.layers.Dense(2, name="out")(k.layers.Concatenate(name="cat")([z, side, x]))
+    return k.Model([a, b], [out, k.layers.Dense(3, name="aux")(x)])
+
+
+def test_functional_layers_are_listed_in_keras_order():
+    ours = [layer.name for layer in _branching_model(keras).layers]
+    # Keras 3: by depth from the outputs (deepest first), ties in first-visit order
+    assert ours == ["a", "d1", "shared", "b", "side", "cat", "out", "aux"]
+    real = pytest.importorskip("keras")
+    assert ours == [layer.name for layer in _branching_model(real).layers]
+
+
 def test_functional_multi_input_multi_output_and_shared_layers():
     a = keras.Input((3,), name="a")
     b = keras.Input((3,), name="b")

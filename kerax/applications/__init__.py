@@ -1,10 +1,11 @@
 """``keras.applications``: reference architectures with Keras's pretrained weights.
 
-``VGG16`` and ``VGG19`` build the networks with Keras's layer names and read Keras's
-ImageNet weight files (fetched once into ``~/.keras/models``, or found there when Keras
-already downloaded them). Each family has its submodule with the matching
-``preprocess_input`` and ``decode_predictions`` (``keras.applications.vgg16``).
-Nothing here is imported until first used.
+``VGG16``, ``VGG19`` and ``ResNet50``/``ResNet101``/``ResNet152`` build the networks
+with Keras's layer names and read Keras's ImageNet weight files (fetched once into
+``~/.keras/models``, or found there when Keras already downloaded them). Each family
+has its submodule with the matching ``preprocess_input`` and ``decode_predictions``
+(``keras.applications.vgg16``, ``keras.applications.resnet``). Nothing here is
+imported until first used.
 
 Example:
     >>> import kerax as keras
@@ -16,10 +17,26 @@ Example:
 
 from kerax import _lazy
 
-__all__ = ["VGG16", "VGG19", "imagenet_utils", "vgg16", "vgg19"]
+__all__ = [
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "VGG16",
+    "VGG19",
+    "imagenet_utils",
+    "resnet",
+    "resnet50",
+    "vgg16",
+    "vgg19",
+]
 
 __getattr__, __dir__ = _lazy.attach(
     __name__,
-    _lazy.table({"kerax.applications.vgg": ("VGG16", "VGG19")}),
-    submodules=["imagenet_utils", "vgg16", "vgg19"],
+    _lazy.table(
+        {
+            "kerax.applications.vgg": ("VGG16", "VGG19"),
+            "kerax.applications.resnet": ("ResNet50", "ResNet101", "ResNet152"),
+        }
+    ),
+    submodules=["imagenet_utils", "resnet", "resnet50", "vgg16", "vgg19"],
 )

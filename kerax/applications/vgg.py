@@ -13,12 +13,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from kerax import _graph, config
-from kerax.applications import imagenet_utils
+from kerax.applications import _common
 
 __all__ = ["VGG16", "VGG19", "decode_predictions", "preprocess_input"]
 
-_BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 # (architecture, include_top) -> (file name in the cache, URL, Keras's md5 of the file).
 # The same names and hashes as Keras, so a file Keras already cached is used as it is.
 WEIGHTS = {
@@ -41,7 +39,6 @@ WEIGHTS = {
 }
 _FILTERS = (64, 128, 256, 512, 512)
 _CONVS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-_POOLINGS = (None, "avg", "max")
 
 
 def VGG16(
@@ -159,38 +156,6 @@ def VGG19(
     )
 
 
-def _check_weights(weights: Any) -> Any:
-    if weights is None or weights == "imagenet":
-        return weights
-    if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
-        return os.fspath(weights)
-    raise ValueError(
-        "weights must be None (random initialisation), 'imagenet' (pretrained on "
-        "ImageNet) or the path of an existing weights file. Received: "
-        f"weights={weights!r}"
-        + (" (no file at that path)" if isinstance(weights, (str, os.PathLike)) else "")
-    )
-
-
-def _source_inputs(tensor: Any) -> list:
-    """The ``keras.Input`` tensors that ``tensor`` is computed from, in first-seen order."""
-    from kerax.layers.core import InputLayer
-
-    found: list = []
-    stack, seen = [tensor], set()
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        if t.node is None or isinstance(t.node.layer, InputLayer):
-            if all(t is not s for s in found):
-                found.append(t)
-        else:
-            stack.extend(reversed(t.node.inputs))
-    return found
-
-
 def _vgg(
     arch: str,
     include_top: bool,
@@ -205,38 +170,15 @@ def _vgg(
     from kerax import layers
     from kerax.models.functional import Functional
 
-    weights = _check_weights(weights)
-    if weights == "imagenet" and include_top and classes != 1000:
-        raise ValueError(
-            "The ImageNet classifier has 1000 classes, so weights='imagenet' with "
-            f"include_top=True needs classes=1000. Received: classes={classes}. For another "
-            "number of classes use include_top=False and add your own classifier."
-        )
-    if pooling not in _POOLINGS:
-        raise ValueError(f"pooling must be one of {_POOLINGS}. Received: pooling={pooling!r}")
-    data_format = config.image_data_format()
-    input_shape = imagenet_utils.obtain_input_shape(
+    weights, img_input = _common.image_input(
+        weights,
+        include_top,
+        classes,
+        pooling,
+        classifier_activation,
+        input_tensor,
         input_shape,
-        default_size=224,
-        min_size=32,
-        data_format=data_format,
-        require_flatten=include_top,
-        weights=weights,
     )
-    if include_top:
-        # Checked before building so a wrong activation fails fast, not after 138M weights.
-        imagenet_utils.validate_activation(classifier_activation, weights)
-    if input_tensor is None:
-        img_input = layers.Input(shape=input_shape)
-    elif _graph.is_symbolic(input_tensor):
-        img_input = input_tensor
-    else:
-        raise TypeError(
-            "input_tensor must be a symbolic tensor: keras.Input(...) or a layer output "
-            f"computed from one. Received: input_tensor of type {type(input_tensor).__name__}. "
-            "To run the network on arrays, build it and call it: model(images)."
-        )
-
     x = img_input
     for block, (filters, convs) in enumerate(zip(_FILTERS, _CONVS[arch]), start=1):
         for i in range(1, convs + 1):
@@ -254,78 +196,18 @@ def _vgg(
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
-
-    if input_tensor is None:
-        inputs = img_input
-    else:
-        sources = _source_inputs(input_tensor)
-        inputs = sources[0] if len(sources) == 1 else sources
-    model = Functional(inputs, x, name=name)
+    model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
 
     if weights == "imagenet":
-        model.load_weights(_imagenet_weights(arch, include_top))
+        fname, file_hash = WEIGHTS[(arch, include_top)]
+        model.load_weights(
+            _common.imagenet_weights(arch.upper(), arch, fname, file_hash, include_top)
+        )
     elif weights is not None:
         model.load_weights(weights)
     return model
 
 
-def _imagenet_weights(arch: str, include_top: bool) -> str:
-    """The path of Keras's ImageNet weights file for ``arch``, cached or downloaded."""
-    from kerax.utils import get_file
-
-    fname, file_hash = WEIGHTS[(arch, include_top)]
-    try:
-        return get_file(
-            fname, _BASE_URL + f"{arch}/{fname}", cache_subdir="models", file_hash=file_hash
-        )
-    except OSError as e:
-        raise OSError(
-            f"{arch.upper()}(weights='imagenet', include_top={include_top}) needs Keras's "
-            f"pretrained weights file {fname}. {e} Alternatively pass weights=None (random "
-            "initialisation) or weights='/path/to/weights.h5'."
-        ) from e
-
-
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """Prepare RGB images (values 0..255) for VGG16 and VGG19: RGB to BGR, ImageNet mean subtracted.
-
-    Args:
-        x: images, 3D or 4D, NumPy, JAX or symbolic (see
-            :func:`kerax.applications.imagenet_utils.preprocess_input`, mode "caffe").
-        data_format: ``"channels_last"`` or ``"channels_first"``; default
-            ``kerax.config.image_data_format()``.
-
-    Returns:
-        The float images, no scaling (values roughly -124..152).
-
-    Raises:
-        ValueError: for an unknown ``data_format`` or images without 3 channels.
-
-    Example:
-        >>> import numpy as np
-        >>> preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0].round(2).tolist()
-        [-103.94, -116.78, -123.68]
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The ``top`` ImageNet classes of each VGG16 or VGG19 prediction, best first.
-
-    Args:
-        preds: predictions of shape ``(samples, 1000)``.
-        top: how many classes per sample.
-
-    Returns:
-        One list per sample of ``(class_id, class_name, score)`` tuples.
-
-    Raises:
-        ValueError: for predictions not of shape ``(samples, 1000)``.
-        OSError: when Keras's class index is neither cached nor downloadable.
-
-    Example:
-        >>> import numpy as np
-        >>> decode_predictions(np.eye(1, 1000), top=1)  # doctest: +SKIP
-        [[('n01440764', 'tench', 1.0)]]
-    """
-    return imagenet_utils.decode_predictions(preds, top=top)
+# Keras's preprocessing for these networks: "caffe" mode (see kerax.applications._common).
+preprocess_input = _common.preprocess_caffe
+decode_predictions = _common.decode_predictions

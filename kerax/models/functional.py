@@ -48,11 +48,7 @@ class Functional(Model):
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self._nodes = self._topological_nodes()
-        layers = []
-        for node in self._nodes:
-            if all(node.layer is not layer for layer in layers):
-                layers.append(node.layer)
-        self._layers = layers
+        self._layers = self._layers_in_keras_order()
         self.built = True
 
     def _topological_nodes(self) -> list[_graph.Node]:
@@ -79,6 +75,47 @@ class Functional(Model):
             visit(out)
         input_nodes = [t.node for t in _flatten(self._inputs_struct)]
         return input_nodes + order
+
+    def _layers_in_keras_order(self) -> list:
+        """``model.layers`` in Keras's order (which whole-model weight lists, Keras 2
+        ``.h5`` files read by position, and summaries follow): by depth, the longest
+        path to an output, deepest first; layers at the same depth in the order a
+        depth-first walk from the outputs first meets them. Execution order is
+        ``self._nodes``'s, a topological order; only this listing follows Keras's.
+        """
+        first_met: dict[int, int] = {}  # layer -> index in the walk from the outputs
+        finished: set[int] = set()
+        post_order: list[_graph.Node] = []  # parents before children
+
+        def walk(tensor: _graph.KerasTensor) -> None:
+            node = tensor.node
+            if id(node) in finished:
+                return
+            first_met.setdefault(id(node.layer), len(first_met))
+            for parent_tensor in node.inputs:
+                walk(parent_tensor)
+            finished.add(id(node))
+            post_order.append(node)
+
+        for out in _flatten(self._outputs_struct):
+            walk(out)
+        node_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        for node in reversed(post_order):
+            # a shared layer takes the largest depth of its calls, and so do its nodes
+            depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+            for parent_tensor in node.inputs:
+                parent = id(parent_tensor.node)
+                node_depth[parent] = max(node_depth.get(parent, 0), depth + 1)
+        layers = {id(node.layer): node.layer for node in post_order}
+        for t in _flatten(self._inputs_struct):  # an input no output depends on: last
+            if id(t.node.layer) not in layers:
+                layers[id(t.node.layer)] = t.node.layer
+                layer_depth[id(t.node.layer)], first_met[id(t.node.layer)] = 0, -1
+        return sorted(
+            layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_met[id(layer)])
+        )
 
     # -- inputs and outputs ----------------------------------------------------------
     @property

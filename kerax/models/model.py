@@ -237,10 +237,14 @@ class Model(Trainer, Layer):
 
     # -- saving (kerax.saving: Keras 3 .keras and .weights.h5 files) ------------------
     def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
-        """Save architecture, weights, compile config and optimizer state to a .keras file."""
+        """Save architecture, weights, compile config and optimizer state to a .keras file.
+
+        A path ending in ``.h5`` writes Keras's legacy HDF5 file (with a warning);
+        ``include_optimizer=False`` leaves the optimizer out of it.
+        """
         from kerax.saving import save_model
 
-        save_model(self, filepath, overwrite=overwrite)
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Save the weights in Keras's ``.weights.h5`` layout (written atomically)."""

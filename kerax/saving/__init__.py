@@ -1,7 +1,8 @@
 """Saving and loading in Keras 3's formats (``kerax.saving``, as ``keras.saving``).
 
 - ``save_model`` / ``load_model``: whole models as ``.keras`` zip files (config, weights,
-  optimizer state, compile arguments), exchangeable with Keras 3.
+  optimizer state, compile arguments), exchangeable with Keras 3; paths ending in ``.h5``
+  use Keras's legacy whole-model HDF5 format (also tf.keras 2.x files).
 - ``save_weights`` / ``load_weights``: Keras 3's ``.weights.h5`` layout.
 - ``save_checkpoint`` / ``restore_checkpoint``: the full training state for resuming.
 - The custom-object registry: ``register_keras_serializable``, ``custom_object_scope``.

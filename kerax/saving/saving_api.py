@@ -4,6 +4,8 @@ A ``.keras`` file is a zip archive holding ``metadata.json``, ``config.json`` (t
 Keras 3 config, see :mod:`kerax.saving.model_config`) and ``model.weights.h5`` (see
 :mod:`kerax.saving.weights_h5`), stored uncompressed as Keras writes it. Files move
 both ways between kerax and Keras 3. Every write is atomic (:mod:`kerax.saving._io`).
+Paths ending in ``.h5`` / ``.hdf5`` hold Keras's legacy whole-model HDF5 format
+instead (:mod:`kerax.saving.legacy_model_h5`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import datetime
 import io
 import json
 import os
+import sys
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from kerax.saving import _io, legacy_h5
+from kerax.saving import _io, legacy_h5, legacy_model_h5
 from kerax.saving.model_config import deserialize_model, serialize_model
 from kerax.saving.object_config import safe_mode_scope, to_json
 from kerax.saving.weights_h5 import layer_weight_groups, read_weights, write_weights
@@ -38,16 +42,31 @@ def _h5py():
     return h5py
 
 
-def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning raised by our caller at the user's code."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("kerax."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def save_model(model: Any, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
     """Save a model (architecture, weights, optimizer state, compile arguments) as ``.keras``.
+
+    A path ending in ``.h5`` or ``.hdf5`` writes Keras's legacy whole-model HDF5 file
+    instead, with a warning, as Keras 3 does (see :mod:`kerax.saving.legacy_model_h5`).
 
     Args:
         model: a kerax model.
-        filepath: a path ending in ``.keras``.
+        filepath: a path ending in ``.keras`` (or ``.h5`` / ``.hdf5``).
         overwrite: replace an existing file (default); otherwise raise.
+        **kwargs: ``include_optimizer=False`` leaves the compile arguments and optimizer
+            state out of an ``.h5`` file; ``save_format=`` is accepted, as in Keras 3,
+            only when the extension already says the format.
 
     Raises:
         ValueError: for another extension, or a model whose config cannot be written.
+        TypeError: for other keyword arguments.
         IsADirectoryError, FileExistsError, FileNotFoundError, PermissionError: for a
             path that cannot be written (the previous file, if any, is left intact).
 
@@ -60,18 +79,46 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
         (None, 2)
     """
     path = _io.fspath(filepath)
+    include_optimizer = kwargs.pop("include_optimizer", True)
+    save_format = kwargs.pop("save_format", None)
+    if kwargs:
+        raise TypeError(
+            f"save_model got unexpected keyword arguments {sorted(kwargs)}; it takes "
+            "overwrite= and, for .h5 files, include_optimizer=."
+        )
     if os.path.isdir(path):
         _io.check_writable(path)  # raises IsADirectoryError, which says more than the suffix
-    if not path.endswith(".keras"):
-        hint = (
-            " To save only the weights use model.save_weights('name.weights.h5')."
-            if path.endswith((".h5", ".hdf5"))
-            else ""
-        )
+    legacy = path.endswith((".h5", ".hdf5"))
+    if not (legacy or path.endswith(".keras")):
         raise ValueError(
             "kerax saves whole models in the Keras 3 format: the file name must end in "
-            f"'.keras'. Received: filepath={path!r}.{hint}"
+            f"'.keras' (or '.h5' for Keras's legacy HDF5 format). Received: "
+            f"filepath={path!r}. To save only the weights use "
+            "model.save_weights('name.weights.h5')."
         )
+    if save_format is not None:
+        if str(save_format).lower() not in (("h5", "hdf5") if legacy else ("keras",)):
+            raise ValueError(
+                f"save_format={save_format!r} contradicts filepath={path!r}; the "
+                "extension sets the format ('.keras', or '.h5' for legacy HDF5). Drop "
+                "save_format= (it is deprecated, as in Keras 3)."
+            )
+        warnings.warn(
+            "The save_format argument is deprecated, as in Keras 3: the format comes from "
+            f"the file extension. Drop it. Received: save_format={save_format!r}",
+            DeprecationWarning,
+            stacklevel=_user_stacklevel(),
+        )
+    if legacy:
+        warnings.warn(
+            f"Saving {path!r} in Keras's legacy HDF5 format (as Keras 2 did). Keras 3 and "
+            "kerax still read it, but the '.keras' format is the current one and keeps "
+            "more (e.g. every optimizer's state): prefer model.save('my_model.keras').",
+            UserWarning,
+            stacklevel=_user_stacklevel(),
+        )
+        legacy_model_h5.save_legacy_model(model, path, overwrite, include_optimizer)
+        return
     _io.check_writable(path, overwrite)
     config_json = to_json(serialize_model(model))
     import kerax
@@ -104,8 +151,8 @@ class _Archive:
         if head == _HDF5_SIGNATURE:
             raise ValueError(
                 f"{path!r} is an HDF5 file, not a .keras model archive. For a weights file "
-                "use model.load_weights(...); a Keras 2 whole-model .h5 file must be loaded "
-                "in Keras and re-saved as .keras."
+                "use model.load_weights(...); a whole model saved as HDF5 "
+                "(model.save('name.h5')) loads from a path ending in '.h5' or '.hdf5'."
             )
         try:
             self.zip = zipfile.ZipFile(path)
@@ -170,8 +217,11 @@ def load_model(
 ) -> Any:
     """Load a model saved with :func:`save_model` (or by Keras 3) from a ``.keras`` file.
 
+    A path ending in ``.h5`` or ``.hdf5`` is read as Keras's legacy whole-model HDF5
+    file, as written by ``model.save("m.h5")`` in kerax, Keras 3 or tf.keras 2.x.
+
     Args:
-        filepath: the ``.keras`` file.
+        filepath: the ``.keras`` (or ``.h5`` / ``.hdf5``) file.
         custom_objects: custom classes and functions by name (registered ones are found
             without it).
         compile: compile the model as it was saved, with its optimizer state restored.
@@ -191,6 +241,8 @@ def load_model(
     path = _io.fspath(filepath)
     if not os.path.isdir(path):
         _io.check_readable(path)
+        if path.endswith((".h5", ".hdf5")) and not zipfile.is_zipfile(path):
+            return legacy_model_h5.load_legacy_model(path, custom_objects, compile, safe_mode)
     archive = _Archive(path)
     try:
         raw = archive.read(_CONFIG)

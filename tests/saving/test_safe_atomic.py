@@ -215,7 +215,7 @@ def _bad_json(p):
 def test_save_model_bad_destinations(tmp_path, monkeypatch):
     model = _model()
     with pytest.raises(ValueError, match=r"must end in '\.keras'"):
-        save_model(model, tmp_path / "m.h5")
+        save_model(model, tmp_path / "m.txt")
     with pytest.raises(IsADirectoryError, match="is a directory"):
         save_model(model, tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):

@@ -1,0 +1,176 @@
+"""What every application builder shares: Keras's argument rules, the image input, the
+model's source inputs and the ImageNet weight file in Keras's cache.
+
+Each family module (``vgg.py``, ``resnet.py``) writes only its architecture and its
+table of weight files; the checks and the loading behave the same for all of them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from kerax import _graph, config
+from kerax.applications import imagenet_utils
+
+BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+POOLINGS = (None, "avg", "max")
+
+
+def check_weights(weights: Any) -> Any:
+    """``None``, ``"imagenet"`` or the path (as ``str``) of an existing file."""
+    if weights is None or weights == "imagenet":
+        return weights
+    if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
+        return os.fspath(weights)
+    raise ValueError(
+        "weights must be None (random initialisation), 'imagenet' (pretrained on "
+        "ImageNet) or the path of an existing weights file. Received: "
+        f"weights={weights!r}"
+        + (" (no file at that path)" if isinstance(weights, (str, os.PathLike)) else "")
+    )
+
+
+def image_input(
+    weights: Any,
+    include_top: bool,
+    classes: int,
+    pooling: Any,
+    classifier_activation: Any,
+    input_tensor: Any,
+    input_shape: Any,
+    min_size: int = 32,
+    default_size: int = 224,
+) -> tuple[Any, Any]:
+    """Check the arguments every application takes; return ``(weights, image tensor)``.
+
+    Everything is checked before the first layer is built, so a wrong argument fails
+    fast rather than after millions of weights were initialised.
+    """
+    from kerax import layers
+
+    weights = check_weights(weights)
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError(
+            "The ImageNet classifier has 1000 classes, so weights='imagenet' with "
+            f"include_top=True needs classes=1000. Received: classes={classes}. For another "
+            "number of classes use include_top=False and add your own classifier."
+        )
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}. Received: pooling={pooling!r}")
+    input_shape = imagenet_utils.obtain_input_shape(
+        input_shape,
+        default_size=default_size,
+        min_size=min_size,
+        data_format=config.image_data_format(),
+        require_flatten=include_top,
+        weights=weights,
+    )
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
+    if input_tensor is None:
+        return weights, layers.Input(shape=input_shape)
+    if _graph.is_symbolic(input_tensor):
+        return weights, input_tensor
+    raise TypeError(
+        "input_tensor must be a symbolic tensor: keras.Input(...) or a layer output "
+        f"computed from one. Received: input_tensor of type {type(input_tensor).__name__}. "
+        "To run the network on arrays, build it and call it: model(images)."
+    )
+
+
+def model_inputs(input_tensor: Any, img_input: Any) -> Any:
+    """The functional model's inputs: the ``keras.Input`` tensors ``input_tensor`` comes
+    from (so layers applied before it stay part of the model), else ``img_input``."""
+    from kerax.layers.core import InputLayer
+
+    if input_tensor is None:
+        return img_input
+    found: list = []
+    stack, seen = [input_tensor], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t.node is None or isinstance(t.node.layer, InputLayer):
+            if all(t is not s for s in found):
+                found.append(t)
+        else:
+            stack.extend(reversed(t.node.inputs))
+    return found[0] if len(found) == 1 else found
+
+
+def imagenet_weights(label: str, url_dir: str, fname: str, file_hash: str, include_top: bool):
+    """The path of Keras's ImageNet weights file ``fname``, cached or downloaded.
+
+    Args:
+        label: the builder's name for messages (``"VGG16"``, ``"ResNet50"``).
+        url_dir: the file's folder under Keras's ``keras-applications`` bucket.
+        fname: the file's name, in the bucket and in the cache.
+        file_hash: Keras's md5 of the file, so a copy Keras cached is trusted as it is.
+        include_top: for the message.
+
+    Raises:
+        OSError: the file is neither cached nor downloadable; the message names the URL
+            and the path to copy the file to.
+    """
+    from kerax.utils import get_file
+
+    try:
+        return get_file(
+            fname, BASE_URL + f"{url_dir}/{fname}", cache_subdir="models", file_hash=file_hash
+        )
+    except OSError as e:
+        raise OSError(
+            f"{label}(weights='imagenet', include_top={include_top}) needs Keras's "
+            f"pretrained weights file {fname}. {e} Alternatively pass weights=None (random "
+            "initialisation) or weights='/path/to/weights.h5'."
+        ) from e
+
+
+def preprocess_caffe(x: Any, data_format: str | None = None) -> Any:
+    """Prepare RGB images (values 0..255) for VGG and ResNet: RGB to BGR, ImageNet mean subtracted.
+
+    Each family module exposes it as its ``preprocess_input``.
+
+    Args:
+        x: images, 3D or 4D, NumPy, JAX or symbolic (see
+            :func:`kerax.applications.imagenet_utils.preprocess_input`, mode "caffe").
+        data_format: ``"channels_last"`` or ``"channels_first"``; default
+            ``kerax.config.image_data_format()``.
+
+    Returns:
+        The float images, no scaling (values roughly -124..152).
+
+    Raises:
+        ValueError: for an unknown ``data_format`` or images without 3 channels.
+
+    Example:
+        >>> import numpy as np
+        >>> preprocess_caffe(np.zeros((1, 1, 1, 3)))[0, 0, 0].round(2).tolist()
+        [-103.94, -116.78, -123.68]
+    """
+    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
+
+
+def decode_predictions(preds: Any, top: int = 5) -> list:
+    """The ``top`` ImageNet classes of each prediction (VGG, ResNet), best first.
+
+    Args:
+        preds: predictions of shape ``(samples, 1000)``.
+        top: how many classes per sample.
+
+    Returns:
+        One list per sample of ``(class_id, class_name, score)`` tuples.
+
+    Raises:
+        ValueError: for predictions not of shape ``(samples, 1000)``.
+        OSError: when Keras's class index is neither cached nor downloadable.
+
+    Example:
+        >>> import numpy as np
+        >>> decode_predictions(np.eye(1, 1000), top=1)  # doctest: +SKIP
+        [[('n01440764', 'tench', 1.0)]]
+    """
+    return imagenet_utils.decode_predictions(preds, top=top)

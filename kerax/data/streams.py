@@ -71,8 +71,8 @@ def check_finite(tree: Any, what: str, offset: int = 0) -> None:
     """A clear error naming the first row holding NaN or inf."""
     for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
         a = np.asarray(leaf)
-        if not np.issubdtype(a.dtype, np.floating) or a.size == 0:
-            continue
+        if not np.issubdtype(a.dtype, np.floating) or a.size == 0 or np.isfinite(a).all():
+            continue  # one pass in the usual case; the bad row is searched for only if needed
         finite = np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1) if a.ndim else np.isfinite(a)
         if not np.all(finite):
             row = int(np.argmin(finite)) + offset

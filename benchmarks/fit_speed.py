@@ -361,6 +361,15 @@ def main() -> None:
     _report(results, args)
 
 
+def _paired(ours: list, theirs: list, key: str) -> str:
+    """The ratio round by round (each round ran the two back to back): median and range."""
+    ratios = sorted(a[key] / b[key] for a, b in zip(ours, theirs))
+    if len(ratios) < 2:
+        return ""
+    median = statistics.median(ratios)
+    return f" (paired rounds: median {median:.2f}, {ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
 def _report(results, args) -> None:
     print(
         f"\n{'workload':10} {'impl':12} {'samples/s':>10} {'vs best JAX':>11} "
@@ -390,7 +399,10 @@ def _report(results, args) -> None:
             notes.append(f"kerax - jax_step = {firsts['kerax'] - firsts['jax_step']:+.2f} s")
         for impl in ("kerax", "kerax_cached"):
             if impl in firsts and "keras" in firsts:
-                notes.append(f"{impl} / keras = {firsts[impl] / firsts['keras']:.2f}")
+                notes.append(
+                    f"{impl} / keras = {firsts[impl] / firsts['keras']:.2f}"
+                    + _paired(runs[impl], runs["keras"], "first_epoch_s")
+                )
         wholes = {i: statistics.median(r["to_first_epoch_s"] for r in rs) for i, rs in runs.items()}
         if "kerax" in wholes and "keras" in wholes:
             notes.append(

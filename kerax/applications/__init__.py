@@ -1,11 +1,11 @@
 """``keras.applications``: reference architectures with Keras's pretrained weights.
 
-``VGG16``, ``VGG19`` and ``ResNet50``/``ResNet101``/``ResNet152`` build the networks
-with Keras's layer names and read Keras's ImageNet weight files (fetched once into
-``~/.keras/models``, or found there when Keras already downloaded them). Each family
-has its submodule with the matching ``preprocess_input`` and ``decode_predictions``
-(``keras.applications.vgg16``, ``keras.applications.resnet``). Nothing here is
-imported until first used.
+``VGG16``, ``VGG19``, ``ResNet50``/``ResNet101``/``ResNet152`` and ``MobileNetV2`` build
+the networks with Keras's layer names and read Keras's ImageNet weight files (fetched
+once into ``~/.keras/models``, or found there when Keras already downloaded them). Each
+family has its submodule with the matching ``preprocess_input`` and
+``decode_predictions`` (``keras.applications.vgg16``, ``keras.applications.resnet``,
+``keras.applications.mobilenet_v2``). Nothing here is imported until first used.
 
 Example:
     >>> import kerax as keras
@@ -18,12 +18,14 @@ Example:
 from kerax import _lazy
 
 __all__ = [
+    "MobileNetV2",
     "ResNet50",
     "ResNet101",
     "ResNet152",
     "VGG16",
     "VGG19",
     "imagenet_utils",
+    "mobilenet_v2",
     "resnet",
     "resnet50",
     "vgg16",
@@ -36,7 +38,8 @@ __getattr__, __dir__ = _lazy.attach(
         {
             "kerax.applications.vgg": ("VGG16", "VGG19"),
             "kerax.applications.resnet": ("ResNet50", "ResNet101", "ResNet152"),
+            "kerax.applications.mobilenet_v2": ("MobileNetV2",),
         }
     ),
-    submodules=["imagenet_utils", "resnet", "resnet50", "vgg16", "vgg19"],
+    submodules=["imagenet_utils", "mobilenet_v2", "resnet", "resnet50", "vgg16", "vgg19"],
 )

@@ -101,14 +101,17 @@ def model_inputs(input_tensor: Any, img_input: Any) -> Any:
     return found[0] if len(found) == 1 else found
 
 
-def imagenet_weights(label: str, url_dir: str, fname: str, file_hash: str, include_top: bool):
+def imagenet_weights(
+    label: str, url_dir: str, fname: str, file_hash: str | None, include_top: bool
+):
     """The path of Keras's ImageNet weights file ``fname``, cached or downloaded.
 
     Args:
         label: the builder's name for messages (``"VGG16"``, ``"ResNet50"``).
         url_dir: the file's folder under Keras's ``keras-applications`` bucket.
         fname: the file's name, in the bucket and in the cache.
-        file_hash: Keras's md5 of the file, so a copy Keras cached is trusted as it is.
+        file_hash: Keras's md5 of the file, so a copy Keras cached is trusted as it is;
+            ``None`` where Keras has none (MobileNetV2).
         include_top: for the message.
 
     Raises:

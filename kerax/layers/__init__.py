@@ -14,6 +14,7 @@ from kerax import _lazy, _serialization
 from kerax.layers.base import Layer
 
 _FAMILIES = {
+    "kerax.layers.activation_layers": ("ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"),
     "kerax.layers.attention": (
         "AdditiveAttention",
         "Attention",

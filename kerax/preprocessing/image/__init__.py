@@ -2,7 +2,7 @@
 
 Keras's legacy (Keras 2 / ``tf.keras``) image augmentation API. ``load_img``,
 ``save_img``, ``array_to_img``, ``flow_from_directory`` and ``save_to_dir`` need Pillow
-(optional); everything else runs on NumPy and JAX.
+(optional), ``flow_from_dataframe`` Pillow and pandas; everything else runs on NumPy and JAX.
 """
 
 from kerax import _lazy
@@ -11,6 +11,7 @@ _EXPORTS = {
     "kerax.preprocessing.image._generator": ("ImageDataGenerator",),
     "kerax.preprocessing.image._iterators": ("Iterator", "NumpyArrayIterator"),
     "kerax.preprocessing.image._directory": ("DirectoryIterator",),
+    "kerax.preprocessing.image._dataframe": ("DataFrameIterator",),
     "kerax.preprocessing.image._affine": ("apply_affine_transform",),
     "kerax.preprocessing.image._transforms": (
         "apply_brightness_shift",

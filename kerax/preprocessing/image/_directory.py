@@ -7,13 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from kerax import config
-from kerax.preprocessing.image import _params
-from kerax.preprocessing.image._iterators import Iterator, save_batch, split_rows
-from kerax.preprocessing.image._pil import _pil_image, img_to_array, load_img
+from kerax.preprocessing.image._files import FileIterator
+from kerax.preprocessing.image._iterators import split_rows
 
 _CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
-_CHANNELS = {"rgb": 3, "rgba": 4, "grayscale": 1}
 
 
 def _class_files(directory: str, formats: tuple, follow_links: bool) -> list[str]:
@@ -27,7 +24,7 @@ def _class_files(directory: str, formats: tuple, follow_links: bool) -> list[str
     return found
 
 
-class DirectoryIterator(Iterator):
+class DirectoryIterator(FileIterator):
     """Batches of augmented images read from ``directory/<class>/<image file>``.
 
     Args:
@@ -82,36 +79,27 @@ class DirectoryIterator(Iterator):
         keep_aspect_ratio: bool = False,
         dtype: Any = None,
     ):
-        _pil_image("flow_from_directory")
-        if color_mode not in _CHANNELS:
-            raise ValueError(
-                f"color_mode must be one of {tuple(_CHANNELS)}. Received: color_mode={color_mode!r}"
-            )
-        if class_mode not in _CLASS_MODES:
-            raise ValueError(
-                f"class_mode must be one of {_CLASS_MODES}. Received: class_mode={class_mode!r}"
-            )
+        self._set_image_attrs(
+            "flow_from_directory",
+            image_data_generator,
+            target_size,
+            color_mode,
+            class_mode,
+            _CLASS_MODES,
+            data_format,
+            save_to_dir,
+            save_prefix,
+            save_format,
+            interpolation,
+            keep_aspect_ratio,
+            dtype,
+        )
         if not os.path.isdir(directory):
             raise FileNotFoundError(
                 f"flow_from_directory needs a directory with one subdirectory per class. "
                 f"Received: directory={directory!r}, which is not a directory."
             )
         self.directory = directory
-        self.image_data_generator = image_data_generator
-        self.target_size = tuple(target_size)
-        self.color_mode = color_mode
-        self.class_mode = class_mode
-        self.data_format = data_format or config.image_data_format()
-        self.dtype = np.dtype(dtype or config.floatx()).name
-        channels = _CHANNELS[color_mode]
-        self.image_shape = (
-            (*self.target_size, channels)
-            if self.data_format == "channels_last"
-            else (channels, *self.target_size)
-        )
-        self.save_to_dir, self.save_prefix, self.save_format = save_to_dir, save_prefix, save_format
-        self.interpolation = interpolation
-        self.keep_aspect_ratio = keep_aspect_ratio
         self.subset = subset
         if not classes:
             classes = sorted(
@@ -136,38 +124,6 @@ class DirectoryIterator(Iterator):
         super().__init__(self.samples, batch_size, shuffle, seed)
 
     @property
-    def filepaths(self) -> list[str]:
-        """Absolute paths of the image files, in ``filenames`` order."""
-        return self._filepaths
-
-    @property
     def labels(self) -> np.ndarray:
         """Class index of every file."""
         return self.classes
-
-    def _get_batches_of_transformed_samples(self, index_array: np.ndarray) -> Any:
-        gen = self.image_data_generator
-        batch = np.zeros((len(index_array), *self.image_shape), self.dtype)
-        for i, j in enumerate(index_array):
-            img = load_img(
-                self._filepaths[j],
-                color_mode=self.color_mode,
-                target_size=self.target_size,
-                interpolation=self.interpolation,
-                keep_aspect_ratio=self.keep_aspect_ratio,
-            )
-            batch[i] = img_to_array(img, data_format=self.data_format, dtype=self.dtype)
-            img.close()
-        if gen is not None:
-            params = [_params.draw_transform(gen, self.image_shape, self._rng) for _ in batch]
-            batch = gen._transform_batch(batch, params)
-            batch = gen._standardize_images(batch).astype(self.dtype, copy=False)
-        if self.save_to_dir:
-            save_batch(self, batch, index_array, 10**7)
-        if self.class_mode == "input":
-            return batch, batch.copy()
-        if self.class_mode in ("binary", "sparse"):
-            return batch, self.classes[index_array].astype(self.dtype)
-        if self.class_mode == "categorical":
-            return batch, np.eye(self.num_classes, dtype=self.dtype)[self.classes[index_array]]
-        return batch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -396,4 +397,67 @@ class ImageDataGenerator:
             interpolation=interpolation,
             keep_aspect_ratio=keep_aspect_ratio,
             dtype=self.dtype,
+        )
+
+    def flow_from_dataframe(
+        self,
+        dataframe: Any,
+        directory: str | None = None,
+        x_col: str = "filename",
+        y_col: Any = "class",
+        weight_col: str | None = None,
+        target_size: tuple[int, int] = (256, 256),
+        color_mode: str = "rgb",
+        classes: list[str] | None = None,
+        class_mode: str | None = "categorical",
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        subset: str | None = None,
+        interpolation: str = "nearest",
+        validate_filenames: bool = True,
+    ):
+        """Augmented batches of the image files a DataFrame lists (needs pandas, Pillow).
+
+        ``dataframe[x_col]`` holds file names relative to ``directory`` (full paths when
+        ``directory`` is None) and ``y_col`` their labels; the arguments are described
+        in ``DataFrameIterator``.
+
+        Returns:
+            A ``DataFrameIterator`` (a ``PyDataset``).
+        """
+        from kerax.preprocessing.image._dataframe import DataFrameIterator
+
+        if class_mode == "other":
+            warnings.warn(
+                'class_mode="other" is deprecated; use class_mode="raw".',
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            class_mode = "raw"
+        return DataFrameIterator(
+            dataframe,
+            directory,
+            self,
+            x_col=x_col,
+            y_col=y_col,
+            weight_col=weight_col,
+            target_size=target_size,
+            color_mode=color_mode,
+            classes=classes,
+            class_mode=class_mode,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            data_format=self.data_format,
+            save_to_dir=save_to_dir,
+            save_prefix=save_prefix,
+            save_format=save_format,
+            subset=subset,
+            interpolation=interpolation,
+            dtype=self.dtype,
+            validate_filenames=validate_filenames,
         )

@@ -320,3 +320,13 @@ def test_unknown_spatial_sizes_stay_unknown():
     assert C.Conv2D(4, 3, strides=2)(x).shape == (None, None, None, 4)
     assert C.Conv2DTranspose(2, 3, strides=2)(x).shape == (None, None, None, 2)
     assert C.SeparableConv2D(2, 3)(kerax.Input((None, 9, 3))).shape == (None, None, 7, 2)
+
+
+def test_keras2_long_aliases_name_the_same_classes():
+    layers = kerax.layers
+    assert layers.Convolution2D is layers.Conv2D and layers.Convolution1D is layers.Conv1D
+    assert layers.Convolution3D is layers.Conv3D
+    assert layers.Convolution2DTranspose is layers.Conv2DTranspose
+    assert layers.SeparableConvolution2D is layers.SeparableConv2D
+    model = kerax.Sequential([kerax.Input((8, 8, 1)), layers.Convolution2D(4, 3)])
+    assert model.output_shape == (None, 6, 6, 4)

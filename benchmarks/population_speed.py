@@ -106,6 +106,12 @@ def main() -> None:
     print(f"{'sequential':12} {seq_steady:>24,.0f} {seq_total:>28,.0f}")
     print(f"{'population':12} {pop_steady:>24,.0f} {pop_total:>28,.0f}")
     print(f"{'ratio':12} {pop_steady / seq_steady:>23.1f}x {pop_total / seq_total:>27.1f}x")
+    # Round by round (each round ran the two back to back), as the ratio of wall times.
+    paired = sorted(s[0] / p[0] for s, p in zip(results["sequential"], results["population"]))
+    print(
+        f"end to end, paired rounds: median {statistics.median(paired):.1f}x, "
+        f"{paired[0]:.1f}-{paired[-1]:.1f}x"
+    )
 
 
 if __name__ == "__main__":

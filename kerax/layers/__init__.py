@@ -89,6 +89,12 @@ _FAMILIES = {
         "ZeroPadding3D",
     ),
     "kerax.layers.pooling": (
+        "AdaptiveAveragePooling1D",
+        "AdaptiveAveragePooling2D",
+        "AdaptiveAveragePooling3D",
+        "AdaptiveMaxPooling1D",
+        "AdaptiveMaxPooling2D",
+        "AdaptiveMaxPooling3D",
         "AveragePooling1D",
         "AveragePooling2D",
         "AveragePooling3D",

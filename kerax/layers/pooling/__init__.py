@@ -1,10 +1,17 @@
 """Pooling layers: windowed max/average pooling and global pooling, 1D to 3D.
 
 One rank-generic implementation (``_ops``) serves every layer; ``_local`` holds the
-windowed layers, ``_global`` the global ones. Keras's short aliases (``MaxPool2D``,
+windowed layers, ``_global`` the global ones, ``_adaptive`` the adaptive ones (a fixed
+output size). Keras's short aliases (``MaxPool2D``,
 ``GlobalAvgPool1D`` ...) name the same classes.
 """
 
+from kerax.layers.pooling._adaptive import AdaptiveAveragePooling1D as AdaptiveAveragePooling1D
+from kerax.layers.pooling._adaptive import AdaptiveAveragePooling2D as AdaptiveAveragePooling2D
+from kerax.layers.pooling._adaptive import AdaptiveAveragePooling3D as AdaptiveAveragePooling3D
+from kerax.layers.pooling._adaptive import AdaptiveMaxPooling1D as AdaptiveMaxPooling1D
+from kerax.layers.pooling._adaptive import AdaptiveMaxPooling2D as AdaptiveMaxPooling2D
+from kerax.layers.pooling._adaptive import AdaptiveMaxPooling3D as AdaptiveMaxPooling3D
 from kerax.layers.pooling._global import GlobalAveragePooling1D as GlobalAveragePooling1D
 from kerax.layers.pooling._global import GlobalAveragePooling2D as GlobalAveragePooling2D
 from kerax.layers.pooling._global import GlobalAveragePooling3D as GlobalAveragePooling3D
@@ -33,6 +40,12 @@ from kerax.layers.pooling._ops import average_pool as average_pool
 from kerax.layers.pooling._ops import max_pool as max_pool
 
 __all__ = [
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
     "AveragePooling1D",
     "AveragePooling2D",
     "AveragePooling3D",

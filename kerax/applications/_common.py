@@ -41,8 +41,9 @@ def image_input(
     input_shape: Any,
     min_size: int = 32,
     default_size: int = 224,
-) -> tuple[Any, Any]:
-    """Check the arguments every application takes; return ``(weights, image tensor)``.
+) -> tuple[Any, Any, Any]:
+    """Check the arguments every application takes; return ``(weights, input shape,
+    image tensor)``, the input shape as resolved by Keras's rules.
 
     Everything is checked before the first layer is built, so a wrong argument fails
     fast rather than after millions of weights were initialised.
@@ -69,9 +70,9 @@ def image_input(
     if include_top:
         imagenet_utils.validate_activation(classifier_activation, weights)
     if input_tensor is None:
-        return weights, layers.Input(shape=input_shape)
+        return weights, input_shape, layers.Input(shape=input_shape)
     if _graph.is_symbolic(input_tensor):
-        return weights, input_tensor
+        return weights, input_shape, input_tensor
     raise TypeError(
         "input_tensor must be a symbolic tensor: keras.Input(...) or a layer output "
         f"computed from one. Received: input_tensor of type {type(input_tensor).__name__}. "
@@ -157,23 +158,5 @@ def preprocess_caffe(x: Any, data_format: str | None = None) -> Any:
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The ``top`` ImageNet classes of each prediction (VGG, ResNet), best first.
-
-    Args:
-        preds: predictions of shape ``(samples, 1000)``.
-        top: how many classes per sample.
-
-    Returns:
-        One list per sample of ``(class_id, class_name, score)`` tuples.
-
-    Raises:
-        ValueError: for predictions not of shape ``(samples, 1000)``.
-        OSError: when Keras's class index is neither cached nor downloadable.
-
-    Example:
-        >>> import numpy as np
-        >>> decode_predictions(np.eye(1, 1000), top=1)  # doctest: +SKIP
-        [[('n01440764', 'tench', 1.0)]]
-    """
-    return imagenet_utils.decode_predictions(preds, top=top)
+# One class index for every ImageNet family; preprocess_caffe fixes the family's mode.
+decode_predictions = imagenet_utils.decode_predictions

@@ -129,7 +129,7 @@ def MobileNetV2(
         size = (224, 224)
     square = len(size) == 2 and size[0] == size[1] and size[0] in IMAGENET_SIZES
     default_size = size[0] if square else 224
-    weights, img_input = _common.image_input(
+    weights, resolved, img_input = _common.image_input(
         weights,
         include_top,
         classes,
@@ -139,11 +139,6 @@ def MobileNetV2(
         input_shape,
         default_size=default_size,
     )
-    with warnings.catch_warnings():  # already warned about by image_input
-        warnings.simplefilter("ignore")
-        resolved = imagenet_utils.obtain_input_shape(
-            input_shape, default_size, 32, config.image_data_format(), include_top, weights
-        )
     rows, cols = resolved[:2] if last else resolved[1:]
     if weights == "imagenet":
         if alpha not in IMAGENET_ALPHAS:

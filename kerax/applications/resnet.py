@@ -32,7 +32,6 @@ WEIGHTS_HASHES = {
 STAGES = {"resnet50": (3, 4, 6, 3), "resnet101": (3, 4, 23, 3), "resnet152": (3, 8, 36, 3)}
 _WIDTHS = (64, 128, 256, 512)
 _EPSILON = 1.001e-5
-_LABELS = {"resnet50": "ResNet50", "resnet101": "ResNet101", "resnet152": "ResNet152"}
 
 
 def ResNet50(
@@ -244,7 +243,7 @@ def _resnet(
     from kerax import layers
     from kerax.models.functional import Functional
 
-    weights, img_input = _common.image_input(
+    weights, _, img_input = _common.image_input(
         weights,
         include_top,
         classes,
@@ -278,7 +277,8 @@ def _resnet(
     if weights == "imagenet":
         fname = f"{arch}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
         file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
-        path = _common.imagenet_weights(_LABELS[arch], "resnet", fname, file_hash, include_top)
+        label = "ResNet" + arch[len("resnet") :]  # "resnet50" -> "ResNet50"
+        path = _common.imagenet_weights(label, "resnet", fname, file_hash, include_top)
         model.load_weights(path)
     elif weights is not None:
         model.load_weights(weights)

@@ -170,7 +170,7 @@ def _vgg(
     from kerax import layers
     from kerax.models.functional import Functional
 
-    weights, img_input = _common.image_input(
+    weights, _, img_input = _common.image_input(
         weights,
         include_top,
         classes,

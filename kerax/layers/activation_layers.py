@@ -229,12 +229,7 @@ class Softmax(Layer):
             # a large negative number the dtype can hold, so exp() gives exactly 0
             low = -3e4 if inputs.dtype in (jnp.float16, jnp.bfloat16) else -1e9
             inputs = jnp.where(mask, inputs, jnp.asarray(low, inputs.dtype))
-        if isinstance(self.axis, tuple) and len(self.axis) > 1:
-            shifted = inputs - jax.scipy.special.logsumexp(inputs, axis=self.axis, keepdims=True)
-            outputs = jnp.exp(shifted)
-        else:
-            axis = self.axis[0] if isinstance(self.axis, tuple) else self.axis
-            outputs = activations.softmax(inputs, axis=axis)
+        outputs = activations.softmax(inputs, axis=self.axis)  # an int or a tuple of axes
         if mask is not None:
             outputs = jnp.where(mask, outputs, jnp.zeros((), outputs.dtype))
         return outputs

@@ -183,11 +183,11 @@ class Model(Trainer, Layer):
         """``vmap(self.init)(keys)`` (raw ``uint32[n, 2]`` keys) computed in NumPy: the
         same values, no compile; None when some weight's initializer has no host path
         (``Variable.host_initial_value``)."""
-        position = self._init_positions()
-        stacked: dict[int, list] = {vid: [] for vid in position}
+        variables = [v for _, v in self._variable_index(states=True)]  # in key order
+        stacked: dict[int, list] = {id(v): [] for v in variables}
         for key in keys.reshape(-1, 2):
-            for _, v in self._variable_index(states=True):
-                value = v.host_initial_value(_host_keys.fold_in(key, position[id(v)]))
+            for i, v in enumerate(variables):  # key i as in _init_positions
+                value = v.host_initial_value(_host_keys.fold_in(key, i))
                 if value is None:
                     return None
                 stacked[id(v)].append(value)

@@ -27,10 +27,10 @@ back, so that the arguments Keras writes and kerax does not take are pruned as i
 
 from __future__ import annotations
 
-import copy
-import importlib
 import warnings
 from typing import Any
+
+from kerax.saving.object_config import _kerax_class
 
 __all__ = ["upgrade_model_config", "upgrade_training_config"]
 
@@ -47,10 +47,9 @@ _LAMBDA_ARGS = ("module", "function_type", "output_shape_type", "output_shape_mo
 _OPTIMIZER_ARGS = ("decay", "jit_compile", "is_legacy_optimizer", "schedule_decay")
 
 
-def _has(package: str, class_name: Any) -> bool:
-    if not isinstance(class_name, str):
-        return False
-    return isinstance(getattr(importlib.import_module(package), class_name, None), type)
+def _has(module: str, class_name: Any) -> bool:
+    """Whether kerax has the class Keras names ``module.class_name`` (e.g. keras.layers)."""
+    return isinstance(class_name, str) and _kerax_class(module, class_name) is not None
 
 
 def _without_ids(value: Any) -> Any:
@@ -180,7 +179,7 @@ def _layer(entry: Any, keras2: bool) -> Any:
         entry["config"] = _model_body(class_name, inner, keras2)
     elif isinstance(inner, dict):
         entry["config"] = _layer_body(class_name, dict(inner), keras2)
-        if "module" not in entry and _has("kerax.layers", class_name):
+        if "module" not in entry and _has("keras.layers", class_name):
             entry["module"] = "keras.layers"
     return entry
 
@@ -203,11 +202,11 @@ def upgrade_model_config(config: Any, keras2: bool) -> Any:
         ... ]}}, keras2=True)["config"]["layers"][0]["config"]
         {'batch_shape': [None, 3]}
     """
-    return _layer(_without_ids(copy.deepcopy(config)), keras2)
+    return _layer(_without_ids(config), keras2)  # _without_ids returns a fresh copy
 
 
 # -- training_config ----------------------------------------------------------------------------
-def _object(value: Any, package: str, module: str) -> Any:
+def _object(value: Any, module: str) -> Any:
     """A serialized loss or metric with its ``module`` (when kerax has the class)."""
     if isinstance(value, dict) and isinstance(value.get("class_name"), str):
         value = dict(value)
@@ -215,13 +214,13 @@ def _object(value: Any, package: str, module: str) -> Any:
         if inner.get("reduction") == "auto":  # tf.keras 2's default meant this
             inner["reduction"] = "sum_over_batch_size"
         value["config"] = inner
-        if "module" not in value and _has(package, value["class_name"]):
+        if "module" not in value and _has(module, value["class_name"]):
             value["module"] = module
         return value
     if isinstance(value, list):
-        return [_object(v, package, module) for v in value]
+        return [_object(v, module) for v in value]
     if isinstance(value, dict):  # one entry per output
-        return {k: _object(v, package, module) for k, v in value.items()}
+        return {k: _object(v, module) for k, v in value.items()}
     return value
 
 
@@ -233,7 +232,7 @@ def _metrics(value: Any, n_outputs: int) -> Any:
         and isinstance(value[0], list)
     ):
         value = value[0]  # tf.keras 2 kept one list of metrics per output
-    return _object(value, "kerax.metrics", "keras.metrics")
+    return _object(value, "keras.metrics")
 
 
 def _optimizer(config: Any) -> Any:
@@ -243,7 +242,7 @@ def _optimizer(config: Any) -> Any:
     class_name = config.get("class_name")
     if isinstance(class_name, str) and class_name.startswith("Custom>"):
         # tf.keras 2.11-2.15 registered its own optimizers under the "Custom" package.
-        if _has("kerax.optimizers", class_name[len("Custom>") :]):
+        if _has("keras.optimizers", class_name[len("Custom>") :]):
             class_name = config["class_name"] = class_name[len("Custom>") :]
     inner = dict(config.get("config") or {})
     if "lr" in inner:  # Keras <= 2.2
@@ -272,7 +271,7 @@ def _optimizer(config: Any) -> Any:
     for key in _OPTIMIZER_ARGS:
         inner.pop(key, None)
     config["config"] = inner
-    if "module" not in config and _has("kerax.optimizers", class_name):
+    if "module" not in config and _has("keras.optimizers", class_name):
         config["module"] = "keras.optimizers"
     return config
 
@@ -293,10 +292,10 @@ def upgrade_training_config(training: dict, n_outputs: int) -> dict:
         ...     n_outputs=1)["metrics"]
         ['mae']
     """
-    training = _without_ids(copy.deepcopy(training))
+    training = _without_ids(training)  # a fresh copy
     out = {
         "optimizer": _optimizer(training.get("optimizer_config")),
-        "loss": _object(training.get("loss"), "kerax.losses", "keras.losses"),
+        "loss": _object(training.get("loss"), "keras.losses"),
         "loss_weights": training.get("loss_weights"),
         "metrics": _metrics(training.get("metrics"), n_outputs),
         "weighted_metrics": _metrics(training.get("weighted_metrics"), n_outputs),

@@ -35,7 +35,7 @@ from kerax.saving.compile_config import compile_from_config, get_compile_config
 from kerax.saving.keras2_config import upgrade_model_config, upgrade_training_config
 from kerax.saving.model_config import deserialize_model, serialize_model
 from kerax.saving.object_config import prune_keras_config, safe_mode_scope, to_json
-from kerax.saving.weights_h5 import read_array, write_array
+from kerax.saving.weights_h5 import _unique, read_array, write_array
 
 __all__ = ["load_legacy_model", "save_legacy_model"]
 
@@ -43,7 +43,6 @@ __all__ = ["load_legacy_model", "save_legacy_model"]
 KERAS_VERSION = "3"
 _HEADER_LIMIT = 64512  # bytes per attribute, as Keras splits them
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_TOP_LEVEL = "top_level_model_weights"
 # What optimizer_state.write puts beside Keras's list -> where this file keeps it.
 _KERAX_GROUPS = (("optimizer/kerax_state", "optimizer_state"), ("kerax/train_key", "train_key"))
 
@@ -69,13 +68,8 @@ def _write_names(group: Any, key: str, names: list[str]) -> None:
 
 
 def _write_arrays(group: Any, variables: list) -> None:
-    names, used = [], set()
-    for v in variables:
-        name = str(v.path)
-        while name in used:  # a nested model may repeat a path; datasets need unique keys
-            name += "_"
-        used.add(name)
-        names.append(name)
+    used: dict[str, int] = {}  # a nested model may repeat a path; datasets need unique keys
+    names = [_unique(str(v.path), used) for v in variables]
     _write_names(group, "weight_names", names)
     for name, v in zip(names, variables):
         write_array(group, name, np.asarray(v.value))
@@ -97,7 +91,7 @@ def _write_model_weights(group: Any, model: Any) -> None:
     group.attrs["keras_version"] = KERAS_VERSION
     for layer in sorted(model.layers, key=lambda layer: layer.name):
         _write_arrays(group.create_group(layer.name), legacy_h5._legacy_order(layer))
-    _write_arrays(group.create_group(_TOP_LEVEL), own)
+    _write_arrays(group.create_group(legacy_h5._TOP_LEVEL), own)
 
 
 def _full_loss_names(value: Any) -> Any:
@@ -248,7 +242,6 @@ def _restore_optimizer(h5: Any, model: Any, keras2: bool, path: str) -> None:
                 stacklevel=4,
             )
         return
-    exact = h5.get("kerax/optimizer_state")
     with h5py.File(io.BytesIO(), "w") as scratch:
         if stored is not None:
             group = scratch.create_group("optimizer/vars")
@@ -263,7 +256,7 @@ def _restore_optimizer(h5: Any, model: Any, keras2: bool, path: str) -> None:
             if f"kerax/{target}" in h5:
                 parent, name = source.rsplit("/", 1)
                 h5.copy(h5[f"kerax/{target}"], scratch.require_group(parent), name=name)
-        optimizer_state.read(scratch, model, skip_mismatch=exact is None, source=path)
+        optimizer_state.read(scratch, model, source=path)
 
 
 def load_legacy_model(

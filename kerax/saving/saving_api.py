@@ -28,7 +28,6 @@ from kerax.saving.object_config import safe_mode_scope, to_json
 from kerax.saving.weights_h5 import layer_weight_groups, read_weights, write_weights
 
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # A member that expands more than this from its stored size is a zip bomb, not a model
 # (Keras stores members uncompressed; DEFLATE tops out near 1032:1).
 _MAX_EXPANSION, _BOMB_FLOOR = 1100, 1 << 30
@@ -148,7 +147,7 @@ class _Archive:
             return
         with open(path, "rb") as f:
             head = f.read(8)
-        if head == _HDF5_SIGNATURE:
+        if head == legacy_model_h5._HDF5_SIGNATURE:
             raise ValueError(
                 f"{path!r} is an HDF5 file, not a .keras model archive. For a weights file "
                 "use model.load_weights(...); a whole model saved as HDF5 "
@@ -330,7 +329,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, **kwarg
         )
     with open(path, "rb") as f:
         head = f.read(8)
-    if head == _HDF5_SIGNATURE:
+    if head == legacy_model_h5._HDF5_SIGNATURE:
         with _open_h5(path, path) as h5:
             if legacy_h5.is_legacy(h5):
                 legacy_h5.load_legacy_weights(h5, model, by_name, skip_mismatch, source=path)

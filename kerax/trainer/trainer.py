@@ -437,16 +437,8 @@ def _keras2_positional_metrics(loss_weights: Any, metrics: Any) -> tuple[Any, An
     names, functions or ``Metric`` objects, so a third argument holding the latter is
     read as Keras 2 meant it."""
 
-    def leaves(spec):
-        if isinstance(spec, dict):
-            return [leaf for v in spec.values() for leaf in leaves(v)]
-        if isinstance(spec, (list, tuple)):
-            return [leaf for v in spec for leaf in leaves(v)]
-        return [spec]
-
-    if loss_weights is None or not any(
-        isinstance(leaf, str) or callable(leaf) for leaf in leaves(loss_weights)
-    ):
+    leaves = jax.tree_util.tree_leaves(loss_weights)  # strings and Metric objects are leaves
+    if not any(isinstance(leaf, str) or callable(leaf) for leaf in leaves):
         return loss_weights, metrics
     if metrics is not None:
         raise TypeError(

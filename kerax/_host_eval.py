@@ -1,10 +1,10 @@
 """Initial states (optimizer slots, metric accumulators) built on the host.
 
-Such states are zeros, fills and copies of their inputs. Computed by XLA they cost a
-compiled program each (~5-80 ms of compile on CPU, on the critical path of a first
-``fit``); computed by NumPy from the same jaxpr they cost microseconds and give the same
-values (the few primitives allowed are exact in IEEE arithmetic). Anything else falls
-back to one compiled call.
+Such states are zeros, fills and copies of their inputs (reshaped or concatenated).
+Computed by XLA they cost a compiled program each (~5-80 ms of compile on CPU, on the
+critical path of a first ``fit``); computed by NumPy from the same jaxpr they cost
+microseconds and give the same values (the few primitives allowed are exact in IEEE
+arithmetic). Anything else falls back to one compiled call.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ _PRIMITIVES: dict[str, Callable] = {
     "add": lambda x, y, **_: np.add(x, y),
     "sub": lambda x, y, **_: np.subtract(x, y),
     "mul": lambda x, y, **_: np.multiply(x, y),
+    "reshape": lambda x, new_sizes, **_: np.reshape(x, new_sizes),
+    "concatenate": lambda *xs, dimension, **_: np.concatenate(xs, axis=dimension),
 }
 
 

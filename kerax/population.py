@@ -375,22 +375,32 @@ def _best(values, key):
 
 
 def _vmapped_train(engine, n: int, fused: bool):
-    """The engine's train program, vmapped over members, with per-member stopping."""
+    """The engine's train step, vmapped over members, with per-member stopping.
+
+    Fused, the loop runs outside the vmap (``fori_loop`` over a vmapped step): the same
+    program as vmapping the engine's fused loop, but jax traces the step once instead of
+    batching the loop body again and again to find which carries are batched.
+    """
+
+    def member_step(state, data, order, i):
+        return engine.train_step(state, engine._batch(data, order, n, i))
+
+    step = jax.vmap(member_step, in_axes=(0, None, 0, None))
     if fused:
 
         def run(state, data, order, start, stop, active):
-            new = engine._train_fused(state, data, order, start, stop, n=n)
+            engine.trace_count += 1  # a Python side effect: runs only when jax traces
+            new = jax.lax.fori_loop(start, stop, lambda i, s: step(s, data, order, i), state)
             return member_where(active, new, state)
 
-        axes = (0, None, 0, None, None, 0)
     else:
 
         def run(state, data, order, i, active):
-            return member_where(active, engine._train_single(state, data, order, i, n=n), state)
+            engine.trace_count += 1
+            return member_where(active, step(state, data, order, i), state)
 
-        axes = (0, None, 0, None, 0)
     options = fused_compiler_options(fused)
-    return jax.jit(jax.vmap(run, in_axes=axes), donate_argnums=0, compiler_options=options)
+    return jax.jit(run, donate_argnums=0, compiler_options=options)
 
 
 def _device_memory() -> int | None:

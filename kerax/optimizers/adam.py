@@ -51,6 +51,7 @@ class Adam(Optimizer):
     """
 
     _hyperparameters = ("epsilon",)
+    _elementwise = True
 
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs
@@ -130,6 +131,7 @@ class Adamax(Optimizer):
     """
 
     _hyperparameters = ("epsilon",)
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -161,6 +163,7 @@ class Nadam(Optimizer):
     # Keras casts Nadam's betas to float32 before `1 - beta`, so injecting them (as
     # float32 arrays) keeps its numbers; Adam and Lamb use the Python floats.
     _hyperparameters = ("beta_1", "beta_2", "epsilon")
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)

@@ -31,7 +31,7 @@ import optax
 
 from kerax import _naming
 from kerax._host_eval import host_eval
-from kerax.optimizers import _transforms, schedules
+from kerax.optimizers import _flat, _transforms, schedules
 from kerax.optimizers._utils import (
     _alive,
     _find_count,
@@ -98,6 +98,9 @@ class Optimizer:
     """
 
     _hyperparameters: tuple[str, ...] = ()
+    # True when core_transform updates each element from that element alone: its slots
+    # then live in one flat vector inside the compiled step (see kerax.optimizers._flat).
+    _elementwise = False
 
     def __init__(
         self,
@@ -240,6 +243,8 @@ class Optimizer:
 
         def factory(**hp):
             tx = self.core_transform(hp)
+            if self._elementwise:
+                tx = _flat.elementwise(tx)
             if self._has_weight_decay():
                 tx = _transforms.with_decoupled_weight_decay(
                     tx, hp["learning_rate"], lambda params: self._decay_rates(params, hp)

@@ -42,6 +42,7 @@ class SGD(Optimizer):
     """
 
     _hyperparameters = ("momentum",)
+    _elementwise = True
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -76,6 +77,7 @@ class RMSprop(Optimizer):
     """
 
     _hyperparameters = ("momentum", "epsilon")
+    _elementwise = True
 
     def __init__(
         self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs
@@ -114,6 +116,7 @@ class Adagrad(Optimizer):
     """
 
     _hyperparameters = ("epsilon",)
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -144,6 +147,7 @@ class Adadelta(Optimizer):
     """
 
     _hyperparameters = ("epsilon",)
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -187,6 +191,7 @@ class Ftrl(Optimizer):
         "l2_shrinkage_regularization_strength",
         "beta",
     )
+    _elementwise = True
 
     def __init__(
         self,
@@ -255,6 +260,7 @@ class Lion(Optimizer):
     """
 
     _hyperparameters = ("beta_1", "beta_2")
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)

@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import DictKey, GetAttrKey, SequenceKey
 
+from kerax.optimizers import _flat
+
 _TAIL = {"Nadam": 1}  # Keras's Nadam keeps its momentum-schedule product last
 
 
@@ -90,7 +92,9 @@ def _slot_prefixes(state: Any, params: Any) -> list[tuple]:
 
 
 def _roles(state: Any, params: Any) -> tuple[list, list, list[tuple]]:
-    """``(flat, roles, slot prefixes)``: each leaf's role in Keras's list."""
+    """``(flat, roles, slot prefixes)``: each leaf's role in Keras's list, for the
+    per-variable view of ``state`` (flat slots split by variable)."""
+    state = _flat.per_variable(state, params)
     prefixes = _slot_prefixes(state, params)
     flat = jax.tree_util.tree_flatten_with_path(state)[0]
     roles = []
@@ -205,7 +209,13 @@ def _from_keras_list(model: Any, template: Any, params: Any, arrays: list) -> An
         elif i in tail_values:
             new = tail_values[i]
         leaves.append(jnp.asarray(new, dtype=jnp.result_type(old)).reshape(jnp.shape(old)))
-    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), leaves)
+    return _in_layout(leaves, template, params)
+
+
+def _in_layout(leaves: list, template: Any, params: Any) -> Any:
+    """The leaves of ``template``'s per-variable view, in ``template``'s own layout."""
+    view = jax.tree_util.tree_structure(_flat.per_variable(template, params))
+    return _flat.like_template(jax.tree_util.tree_unflatten(view, leaves), template, params)
 
 
 # -- the whole pytree, keyed by position rather than by layer name ---------------------------------
@@ -264,7 +274,7 @@ def state_from_arrays(model: Any, template: Any, arrays: dict) -> Any:
     leaves = [
         jnp.asarray(arrays[n], dtype=jnp.result_type(old)) for n, (_, old) in zip(names, flat)
     ]
-    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), leaves)
+    return _in_layout(leaves, template, _params(model))
 
 
 def read_arrays(group: Any) -> dict[str, np.ndarray]:

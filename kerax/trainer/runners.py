@@ -62,7 +62,12 @@ def place_state(state: Any) -> Any:
                 return distribution_lib.put(leaf, sharding)
         return distribution_lib.put(leaf, dist.replicated())
 
-    opt_state = jax.tree_util.tree_map_with_path(slot, state.opt_state)
+    opt_state = state.opt_state
+    if isinstance(dist, distribution_lib.ModelParallel):  # a state made flat before
+        from kerax.optimizers import _flat
+
+        opt_state = _flat.per_variable(opt_state, state.trainable)
+    opt_state = jax.tree_util.tree_map_with_path(slot, opt_state)
     rest = place(state.replace(trainable=None, non_trainable=None, opt_state=None))
     return rest.replace(trainable=trainable, non_trainable=non_trainable, opt_state=opt_state)
 

@@ -217,10 +217,6 @@ class Population:
         in_order = place(np.broadcast_to(rows, (self.size, total)))
         steps = math.ceil(n / batch_size)
         fused = engine.loops_fast
-        train = self._cached(
-            ("train", id(engine), n, fused),
-            lambda: _vmapped_train(engine, n, fused),
-        )
         logs_fn = self._cached(
             ("logs", id(engine)),
             lambda: jax.jit(jax.vmap(lambda s: tuple(engine.logs(s).values()))),
@@ -235,6 +231,11 @@ class Population:
             if isinstance(cb, EarlyStopping)
         ]
         others = [cb for cb in callbacks if not isinstance(cb, EarlyStopping)]
+        stopping = bool(stoppers)
+        train = self._cached(
+            ("train", id(engine), n, fused, stopping),
+            lambda: _vmapped_train(engine, n, fused, stopping),
+        )
         for cb in others:
             cb.set_model(model)
             cb.on_train_begin()
@@ -374,30 +375,36 @@ def _best(values, key):
     return float(np.max(values) if "acc" in key else np.min(values))
 
 
-def _vmapped_train(engine, n: int, fused: bool):
-    """The engine's train step, vmapped over members, with per-member stopping.
+def _vmapped_train(engine, n: int, fused: bool, stopping: bool):
+    """The engine's train step, vmapped over members.
 
     Fused, the loop runs outside the vmap (``fori_loop`` over a vmapped step): the same
     program as vmapping the engine's fused loop, but jax traces the step once instead of
-    batching the loop body again and again to find which carries are batched.
+    batching the loop body again and again to find which carries are batched. With
+    ``stopping`` (an EarlyStopping acts per member), members not ``active`` keep their
+    state; without, the program leaves out that per-leaf selection (a kernel per leaf).
     """
 
     def member_step(state, data, order, i):
         return engine.train_step(state, engine._batch(data, order, n, i))
 
     step = jax.vmap(member_step, in_axes=(0, None, 0, None))
+
+    def keep_stopped(new, old, active):
+        return member_where(active, new, old) if stopping else new
+
     if fused:
 
         def run(state, data, order, start, stop, active):
             engine.trace_count += 1  # a Python side effect: runs only when jax traces
             new = jax.lax.fori_loop(start, stop, lambda i, s: step(s, data, order, i), state)
-            return member_where(active, new, state)
+            return keep_stopped(new, state, active)
 
     else:
 
         def run(state, data, order, i, active):
             engine.trace_count += 1
-            return member_where(active, step(state, data, order, i), state)
+            return keep_stopped(step(state, data, order, i), state, active)
 
     options = fused_compiler_options(fused)
     return jax.jit(run, donate_argnums=0, compiler_options=options)

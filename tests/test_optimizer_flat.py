@@ -80,6 +80,8 @@ def test_what_stays_per_variable(rng):
     mixed = {"a": jnp.zeros((2, 2), jnp.float32), "b": jnp.zeros((2,), jnp.bfloat16)}
     assert not is_flat(adam.init(mixed))  # concatenating would promote bfloat16
     assert not is_flat(adam.init({"w": jnp.zeros((3,))}))  # one variable: nothing to gain
+    big = {"k": jnp.zeros((_flat.MAX_ELEMENTS, 1)), "b": jnp.zeros((1,))}
+    assert not is_flat(adam.init(big))  # slots that leave the caches: per variable
     for opt in (optimizers.Lamb(), optimizers.Adafactor()):  # norms per variable
         assert not opt._elementwise
 

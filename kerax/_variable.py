@@ -155,7 +155,11 @@ class Variable:
 
     def assign(self, value: Any) -> Variable:
         """Set the value: recorded as an update inside ``apply``, stored outside."""
-        value = jnp.asarray(value, dtype=self.dtype)
+        if isinstance(value, (np.ndarray, np.generic, float, int)):
+            # A host value: device_put places it without compiling a conversion program.
+            value = jax.device_put(np.asarray(value, dtype=self.dtype))
+        else:
+            value = jnp.asarray(value, dtype=self.dtype)
         if value.shape != self.shape:
             raise ValueError(
                 f"Cannot assign a value of shape {value.shape} to variable '{self.path}' "

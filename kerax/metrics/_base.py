@@ -225,7 +225,7 @@ class Metric:
                 v.assign(value)
             return
         if self._handles is None:
-            self._make_handles({k: jnp.asarray(v) for k, v in state.items()})
+            self._make_handles({k: jax.device_put(v) for k, v in state.items()})
         for k, h in self._handles.items():
             h.assign(state[k])
 

@@ -2,7 +2,8 @@
 
 Both take the same NumPy input and return NumPy outputs, with the same weights, in one
 process; calls alternate (A B A B) and the median of each is reported, with the ratio
-(hand-written time / kerax time: above 1.0 means kerax is faster).
+(hand-written time / kerax time: above 1.0 means kerax is faster), and the median of
+the round-by-round ratios.
 
     python benchmarks/predict_speed.py --samples 60000 --batch-size 32
 """
@@ -65,6 +66,12 @@ def main() -> None:
     print(f"hand-written jitted forward (whole array): {args.samples / hand_s:12,.0f} samples/s")
     print(f"kerax predict:                             {args.samples / kerax_s:12,.0f} samples/s")
     print(f"ratio kerax / hand-written: {hand_s / kerax_s:.2f}x")
+    # Round by round (the two ran back to back), robust to the machine's drift.
+    paired = sorted(h / k for h, k in zip(times["hand-written"], times["kerax"]))
+    print(
+        f"paired rounds: median {statistics.median(paired):.2f}x, "
+        f"quartiles {paired[len(paired) // 4]:.2f}-{paired[3 * len(paired) // 4]:.2f}x"
+    )
 
 
 if __name__ == "__main__":

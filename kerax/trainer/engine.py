@@ -13,6 +13,7 @@ weight) removes them from every number, so an epoch compiles once.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -331,48 +332,69 @@ def _has_primitive(jaxpr, names) -> bool:
 class Predictor:
     """Compiled forward passes over the batches of a device-resident input.
 
-    Batches are read with ``dynamic_slice`` in order, no gather and no padding: the last
-    batch is the window ending at the last row (it overlaps the one before), and only
-    its new rows are kept. Outputs go to the host once and are assembled there.
+    Consecutive batches are grouped in windows of ``per`` batches, and one forward pass
+    runs a whole window: XLA then runs one large matmul where it would loop over small
+    ones (the tutorial MLP at ``batch_size=32``: about 2x the samples/s of one batch per
+    iteration, as fast as one pass over the whole array). ``per`` keeps a window's
+    intermediate values under ``PREDICT_WINDOW_BYTES``; it is 1 for a model whose input
+    has a fixed batch size. Rows are independent at inference in every built-in layer
+    (normalization uses its moving statistics, dropout and noise are off), so a window
+    gives the outputs batch by batch would, up to float rounding. (A vmap over the
+    window's batches would keep each batch apart, but XLA runs it 2.4x slower.) A window
+    is read with one ``dynamic_slice`` (no gather, no padding); the last ends at the last
+    row (it overlaps the one before) and only its new rows are kept. Outputs go to the
+    host once.
     """
 
     def __init__(self, model, batch_size: int):
         self.model = model
         self.batch_size = int(batch_size)
-        self.fused = jax.jit(self._fused, static_argnames=("steps",))
-        self.single = jax.jit(self._single)
+        self.fused = jax.jit(self._fused, static_argnames=("windows", "per"))
+        self.single = jax.jit(self._single, static_argnames=("per",))
+        inputs = getattr(model, "inputs", None) or []
+        self.batch_free = all(getattr(t, "shape", (None,))[:1] == (None,) for t in inputs)
 
-    def _forward(self, variables, x, i):
-        bs = self.batch_size
+    def _forward(self, variables, x, i, per):
+        window = per * self.batch_size
         n = jax.tree_util.tree_leaves(x)[0].shape[0]
-        start = jnp.minimum(i * bs, n - bs)
-        xb = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, bs), x)
-        return self.model._apply(variables, (xb,), False, None)[0]
+        start = jnp.minimum(i * window, n - window)
+        xw = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, window), x)
+        return self.model._apply(variables, (xw,), False, None)[0]
 
-    def _fused(self, variables, x, steps):
+    def _fused(self, variables, x, windows, per):
         def body(carry, i):
-            return carry, self._forward(variables, x, i)
+            return carry, self._forward(variables, x, i, per)
 
-        return jax.lax.scan(body, None, jnp.arange(steps))[1]  # (steps, batch, ...)
+        return jax.lax.scan(body, None, jnp.arange(windows))[1]  # (windows, window, ...)
 
-    def _single(self, variables, x, i):
-        return self._forward(variables, x, i)
+    def _single(self, variables, x, i, per):
+        return self._forward(variables, x, i, per)
 
-    def run(self, variables, x, n: int, steps: int, fused: bool):
-        """Outputs (NumPy) of the first ``min(n, steps * batch_size)`` rows of ``x``."""
+    def run(self, variables, x, n: int, steps: int, fused: bool, row_bytes: int = 0):
+        """Outputs (NumPy) of the first ``min(n, steps * batch_size)`` rows of ``x``.
+
+        ``row_bytes``: the forward pass's intermediate bytes per row (see
+        :func:`intermediate_bytes`), which sets how many batches a window holds.
+        """
         bs = self.batch_size
         if n < bs:  # one short batch: pad it (on the host, it is small)
             x = jax.tree_util.tree_map(
                 lambda a: np.concatenate([np.asarray(a), np.repeat(np.asarray(a)[-1:], bs - n, 0)]),
                 x,
             )
+        kept, limit = min(n, steps * bs), max(n, bs)
+        fit = PREDICT_WINDOW_BYTES // max(1, row_bytes * bs) if self.batch_free else 1
+        batches = math.ceil(kept / bs)
+        per = max(1, min(limit // bs, batches, fit))
+        windows = math.ceil(batches / per)
+        per = min(limit // bs, math.ceil(batches / windows))  # as even as the windows go
+        window = per * bs
         if fused:
-            out = jax.device_get(self.fused(variables, x, steps=steps))
+            out = jax.device_get(self.fused(variables, x, windows=windows, per=per))
         else:
-            outs = jax.device_get([self.single(variables, x, i) for i in range(steps)])
-            out = jax.tree_util.tree_map(lambda *a: np.stack(a), *outs)
-        kept = min(n, steps * bs)
-        overlap = max(0, steps * bs - max(n, bs))  # rows the last window repeats
+            outs = [self.single(variables, x, i, per=per) for i in range(windows)]
+            out = jax.tree_util.tree_map(lambda *a: np.stack(a), *jax.device_get(outs))
+        overlap = max(0, windows * window - limit)  # rows the last window repeats
 
         def assemble(a):
             if overlap == 0:
@@ -381,6 +403,42 @@ class Predictor:
             return np.concatenate([head, a[-1][overlap:]])[:kept]
 
         return jax.tree_util.tree_map(assemble, out)
+
+
+PREDICT_WINDOW_BYTES = 128 << 20
+
+
+def intermediate_bytes(jaxpr) -> int:
+    """An upper bound on the memory of one call's intermediate values: the bytes of
+    every value the computation produces (a call's values counted once, inside it)."""
+    total = 0
+    for eqn in jaxpr.eqns:
+        subs = [
+            getattr(inner, "jaxpr", inner)
+            for param in eqn.params.values()
+            for sub in (param if isinstance(param, (list, tuple)) else [param])
+            if (inner := getattr(sub, "jaxpr", None)) is not None
+        ]
+        if not (subs and eqn.primitive.name in _CALLS):  # a call's outputs are its body's
+            for var in eqn.outvars:
+                shape = getattr(var.aval, "shape", ())
+                total += math.prod(shape) * getattr(var.aval.dtype, "itemsize", 4)
+        total += sum(intermediate_bytes(sub) for sub in subs)
+    return total
+
+
+_CALLS = frozenset(
+    {
+        "pjit",
+        "jit",
+        "closed_call",
+        "core_call",
+        "custom_jvp_call",
+        "custom_vjp_call",
+        "remat",
+        "checkpoint",
+    }
+)
 
 
 def forward_batch(model):

@@ -74,7 +74,9 @@ class Predicting:
             return self._predict_carrying_states((cut(i), batch_size) for i in range(steps))
         _, loops_fast = self._forward_spec(first)
         x = _place(x) if n >= batch_size else x
-        return self._predictors[batch_size].run(self.get_variables(), x, n, steps, loops_fast)
+        row_bytes = self._forward_row_bytes(first)
+        predictor = self._predictors[batch_size]
+        return predictor.run(self.get_variables(), x, n, steps, loops_fast, row_bytes)
 
     def _predict_shares(self, batches) -> Any:
         """Several processes, each with its own rows: every step forwards one global

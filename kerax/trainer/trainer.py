@@ -20,7 +20,14 @@ from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import fit_stream, is_stream
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
-from kerax.trainer.engine import Engine, Predictor, TrainState, loops_are_fast, precompile
+from kerax.trainer.engine import (
+    Engine,
+    Predictor,
+    TrainState,
+    intermediate_bytes,
+    loops_are_fast,
+    precompile,
+)
 from kerax.trainer.evaluating import Evaluating, host_logs
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state, whole_steps
@@ -148,8 +155,15 @@ class Trainer(Evaluating, Predicting):
             jaxpr, spec = jax.make_jaxpr(
                 lambda v, x: self._apply(v, (x,), False, None)[0], return_shape=True
             )(self._abstract_variables(), x_sample)
-            self._forward_cache = (key, spec, loops_are_fast(jaxpr))
+            rows = max(1, jax.tree_util.tree_leaves(x_sample)[0].shape[0])
+            row_bytes = intermediate_bytes(jaxpr.jaxpr) // rows
+            self._forward_cache = (key, spec, loops_are_fast(jaxpr), row_bytes)
         return self._forward_cache[1], self._forward_cache[2]
+
+    def _forward_row_bytes(self, x_sample: Any) -> int:
+        """The forward pass's intermediate values, in bytes per row of input."""
+        self._forward_spec(x_sample)
+        return self._forward_cache[3]
 
     def _output_names(self, x_sample: Any) -> list[str]:
         names = getattr(self, "output_names", None)

@@ -181,13 +181,12 @@ class DataFrameIterator(FileIterator):
         self.directory = directory or ""
         self.subset = subset
         names = _column(df, x_col, "x_col")
-        self._check_columns(df, names, x_col, y_col, weight_col, classes)
+        labels = self._check_columns(df, names, x_col, y_col, weight_col, classes)
         rows = list(range(len(names)))
         if validate_filenames:
             rows = self._valid_rows(names, rows, x_col)
-        labels: list = []
         if class_mode not in _NO_CLASSES:
-            labels, classes = _filter_classes(_column(df, y_col, "y_col"), classes)
+            labels, classes = _filter_classes(labels, classes)
             rows = [r for r in rows if labels[r] is not None]
             self.class_indices = {name: i for i, name in enumerate(classes)}
         split = image_data_generator._validation_split if image_data_generator else 0.0
@@ -211,9 +210,11 @@ class DataFrameIterator(FileIterator):
         self._filepaths = [os.path.join(self.directory, f) for f in self.filenames]
         super().__init__(self.samples, batch_size, shuffle, seed)
 
-    def _check_columns(self, df, names, x_col, y_col, weight_col, classes) -> None:
-        """Keras's rules for the columns and the class_mode."""
+    def _check_columns(self, df, names, x_col, y_col, weight_col, classes) -> list:
+        """Keras's rules for the columns and the class_mode; the y_col labels it read
+        (``[]`` for a class_mode without classes)."""
         mode = self.class_mode
+        labels: list = []
         if mode == "multi_output" and not isinstance(y_col, list):
             raise TypeError(
                 'class_mode="multi_output" needs y_col as a list of column names, one per '
@@ -226,7 +227,8 @@ class DataFrameIterator(FileIterator):
                 f"Received: {bad[0]!r} of type {type(bad[0]).__name__}"
             )
         if mode not in _NO_CLASSES:
-            _check_labels(mode, y_col, _column(df, y_col, "y_col"), classes)
+            labels = _column(df, y_col, "y_col")
+            _check_labels(mode, y_col, labels, classes)
         elif mode in ("multi_output", "raw"):
             for col in y_col if isinstance(y_col, list) else [y_col]:
                 _column(df, col, "y_col")
@@ -239,6 +241,7 @@ class DataFrameIterator(FileIterator):
                     f"weight_col={weight_col!r} must be a numeric column. Received dtype "
                     f"{df[weight_col].dtype}. Convert it, e.g. with .astype(float)."
                 )
+        return labels
 
     def _valid_rows(self, names: list[str], rows: list[int], x_col: str) -> list[int]:
         def valid(name: str) -> bool:

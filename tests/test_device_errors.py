@@ -48,7 +48,7 @@ def _model():
 
 @pytest.mark.parametrize("method", ["fit", "evaluate", "predict"])
 def test_out_of_memory_becomes_a_memory_error_with_the_fixes(monkeypatch, method):
-    from kerax.trainer import engine
+    from kerax.trainer import engine, predictor
 
     def exhausted(*args, **kwargs):
         raise jax.errors.JaxRuntimeError(
@@ -56,7 +56,7 @@ def test_out_of_memory_becomes_a_memory_error_with_the_fixes(monkeypatch, method
         )
 
     for name in ("run_train", "run_eval", "run"):
-        owner = engine.Predictor if name == "run" else engine.Engine
+        owner = predictor.Predictor if name == "run" else engine.Engine
         monkeypatch.setattr(owner, name, exhausted)
     x, y = np.ones((8, 4), "float32"), np.ones((8, 2), "float32")
     model = _model()

@@ -1,4 +1,4 @@
-"""predict runs windows of several batches per forward pass (kerax.trainer.engine.Predictor)."""
+"""predict runs windows of several batches per forward pass (kerax.trainer.predictor)."""
 
 import jax
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 import kerax as keras
 from kerax import layers
-from kerax.trainer import engine
+from kerax.trainer import engine, predictor
 
 
 def _model(batch_size=None, conv=False):
@@ -38,15 +38,15 @@ def _batch_by_batch(model, x, batch_size):
 def _windows(monkeypatch, model, x, batch_size, per):
     """Make a window hold ``per`` batches; return the ``per`` the predictor chose."""
     row_bytes = model._forward_row_bytes(x[:batch_size])
-    monkeypatch.setattr(engine, "PREDICT_WINDOW_BYTES", per * batch_size * row_bytes)
+    monkeypatch.setattr(predictor, "PREDICT_WINDOW_BYTES", per * batch_size * row_bytes)
     chosen = []
-    run = engine.Predictor.run
+    run = predictor.Predictor.run
 
     def spy(self, *args, **kwargs):
         chosen.append(self.batch_free)
         return run(self, *args, **kwargs)
 
-    monkeypatch.setattr(engine.Predictor, "run", spy)
+    monkeypatch.setattr(predictor.Predictor, "run", spy)
     return chosen
 
 

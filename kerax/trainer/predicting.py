@@ -14,7 +14,8 @@ from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import is_stream
-from kerax.trainer.engine import Predictor, forward_batch
+from kerax.trainer.engine import forward_batch
+from kerax.trainer.predictor import Predictor
 from kerax.trainer.runners import StreamRunner, whole_steps
 from kerax.trainer.runners import place as _place
 

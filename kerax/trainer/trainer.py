@@ -22,7 +22,6 @@ from kerax.data.streams import fit_stream, is_stream
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.trainer.engine import (
     Engine,
-    Predictor,
     TrainState,
     intermediate_bytes,
     loops_are_fast,
@@ -30,6 +29,7 @@ from kerax.trainer.engine import (
 )
 from kerax.trainer.evaluating import Evaluating, host_logs
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
+from kerax.trainer.predictor import Predictor
 from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state, whole_steps
 from kerax.trainer.runners import place as _place
 

@@ -37,6 +37,8 @@ class Predictor:
     def _forward(self, variables, x, i, per):
         window = per * self.batch_size
         n = jax.tree_util.tree_leaves(x)[0].shape[0]
+        if window == n:  # the whole input in one window
+            return self.model._apply(variables, (x,), False, None)[0]
         start = jnp.minimum(i * window, n - window)
         xw = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, window), x)
         return self.model._apply(variables, (xw,), False, None)[0]

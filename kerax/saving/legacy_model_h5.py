@@ -35,7 +35,7 @@ from kerax.saving.compile_config import compile_from_config, get_compile_config
 from kerax.saving.keras2_config import upgrade_model_config, upgrade_training_config
 from kerax.saving.model_config import deserialize_model, serialize_model
 from kerax.saving.object_config import prune_keras_config, safe_mode_scope, to_json
-from kerax.saving.weights_h5 import _unique, read_array, write_array
+from kerax.saving.weights_h5 import _unique, read_array, require_built, write_array
 
 __all__ = ["load_legacy_model", "save_legacy_model"]
 
@@ -162,11 +162,7 @@ def save_legacy_model(
             path that cannot be written (the previous file, if any, is left intact).
     """
     path = _io.check_writable(filepath, overwrite)
-    if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' is not built, so it has no weights to save. Call it on "
-            "data or give it an Input first."
-        )
+    require_built(model)
     head = serialize_model(model, include_compile=False)
     model_config = {"class_name": head["class_name"], "config": head["config"]}
     if head.get("module") is None:  # a custom class: its registered name helps kerax

@@ -25,7 +25,12 @@ from typing import Any
 from kerax.saving import _io, legacy_h5, legacy_model_h5
 from kerax.saving.model_config import deserialize_model, serialize_model
 from kerax.saving.object_config import safe_mode_scope, to_json
-from kerax.saving.weights_h5 import layer_weight_groups, read_weights, write_weights
+from kerax.saving.weights_h5 import (
+    layer_weight_groups,
+    read_weights,
+    require_built,
+    write_weights,
+)
 
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 # A member that expands more than this from its stored size is a zip bomb, not a model
@@ -285,11 +290,7 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
             "The weights file name must end in '.weights.h5' (the Keras 3 convention). "
             f"Received: filepath={path!r}"
         )
-    if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' is not built, so it has no weights to save. Call it on "
-            "data or give it an Input first."
-        )
+    require_built(model)
     with _io.atomic_write(path, overwrite, what="weights") as f, _h5py().File(f, "w") as h5:
         write_weights(h5, model)
 

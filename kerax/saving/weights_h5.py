@@ -176,6 +176,15 @@ def read_array(dataset: Any) -> np.ndarray:
     return value
 
 
+def require_built(model: Any) -> None:
+    """Raise the ValueError every saver gives for a model without weights yet."""
+    if not model.built:
+        raise ValueError(
+            f"Model '{model.name}' is not built, so it has no weights to save. Call it on "
+            "data or give it an Input first."
+        )
+
+
 def write_weights(h5: Any, model: Any, include_optimizer: bool = True) -> None:
     """Write every layer's variables (and the optimizer's state) into an open h5 file."""
     from kerax.saving import optimizer_state

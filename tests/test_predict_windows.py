@@ -87,3 +87,71 @@ def test_intermediate_bytes_bounds_the_forward_pass():
     assert outputs <= row_bytes <= 12 * outputs
     jaxpr = jax.make_jaxpr(lambda a: (a * 2.0).sum())(np.zeros((10, 3), np.float32))
     assert engine.intermediate_bytes(jaxpr.jaxpr) == 10 * 3 * 4 + 4
+
+
+def _at(offset_bytes, shape, dtype=np.float32):
+    """An array whose data starts ``offset_bytes`` past a 64-byte boundary."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buf = np.empty(size + 128, np.uint8)
+    start = (-buf.ctypes.data) % 64 + offset_bytes
+    out = buf[start : start + size].view(dtype).reshape(shape)
+    out[...] = np.random.default_rng(offset_bytes).normal(size=shape)
+    return out
+
+
+def test_in_place_rows_finds_the_first_aligned_row(monkeypatch):
+    monkeypatch.setattr(predictor, "IN_PLACE_MIN_BYTES", 0)
+    rows = predictor.in_place_rows
+    # 100 float32 = 400 bytes a row: rows repeat their alignment every 4 rows.
+    assert rows(_at(0, (50, 100)), 50) == (0, 47)
+    assert rows(_at(16, (50, 100)), 50) == (3, 47)  # 16 + 3 * 400 = 19 * 64
+    assert rows(_at(48, (50, 100)), 40) == (1, 37)  # the rows kept, not all of them
+    assert rows(_at(8, (50, 100)), 50) == (0, 47)  # no row is aligned: same shapes
+    assert rows({"a": _at(16, (50, 100)), "b": _at(56, (50, 6))}, 50) == (3, 43)
+    assert rows({"a": _at(16, (50, 100)), "b": _at(32, (50, 6))}, 50) == (0, 43)  # none
+    assert rows(_at(16, (50, 16)), 50) is None  # 64-byte rows: all aligned or none
+    assert rows(_at(0, (50, 100), np.float64), 50) is None  # jax converts it anyway
+    assert rows(jax.numpy.zeros((50, 100)), 50) is None  # already on the device
+    assert rows(_at(0, (50, 100))[:, :50], 50) is None  # not contiguous
+    monkeypatch.setattr(predictor, "IN_PLACE_MIN_BYTES", 50 * 400 + 1)
+    assert rows(_at(16, (50, 100)), 50) is None  # small: the copy is cheap
+
+
+def test_an_aligned_numpy_array_is_read_in_place_on_the_cpu():
+    """The fact in_place_rows builds on (XLA's CPU client, as of jax 0.10)."""
+    x = _at(0, (64, 100))
+    assert jax.device_put(x).unsafe_buffer_pointer() == x.ctypes.data
+
+
+@pytest.mark.parametrize("offset", [0, 4, 8, 12, 16, 20, 36, 60])
+def test_rows_read_in_place_give_the_same_outputs_and_compile_once(monkeypatch, offset):
+    monkeypatch.setattr(predictor, "IN_PLACE_MIN_BYTES", 0)
+    model = _model()  # 5 float32 inputs: 20-byte rows, aligned every 16 rows
+    model.predict(np.zeros((8, 5), np.float32), batch_size=8, verbose=0)
+    passes = []
+    init = predictor.Predictor.__init__
+
+    def spy_init(self, *args):
+        init(self, *args)
+        compiled = self.fused
+
+        def record(variables, x, **kw):
+            passes.append((x.shape[0], x.ctypes.data % 64 if isinstance(x, np.ndarray) else -1))
+            return compiled(variables, x, **kw)
+
+        self.fused = record
+        self.compiled = compiled
+
+    monkeypatch.setattr(predictor.Predictor, "__init__", spy_init)
+    model._predictors.clear()
+    x = _at(offset, (203, 5))
+    want = np.asarray(model.apply(model.get_variables(), x)[0])
+    got = model.predict(x, batch_size=8, verbose=0)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert passes[0] == (188, 0)  # 203 rows less 15, from an aligned row
+    assert passes[1][0] == 15  # the rows around them
+    got = model.predict(x, batch_size=8, steps=20, verbose=0)  # 160 rows
+    np.testing.assert_allclose(got, want[:160], rtol=1e-5, atol=1e-6)
+    model.predict(_at((offset + 16) % 64, (203, 5)), batch_size=8, verbose=0)
+    # The shapes depend on the number of rows only, never on the address.
+    assert model._predictors[8].compiled._cache_size() == 3  # 188 rows, 145 rows, 15 rows

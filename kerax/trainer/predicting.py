@@ -76,8 +76,8 @@ class Predicting:
         _, loops_fast = self._forward_spec(first)
         if n >= batch_size and (not loops_fast or dist is not None):
             # Read by one call per window, or laid out over devices: placed once here.
-            # A fused pass is one call, which takes host arrays as they are (4% faster
-            # than placing them first on a 2-core CPU).
+            # A fused pass is one call, which takes host arrays as they are: on the CPU
+            # it reads their aligned rows in place (Predictor.run).
             x = _place(x)
         row_bytes = self._forward_row_bytes(first)
         predictor = self._predictors[batch_size]

@@ -9,12 +9,11 @@ input-shape rules every application follows live here too, as in Keras.
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import numpy as np
 
-from kerax import config
+from kerax import _warnings, config
 
 __all__ = ["decode_predictions", "preprocess_input"]
 
@@ -205,10 +204,9 @@ def obtain_input_shape(
     if weights != "imagenet" and input_shape and len(input_shape) == 3:
         channels = input_shape[-1] if last else input_shape[0]
         if channels not in (1, 3):
-            warnings.warn(
+            _warnings.warn(
                 f"This model usually expects 1 or 3 input channels; input_shape="
-                f"{tuple(input_shape)} has {channels}.",
-                stacklevel=3,
+                f"{tuple(input_shape)} has {channels}."
             )
     default = (default_size, default_size, channels) if last else (channels, *(default_size,) * 2)
     if weights == "imagenet" and require_flatten:

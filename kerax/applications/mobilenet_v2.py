@@ -16,10 +16,9 @@ the weight files are Keras's, so ``weights="imagenet"`` reads the files Keras do
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
-from kerax import _graph, config
+from kerax import _graph, _warnings, config
 from kerax.applications import _common, imagenet_utils
 
 __all__ = ["MobileNetV2", "decode_predictions", "preprocess_input"]
@@ -148,10 +147,9 @@ def MobileNetV2(
             )
         if rows != cols or rows not in IMAGENET_SIZES:
             rows = 224
-            warnings.warn(
+            _warnings.warn(
                 f"MobileNetV2: input_shape={tuple(resolved)} is not a square size in "
-                f"{IMAGENET_SIZES}, so the ImageNet weights trained at 224x224 are loaded.",
-                stacklevel=2,
+                f"{IMAGENET_SIZES}, so the ImageNet weights trained at 224x224 are loaded."
             )
 
     axis = -1 if last else 1

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import operator
-import warnings
 
+from kerax import _warnings
 from kerax.callbacks.callback import Callback
 
 # Keras metrics that improve upwards (Keras marks them with ``_direction = "up"``);
@@ -139,9 +139,8 @@ class MonitorCallback(Callback):
         logs = logs or {}
         value = logs.get(self.monitor)
         if value is None:
-            warnings.warn(
+            _warnings.warn(
                 f"{type(self).__name__} is conditioned on metric `{self.monitor}` which is "
-                f"not available. Available metrics are: {','.join(logs)}",
-                stacklevel=3,
+                f"not available. Available metrics are: {','.join(logs)}"
             )
         return value

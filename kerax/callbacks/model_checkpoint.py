@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import warnings
 
+from kerax import _warnings
 from kerax.callbacks import _fit_state
 from kerax.callbacks._monitor import MonitorCallback
 
@@ -142,7 +142,7 @@ class ModelCheckpoint(MonitorCallback):
             return True
         current = logs.get(self.monitor)
         if current is None:
-            warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
+            _warnings.warn(f"Can save best model only with {self.monitor} available.")
             return True
         best = "None" if self.best is None else f"{self.best:.5f}"
         if self._is_improvement(current, self.best):

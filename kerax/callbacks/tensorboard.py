@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import time
-import warnings
 
 import jax
 import numpy as np
 
+from kerax import _warnings
 from kerax.callbacks import _tb_extras
 from kerax.callbacks.callback import Callback
 
@@ -231,10 +231,9 @@ class TensorBoard(Callback):
             try:
                 config = to_json()
             except Exception as e:  # serialization of custom objects may fail in any way
-                warnings.warn(
+                _warnings.warn(
                     f"TensorBoard: the model could not be serialized to JSON, so its graph "
-                    f"is not written ({type(e).__name__}: {e}). The text summary is.",
-                    stacklevel=2,
+                    f"is not written ({type(e).__name__}: {e}). The text summary is."
                 )
             else:
                 writer._get_file_writer().add_summary(_tb_extras.keras_graph_summary(config), 0)

@@ -7,13 +7,12 @@ models, ``PReLU``'s learned slopes). All pass an incoming mask through.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from kerax import activations, constraints, initializers, regularizers
+from kerax import _warnings, activations, constraints, initializers, regularizers
 from kerax.layers.base import Layer
 
 __all__ = ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]
@@ -86,11 +85,10 @@ class LeakyReLU(Layer):
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
-            warnings.warn(
+            _warnings.warn(
                 "LeakyReLU(alpha=...) is the Keras 2 name: use negative_slope=... "
                 f"(read as negative_slope={negative_slope!r}).",
                 UserWarning,
-                stacklevel=2,
             )
         super().__init__(**kwargs)
         _non_negative("LeakyReLU", "negative_slope", negative_slope)

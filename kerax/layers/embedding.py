@@ -9,13 +9,12 @@ on, and a ``call`` that accepts ``mask=`` receives it.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import constraints, initializers, regularizers
+from kerax import _warnings, constraints, initializers, regularizers
 from kerax.layers.base import Layer
 
 
@@ -73,10 +72,9 @@ class Embedding(Layer):
         **kwargs,
     ):
         if kwargs.pop("input_length", None) is not None:
-            warnings.warn(
+            _warnings.warn(
                 "Embedding argument `input_length` is deprecated (as in Keras 3) and "
-                "ignored. Just remove it; give the input shape with keras.Input instead.",
-                stacklevel=2,
+                "ignored. Just remove it; give the input shape with keras.Input instead."
             )
         if quantization_config is not None:
             raise ValueError(

@@ -7,13 +7,11 @@ broadcast.
 
 from __future__ import annotations
 
-import warnings
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import config
+from kerax import _warnings, config
 
 
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1: bool = True):
@@ -108,12 +106,11 @@ def align_categorical(y_true, y_pred, loss: str) -> tuple[jax.Array, jax.Array]:
         )
     if y_pred_c.shape[-1] == 1:
         # Keras warns too: softmax over one class is constant, the loss never moves.
-        warnings.warn(
+        _warnings.warn(
             f"Loss '{loss}' expects y_pred.shape (batch_size, num_classes) with "
             f"num_classes > 1. Received: y_pred.shape={y_pred.shape}. Use "
             "binary_crossentropy for two classes.",
             UserWarning,
-            stacklevel=3,
         )
     return y_true_c.astype(y_pred_c.dtype), y_pred_c
 

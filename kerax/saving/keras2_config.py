@@ -27,9 +27,9 @@ back, so that the arguments Keras writes and kerax does not take are pruned as i
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+from kerax import _warnings
 from kerax.saving.object_config import _kerax_class
 
 __all__ = ["upgrade_model_config", "upgrade_training_config"]
@@ -250,10 +250,9 @@ def _optimizer(config: Any) -> Any:
         inner.setdefault("learning_rate", lr)
     decay, rate = inner.get("decay"), inner.get("learning_rate")
     if isinstance(decay, (int, float)) and decay and not isinstance(rate, (int, float)):
-        warnings.warn(
+        _warnings.warn(
             f"The optimizer in this file combines decay={decay} with a learning-rate "
-            "schedule; kerax keeps the schedule and ignores the decay.",
-            stacklevel=5,  # the caller of load_model
+            "schedule; kerax keeps the schedule and ignores the decay."
         )
     elif isinstance(decay, (int, float)) and decay:
         # Keras 2's ``decay``: lr / (1 + decay * iterations), i.e. InverseTimeDecay.

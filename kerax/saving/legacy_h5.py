@@ -14,10 +14,11 @@ every pair has been checked, so a mismatch leaves the model as it was.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
+
+from kerax import _warnings
 
 __all__ = ["is_legacy", "load_legacy_weights"]
 
@@ -109,7 +110,7 @@ def _pair(
             f"{tuple(array.shape)} in the file"
         )
         if skip_mismatch:
-            warnings.warn(f"Skipping the weight of {message}.", stacklevel=4)
+            _warnings.warn(f"Skipping the weight of {message}.")
         else:
             problems.append(message)
 
@@ -160,7 +161,7 @@ def _by_name(reader: _Reader, model: Any, skip_mismatch: bool, loads: list, prob
                 if not skip_mismatch:
                     problems.append(problem)
                 else:
-                    warnings.warn(f"Skipping {problem}.", stacklevel=4)
+                    _warnings.warn(f"Skipping {problem}.")
                 continue
             _pair(expected, arrays, where, skip_mismatch, loads, problems)
 
@@ -216,7 +217,7 @@ def load_legacy_weights(
         if len(arrays) != len(expected):
             problem = _count_problem(where, expected, len(arrays))
             if by_name and skip_mismatch:
-                warnings.warn(f"Skipping {problem}.", stacklevel=3)
+                _warnings.warn(f"Skipping {problem}.")
             else:
                 problems.append(problem)
         else:

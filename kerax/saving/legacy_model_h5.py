@@ -23,13 +23,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import h5py
 import numpy as np
 
+from kerax import _warnings
 from kerax.saving import _io, legacy_h5, optimizer_state
 from kerax.saving.compile_config import compile_from_config, get_compile_config
 from kerax.saving.keras2_config import upgrade_model_config, upgrade_training_config
@@ -231,11 +231,10 @@ def _restore_optimizer(h5: Any, model: Any, keras2: bool, path: str) -> None:
     stored = h5.get("optimizer_weights")
     if keras2:
         if stored is not None:
-            warnings.warn(
+            _warnings.warn(
                 f"{path!r} was written by Keras {_text_attr(h5, 'keras_version')}, whose "
                 "optimizer variables are laid out differently; the optimizer starts from "
-                "a fresh state (the weights and compile arguments are restored).",
-                stacklevel=4,
+                "a fresh state (the weights and compile arguments are restored)."
             )
         return
     with h5py.File(io.BytesIO(), "w") as scratch:

@@ -16,7 +16,6 @@ kerax model always resumes exactly where it stopped.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import jax
@@ -24,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import DictKey, GetAttrKey, SequenceKey
 
+from kerax import _warnings
 from kerax.optimizers import _flat
 
 _TAIL = {"Nadam": 1}  # Keras's Nadam keeps its momentum-schedule product last
@@ -368,7 +368,7 @@ def read(h5: Any, model: Any, skip_mismatch: bool = False, source: str = "") -> 
         )
         if not skip_mismatch and group is not None:
             raise ValueError(message)
-        warnings.warn(message, stacklevel=4)
+        _warnings.warn(message)
         return
     model._opt_state = state
     opt.observe_state(state)

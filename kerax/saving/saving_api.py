@@ -15,13 +15,12 @@ import datetime
 import io
 import json
 import os
-import sys
-import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from kerax import _warnings
 from kerax.saving import _io, legacy_h5, legacy_model_h5
 from kerax.saving.model_config import deserialize_model, serialize_model
 from kerax.saving.object_config import safe_mode_scope, to_json
@@ -44,14 +43,6 @@ def _h5py():
     except ImportError:  # pragma: no cover - h5py is a dependency
         raise ImportError("Saving and loading weights needs h5py: pip install h5py") from None
     return h5py
-
-
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning raised by our caller at the user's code."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("kerax."):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def save_model(model: Any, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
@@ -107,19 +98,16 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, **kwargs: Any)
                 "extension sets the format ('.keras', or '.h5' for legacy HDF5). Drop "
                 "save_format= (it is deprecated, as in Keras 3)."
             )
-        warnings.warn(
+        _warnings.warn(
             "The save_format argument is deprecated, as in Keras 3: the format comes from "
             f"the file extension. Drop it. Received: save_format={save_format!r}",
             DeprecationWarning,
-            stacklevel=_user_stacklevel(),
         )
     if legacy:
-        warnings.warn(
+        _warnings.warn(
             f"Saving {path!r} in Keras's legacy HDF5 format (as Keras 2 did). Keras 3 and "
             "kerax still read it, but the '.keras' format is the current one and keeps "
-            "more (e.g. every optimizer's state): prefer model.save('my_model.keras').",
-            UserWarning,
-            stacklevel=_user_stacklevel(),
+            "more (e.g. every optimizer's state): prefer model.save('my_model.keras')."
         )
         legacy_model_h5.save_legacy_model(model, path, overwrite, include_optimizer)
         return

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from kerax import _naming
+from kerax import _naming, _warnings
 
 # kerax-internal attributes that hold layers Keras does not save under that name.
 _INTERNAL = frozenset(
@@ -264,7 +264,6 @@ def read_weights(
             the first mismatches (with ``skip_mismatch=True`` those layers are skipped
             with a warning instead).
     """
-    import warnings
 
     from kerax.saving import legacy_h5, optimizer_state
 
@@ -293,10 +292,9 @@ def read_weights(
             "skip_mismatch=True to load only the layers that fit."
         )
     if problems:
-        warnings.warn(
+        _warnings.warn(
             f"Skipped {len(problems)} layer(s) whose weights in {source!r} do not fit: "
-            + "; ".join(problems[:5]),
-            stacklevel=3,
+            + "; ".join(problems[:5])
         )
     for v, dataset in loads:
         v.assign(read_array(dataset))

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import numpy as np
 
+from kerax import _warnings
 from kerax import distribution as distribution_lib
 from kerax.data import arrays
 from kerax.data.streams import BatchStream, check_finite, one_shot
@@ -242,14 +242,13 @@ class StreamRunner:
         if self.steps is not None and served < self.steps:
             what = self.stream.what
             name = "steps_per_epoch" if what == "fit" else "steps"
-            warnings.warn(
+            _warnings.warn(
                 f"{what}(): the data ran out after {served} batches, before "
                 f"{name}={self.steps}; this epoch ends early. A PyDataset serves len() "
                 f"batches per epoch (here {self.stream.num_batches()}); make the data "
                 f"yield at least {name} batches per epoch, or pass a smaller {name} "
                 "(None: one full pass).",
                 UserWarning,
-                stacklevel=2,
             )
 
     @staticmethod

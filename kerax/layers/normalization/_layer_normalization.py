@@ -7,13 +7,12 @@ input rank, so a layer with negative axes serves inputs of several ranks, as in 
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from kerax import constraints, initializers, regularizers
+from kerax import _warnings, constraints, initializers, regularizers
 from kerax.layers.base import Layer
 from kerax.layers.normalization._common import (
     broadcast_shape,
@@ -68,11 +67,10 @@ class LayerNormalization(Layer):
         **kwargs,
     ):
         if rms_scaling:
-            warnings.warn(
+            _warnings.warn(
                 "LayerNormalization(rms_scaling=True) is deprecated, as in Keras: it divides "
                 "by the standard deviation, not the root mean square. Use "
-                "keras.layers.RMSNormalization for RMS normalization.",
-                stacklevel=2,
+                "keras.layers.RMSNormalization for RMS normalization."
             )
         super().__init__(**kwargs)
         self.axis = standardize_axis(axis, "LayerNormalization")

@@ -7,12 +7,12 @@ plain lists once; labels and filtering follow Keras's legacy ``DataFrameIterator
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
+from kerax import _warnings
 from kerax.preprocessing.image._files import FileIterator
 from kerax.preprocessing.image._iterators import split_rows
 
@@ -233,7 +233,7 @@ class DataFrameIterator(FileIterator):
             for col in y_col if isinstance(y_col, list) else [y_col]:
                 _column(df, col, "y_col")
         if classes and mode in _NO_CLASSES:
-            warnings.warn(f'`classes` will be ignored given the class_mode="{mode}"', stacklevel=4)
+            _warnings.warn(f'`classes` will be ignored given the class_mode="{mode}"')
         if weight_col:
             _column(df, weight_col, "weight_col")
             if not issubclass(df[weight_col].dtype.type, np.number):
@@ -250,10 +250,9 @@ class DataFrameIterator(FileIterator):
 
         kept = [r for r in rows if valid(names[r])]
         if len(kept) < len(rows):
-            warnings.warn(
+            _warnings.warn(
                 f'Found {len(rows) - len(kept)} invalid image filename(s) in x_col="{x_col}". '
-                "These filename(s) will be ignored.",
-                stacklevel=4,
+                "These filename(s) will be ignored."
             )
         return kept
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from kerax import config
+from kerax import _warnings, config
 from kerax.preprocessing.image import _params, _statistics
 from kerax.preprocessing.image._affine import affine_matrices, check_fill_mode, warp
 from kerax.preprocessing.image._transforms import apply_brightness_shift, apply_channel_shift
@@ -432,10 +431,8 @@ class ImageDataGenerator:
         from kerax.preprocessing.image._dataframe import DataFrameIterator
 
         if class_mode == "other":
-            warnings.warn(
-                'class_mode="other" is deprecated; use class_mode="raw".',
-                DeprecationWarning,
-                stacklevel=2,
+            _warnings.warn(
+                'class_mode="other" is deprecated; use class_mode="raw".', DeprecationWarning
             )
             class_mode = "raw"
         return DataFrameIterator(

@@ -9,10 +9,11 @@ yields the same augmentations as a seeded Keras one.
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import Any
 
 import numpy as np
+
+from kerax import _warnings
 
 
 def rng_for(seed: int | None) -> Any:
@@ -127,11 +128,10 @@ def resolve_overrides(gen: Any) -> None:
     def implies(flag: str, target: str, value: bool) -> None:
         if getattr(gen, target) != value:
             setattr(gen, target, value)
-            warnings.warn(
+            _warnings.warn(
                 f"ImageDataGenerator: {flag}=True sets {target}={value} (it overrides "
                 f"that setting). Pass {target}={value} to silence this warning.",
                 UserWarning,
-                stacklevel=4,
             )
 
     if gen.zca_whitening:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import io
 import pathlib
-import warnings
 from typing import Any
 
 import numpy as np
 
-from kerax import config
+from kerax import _warnings, config
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
 
@@ -134,7 +133,7 @@ def save_img(
         file_format = "jpeg"
     img = array_to_img(x, data_format=data_format, scale=scale)
     if img.mode == "RGBA" and file_format == "jpeg":
-        warnings.warn("JPEG has no alpha channel: saving the image as RGB.", stacklevel=2)
+        _warnings.warn("JPEG has no alpha channel: saving the image as RGB.")
         img = img.convert("RGB")
     img.save(path, format=file_format, **kwargs)
 

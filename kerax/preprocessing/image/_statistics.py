@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
+from kerax import _warnings
 from kerax.preprocessing.image import _params
 
 
 def warn_unfit(gen: Any, setting: str) -> None:
     if setting not in gen._warned:  # once per generator, not once per image
         gen._warned.add(setting)
-        warnings.warn(
+        _warnings.warn(
             f"This ImageDataGenerator specifies {setting}=True but has not been fit on "
             f"any data, so {setting} is skipped. Call datagen.fit(x_train) first.",
             UserWarning,
-            stacklevel=4,
         )
 
 
@@ -103,10 +102,9 @@ def fit(gen: Any, x: Any, augment: bool, rounds: int, seed: int | None) -> None:
 def warn_channels(shape: tuple, axis: int, data_format: str, where: str) -> None:
     """Keras's hint that the channel axis is probably not where the data has it."""
     if shape[axis] not in (1, 3, 4):
-        warnings.warn(
+        _warnings.warn(
             f"ImageDataGenerator ({where}): with data_format={data_format!r} the channels "
             f"are on axis {axis}, which has {shape[axis]} entries for input shape {shape}; "
             "images usually have 1, 3 or 4 channels. Check data_format.",
             UserWarning,
-            stacklevel=4,
         )

@@ -47,50 +47,31 @@ class Functional(Model):
                 )
         self._inputs_struct = inputs
         self._outputs_struct = outputs
-        self._nodes = self._topological_nodes()
-        self._layers = self._layers_in_keras_order()
+        post_order, first_met = self._walk_from_outputs()
+        input_nodes = [t.node for t in _flatten(inputs)]
+        skip = {id(n) for n in input_nodes}
+        # Execution order: the inputs, then a topological order of the rest.
+        self._nodes = input_nodes + [n for n in post_order if id(n) not in skip]
+        self._layers = self._layers_in_keras_order(post_order, first_met)
         self.built = True
 
-    def _topological_nodes(self) -> list[_graph.Node]:
-        order: list[_graph.Node] = []
-        state: dict[int, str] = {}
-        input_ids = {id(t) for t in _flatten(self._inputs_struct)}
-
-        def visit(tensor: _graph.KerasTensor) -> None:
-            node = tensor.node
-            if id(tensor) in input_ids or state.get(id(node)) == "done":
-                return
-            if isinstance(node.layer, InputLayer):
-                raise ValueError(
-                    f"Graph disconnected: output depends on input '{node.layer.name}', which is "
-                    "not among the model's inputs. Add it to Model(inputs=[...])."
-                )
-            state[id(node)] = "visiting"
-            for parent_tensor in node.inputs:
-                visit(parent_tensor)
-            state[id(node)] = "done"
-            order.append(node)
-
-        for out in _flatten(self._outputs_struct):
-            visit(out)
-        input_nodes = [t.node for t in _flatten(self._inputs_struct)]
-        return input_nodes + order
-
-    def _layers_in_keras_order(self) -> list:
-        """``model.layers`` in Keras's order (which whole-model weight lists, Keras 2
-        ``.h5`` files read by position, and summaries follow): by depth, the longest
-        path to an output, deepest first; layers at the same depth in the order a
-        depth-first walk from the outputs first meets them. Execution order is
-        ``self._nodes``'s, a topological order; only this listing follows Keras's.
-        """
-        first_met: dict[int, int] = {}  # layer -> index in the walk from the outputs
+    def _walk_from_outputs(self) -> tuple[list[_graph.Node], dict[int, int]]:
+        """A depth-first walk from the outputs: the nodes with parents before children,
+        and each layer's index in the order the walk first meets them."""
+        first_met: dict[int, int] = {}
         finished: set[int] = set()
-        post_order: list[_graph.Node] = []  # parents before children
+        post_order: list[_graph.Node] = []
+        input_ids = {id(t) for t in _flatten(self._inputs_struct)}
 
         def walk(tensor: _graph.KerasTensor) -> None:
             node = tensor.node
             if id(node) in finished:
                 return
+            if isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
+                raise ValueError(
+                    f"Graph disconnected: output depends on input '{node.layer.name}', which is "
+                    "not among the model's inputs. Add it to Model(inputs=[...])."
+                )
             first_met.setdefault(id(node.layer), len(first_met))
             for parent_tensor in node.inputs:
                 walk(parent_tensor)
@@ -99,6 +80,15 @@ class Functional(Model):
 
         for out in _flatten(self._outputs_struct):
             walk(out)
+        return post_order, first_met
+
+    def _layers_in_keras_order(self, post_order: list, first_met: dict[int, int]) -> list:
+        """``model.layers`` in Keras's order (which whole-model weight lists, Keras 2
+        ``.h5`` files read by position, and summaries follow): by depth, the longest
+        path to an output, deepest first; layers at the same depth in the order a
+        depth-first walk from the outputs first meets them. Execution order is
+        ``self._nodes``'s, a topological order; only this listing follows Keras's.
+        """
         node_depth: dict[int, int] = {}
         layer_depth: dict[int, int] = {}
         for node in reversed(post_order):

@@ -98,6 +98,10 @@ def padded_order(n: int, batch_size: int) -> jax.Array:
     return place((np.arange(steps * batch_size) % n).astype(np.int32))
 
 
+GATHER_MAX_BYTES = 64 << 20
+"""The most a fused dispatch gathers at once (its steps' rows: a copy on the device)."""
+
+
 class ArrayRunner:
     """Epochs over device-resident arrays."""
 
@@ -146,12 +150,22 @@ class ArrayRunner:
             on_begin(start)
             # one dispatch per step when unfused, so each can be settled (distribution.settle)
             for a, b in [(start, stop)] if fused else [(i, i + 1) for i in range(start, stop)]:
-                state = self.engine.run_train(state, self.data, self.order, a, b, self.n, fused)
+                args = (state, self.data, self.order, a, b, self.n, fused, self.chunk(k))
+                state = self.engine.run_train(*args)
                 distribution_lib.settle(state)
             on_dispatch(stop - 1, state)
             if should_stop():
                 break
         return state
+
+    def chunk(self, k: int) -> int | None:
+        """How many steps' rows a fused dispatch of ``k`` steps gathers at once (see
+        ``Engine.gather``); None, one gather per step, past ``GATHER_MAX_BYTES``."""
+        if self.order is None:
+            return None
+        steps = min(k, len(self.order) // self.batch_size)
+        row = sum(a.nbytes // max(1, len(a)) for a in jax.tree_util.tree_leaves(self.data))
+        return steps if steps * self.batch_size * row <= GATHER_MAX_BYTES else None
 
     def prefetch_order(self, epoch_key) -> None:
         """Draw a later epoch's order now, while the device runs this one."""
@@ -161,7 +175,9 @@ class ArrayRunner:
     def evaluate(self, state):
         if self.engine.loops_fast:
             return distribution_lib.settle(
-                self.engine.run_eval(state, self.data, self.order, self.steps, self.n, True)
+                self.engine.run_eval(
+                    state, self.data, self.order, self.steps, self.n, True, self.chunk(self.steps)
+                )
             )
         for i in range(self.steps):
             state = self.engine.eval_single(state, self.data, self.order, i, self.n)

@@ -411,14 +411,16 @@ class Trainer(Evaluating, Predicting):
             # background threads below would slow it down. Its real call (the first
             # dispatch) finds the lowering cached and goes straight to compiling.
             stop = min(k, runner.steps)
-            engine.train_fused.trace(state, runner.data, runner.order, 0, stop, runner.n).lower()
+            args = (state, runner.data, runner.order, 0, stop, runner.n, runner.chunk(k))
+            engine.train_fused.trace(*args).lower()
         threads = [precompile(engine._log_values, state)]
         if isinstance(val_runner, ArrayRunner) and val_runner.feed is None:
             val_engine = val_runner.engine
             eval_state = state.replace(opt_state=None, **self._fresh_logs(val_engine))
             data, order, n = val_runner.data, val_runner.order, val_runner.n
             if val_engine.loops_fast:
-                args = (eval_state, data, order, 0, val_runner.steps, n)
+                chunk = val_runner.chunk(val_runner.steps)
+                args = (eval_state, data, order, 0, val_runner.steps, n, chunk)
                 threads.append(precompile(val_engine.eval_fused, *args))
             else:
                 threads.append(precompile(val_engine.eval_single, eval_state, data, order, 0, n))

@@ -7,7 +7,7 @@ import kerax as keras
 from kerax.trainer import runners
 
 
-def _fit(monkeypatch, gather_max, steps_per_execution, shuffle=True):
+def _fit(monkeypatch, gather_max, steps_per_execution):
     monkeypatch.setattr(runners, "GATHER_MAX_BYTES", gather_max)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -23,16 +23,8 @@ def _fit(monkeypatch, gather_max, steps_per_execution, shuffle=True):
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )
-    history = model.fit(
-        x,
-        y,
-        sample_weight=w,
-        batch_size=8,
-        epochs=3,
-        shuffle=shuffle,
-        verbose=0,
-        validation_data=(x[:50], y[:50]),
-    )
+    fit = dict(sample_weight=w, batch_size=8, epochs=3, verbose=0)
+    history = model.fit(x, y, validation_data=(x[:50], y[:50]), **fit)  # shuffled epochs
     return model, history, model.evaluate(x, y, batch_size=8, verbose=0)
 
 

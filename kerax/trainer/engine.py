@@ -223,23 +223,23 @@ class Engine:
         """Step ``i``'s ``(x, y, sample_weight, mask)``. ``rows``: ``(first, block)``,
         the dispatch's batches already gathered from step ``first`` on (``gather``)."""
         bs = self.batch_size
-        if rows is not None:
-            first, block = rows
-            pick = lambda a: jax.lax.dynamic_index_in_dim(a, i - first, keepdims=False)
-            x, y, sw = jax.tree_util.tree_map(pick, block)
-            mask = ((i * bs + jnp.arange(bs)) < n).astype(jnp.float32)
-        elif order is None:
+        if order is None:
             # Pre-batched (x, y, sw, mask) leaves, (steps, batch, ...) split along the batch
             # axis (multi-process, kerax.distribution.ProcessFeed): indexing the steps axis
             # reads only what each device already holds, no cross-process gather.
             pick = lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False)
             x, y, sw, mask = jax.tree_util.tree_map(pick, data)
         else:
-            idx = jax.lax.dynamic_slice_in_dim(order, i * bs, bs)
+            if rows is not None:
+                first, block = rows
+                pick = lambda a: jax.lax.dynamic_index_in_dim(a, i - first, keepdims=False)
+                x, y, sw = jax.tree_util.tree_map(pick, block)
+            else:
+                idx = jax.lax.dynamic_slice_in_dim(order, i * bs, bs)
+                # Indices are always in range: "clip" spares the gather fill-mode's masking.
+                take = lambda a: jnp.take(a, idx, axis=0, mode="clip")
+                x, y, sw = jax.tree_util.tree_map(take, data)
             mask = ((i * bs + jnp.arange(bs)) < n).astype(jnp.float32)
-            # Indices are always in range: "clip" spares the gather fill-mode's masking.
-            take = lambda a: jnp.take(a, idx, axis=0, mode="clip")
-            x, y, sw = jax.tree_util.tree_map(take, data)
         dist = distribution_lib.distribution()
         if dist is not None:  # split the batch over the mesh; XLA adds the all-reduce
             return dist.shard_batch((x, y, sw, mask))
@@ -251,7 +251,7 @@ class Engine:
 
         One gather of a dispatch's rows costs far less than one per step: on a 2-core
         CPU a 32-row gather takes about as long as a small layer's weight gradient (the
-        tutorial MLP trains about 20% faster this way).
+        tutorial MLP trains 15-20% faster this way).
         """
         bs = self.batch_size
         first = jnp.minimum(start, order.shape[0] // bs - chunk)

@@ -145,12 +145,13 @@ class ArrayRunner:
             self.data = self.feed.arrange(permute)
         elif shuffle:
             self.order = place(self.orders.get(epoch_key))
+        chunk = self.chunk(k)
         for start in range(first_step, self.steps, k):
             stop = min(start + k, self.steps)
             on_begin(start)
             # one dispatch per step when unfused, so each can be settled (distribution.settle)
             for a, b in [(start, stop)] if fused else [(i, i + 1) for i in range(start, stop)]:
-                args = (state, self.data, self.order, a, b, self.n, fused, self.chunk(k))
+                args = (state, self.data, self.order, a, b, self.n, fused, chunk)
                 state = self.engine.run_train(*args)
                 distribution_lib.settle(state)
             on_dispatch(stop - 1, state)

@@ -10,7 +10,7 @@ import warnings
 _INTERNAL = frozenset({"kerax", "jax", "jaxlib", "optax", "flax"})
 
 
-def user_stacklevel() -> int:
+def _user_stacklevel() -> int:
     """The ``stacklevel`` of the innermost frame outside kerax and the libraries it
     calls through, for a ``warnings.warn`` made by this function's caller."""
     frame, level = sys._getframe(1), 1
@@ -21,7 +21,7 @@ def user_stacklevel() -> int:
 
 def warn(message: str, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn`` attributed to the user's code that led to it."""
-    warnings.warn(message, category, stacklevel=user_stacklevel())
+    warnings.warn(message, category, stacklevel=_user_stacklevel())
 
 
 def _top(frame) -> str:

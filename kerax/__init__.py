@@ -33,6 +33,7 @@ _SUBMODULES = (
     "callbacks",
     "config",
     "constraints",
+    "datasets",
     "distribution",
     "initializers",
     "layers",

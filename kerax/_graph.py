@@ -9,12 +9,12 @@ hand-written shape code. A functional ``Model`` replays the recorded nodes.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from kerax import _scope
 
@@ -53,29 +53,83 @@ class KerasTensor:
             "the model on real arrays."
         )
 
-    def __getitem__(self, idx):
-        return op_call(lambda x: x[idx], self, name="getitem")
+    def __int__(self):
+        raise TypeError(f"{self!r} is symbolic: it has no value to convert to an int.")
+
+    def __float__(self):
+        raise TypeError(f"{self!r} is symbolic: it has no value to convert to a float.")
+
+    def __iter__(self):
+        raise TypeError(
+            f"Iterating over a symbolic KerasTensor is not supported ({self!r}). Index it "
+            "(x[:, 0]) or use kerax.ops.split/unstack."
+        )
+
+    # Operators build op nodes through kerax.ops, as Keras 3's KerasTensor does. Like
+    # Keras, ``==`` is left as identity (KerasTensors stay usable as dict keys and in
+    # ``in`` tests); ``!=`` is ``ops.not_equal``.
+    def __getitem__(self, key):
+        if isinstance(key, list):  # advanced indexing; a tuple stays a multi-axis key
+            key = np.asarray(key)
+        return _symbolic_op("get_item", self, key)
+
+    def __round__(self, ndigits=None):
+        return _symbolic_op("round", self, decimals=ndigits or 0)
+
+    def reshape(self, newshape):
+        return _symbolic_op("reshape", self, newshape)
+
+    def squeeze(self, axis=None):
+        return _symbolic_op("squeeze", self, axis=axis)
 
 
-def _operator(fn, reflected=False):
+def _symbolic_op(name: str, *args: Any, **kwargs: Any) -> Any:
+    from kerax.ops import _symbolic  # loads kerax.ops on first symbolic operator only
+
+    return _symbolic.symbolic_call(name, args, kwargs)
+
+
+def _operator(op_name: str, reflected: bool = False):
     def method(self, other):
         args = (other, self) if reflected else (self, other)
-        return op_call(fn, *args, name=fn.__name__)
+        return _symbolic_op(op_name, *args)
 
     return method
 
 
-for _name, _fn in [
-    ("add", operator.add),
-    ("sub", operator.sub),
-    ("mul", operator.mul),
-    ("truediv", operator.truediv),
-    ("pow", operator.pow),
-    ("matmul", operator.matmul),
+def _unary(op_name: str):
+    def method(self):
+        return _symbolic_op(op_name, self)
+
+    return method
+
+
+for _dunder, _op_name in [
+    ("add", "add"),
+    ("sub", "subtract"),
+    ("mul", "multiply"),
+    ("truediv", "true_divide"),
+    ("floordiv", "floor_divide"),
+    ("mod", "mod"),
+    ("pow", "power"),
+    ("matmul", "matmul"),
+    ("and", "logical_and"),
+    ("or", "logical_or"),
+    ("xor", "logical_xor"),
 ]:
-    setattr(KerasTensor, f"__{_name}__", _operator(_fn))
-    setattr(KerasTensor, f"__r{_name}__", _operator(_fn, reflected=True))
-KerasTensor.__neg__ = lambda self: op_call(operator.neg, self, name="neg")
+    setattr(KerasTensor, f"__{_dunder}__", _operator(_op_name))
+    setattr(KerasTensor, f"__r{_dunder}__", _operator(_op_name, reflected=True))
+for _dunder, _op_name in [
+    ("lt", "less"),
+    ("le", "less_equal"),
+    ("gt", "greater"),
+    ("ge", "greater_equal"),
+    ("ne", "not_equal"),
+]:
+    setattr(KerasTensor, f"__{_dunder}__", _operator(_op_name))
+for _dunder, _op_name in [("neg", "negative"), ("abs", "absolute"), ("invert", "logical_not")]:
+    setattr(KerasTensor, f"__{_dunder}__", _unary(_op_name))
+KerasTensor.__hash__ = object.__hash__  # identity, as before: __ne__ is an operator now
 
 
 class Node:

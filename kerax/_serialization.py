@@ -109,6 +109,9 @@ def registered_name(obj: Any) -> str | None:
         >>> registered_name(len) is None
         True
     """
+    # A subclassed Model built the functional way runs as a variant of its class
+    # (kerax.models.model._functional_variant): it goes by its class's name.
+    obj = getattr(obj, "__dict__", {}).get("_functional_variant_of", obj)
     try:
         return _REGISTERED_NAMES.get(obj)
     except TypeError:  # unhashable objects cannot have been registered

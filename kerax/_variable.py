@@ -88,8 +88,16 @@ class Variable:
             )
         self.name = name
         self.path = name  # set to 'layer/.../name' by the owning model
-        if not callable(initializer) and shape is None:
-            shape = np.shape(initializer)
+        if isinstance(initializer, (str, dict)):  # "zeros", as keras.Variable takes
+            from kerax import initializers
+
+            initializer = initializers.get(initializer)
+        if not callable(initializer):
+            if shape is None:
+                shape = np.shape(initializer)
+            if dtype is None:  # a value keeps its dtype (jax's: int64 data is int32)
+                found = getattr(initializer, "dtype", None) or np.asarray(initializer).dtype
+                dtype = jax.dtypes.canonicalize_dtype(found)
         self.shape = _standardize_shape(shape)
         self.dtype = jnp.dtype(dtype or config.floatx())
         self.trainable = bool(trainable)
@@ -124,12 +132,14 @@ class Variable:
 
     def _stored(self) -> jax.Array:
         if self._value is None:
-            key = _scope.next_global_key()
-            host = self.host_initial_value(key)
-            if host is not None:
-                self._value = jax.device_put(host)
-            else:
-                with jax.ensure_compile_time_eval():
+            # Concrete even when first read under a trace (a scan body in an eager
+            # call): the stored value outlives it, so no op here may be staged.
+            with jax.ensure_compile_time_eval():
+                key = _scope.next_global_key()
+                host = self.host_initial_value(key)
+                if host is not None:
+                    self._value = jax.device_put(host)
+                else:
                     self._value = self.initial_value(key)
         return self._value
 

@@ -1,4 +1,5 @@
-"""Global settings with Keras's names: ``floatx``, ``epsilon``, ``image_data_format``."""
+"""Global settings with Keras's names: floatx, epsilon, image_data_format, the backend,
+the dtype policy, unsafe deserialization, interactive logging and traceback filtering."""
 
 from __future__ import annotations
 
@@ -75,3 +76,109 @@ def enable_compilation_cache(directory: str | None = None) -> str:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return directory
+
+
+# -- backend ---------------------------------------------------------------------------
+def backend() -> str:
+    """The name of the backend: always ``"jax"`` (kerax runs on JAX only)."""
+    return "jax"
+
+
+def set_backend(backend: str) -> None:
+    """Keras's ``set_backend``; kerax has one backend, so only ``"jax"`` is accepted.
+
+    Raises:
+        ValueError: for any backend other than ``"jax"``.
+    """
+    if backend != "jax":
+        raise ValueError(
+            f"kerax runs on JAX only and cannot switch to backend {backend!r}. "
+            "Use Keras itself (import keras) for the TensorFlow, PyTorch or NumPy backends."
+        )
+
+
+# -- dtype policy ----------------------------------------------------------------------
+def dtype_policy():
+    """The global dtype policy (``kerax.mixed_precision.global_policy()``)."""
+    from kerax import mixed_precision
+
+    return mixed_precision.global_policy()
+
+
+def set_dtype_policy(policy) -> None:
+    """Set the global dtype policy: a name such as ``"mixed_bfloat16"`` or a ``DTypePolicy``.
+
+    Same as ``kerax.mixed_precision.set_global_policy``.
+    """
+    from kerax import mixed_precision
+
+    mixed_precision.set_global_policy(policy)
+
+
+# -- unsafe deserialization ------------------------------------------------------------
+_UNSAFE_DESERIALIZATION = False
+
+
+def enable_unsafe_deserialization() -> None:
+    """Turn safe mode off for the whole session, as Keras's function does.
+
+    Afterwards ``load_model``, ``deserialize_keras_object`` and friends load Lambda
+    bytecode and functions named for import even when called with the default
+    ``safe_mode=True``. Only do this for files you trust.
+    """
+    global _UNSAFE_DESERIALIZATION
+    _UNSAFE_DESERIALIZATION = True
+    from kerax.saving import object_config
+
+    if getattr(object_config.in_safe_mode, "_honours_kerax_config", False):
+        return
+    scoped = object_config.in_safe_mode
+
+    def in_safe_mode() -> bool:
+        return not _UNSAFE_DESERIALIZATION and scoped()
+
+    in_safe_mode._honours_kerax_config = True
+    in_safe_mode.__doc__ = scoped.__doc__
+    object_config.in_safe_mode = in_safe_mode
+
+
+# -- interactive logging ---------------------------------------------------------------
+_INTERACTIVE_LOGGING = True
+
+
+def enable_interactive_logging() -> None:
+    """Progress output (bars, epoch lines) goes to stdout (the default)."""
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = True
+
+
+def disable_interactive_logging() -> None:
+    """Progress output goes to Python's ``logging`` (logger ``"kerax"``, level INFO)."""
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    """Whether progress output goes to stdout (True) or to ``logging`` (False)."""
+    return _INTERACTIVE_LOGGING
+
+
+# -- traceback filtering ---------------------------------------------------------------
+_TRACEBACK_FILTERING = True
+
+
+def enable_traceback_filtering() -> None:
+    """Keras's flag, kept for compatibility: kerax does not rewrite tracebacks."""
+    global _TRACEBACK_FILTERING
+    _TRACEBACK_FILTERING = True
+
+
+def disable_traceback_filtering() -> None:
+    """Keras's flag, kept for compatibility: kerax does not rewrite tracebacks."""
+    global _TRACEBACK_FILTERING
+    _TRACEBACK_FILTERING = False
+
+
+def is_traceback_filtering_enabled() -> bool:
+    """The value of the traceback-filtering flag (True by default, as in Keras)."""
+    return _TRACEBACK_FILTERING

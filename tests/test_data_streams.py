@@ -61,7 +61,8 @@ def test_py_dataset_over_epochs(workers):
     reference.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
     model = _model()
     ds = Batches(x, y, workers=workers)
-    history = model.fit(ds, epochs=3, verbose=0, validation_data=Batches(x, y))
+    # shuffle=False: Keras shuffles a PyDataset's batch order by default
+    history = model.fit(ds, epochs=3, shuffle=False, verbose=0, validation_data=Batches(x, y))
     assert ds.epochs_ended == 3
     assert set(history.history) == {"loss", "mae", "val_loss", "val_mae"}
     for a, b in zip(model.get_weights(), reference.get_weights()):
@@ -154,8 +155,8 @@ def test_py_dataset_with_fewer_steps_continues_where_the_last_epoch_stopped():
 
     data = Batches()
     with pytest.warns(UserWarning, match="ran out after 1 batches"):  # Keras 3 warns too
-        _model().fit(data, steps_per_epoch=2, epochs=4, verbose=0)
-    # as in Keras 3: 0 1 | 2 3 | 4 (the pass ends early) | 0 1
+        _model().fit(data, steps_per_epoch=2, epochs=4, shuffle=False, verbose=0)
+    # as in Keras 3 (shuffle=False): 0 1 | 2 3 | 4 (the pass ends early) | 0 1
     assert data.read == [0, 1, 2, 3, 4, 0, 1]
     assert data.epoch_ends == 4
 
@@ -175,7 +176,7 @@ def test_class_weight_with_a_py_dataset_equals_arrays_and_generators_are_refused
     from_arrays = classifier()
     from_arrays.fit(x, y, batch_size=8, epochs=2, shuffle=False, class_weight=weights, verbose=0)
     from_dataset = classifier()
-    from_dataset.fit(Batches(x, y), epochs=2, class_weight=weights, verbose=0)
+    from_dataset.fit(Batches(x, y), epochs=2, shuffle=False, class_weight=weights, verbose=0)
     for a, b in zip(from_arrays.get_weights(), from_dataset.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="class_weight is not supported with a Python generator"):

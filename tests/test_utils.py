@@ -278,3 +278,411 @@ def test_pad_sequences_matches_keras(keras_oracle, kwargs):
     got = utils.pad_sequences(SEQS, **kwargs)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+# -- re-exports, structure helpers -------------------------------------------------------
+def test_keras_utils_names_are_exported():
+    import kerax
+    from kerax import saving
+
+    assert utils.Sequence is utils.PyDataset
+    assert utils.register_keras_serializable is saving.register_keras_serializable
+    assert utils.serialize_keras_object is saving.serialize_keras_object
+    assert utils.deserialize_keras_object is saving.deserialize_keras_object
+    assert utils.CustomObjectScope is saving.CustomObjectScope
+    assert utils.clear_session is kerax.backend.clear_session
+    assert utils.standardize_dtype is kerax.backend.standardize_dtype
+    from kerax.preprocessing import image
+
+    assert utils.load_img is image.load_img and utils.img_to_array is image.img_to_array
+
+
+def test_custom_objects_through_utils():
+    @utils.register_keras_serializable(package="TestUtils")
+    def my_fn(x):
+        return x
+
+    assert utils.get_registered_name(my_fn) == "TestUtils>my_fn"
+    assert utils.get_registered_object("TestUtils>my_fn") is my_fn
+    assert "TestUtils>my_fn" in utils.get_custom_objects()
+    marker = object()
+    with utils.custom_object_scope({"marker_obj": marker}):
+        assert utils.get_registered_object("marker_obj") is marker
+
+
+def test_pack_unpack_x_y_sample_weight_match_keras(keras_oracle):
+    ku = keras_oracle.utils
+    x, y, w = np.ones(2), np.zeros(2), np.full(2, 0.5)
+    for args in [(x,), (x, y), (x, y, w), ((x, x),), ([x],)]:
+        mine, theirs = utils.pack_x_y_sample_weight(*args), ku.pack_x_y_sample_weight(*args)
+        assert type(mine) is type(theirs) and len(mine) == len(theirs)
+    for data in [x, (x,), (x, y), [x, y, w]]:
+        mine, theirs = utils.unpack_x_y_sample_weight(data), ku.unpack_x_y_sample_weight(data)
+        assert [m is t for m, t in zip(mine, theirs)] == [True] * 3
+    with pytest.raises(ValueError, match="Data is expected"):
+        utils.unpack_x_y_sample_weight((x, y, w, w))
+
+
+def test_get_source_inputs_and_is_keras_tensor():
+    import kerax
+
+    a, b = kerax.Input((3,), name="a"), kerax.Input((3,), name="b")
+    h = kerax.layers.Dense(2)(a)
+    out = kerax.layers.Concatenate()([h, kerax.layers.Dense(2)(b), h])
+    assert utils.get_source_inputs(out) == [a, b]
+    assert utils.get_source_inputs(a) == [a]
+    assert utils.is_keras_tensor(out) and not utils.is_keras_tensor(np.ones(3))
+    assert kerax.backend.is_keras_tensor(a)
+    arr = np.ones(2)
+    assert utils.get_source_inputs(arr) is arr
+
+
+# -- kerax.backend ---------------------------------------------------------------------
+_DTYPES = ["bool", "uint8", "uint32", "uint64", "int8", "int16", "int32", "int64",
+           "bfloat16", "float16", "float32", "float64", int, float, bool]  # fmt: skip
+
+
+def test_backend_dtype_helpers_match_keras(keras_oracle):
+    import itertools
+
+    from kerax import backend
+
+    kb = keras_oracle.backend
+    for a, b in itertools.product(_DTYPES, _DTYPES):
+        assert backend.result_type(a, b) == kb.result_type(a, b), (a, b)
+    for a, b, c in [("uint64", "int8", "float16"), ("int64", "uint64", "bfloat16")]:
+        assert backend.result_type(a, b, c) == kb.result_type(a, b, c)
+    assert backend.result_type() == kb.result_type() == "float32"
+    for dtype in [None, int, float, bool, "int", np.float64, np.dtype("int16"), jnp.bfloat16,
+                  jnp.zeros(1).dtype, str, "complex64"]:  # fmt: skip
+        assert backend.standardize_dtype(dtype) == kb.standardize_dtype(dtype), dtype
+        if dtype is not str:
+            assert backend.is_float_dtype(dtype) == kb.is_float_dtype(dtype), dtype
+            assert backend.is_int_dtype(dtype) == kb.is_int_dtype(dtype), dtype
+    for bad in ["foo", "float", object]:
+        with pytest.raises(ValueError, match="Invalid dtype"):
+            backend.standardize_dtype(bad)
+
+
+def test_get_uid_shares_the_layer_name_counter():
+    import kerax
+
+    kerax.backend.clear_session()
+    assert kerax.backend.get_uid("thing") == 1 and kerax.backend.get_uid("thing") == 2
+    assert kerax.layers.Dense(1).name == "dense"
+    assert kerax.backend.get_uid("dense") == 2
+    assert kerax.layers.Dense(1).name == "dense_2"
+    kerax.backend.clear_session()
+    assert kerax.backend.get_uid("thing") == 1
+
+
+# -- kerax.config ----------------------------------------------------------------------
+def test_config_backend_and_dtype_policy():
+    from kerax import config, mixed_precision
+
+    assert config.backend() == "jax"
+    config.set_backend("jax")
+    with pytest.raises(ValueError, match="JAX only"):
+        config.set_backend("torch")
+    try:
+        config.set_dtype_policy("mixed_bfloat16")
+        assert config.dtype_policy().name == "mixed_bfloat16"
+        assert mixed_precision.global_policy().name == "mixed_bfloat16"
+    finally:
+        config.set_dtype_policy(None)
+    assert config.dtype_policy().name == "float32"
+
+
+def test_config_flags():
+    from kerax import config
+
+    assert config.is_traceback_filtering_enabled()
+    config.disable_traceback_filtering()
+    assert not config.is_traceback_filtering_enabled()
+    config.enable_traceback_filtering()
+    assert utils.is_interactive_logging_enabled()
+    utils.disable_interactive_logging()
+    try:
+        assert not config.is_interactive_logging_enabled()
+    finally:
+        utils.enable_interactive_logging()
+    assert config.is_interactive_logging_enabled()
+
+
+def test_enable_unsafe_deserialization_lets_load_run_lambdas(monkeypatch):
+    from kerax import config
+    from kerax.saving import object_config
+
+    bytecode = {"class_name": "__lambda__", "config": {}}
+    with pytest.raises(ValueError, match="safe_mode"):
+        object_config.deserialize_function(bytecode, "lam")
+    monkeypatch.setattr(object_config, "in_safe_mode", object_config.in_safe_mode)
+    monkeypatch.setattr(config, "_UNSAFE_DESERIALIZATION", False)
+    config.enable_unsafe_deserialization()
+    with object_config.safe_mode_scope(True):  # load_model(safe_mode=True), the default
+        assert not object_config.in_safe_mode()
+    config._UNSAFE_DESERIALIZATION = False
+    with object_config.safe_mode_scope(True):
+        assert object_config.in_safe_mode()
+
+
+def test_interactive_logging_off_sends_fit_progress_to_logging(caplog, capsys):
+    import logging
+
+    import kerax
+
+    model = kerax.Sequential([kerax.Input((2,)), kerax.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    utils.disable_interactive_logging()
+    try:
+        with caplog.at_level(logging.INFO, logger="kerax"):
+            model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=1, verbose=2)
+    finally:
+        utils.enable_interactive_logging()
+    assert "1/1" not in capsys.readouterr().out
+    assert any("loss:" in r.getMessage() for r in caplog.records)
+
+
+# -- Progbar ---------------------------------------------------------------------------
+def _progbar_output(cls, capsys, **kwargs):
+    import re
+
+    bar = cls(5, interval=0, **kwargs)
+    for i in range(5):
+        bar.update(i + 1, [("loss", 1.0 / (i + 1)), ("acc", i * 0.1), ("tiny", 1e-5)])
+    unknown = cls(None, interval=0, **kwargs)
+    unknown.add(2, [("loss", 3.0)])
+    unknown.add(3, [("loss", 1.0)])
+    unknown.update(5, finalize=True)
+    out = capsys.readouterr().out
+    out = re.sub(r"\d+(us|ms|s)/", "T/", re.sub(r"\d+s\b", "Ts", out))
+    # Padding and backspaces depend on how many digits the timings took.
+    return re.sub(r" +\n", "\n", re.sub(r" *\x08+", "\x08", out))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"verbose": 2}, {"stateful_metrics": ["acc"]}, {"stateless_metrics": ["loss"]},
+     {"unit_name": "sample", "width": 7}, {"verbose": 0}],
+)  # fmt: skip
+def test_progbar_matches_keras(keras_oracle, capsys, kwargs):
+    theirs = _progbar_output(keras_oracle.utils.Progbar, capsys, **kwargs)
+    mine = _progbar_output(utils.Progbar, capsys, **kwargs)
+    assert mine == theirs
+
+
+def test_progbar_averages_and_logging(caplog, capsys):
+    import logging
+
+    bar = utils.Progbar(4, verbose=1, interval=0, stateful_metrics=["acc"])
+    bar.update(2, [("loss", 1.0), ("acc", 0.5)])
+    bar.add(2, [("loss", 3.0), ("acc", 0.75)])
+    assert bar._seen_so_far == 4
+    out = capsys.readouterr().out
+    assert "loss: 3.0000" in out and "acc: 0.7500" in out  # finalize shows the last value
+    bar = utils.Progbar(4, verbose=1, interval=0)
+    bar.update(1, [("loss", 1.0)])
+    bar.update(3, [("loss", 4.0)])  # 1 step at 1.0, 2 steps at 4.0
+    assert "loss: 3.0000" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="Only one of"):
+        utils.Progbar(3, stateful_metrics=["a"], stateless_metrics=["b"])
+    utils.disable_interactive_logging()
+    try:
+        with caplog.at_level(logging.INFO, logger="kerax"):
+            utils.Progbar(1, verbose=2).update(1, [("loss", 0.5)])
+    finally:
+        utils.enable_interactive_logging()
+    assert capsys.readouterr().out == ""
+    assert "loss: 0.5000" in caplog.text
+
+
+# -- images ----------------------------------------------------------------------------
+def test_image_helpers_round_trip(tmp_path):
+    pytest.importorskip("PIL")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (6, 8, 3)).astype("float32")
+    path = tmp_path / "img.png"
+    utils.save_img(path, x, scale=False)
+    back = utils.img_to_array(utils.load_img(path))
+    np.testing.assert_array_equal(back, x)
+    assert utils.img_to_array(utils.load_img(path, color_mode="grayscale")).shape == (6, 8, 1)
+    assert utils.load_img(path, target_size=(3, 4), keep_aspect_ratio=True).size == (4, 3)
+    assert utils.array_to_img(x).size == (8, 6)
+
+
+def test_image_helpers_match_keras(keras_oracle, tmp_path):
+    pytest.importorskip("PIL")
+    x = np.random.default_rng(1).random((5, 7, 3)) * 255
+    utils.save_img(tmp_path / "a.png", x)
+    for kwargs in [{}, {"color_mode": "rgba"}, {"target_size": (4, 3), "interpolation": "bilinear"},
+                   {"target_size": (2, 2), "keep_aspect_ratio": True}]:  # fmt: skip
+        mine = utils.img_to_array(utils.load_img(tmp_path / "a.png", **kwargs))
+        theirs = keras_oracle.utils.img_to_array(
+            keras_oracle.utils.load_img(tmp_path / "a.png", **kwargs)
+        )
+        np.testing.assert_array_equal(mine, theirs)
+
+
+# -- plot_model ------------------------------------------------------------------------
+def test_plot_model_without_pydot_behaves_like_keras(monkeypatch, capsys):
+    import sys
+
+    import kerax
+    from kerax.utils import _plot
+
+    model = kerax.Sequential([kerax.Input((2,)), kerax.layers.Dense(1)])
+    monkeypatch.setattr(_plot, "_pydot_installed", lambda: False)
+    monkeypatch.delitem(sys.modules, "IPython.core.magics.namespace", raising=False)  # a script
+    with pytest.raises(ImportError, match="install pydot"):
+        utils.plot_model(model)
+    with pytest.raises(ImportError, match="install pydot"):
+        utils.model_to_dot(model)
+    monkeypatch.setitem(sys.modules, "IPython.core.magics.namespace", object())
+    assert utils.plot_model(model) is None
+    assert "install pydot" in capsys.readouterr().out
+    monkeypatch.setattr(_plot, "_pydot_installed", lambda: True)
+    monkeypatch.setattr(_plot, "_graphviz_installed", lambda: False)
+    assert utils.plot_model(model) is None
+    assert "install graphviz" in capsys.readouterr().out
+    monkeypatch.setattr(_plot, "_graphviz_installed", lambda: True)
+    with pytest.raises(NotImplementedError, match="cannot draw"):
+        utils.plot_model(model)
+
+
+# -- timeseries_dataset_from_array / split_dataset -------------------------------------
+def _windows_reference(data, targets, length, stride, rate, start, end):
+    end = len(data) if end is None else end
+    start = start or 0
+    xs, ys = [], []
+    s = start
+    while s + (length - 1) * rate < end and (targets is None or s - start < len(targets)):
+        xs.append(data[s : s + (length - 1) * rate + 1 : rate])
+        if targets is not None:
+            ys.append(targets[s])
+        s += stride
+    return np.stack(xs), (np.asarray(ys) if targets is not None else None)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(sequence_length=5),
+        dict(sequence_length=4, sequence_stride=3, sampling_rate=2, batch_size=4),
+        dict(sequence_length=3, start_index=5, end_index=40, batch_size=7),
+        dict(sequence_length=6, sampling_rate=3, batch_size=None),
+    ],
+)
+def test_timeseries_dataset_matches_numpy(kwargs):
+    data = np.arange(100 * 2, dtype="float32").reshape(100, 2)
+    targets = np.arange(100) * 10
+    ds = utils.timeseries_dataset_from_array(data, targets, **kwargs)
+    xs, ys = zip(*list(ds))
+    batched = kwargs.get("batch_size", 128) is not None
+    x = np.concatenate(xs) if batched else np.stack(xs)
+    y = np.concatenate(ys) if batched else np.stack(ys)
+    ref_x, ref_y = _windows_reference(
+        data, targets, kwargs["sequence_length"], kwargs.get("sequence_stride", 1),
+        kwargs.get("sampling_rate", 1), kwargs.get("start_index"), kwargs.get("end_index"),
+    )  # fmt: skip
+    np.testing.assert_array_equal(x, ref_x)
+    np.testing.assert_array_equal(y, ref_y)
+    assert x.dtype == data.dtype and len(ds) == len(xs)
+    no_targets = utils.timeseries_dataset_from_array(data, None, **kwargs)
+    np.testing.assert_array_equal(no_targets[0], xs[0])
+
+
+def test_timeseries_dataset_matches_keras_grain(keras_oracle):
+    pytest.importorskip("grain")
+    data = np.random.default_rng(0).random((50, 3)).astype("float32")
+    targets = np.arange(50)
+    for kwargs in [dict(sequence_length=4, sequence_stride=2, sampling_rate=3, batch_size=5),
+                   dict(sequence_length=7, batch_size=8, start_index=3, end_index=45)]:  # fmt: skip
+        mine = list(utils.timeseries_dataset_from_array(data, targets, **kwargs))
+        theirs = list(
+            keras_oracle.utils.timeseries_dataset_from_array(
+                data, targets, format="grain", **kwargs
+            )
+        )
+        assert len(mine) == len(theirs)
+        for (mx, my), (tx, ty) in zip(mine, theirs):
+            np.testing.assert_array_equal(mx, np.asarray(tx))
+            np.testing.assert_array_equal(my, np.asarray(ty))
+
+
+def test_timeseries_dataset_shuffle_and_errors():
+    data = np.arange(30)
+    ordered = np.concatenate([x for x, _ in utils.timeseries_dataset_from_array(data, data, 3)])
+    a = utils.timeseries_dataset_from_array(data, data, 3, shuffle=True, seed=4, batch_size=4)
+    b = utils.timeseries_dataset_from_array(data, data, 3, shuffle=True, seed=4, batch_size=4)
+    xa = np.concatenate([x for x, _ in a])
+    np.testing.assert_array_equal(xa, np.concatenate([x for x, _ in b]))
+    assert not np.array_equal(xa, ordered)
+    np.testing.assert_array_equal(np.sort(xa, axis=0), np.sort(ordered, axis=0))
+    for x, y in a:
+        np.testing.assert_array_equal(x[:, 0], y)  # targets follow their windows
+    for kwargs, match in [
+        (dict(start_index=-1), "start_index"),
+        (dict(start_index=30), "start_index"),
+        (dict(end_index=30), "end_index"),
+        (dict(sampling_rate=0), "sampling_rate"),
+        (dict(sequence_stride=30), "sequence_stride"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            utils.timeseries_dataset_from_array(data, None, 3, **kwargs)
+
+
+def test_timeseries_dataset_trains_with_fit():
+    import kerax
+
+    series = np.sin(np.arange(200) / 5).astype("float32")[:, None]
+    ds = utils.timeseries_dataset_from_array(series[:-5], series[5:], 5, batch_size=32)
+    model = kerax.Sequential([kerax.Input((5, 1)), kerax.layers.Flatten(), kerax.layers.Dense(1)])
+    model.compile("adam", "mse")
+    history = model.fit(ds, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert model.predict(utils.timeseries_dataset_from_array(series, None, 5), verbose=0).shape == (
+        196,
+        1,
+    )
+
+
+def test_split_dataset():
+    x = np.arange(20).reshape(10, 2)
+    y = np.arange(10)
+    left, right = utils.split_dataset((x, y), left_size=0.8)
+    assert (len(left), len(right)) == (8, 2)
+    np.testing.assert_array_equal(left[0][0], x[0])
+    np.testing.assert_array_equal(right.samples()[1], y[8:])
+    left, right = utils.split_dataset(x, right_size=3, shuffle=True, seed=1)
+    import random as _random
+
+    order = list(range(10))
+    _random.Random(1).shuffle(order)
+    np.testing.assert_array_equal(left.samples(), x[order[:7]])
+    np.testing.assert_array_equal(right.samples(), x[order[7:]])
+    batches = list(left.batch(3))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    d_left, _ = utils.split_dataset({"a": x, "b": y}, left_size=4)
+    assert set(d_left[0]) == {"a", "b"} and len(d_left) == 4
+    ts = utils.timeseries_dataset_from_array(np.arange(20), None, 2, batch_size=4)
+    ts_left, ts_right = utils.split_dataset(ts, left_size=15)
+    assert ts_left.batch_size == 4 and len(ts_left.samples()) == 15
+    np.testing.assert_array_equal(ts_right.samples(), ts.samples()[15:])
+    for kwargs, error in [
+        (dict(), ValueError),
+        (dict(left_size=0.7, right_size=0.5), ValueError),
+        (dict(left_size=10), ValueError),
+        (dict(left_size="3"), TypeError),
+        (dict(left_size=0.01), ValueError),  # rounds to an empty left side
+    ]:
+        with pytest.raises(error):
+            utils.split_dataset(x, **kwargs)
+
+
+def test_split_sizes_match_keras(keras_oracle):
+    from keras.src.utils.dataset_utils import _rescale_dataset_split_sizes
+
+    from kerax.utils._datasets import _split_sizes
+
+    for left, right in [(0.8, None), (None, 0.25), (3, None), (None, 4), (0.5, 0.3), (2, 5)]:
+        assert _split_sizes(left, right, 10) == _rescale_dataset_split_sizes(left, right, 10)

@@ -7,8 +7,8 @@ import operator
 from kerax import _warnings
 from kerax.callbacks.callback import Callback
 
-# Keras metrics that improve upwards (Keras marks them with ``_direction = "up"``);
-# kerax metric objects may not carry that attribute, so class and log names decide.
+# Keras metrics that improve upwards (Keras marks them with ``_direction = "up"``), for
+# metric objects from elsewhere that carry no mark.
 _UP_CLASSES = frozenset(
     {
         "Accuracy",
@@ -50,25 +50,49 @@ _DOWN_WORDS = (
 )
 
 
+def _metric_direction(metric) -> str | None:
+    """A metric object's direction: its ``_direction`` mark (every built-in kerax metric
+    class has one where Keras's has), else "down" for a wrapped loss function (Keras marks
+    a ``MeanMetricWrapper`` around a loss so), else None."""
+    direction = getattr(metric, "_direction", None)
+    if direction in ("up", "down"):
+        return direction
+    fn = getattr(metric, "_fn", None)
+    if fn is not None:
+        from kerax import losses
+
+        if any(fn is obj for obj in vars(losses).values() if callable(obj)) or isinstance(
+            fn, losses.Loss
+        ):
+            return "down"
+    if type(metric).__name__ in _UP_CLASSES:  # a look-alike class from elsewhere
+        return "up"
+    return None
+
+
 def _direction_of(model, name: str) -> str | None:
-    """``"up"``/``"down"`` for a log name (without ``val_``), or None if unknown."""
-    if name == "loss" or name.endswith("_loss"):
+    """``"up"``/``"down"`` for a monitored log name, or None if unknown.
+
+    As Keras 3: the compiled metric logged under that name (with or without ``val_``)
+    decides; then kerax's fallbacks: losses go down, and names with error/accuracy-like
+    words go the obvious way.
+    """
+    bare = name.removeprefix("val_")
+    if bare == "loss" or bare.endswith("_loss"):
         return "down"
     compiled = getattr(model, "_compiled_metrics", None)
     entries = getattr(compiled, "entries", None) or []
-    for entry in entries:  # (output index, log name, metric object, weighted)
-        metric = entry[2]
-        if entry[1] == name or getattr(metric, "name", None) == name:
-            direction = getattr(metric, "_direction", None)
-            if direction in ("up", "down"):
-                return direction
-            if type(metric).__name__ in _UP_CLASSES:
-                return "up"
-    if name == "cosine_similarity" or name.endswith("_cosine_similarity"):
+    for candidate in dict.fromkeys((name, bare)):
+        for entry in entries:  # (output index, log name, metric object, weighted)
+            if entry[1] == candidate or getattr(entry[2], "name", None) == candidate:
+                direction = _metric_direction(entry[2])
+                if direction is not None:
+                    return direction
+    if bare == "cosine_similarity" or bare.endswith("_cosine_similarity"):
         return "up"
-    if any(word in name for word in _DOWN_WORDS):
+    if any(word in bare for word in _DOWN_WORDS):
         return "down"
-    if any(word in name for word in _UP_WORDS):
+    if any(word in bare for word in _UP_WORDS):
         return "up"
     return None
 
@@ -110,7 +134,7 @@ class MonitorCallback(Callback):
     def _set_monitor_op(self) -> None:
         direction = {"min": "down", "max": "up"}.get(self.mode)
         if direction is None:
-            direction = _direction_of(self.model, self.monitor.removeprefix("val_"))
+            direction = _direction_of(self.model, self.monitor)
         if direction is None:
             raise ValueError(
                 f"{type(self).__name__} callback received monitor={self.monitor!r}, but kerax "

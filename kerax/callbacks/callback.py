@@ -106,6 +106,19 @@ class CallbackList:
             for cb in self.callbacks
         )
 
+    def needs_logs_of(self, kind: str) -> bool:
+        """True when some callback overrides a ``kind`` ("test"/"predict") batch hook:
+        evaluate/predict (and fit's validation) then run and report batch by batch."""
+        hooks = (f"on_{kind}_batch_begin", f"on_{kind}_batch_end")
+        return any(
+            not getattr(cb, "_draws_only", False)
+            and cb._uses_batch_hooks()
+            and any(
+                h in vars(cb) or getattr(type(cb), h) is not getattr(Callback, h) for h in hooks
+            )
+            for cb in self.callbacks
+        )
+
     def __getattr__(self, hook: str):
         if hook not in _HOOKS:
             raise AttributeError(hook)
@@ -118,6 +131,10 @@ class CallbackList:
             index, rest = (args[0], args[1:]) if takes_index else (None, args)
             if rest:
                 logs = rest[0]
+            if logs is None and not hook.endswith("batch_end"):
+                # Keras passes a dict callbacks may write into. Batch-end hooks keep None
+                # when no callback reads batch logs (fit then reads none from the device).
+                logs = {}
             for cb in self.callbacks:
                 method = getattr(cb, hook)
                 if takes_index:

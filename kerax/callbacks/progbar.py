@@ -27,6 +27,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from kerax import config
 from kerax.callbacks.callback import Callback, CallbackList
 
 _WIDTH = 20
@@ -104,8 +105,13 @@ class ProgbarLogger(Callback):
         verbose = self.params.get("verbose", 1)
         return 1 if verbose == "auto" else int(verbose)
 
+    def _to_log(self) -> bool:
+        """Default stream with interactive logging off: lines go to ``logging``."""
+        return self.stream is None and not config.is_interactive_logging_enabled()
+
     def _live(self) -> bool:
-        return self._verbose() == 1 and getattr(self._out, "isatty", lambda: False)()
+        live = self._verbose() == 1 and getattr(self._out, "isatty", lambda: False)()
+        return live and not self._to_log()
 
     def _uses_batch_hooks(self) -> bool:
         return self._live()
@@ -239,6 +245,11 @@ class ProgbarLogger(Callback):
         self._write("\r" + line + ("\n" if final else ""))
 
     def _write(self, text: str) -> None:
+        if self._to_log():
+            from kerax.utils._io import print_msg
+
+            print_msg(text.strip("\r\n"))
+            return
         self._out.write(text)
         self._out.flush()
 

@@ -108,6 +108,11 @@ class BatchStream:
         self._peeked: tuple[Any, Iterator] | None = None
         self._seen = 0
         self._position = 0  # the next PyDataset batch (see _elements)
+        # fit(shuffle=True): PRNG key data drawing each pass's PyDataset batch order (as
+        # Keras 3 permutes the batch indices every epoch); None keeps 0, 1, 2, ...
+        self.shuffle_key = None
+        self._pass_order = None
+        self._cached: tuple[int, Any] | None = None  # peek()'s batch 0 of a PyDataset
 
     def num_batches(self) -> int | None:
         """Batches per epoch when the source knows it (PyDataset, lists), else None."""
@@ -117,6 +122,18 @@ class BatchStream:
             return None
 
     def _elements(self) -> Iterator:
+        if isinstance(self.source, PyDataset) and self.shuffle_key is not None:
+            if self._peeked is not None:  # keep peek()'s batch 0 for when its turn comes
+                self._cached, self._peeked = (0, self._peeked[0]), None
+                self._position = 0  # the peek read batch 0 of an unshuffled pass
+            if self._position == 0 or self._pass_order is None:
+                self._pass_order = _permutation(self.shuffle_key, len(self.source))
+            for element in _dataset_elements(
+                self.source, self._position, self._pass_order, self._take_cached
+            ):
+                self._position += 1
+                yield element
+            return
         if self._peeked is not None:  # the first epoch starts with the batch peek() read
             first, rest = self._peeked
             self._peeked = None
@@ -136,6 +153,13 @@ class BatchStream:
         # source with it, and the next epoch of steps_per_epoch batches would get none.
         for element in self._iterator:  # noqa: UP028
             yield element
+
+    def _take_cached(self, index: int):
+        """peek()'s batch, once, when the shuffled order reaches its index."""
+        if self._cached is not None and self._cached[0] == index:
+            element, self._cached = self._cached[1], None
+            return element
+        return None
 
     def peek(self) -> tuple[Any, Any, Any]:
         """The first batch's ``(x, y, sample_weight)`` (it is still trained on)."""
@@ -218,14 +242,22 @@ class BatchStream:
                 self.source.on_epoch_end()
 
 
-def _dataset_elements(ds: PyDataset, start: int = 0) -> Iterator:
-    """A PyDataset's batches in order from ``start``, fetched ahead by its workers
-    (threads or processes)."""
+def _dataset_elements(ds: PyDataset, start: int = 0, order=None, cached=None) -> Iterator:
+    """A PyDataset's batches from position ``start`` of ``order`` (default 0, 1, 2, ...),
+    fetched ahead by its workers (threads or processes). ``cached(index)`` may return an
+    already-fetched batch (or None)."""
     n = len(ds)
+    index = (lambda i: i) if order is None else (lambda i: int(order[i]))
+    cached = cached or (lambda i: None)
+
+    def fetch(i):
+        element = cached(index(i))
+        return ds[index(i)] if element is None else element
+
     workers = max(1, int(getattr(ds, "workers", 1) or 1))
     if workers == 1:
         for i in range(start, n):
-            yield ds[i]
+            yield fetch(i)
         return
     pool_cls = (
         concurrent.futures.ProcessPoolExecutor
@@ -233,13 +265,29 @@ def _dataset_elements(ds: PyDataset, start: int = 0) -> Iterator:
         else concurrent.futures.ThreadPoolExecutor
     )
     ahead = max(workers, int(getattr(ds, "max_queue_size", 10) or 10))
+
+    def submit(pool, i):
+        element = cached(index(i))
+        if element is not None:
+            done = concurrent.futures.Future()
+            done.set_result(element)
+            return done
+        return pool.submit(ds.__getitem__, index(i))
+
     with pool_cls(max_workers=workers) as pool:
-        futures = [pool.submit(ds.__getitem__, i) for i in range(start, min(start + ahead, n))]
+        futures = [submit(pool, i) for i in range(start, min(start + ahead, n))]
         for i in range(start, n):
             result = futures[i - start].result()
             if i + ahead < n:
-                futures.append(pool.submit(ds.__getitem__, i + ahead))
+                futures.append(submit(pool, i + ahead))
             yield result
+
+
+def _permutation(key, n: int):
+    """The batch order of one shuffled pass (kerax.trainer.shuffle's host permutation)."""
+    from kerax.trainer.shuffle import permutation
+
+    return permutation(key, n)
 
 
 def fit_stream(source: Any, y: Any, sample_weight: Any, class_weight: Any, split: float) -> Any:

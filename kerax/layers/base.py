@@ -24,6 +24,7 @@ returns; ``variable.assign(value)`` on a handle does the same.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -87,7 +88,10 @@ class Layer:
             bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
             bound.arguments.pop(next(iter(bound.arguments)))
             config_args = dict(bound.arguments)
-            config_args.update(config_args.pop("kwargs", {}))
+            params = inspect.signature(cls.__init__).parameters.values()
+            for p in params:  # the catch-all (**kwargs, whatever its name) merges in
+                if p.kind is inspect.Parameter.VAR_KEYWORD:
+                    config_args.update(config_args.pop(p.name, {}))
             d["_auto_config"] = config_args
         except TypeError:
             d["_auto_config"] = None
@@ -372,6 +376,21 @@ class Layer:
         out.extend(v.regularizer(v.value) for v in self.weights if v.regularizer is not None)
         return out
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            # As in Keras: a layer whose own build() ran is built, whoever called it (a
+            # user's `layer.build(shape)` before set_weights must not build it twice).
+            @functools.wraps(build)
+            def build_and_mark(self, *args, **kw):
+                out = build(self, *args, **kw)
+                self.__dict__["built"] = True
+                return out
+
+            build_and_mark._marks_built = True
+            cls.build = build_and_mark
+
     # -- building and calling ------------------------------------------------------
     def build(self, input_shape: Any = None) -> None:
         """Create the layer's weights for inputs of ``input_shape`` (override me)."""
@@ -416,7 +435,19 @@ class Layer:
         if mask is not None and "mask" not in kwargs and self._call_accepts("mask"):
             kwargs["mask"] = mask
         with jax.named_scope(self.name):
-            outputs = self.call(*args, **kwargs)
+            try:
+                outputs = self.call(*args, **kwargs)
+            except AttributeError as e:
+                if "attribute 'assign" not in str(e):
+                    raise
+                raise AttributeError(
+                    f"Layer '{self.name}': inside call(), a weight is its current array, "
+                    "not a Variable, so it has no assign/assign_add/assign_sub (kerax's "
+                    "layers are pure functions). Update a non-trainable weight by rebinding "
+                    "it: `self.count = self.count + 1` instead of "
+                    "`self.count.assign_add(1)`; apply() and fit() carry the new value. "
+                    f"Original error: {e}"
+                ) from None
         _scope.set_mask(outputs, self.compute_mask(args[0], mask))
         if self.activity_regularizer is not None:
             for out in jax.tree_util.tree_leaves(outputs):

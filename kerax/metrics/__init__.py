@@ -150,3 +150,45 @@ __all__ = [
     "serialize",
     "deserialize",
 ]
+
+# Which way each metric improves, as Keras marks it (``_direction``): what monitoring
+# callbacks (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau) use for mode="auto".
+# Counts (TruePositives ...), Sum and Mean have none, as in Keras.
+for _cls in (
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    AUC,
+    Precision,
+    Recall,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    FBetaScore,
+    F1Score,
+    R2Score,
+    CosineSimilarity,
+):
+    _cls._direction = "up"
+for _cls in (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    KLDivergence,
+    Poisson,
+    Hinge,
+    SquaredHinge,
+    CategoricalHinge,
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    RootMeanSquaredError,
+    LogCoshError,
+):
+    _cls._direction = "down"
+del _cls

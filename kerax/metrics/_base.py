@@ -90,6 +90,8 @@ class Metric:
         3.0
     """
 
+    _direction: str | None = None  # "up"/"down": which way it improves (Keras's mark)
+
     def __init__(self, name: str | None = None, dtype: Any = None):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"A metric name must be a string. Received: name={name!r}")

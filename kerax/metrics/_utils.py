@@ -76,6 +76,10 @@ def weighted_samplewise(values, sample_weight, dtype, reduce_fn):
         w_ndim = weight.ndim
         if values.ndim > w_ndim:
             values = reduce_fn(values, axis=tuple(range(w_ndim, values.ndim)))
+        if values.ndim < weight.ndim:  # a reduced value (one per batch) times each weight
+            values = jnp.broadcast_to(
+                values.reshape(values.shape + (1,) * (weight.ndim - values.ndim)), weight.shape
+            )
         weight = jnp.broadcast_to(weight, values.shape)
         values = jnp.where(weight != 0, values * weight, jnp.zeros_like(values))
         if w_ndim > 1:

@@ -173,10 +173,13 @@ def functional_get_config(model: Any) -> dict:
     layer_configs = []
     for layer in keras_layer_order(model):
         nodes = _own_nodes(layer, node_ids)
-        entry = serialize_layer(layer)
-        build = _build_config(layer, nodes[0] if nodes else None)
-        if build is not None:
-            entry["build_config"] = build
+        if getattr(layer, "_is_op_layer", False):  # a kerax.ops node, listed as Keras's
+            entry = layer._keras_entry()
+        else:
+            entry = serialize_layer(layer)
+            build = _build_config(layer, nodes[0] if nodes else None)
+            if build is not None:
+                entry["build_config"] = build
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
             {
@@ -264,6 +267,17 @@ def _replay(layer: Any, made: list, node: Any, created: dict, model: str) -> Non
     made.extend(layer._inbound_nodes[before:])
 
 
+def _deserialize_entry(entry: Any, custom_objects: dict | None) -> Any:
+    from kerax.saving.model_config import deserialize_layer
+
+    module = entry.get("module") if isinstance(entry, dict) else None
+    if isinstance(module, str) and module.startswith("keras.src.ops."):  # an op node
+        from kerax.ops import _symbolic
+
+        return _symbolic.layer_from_entry(entry)
+    return deserialize_layer(entry, custom_objects)
+
+
 def functional_from_config(
     config: dict, custom_objects: dict | None = None, cls: type | None = None
 ) -> Any:
@@ -281,7 +295,6 @@ def functional_from_config(
         ValueError: for a malformed config, a disconnected graph or an unknown layer.
     """
     from kerax.models.functional import Functional
-    from kerax.saving.model_config import deserialize_layer
 
     cls = cls or Functional
     missing = [k for k in ("layers", "input_layers", "output_layers") if k not in config]
@@ -295,7 +308,7 @@ def functional_from_config(
     pending: list[tuple[Any, list, list]] = []
     for entry in config["layers"]:
         name = entry.get("name") or entry.get("config", {}).get("name")
-        layer = deserialize_layer(entry, custom_objects)
+        layer = _deserialize_entry(entry, custom_objects)
         made = list(layer._inbound_nodes) if isinstance(layer, InputLayer) else []
         created[name] = (layer, made)
         pending.append((layer, made, list(entry.get("inbound_nodes", []))))

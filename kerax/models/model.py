@@ -26,6 +26,22 @@ from kerax.trainer import Trainer
 
 Variables = dict[str, dict]
 
+_FUNCTIONAL_VARIANTS: dict[type, type] = {}
+
+
+def _functional_variant(cls: type) -> type:
+    """``cls`` with ``Functional`` behind it: the subclass's methods first, then the graph's."""
+    from kerax.models.functional import Functional
+
+    if cls not in _FUNCTIONAL_VARIANTS:
+        attrs = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "_functional_variant_of": cls,
+        }
+        _FUNCTIONAL_VARIANTS[cls] = type(cls.__name__, (cls, Functional), attrs)
+    return _FUNCTIONAL_VARIANTS[cls]
+
 
 class Model(Trainer, Layer):
     """A group of layers with training and inference features.
@@ -43,13 +59,34 @@ class Model(Trainer, Layer):
 
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise TypeError(
-                f"{type(self).__name__}: pass inputs and outputs to keras.Model(inputs, "
-                "outputs) directly; a subclassed Model defines its layers in __init__ and "
-                "its computation in call()."
-            )
+            # A subclass built the functional way (`class MyModel(keras.Model)` then
+            # `MyModel(inputs, outputs)`): as in Keras, the instance becomes a functional
+            # model that keeps the subclass's methods.
+            from kerax.models.functional import Functional
+
+            if isinstance(self, Functional):
+                raise TypeError(f"{type(self).__name__}: unexpected positional arguments {args!r}.")
+            self.__class__ = _functional_variant(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         Layer.__init__(self, **kwargs)
         Trainer.__init__(self)
+
+    @property
+    def loss(self) -> Any:
+        """The ``loss`` given to ``compile`` (``None`` before it), as in Keras."""
+        spec = self.__dict__.get("_loss_spec")
+        return spec[0] if spec else None
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Model:
+        """Recreate a model: a functional config (layers and their connections) builds
+        ``cls(inputs, outputs)``; any other is passed to the constructor, as in Keras."""
+        if {"layers", "input_layers", "output_layers"} <= set(config):
+            from kerax.models import graph_config
+
+            return graph_config.functional_from_config(config, custom_objects, cls=cls)
+        return cls(**config)
 
     # -- building ------------------------------------------------------------------
     def build(self, input_shape: Any = None) -> None:
@@ -215,6 +252,55 @@ class Model(Trainer, Layer):
         """
         outputs, non_trainable, _ = self._apply(variables, inputs, training, key)
         return outputs, non_trainable
+
+    def stateless_call(
+        self,
+        trainable_variables: list,
+        non_trainable_variables: list,
+        *inputs: Any,
+        return_losses: bool = False,
+        training: bool = False,
+        key: jax.Array | None = None,
+    ) -> tuple:
+        """Keras's ``stateless_call``: ``apply`` with the values as lists.
+
+        Args:
+            trainable_variables: values in the order of ``model.trainable_variables``.
+            non_trainable_variables: values in the order of ``model.non_trainable_variables``.
+            *inputs: the model's inputs.
+            return_losses: also return the losses layers added with ``add_loss``.
+            training: training mode.
+            key: a PRNG key, needed when training draws random numbers (dropout). Keras
+                keeps its seed in a variable; kerax's layers take the key explicitly.
+
+        Returns:
+            ``(outputs, non_trainable_variables)`` with the updated values in the same
+            order, plus the list of losses with ``return_losses``.
+        """
+        self._check_built("stateless_call")
+        given: dict[int, Any] = {}
+        for what, handles, values in (
+            ("trainable_variables", self.trainable_variables, trainable_variables),
+            ("non_trainable_variables", self.non_trainable_variables, non_trainable_variables),
+        ):
+            if len(values) != len(handles):
+                raise ValueError(
+                    f"stateless_call on model '{self.name}' expects {len(handles)} {what} "
+                    f"(model.{what}, in that order). Received {len(values)}."
+                )
+            given.update((id(v), value) for v, value in zip(handles, values))
+        variables = self._tree(lambda path, v: given.get(id(v), v.value))
+        outputs, updated, losses = self._apply(variables, inputs, training, key)
+        paths = {id(v): path for path, v in self._variable_index(states=True)}
+        new_non_trainable = [
+            given[id(v)]
+            if v.trainable
+            else _lookup({"non_trainable": updated}, paths[id(v)], v, self.name)
+            for v in self.non_trainable_variables
+        ]
+        if return_losses:
+            return outputs, new_non_trainable, list(losses)
+        return outputs, new_non_trainable
 
     def _apply(
         self, variables: Variables, inputs: tuple, training: bool, key: Any, sample_mask: Any = None

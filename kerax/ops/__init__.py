@@ -6,13 +6,23 @@ Every op takes jax arrays, numpy arrays, Python scalars and lists, and kerax Var
 (float results in ``config.floatx()``, integer indices in int32). The families are also
 reachable as submodules, as in Keras: ``ops.numpy``, ``ops.nn``, ``ops.linalg``,
 ``ops.math``, ``ops.core``.
+
+On symbolic tensors (from ``kerax.Input``) every op records a node of the functional
+graph instead of computing, as in Keras 3 (see ``kerax.ops._symbolic``).
 """
 
-from kerax.ops import core, linalg, math, nn, numpy
-from kerax.ops.core import *  # noqa: F403
-from kerax.ops.linalg import *  # noqa: F403
-from kerax.ops.math import *  # noqa: F403
-from kerax.ops.nn import *  # noqa: F403
-from kerax.ops.numpy import *  # noqa: F403
+from kerax.ops import _symbolic, core, linalg, math, nn, numpy
+
+# Every public op also builds functional-graph nodes on symbolic tensors (keras.Input):
+# one wrapper per function, applied here, before the names are gathered below.
+for _family in (numpy, nn, linalg, math, core):
+    _symbolic.install(_family)
+del _family
+
+from kerax.ops.core import *  # noqa: E402, F403
+from kerax.ops.linalg import *  # noqa: E402, F403
+from kerax.ops.math import *  # noqa: E402, F403
+from kerax.ops.nn import *  # noqa: E402, F403
+from kerax.ops.numpy import *  # noqa: E402, F403
 
 __all__ = sorted({*core.__all__, *linalg.__all__, *math.__all__, *nn.__all__, *numpy.__all__})

@@ -325,17 +325,23 @@ class Optimizer:
     @property
     def iterations(self) -> int:
         """Optimizer iterations so far (Keras: updates, so micro-steps // accumulation)."""
-        return self._raw_count() // (self.gradient_accumulation_steps or 1)
+        return _Iterations(self._raw_count() // (self.gradient_accumulation_steps or 1))
 
     @property
     def learning_rate(self) -> float:
-        """The current learning rate (a schedule is evaluated at the current step)."""
+        """The current learning rate (a schedule is evaluated at the current step).
+
+        A float that also answers Keras's Variable calls: ``.assign(x)`` (same as
+        ``optimizer.learning_rate = x``), ``.numpy()`` and ``.value``.
+        """
         if "learning_rate" in self._pending:
-            return self._pending["learning_rate"]
-        if callable(self._learning_rate):
-            return float(self._learning_rate(self._raw_count()))
-        # The host value is authoritative: the state only changes it through sync_state.
-        return self._learning_rate
+            value = self._pending["learning_rate"]
+        elif callable(self._learning_rate):
+            value = float(self._learning_rate(self._raw_count()))
+        else:
+            # The host value is authoritative: the state only changes it through sync_state.
+            value = self._learning_rate
+        return _LearningRate(value, self)
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
@@ -491,3 +497,39 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self._learning_rate!r}>"
+
+
+class _LearningRate(float):
+    """An optimizer's learning rate read the Keras way (Keras 3 keeps it in a Variable)."""
+
+    def __new__(cls, value: float, optimizer: Any):
+        self = super().__new__(cls, value)
+        self._optimizer = optimizer
+        return self
+
+    def __reduce__(self):  # copies and pickles are plain floats
+        return float, (float(self),)
+
+    def assign(self, value: Any) -> None:
+        self._optimizer.learning_rate = value
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self, np.float32)
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+
+class _Iterations(int):
+    """The optimizer's update count read the Keras way (``.numpy()``, ``.value``)."""
+
+    def __reduce__(self):
+        return int, (int(self),)
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self, np.int64)
+
+    @property
+    def value(self) -> int:
+        return int(self)

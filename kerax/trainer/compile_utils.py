@@ -7,10 +7,21 @@ of output names, so the rest of the engine deals with one flat list.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+_TRACE = threading.local()
+
+
+def set_partial_rows(rows: int | None) -> None:
+    """While tracing a step: the valid rows of the epoch's padded last batch (static, from
+    the row count), or None when unknown. Read by metrics that reduce a whole batch to one
+    number, which must not see the padding rows."""
+    _TRACE.partial_rows = rows
 
 
 def align(structure: Any, names: list[str], what: str, allow_single: bool = True) -> list:
@@ -139,7 +150,11 @@ class CompiledMetrics:
                         spec, y_true=_shape(y_true[i]), y_pred=_shape(y_pred[i]), loss=loss
                     )
                     name = metric.name
-                    if weighted and any(e[1] == name for e in entries if not e[3]):
+                    # Keras: a weighted metric named like an unweighted one on the same
+                    # output is logged as weighted_<name> (then the output prefix).
+                    if weighted and any(
+                        e[0] == i and e[2].name == name for e in entries if not e[3]
+                    ):
                         name = f"weighted_{name}"
                     if multi:
                         name = f"{self.output_names[i]}_{name}"
@@ -150,20 +165,28 @@ class CompiledMetrics:
                         name = f"{base}_{k}"
                     entries.append((i, name, metric, weighted))
         self._specs = [(_shape(y_true[i]), _shape(y_pred[i])) for i, *_ in entries]
+        self._batch_level = [
+            _batch_level(m, *spec) for (_, _, m, _), spec in zip(entries, self._specs)
+        ]
         self.entries = entries
 
     def _per_output(self, specs: Any) -> list:
         n = len(self.output_names)
+        as_list = lambda s: [] if s is None else list(s) if isinstance(s, (list, tuple)) else [s]
         if isinstance(specs, dict):
-            per = align(specs, self.output_names, "metrics")
-            return [s if isinstance(s, (list, tuple)) or s is None else [s] for s in per]
+            return [as_list(s) for s in align(specs, self.output_names, "metrics")]
         if not isinstance(specs, (list, tuple)):
             raise TypeError(
                 f"metrics must be a list (or a dict keyed by output name). Received: {specs!r}"
             )
+        if n > 1 and len(specs) == n:
+            # Keras 3: a list with one entry per output maps by position (an entry is a
+            # metric, a list of metrics, or None for no metric on that output).
+            return [as_list(s) for s in specs]
         if n > 1 and specs and all(isinstance(s, (list, tuple)) or s is None for s in specs):
             return list(align(list(specs), self.output_names, "metrics"))
-        return [list(specs)] * n
+        # kerax extension (Keras 3 refuses it): any other flat list applies to every output.
+        return [[s for s in specs if s is not None]] * n
 
     @property
     def names(self) -> list[str]:
@@ -188,17 +211,57 @@ class CompiledMetrics:
         self, states: tuple, y_true: list, y_pred: list, sample_weight: list, mask: jax.Array
     ) -> tuple:
         out = []
-        for state, (i, _, metric, weighted) in zip(states, self.entries or []):
+        levels = getattr(self, "_batch_level", None) or [False] * len(self.entries or [])
+        for state, (i, _, metric, weighted), batch_level in zip(states, self.entries or [], levels):
             # Keras applies sample weights to weighted_metrics only; the padding mask
             # applies to all.
             sw = mask
             if weighted and sample_weight[i] is not None:
                 sw = _broadcast_weight(sample_weight[i], mask)
-            out.append(metric.update(state, y_true[i], y_pred[i], sample_weight=sw))
+            if batch_level:
+                out.append(_update_batch_level(metric, state, y_true[i], y_pred[i], sw, mask))
+            else:
+                out.append(metric.update(state, y_true[i], y_pred[i], sample_weight=sw))
         return tuple(out)
 
     def results(self, states: tuple) -> dict[str, Any]:
         return {name: m.compute(s) for s, (_, name, m, _) in zip(states, self.entries or [])}
+
+
+def _batch_level(metric: Any, y_true: Any, y_pred: Any) -> bool:
+    """Whether ``metric`` wraps a function that reduces the whole batch to one number."""
+    from kerax.metrics import MeanMetricWrapper
+
+    if not isinstance(metric, MeanMetricWrapper) or y_true is None or y_pred is None:
+        return False
+    # y_true may describe the whole dataset, y_pred one batch: trace one batch of each.
+    rows = y_pred.shape[0] if y_pred.shape else None
+    if rows is not None and y_true.shape:
+        y_true = jax.ShapeDtypeStruct((rows, *y_true.shape[1:]), y_true.dtype)
+    try:
+        out = jax.eval_shape(lambda t, p: metric._values_and_weight(t, p, None)[0], y_true, y_pred)
+    except Exception:  # noqa: BLE001 - a metric that cannot trace here fails in fit, as before
+        return False
+    return all(np.ndim(leaf) == 0 for leaf in jax.tree_util.tree_leaves(out))
+
+
+def _update_batch_level(metric, state, y_true, y_pred, sw, mask):
+    """A batch-level scalar, as Keras's ``MeanMetricWrapper`` averages it: one count per
+    batch (unweighted), or ``value * sum(sample_weight)`` (weighted). The padded last
+    batch gives the value of its valid rows, as Keras's shorter last batch does."""
+    from kerax.metrics import Mean
+
+    value = metric._values_and_weight(y_true, y_pred, None)[0]
+    rows = getattr(_TRACE, "partial_rows", None)
+    if rows:  # the padded batch holds `rows` valid rows first, then padding
+        cut = lambda a: a[:rows]
+        part = metric._values_and_weight(
+            jax.tree_util.tree_map(cut, y_true), jax.tree_util.tree_map(cut, y_pred), None
+        )[0]
+        value = jnp.where(jnp.sum(mask) < mask.shape[0], part, value)
+    # mask alone: the batch counts once if it holds any valid row
+    weight = jnp.max(mask) if sw is mask else sw
+    return Mean._update(metric, state, value, weight)
 
 
 def _shape(x: Any):

@@ -24,6 +24,7 @@ import optax
 
 from kerax import distribution as distribution_lib
 from kerax._host_eval import host_eval
+from kerax.trainer import compile_utils
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 
 
@@ -109,9 +110,11 @@ class Engine:
             self._eval_fused, static_argnames=("n", "chunk"), compiler_options=options
         )
         self.eval_single = jax.jit(self._eval_single, static_argnames=("n",))
-        self.train_one = jax.jit(self.train_step)  # *_on_batch: nothing donated
-        self.eval_one = jax.jit(self.eval_step)
-        self.train_batch = jax.jit(self.train_step, donate_argnums=0)  # streamed batches
+        # Whole batches (or streamed ones, whose padding is not known while tracing).
+        train_step, eval_step = _unpadded(self.train_step), _unpadded(self.eval_step)
+        self.train_one = jax.jit(train_step)  # *_on_batch: nothing donated
+        self.eval_one = jax.jit(eval_step)
+        self.train_batch = jax.jit(train_step, donate_argnums=0)  # streamed batches
         self.eval_batch = self.eval_one
         self._log_values = jax.jit(lambda state: tuple(self.logs(state).values()))
         self._fresh_states = None
@@ -223,6 +226,7 @@ class Engine:
         """Step ``i``'s ``(x, y, sample_weight, mask)``. ``rows``: ``(first, block)``,
         the dispatch's batches already gathered from step ``first`` on (``gather``)."""
         bs = self.batch_size
+        compile_utils.set_partial_rows(None)
         if order is None:
             # Pre-batched (x, y, sw, mask) leaves, (steps, batch, ...) split along the batch
             # axis (multi-process, kerax.distribution.ProcessFeed): indexing the steps axis
@@ -240,6 +244,7 @@ class Engine:
                 take = lambda a: jnp.take(a, idx, axis=0, mode="clip")
                 x, y, sw = jax.tree_util.tree_map(take, data)
             mask = ((i * bs + jnp.arange(bs)) < n).astype(jnp.float32)
+            compile_utils.set_partial_rows(n % bs or None)  # trace time only: static
         dist = distribution_lib.distribution()
         if dist is not None:  # split the batch over the mesh; XLA adds the all-reduce
             return dist.shard_batch((x, y, sw, mask))
@@ -292,6 +297,16 @@ class Engine:
         for i in range(steps):
             state = self.eval_single(state, data, order, i, n)
         return state
+
+
+def _unpadded(step):
+    """``step`` traced with no known padded last batch (see ``set_partial_rows``)."""
+
+    def run(state, batch):
+        compile_utils.set_partial_rows(None)
+        return step(state, batch)
+
+    return run
 
 
 def precompile(jitted, *args) -> threading.Thread:

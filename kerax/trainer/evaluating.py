@@ -52,9 +52,22 @@ class Evaluating:
         x, y, sample_weight, _ = self._prepare(x, y, sample_weight)
         return ArrayRunner(self, x, y, sample_weight, batch_size, steps)
 
-    def _evaluate_state(self, state: TrainState, runner) -> dict[str, float]:
+    def _evaluate_state(self, state: TrainState, runner, hooks=None) -> dict[str, float]:
+        """Logs of an evaluation. With ``hooks`` whose callbacks override a test-batch
+        hook, it runs batch by batch: ``on_test_batch_begin``/``end`` around each, the
+        end hook given the running logs (one device read per batch, as fit's batch hooks)."""
         eval_state = state.replace(opt_state=None, **self._fresh_logs(runner.engine))
-        eval_state = runner.evaluate(eval_state)
+        on_batch = None
+        if hooks is not None and hooks.needs_logs_of("test"):
+
+            def on_batch(i, state):
+                if state is None:
+                    hooks.on_test_batch_begin(i)
+                else:
+                    engine = getattr(runner, "engine", None)
+                    hooks.on_test_batch_end(i, host_logs(engine.logs_fn(state)))
+
+        eval_state = runner.evaluate(eval_state, on_batch)
         self._set_states(eval_state.non_trainable)  # stateful RNNs resume from here
         return host_logs(runner.engine.logs_fn(eval_state))
 
@@ -83,11 +96,15 @@ class Evaluating:
         else:
             data = (x, y, sample_weight)
         runner = self._runner(data, "evaluate", batch_size, steps)
-        hooks = with_progbar(callbacks, verbose, model=self, steps=runner.steps)
+        hooks = with_progbar(callbacks, verbose, model=self, epochs=1, steps=runner.steps)
         hooks.on_test_begin()
-        logs = self._evaluate_state(self._initial_state(runner.engine, copy=False), runner)
-        # The evaluation runs as one compiled call: batch hooks see its last batch.
-        hooks.on_test_batch_end(max((runner.steps or 1) - 1, 0), logs)
+        per_batch = hooks.needs_logs_of("test")
+        state = self._initial_state(runner.engine, copy=False)
+        logs = self._evaluate_state(state, runner, hooks if per_batch else None)
+        if not per_batch:
+            # One compiled call, and no callback reads batches: the progress bar is
+            # told of the last batch.
+            hooks.on_test_batch_end(max((runner.steps or 1) - 1, 0), logs)
         hooks.on_test_end(logs)
         return logs_result(logs, return_dict)
 

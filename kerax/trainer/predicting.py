@@ -22,6 +22,19 @@ from kerax.trainer.runners import place as _place
 DEFAULT_BATCH = 32
 
 
+def _predict_steps(x: Any, batch_size: int | None, steps: int | None) -> int | None:
+    """The batch count predict's callbacks see in ``params["steps"]``, as Keras's."""
+    if is_stream(x):
+        try:
+            total = len(x)
+        except TypeError:
+            return steps
+        return total if steps is None else min(whole_steps(steps, "steps"), total)
+    n = arrays.num_samples(arrays.to_arrays(x, "x"))
+    total = math.ceil(n / int(batch_size or DEFAULT_BATCH))
+    return total if steps is None else min(whole_steps(steps, "steps"), total)
+
+
 class Predicting:
     """The Model methods that compute outputs (mixed into the Trainer)."""
 
@@ -35,15 +48,54 @@ class Predicting:
         callbacks: list | None = None,
     ) -> Any:
         """Outputs for ``x`` as NumPy arrays (arrays: in one compiled call)."""
-        hooks = with_progbar(callbacks, verbose, model=self, steps=steps)
-        hooks.on_predict_begin()
-        outputs = self._predict(x, batch_size, steps)
-        n = len(jax.tree_util.tree_leaves(outputs)[0])
-        hooks.on_predict_batch_end(
-            max(math.ceil(n / int(batch_size or DEFAULT_BATCH)) - 1, 0), {"outputs": outputs}
+        hooks = with_progbar(
+            callbacks, verbose, model=self, epochs=1, steps=_predict_steps(x, batch_size, steps)
         )
+        hooks.on_predict_begin()
+        if hooks.needs_logs_of("predict"):
+            outputs = self._predict_per_batch(x, batch_size, steps, hooks)
+        else:
+            outputs = self._predict(x, batch_size, steps)
+            n = len(jax.tree_util.tree_leaves(outputs)[0])
+            # One compiled call, and no callback reads batches: the progress bar is told
+            # of the last batch.
+            hooks.on_predict_batch_end(
+                max(math.ceil(n / int(batch_size or DEFAULT_BATCH)) - 1, 0), {"outputs": outputs}
+            )
         hooks.on_predict_end()
         return outputs
+
+    def _predict_per_batch(self, x: Any, batch_size: int | None, steps: int | None, hooks):
+        """Batch by batch, for callbacks that override a predict-batch hook: Keras's
+        ``on_predict_batch_begin``/``end`` around each, ``logs={"outputs": that batch's}``."""
+        batch_size = int(batch_size or DEFAULT_BATCH)
+        if is_stream(x):
+            runner = StreamRunner(self, grain_adapter.adapt(x, "predict", steps), "predict", steps)
+            batches = ((b[0], n) for b, n in runner.stream.epoch(runner.steps))
+        else:
+            x = arrays.to_arrays(x, "x")
+            n = arrays.num_samples(x)
+            total = math.ceil(n / batch_size)
+            count = total if steps is None else min(whole_steps(steps, "steps"), total)
+            self._build_from_data(jax.tree_util.tree_map(lambda a: a[:batch_size], x))
+            cut = lambda i: jax.tree_util.tree_map(lambda a: a[i * batch_size :][:batch_size], x)
+            batches = ((cut(i), min(batch_size, n - i * batch_size)) for i in range(count))
+        stateful = bool(self._state_index())
+        forward = None if stateful else forward_batch(self)
+        variables, outputs = self.get_variables(), []
+        for i, (xb, n_valid) in enumerate(batches):
+            hooks.on_predict_batch_begin(i)
+            if stateful:
+                out = self._predict_carrying_states([(xb, n_valid)])
+            else:
+                out = jax.tree_util.tree_map(
+                    lambda a, k=n_valid: np.asarray(a[:k]), forward(variables, xb)
+                )
+            outputs.append(out)
+            hooks.on_predict_batch_end(i, {"outputs": out})
+        if not outputs:
+            raise ValueError("predict() received no batches.")
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)
 
     def _predict(self, x: Any, batch_size: int | None, steps: int | None) -> Any:
         batch_size = int(batch_size or DEFAULT_BATCH)

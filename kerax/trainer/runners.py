@@ -173,7 +173,16 @@ class ArrayRunner:
         if self.feed is None:
             self.orders.prefetch(epoch_key)
 
-    def evaluate(self, state):
+    def evaluate(self, state, on_batch: Callable | None = None):
+        """The evaluation; ``on_batch(i, state)`` (callbacks reading batch logs): one
+        dispatch per batch, reported after each, with the test-batch hooks around it."""
+        if on_batch is not None:
+            for i in range(self.steps):
+                on_batch(i, None)
+                state = self.engine.eval_single(state, self.data, self.order, i, self.n)
+                distribution_lib.settle(state)
+                on_batch(i, state)
+            return state
         if self.engine.loops_fast:
             return distribution_lib.settle(
                 self.engine.run_eval(
@@ -227,6 +236,9 @@ class StreamRunner:
         on_begin: Callable = lambda batch: None,
     ):
         served = 0
+        # A PyDataset's batch order is drawn per pass from the epoch's key (Keras 3
+        # permutes its batch indices every epoch when fit shuffles).
+        self.stream.shuffle_key = epoch_key if shuffle else None
         for i, (batch, _) in enumerate(self.stream.epoch(self.steps)):
             served = i + 1
             if i < first_step:  # resuming mid-epoch: these batches were trained on
@@ -245,11 +257,15 @@ class StreamRunner:
     def prefetch_order(self, epoch_key) -> None:
         """Batches come in the stream's own order: nothing to draw."""
 
-    def evaluate(self, state):
+    def evaluate(self, state, on_batch: Callable | None = None):
         served = 0
         for batch, _ in self.stream.epoch(self.steps):
+            if on_batch is not None:
+                on_batch(served, None)
             state = self._engine(self.stream.batch_size).eval_batch(state, self._global(batch))
             distribution_lib.settle(state)
+            if on_batch is not None:
+                on_batch(served, state)
             served += 1
         self._check_ran_out(served)
         return state

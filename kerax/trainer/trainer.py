@@ -33,6 +33,22 @@ from kerax.trainer.predictor import Predictor
 from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state, whole_steps
 from kerax.trainer.runners import place as _place
 
+_STEP_HOOKS = ("train_step", "test_step", "predict_step", "compute_loss", "compute_metrics")
+
+
+def _reject_step_overrides(cls: type) -> None:
+    """Keras lets a Model subclass replace its steps; kerax compiles its own, so say so."""
+    mine = [h for h in _STEP_HOOKS if any(h in vars(c) for c in cls.__mro__)]
+    if mine:
+        raise NotImplementedError(
+            f"{cls.__name__} overrides {', '.join(mine)}: kerax's fit/evaluate/predict run "
+            "their own compiled step and would ignore it. Put a custom loss in "
+            "compile(loss=fn) or layer.add_loss(...), custom numbers in a keras.metrics.Metric, "
+            "or write the loop yourself over the model's pure functions: "
+            "variables = model.init(key, x); y, state = model.apply(variables, x) with optax "
+            "(README: 'The same model as pure functions')."
+        )
+
 
 class Trainer(Evaluating, Predicting):
     """Mixin giving ``Model`` Keras's training API."""
@@ -90,6 +106,7 @@ class Trainer(Evaluating, Predicting):
         from kerax import optimizers
         from kerax.trainer import privacy
 
+        _reject_step_overrides(type(self))
         if run_eagerly:
             raise ValueError(
                 "run_eagerly=True is not supported: kerax always compiles the train step. "
@@ -300,10 +317,14 @@ class Trainer(Evaluating, Predicting):
         else:
             if y is None:
                 raise ValueError("fit() needs targets: pass y (the labels) along with x.")
-            x, y, sample_weight, _ = self._prepare(x, y, sample_weight, class_weight)
+            x, y, sample_weight, _ = self._prepare(x, y, sample_weight)
             if validation_split:
                 (x, y, sample_weight), val = arrays.split_validation(
                     x, y, sample_weight, validation_split
+                )
+            if class_weight is not None:  # the training rows only: val_loss is unweighted
+                sample_weight = arrays.class_weights_to_sample_weights(
+                    y, class_weight, sample_weight
                 )
             runner = ArrayRunner(self, x, y, sample_weight, batch_size, steps_per_epoch)
         if validation_data is not None:
@@ -387,7 +408,7 @@ class Trainer(Evaluating, Predicting):
             logs = host_logs(runner.engine.logs_fn(state))
             if val is not None and (epoch + 1) % validation_freq == 0:
                 callback_list.on_test_begin()
-                val_logs = self._evaluate_state(state, val_runner)
+                val_logs = self._evaluate_state(state, val_runner, callback_list)
                 callback_list.on_test_end(val_logs)
                 logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
             if callbacks:  # user callbacks may read or save the weights

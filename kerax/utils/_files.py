@@ -237,6 +237,7 @@ def get_file(
     primary = os.path.join(os.path.expanduser(cache_dir or _keras_home()), cache_subdir)
     fallback = os.path.join(_fallback_home(), cache_subdir)
     mismatch = ""
+    mismatched = None
     target = None
     for directory in dict.fromkeys([primary, fallback]):
         candidate = os.path.join(directory, target_name)
@@ -247,6 +248,7 @@ def get_file(
                 f"A cached copy at {candidate} does not match file_hash={file_hash} "
                 f"({algorithm}), so it was not used. "
             )
+            mismatched = mismatched or candidate
             continue
         target = candidate
         break
@@ -260,6 +262,9 @@ def get_file(
                 "Pass cache_dir= pointing to a writable directory."
             )
         target = os.path.join(directory, target_name)
+        if mismatched is not None:
+            replaces = " (it replaces that file once verified)" if mismatched == target else ""
+            print(f"{mismatch}Downloading a fresh copy to {target}{replaces}.")
         _fetch(origin, target, file_hash, algorithm, mismatch)
     if not extract:
         return target

@@ -22,7 +22,8 @@ def _pil_image(what: str):
         from PIL import Image
     except ImportError as e:
         raise ImportError(
-            f"{what} needs Pillow, which is not installed. Install it with: pip install Pillow"
+            f"{what} needs Pillow, which is not installed. Install it with: "
+            "pip install Pillow (or the extra: pip install 'kerax[image]')"
         ) from e
     return Image
 

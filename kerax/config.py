@@ -128,18 +128,11 @@ def enable_unsafe_deserialization() -> None:
     """
     global _UNSAFE_DESERIALIZATION
     _UNSAFE_DESERIALIZATION = True
-    from kerax.saving import object_config
 
-    if getattr(object_config.in_safe_mode, "_honours_kerax_config", False):
-        return
-    scoped = object_config.in_safe_mode
 
-    def in_safe_mode() -> bool:
-        return not _UNSAFE_DESERIALIZATION and scoped()
-
-    in_safe_mode._honours_kerax_config = True
-    in_safe_mode.__doc__ = scoped.__doc__
-    object_config.in_safe_mode = in_safe_mode
+def unsafe_deserialization_enabled() -> bool:
+    """Whether :func:`enable_unsafe_deserialization` was called (read by loading)."""
+    return _UNSAFE_DESERIALIZATION
 
 
 # -- interactive logging ---------------------------------------------------------------

@@ -416,7 +416,6 @@ def test_enable_unsafe_deserialization_lets_load_run_lambdas(monkeypatch):
     bytecode = {"class_name": "__lambda__", "config": {}}
     with pytest.raises(ValueError, match="safe_mode"):
         object_config.deserialize_function(bytecode, "lam")
-    monkeypatch.setattr(object_config, "in_safe_mode", object_config.in_safe_mode)
     monkeypatch.setattr(config, "_UNSAFE_DESERIALIZATION", False)
     config.enable_unsafe_deserialization()
     with object_config.safe_mode_scope(True):  # load_model(safe_mode=True), the default

@@ -47,8 +47,11 @@ def safe_mode_scope(safe_mode: bool | None) -> Iterator[None]:
 
 
 def in_safe_mode() -> bool:
-    """Whether loading currently refuses to run code from the file."""
-    return _SAFE_MODE.get()
+    """Whether loading currently refuses to run code from the file (never after
+    ``kerax.config.enable_unsafe_deserialization()``)."""
+    from kerax import config
+
+    return _SAFE_MODE.get() and not config.unsafe_deserialization_enabled()
 
 
 # -- JSON ------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ def test_distribution_statistics(name, call, moments, support):
 )
 def test_same_seed_same_numbers(name, call):
     np.testing.assert_array_equal(call(7), call(7))
-    np.testing.assert_array_equal(call(jax.random.PRNGKey(7)), call(7))
+    keras_key = jnp.array([7, 0], jnp.uint32)  # Keras's JAX backend: seed=s is [s, 0]
+    np.testing.assert_array_equal(call(keras_key), call(7))
     assert not np.array_equal(call(7), call(8))
 
 
@@ -184,3 +185,26 @@ def test_accepts_variables_and_tensors_for_parameters():
     mean = kerax.Variable(np.full((3,), 5.0, np.float32), name="mean")
     x = random.normal((3,), mean=mean, stddev=ops.convert_to_tensor(0.0), seed=0)
     np.testing.assert_array_equal(x, [5.0, 5.0, 5.0])
+
+
+def _draws(r):
+    g = r.SeedGenerator(42)
+    return [
+        r.normal((3,), seed=1),
+        r.uniform((3,), seed=2),
+        r.randint((3,), 0, 10, seed=3),
+        r.truncated_normal((3,), seed=4),
+        r.dropout(np.ones(6, "float32"), 0.5, seed=5),
+        r.shuffle(np.arange(6), seed=6),
+        r.categorical(np.log(np.full((2, 4), 0.25, "float32")), 3, seed=7),
+        r.gamma((3,), 2.0, seed=8),
+        r.binomial((3,), 10, 0.3, seed=9),
+        r.beta((3,), 2.0, 3.0, seed=10),
+        r.normal((2,), seed=g),
+        r.normal((2,), seed=g),
+    ]
+
+
+def test_int_seeds_and_generators_draw_keras_numbers(keras_oracle):
+    for ours, theirs in zip(_draws(random), _draws(keras_oracle.random)):
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)

@@ -685,3 +685,11 @@ def test_split_sizes_match_keras(keras_oracle):
 
     for left, right in [(0.8, None), (None, 0.25), (3, None), (None, 4), (0.5, 0.3), (2, 5)]:
         assert _split_sizes(left, right, 10) == _rescale_dataset_split_sizes(left, right, 10)
+
+
+def test_preprocessing_keeps_keras_aliases():
+    import kerax
+    from kerax.preprocessing.sequence import pad_sequences
+
+    assert pad_sequences is utils.pad_sequences
+    assert kerax.preprocessing.timeseries_dataset_from_array is utils.timeseries_dataset_from_array

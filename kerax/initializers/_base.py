@@ -46,12 +46,11 @@ def _standardize_dtype(dtype: Any, floating: bool = False) -> jnp.dtype:
 
 
 def _seed_key(seed: int) -> jax.Array:
-    # Keras's JAX backend turns seed=s into the raw threefry key [s, 0] (PRNGKey(s)
-    # would be [0, s]); building the same key makes seeded initializers agree with
-    # Keras bit for bit. Other PRNG implementations have other key shapes.
-    if jax.config.jax_default_prng_impl == "threefry2x32":
-        return jnp.array([seed & 0xFFFFFFFF, 0], dtype=jnp.uint32)
-    return jax.random.PRNGKey(seed)
+    # Keras's key for seed=s (the raw threefry key [s, 0]): seeded initializers agree
+    # with Keras bit for bit.
+    from kerax.random._keys import _int_key
+
+    return _int_key(seed)
 
 
 class Initializer:

@@ -126,6 +126,8 @@ _FAMILIES = {
         "CategoryEncoding",
         "CenterCrop",
         "Discretization",
+        "Hashing",
+        "IntegerLookup",
         "Normalization",
         "RandomBrightness",
         "RandomContrast",
@@ -136,6 +138,8 @@ _FAMILIES = {
         "RandomZoom",
         "Rescaling",
         "Resizing",
+        "StringLookup",
+        "TextVectorization",
     ),
     "kerax.layers.recurrent": (
         "GRU",
@@ -149,6 +153,7 @@ _FAMILIES = {
         "LSTMCell",
         "SimpleRNN",
         "SimpleRNNCell",
+        "StackedRNNCells",
         "TimeDistributed",
     ),
     "kerax.layers.regularization": (

@@ -13,6 +13,10 @@ Example:
     0.6667
 """
 
+# Keras 3 re-exports these loss functions under keras.metrics (the same objects).
+from kerax.losses import binary_focal_crossentropy as binary_focal_crossentropy
+from kerax.losses import categorical_focal_crossentropy as categorical_focal_crossentropy
+from kerax.losses import huber as huber
 from kerax.metrics._accuracy import Accuracy as Accuracy
 from kerax.metrics._accuracy import BinaryAccuracy as BinaryAccuracy
 from kerax.metrics._accuracy import CategoricalAccuracy as CategoricalAccuracy
@@ -39,8 +43,17 @@ from kerax.metrics._confusion import SensitivityAtSpecificity as SensitivityAtSp
 from kerax.metrics._confusion import SpecificityAtSensitivity as SpecificityAtSensitivity
 from kerax.metrics._confusion import TrueNegatives as TrueNegatives
 from kerax.metrics._confusion import TruePositives as TruePositives
+from kerax.metrics._correlation import ConcordanceCorrelation as ConcordanceCorrelation
+from kerax.metrics._correlation import PearsonCorrelation as PearsonCorrelation
+from kerax.metrics._correlation import concordance_correlation as concordance_correlation
+from kerax.metrics._correlation import pearson_correlation as pearson_correlation
 from kerax.metrics._fbeta import F1Score as F1Score
 from kerax.metrics._fbeta import FBetaScore as FBetaScore
+from kerax.metrics._iou import BinaryIoU as BinaryIoU
+from kerax.metrics._iou import IoU as IoU
+from kerax.metrics._iou import MeanIoU as MeanIoU
+from kerax.metrics._iou import OneHotIoU as OneHotIoU
+from kerax.metrics._iou import OneHotMeanIoU as OneHotMeanIoU
 from kerax.metrics._probabilistic import BinaryCrossentropy as BinaryCrossentropy
 from kerax.metrics._probabilistic import CategoricalCrossentropy as CategoricalCrossentropy
 from kerax.metrics._probabilistic import CategoricalHinge as CategoricalHinge
@@ -146,6 +159,18 @@ __all__ = [
     "sparse_top_k_categorical_accuracy",
     "squared_hinge",
     "top_k_categorical_accuracy",
+    "BinaryIoU",
+    "ConcordanceCorrelation",
+    "IoU",
+    "MeanIoU",
+    "OneHotIoU",
+    "OneHotMeanIoU",
+    "PearsonCorrelation",
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
+    "concordance_correlation",
+    "huber",
+    "pearson_correlation",
     "get",
     "serialize",
     "deserialize",
@@ -172,6 +197,13 @@ for _cls in (
     F1Score,
     R2Score,
     CosineSimilarity,
+    IoU,
+    MeanIoU,
+    BinaryIoU,
+    OneHotIoU,
+    OneHotMeanIoU,
+    PearsonCorrelation,
+    ConcordanceCorrelation,
 ):
     _cls._direction = "up"
 for _cls in (

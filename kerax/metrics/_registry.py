@@ -8,6 +8,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
+from kerax import losses
 from kerax._naming import to_snake_case
 from kerax._serialization import (
     deserialize_keras_object,
@@ -17,6 +18,8 @@ from kerax._serialization import (
 )
 from kerax.metrics import _accuracy as acc
 from kerax.metrics import _confusion as conf
+from kerax.metrics import _correlation as corr
+from kerax.metrics import _iou as iou
 from kerax.metrics import _probabilistic as prob
 from kerax.metrics import _regression as reg
 from kerax.metrics._auc import AUC
@@ -65,6 +68,13 @@ _CLASSES = [
     acc.SparseTopKCategoricalAccuracy,
     F1Score,
     FBetaScore,
+    iou.IoU,
+    iou.MeanIoU,
+    iou.BinaryIoU,
+    iou.OneHotIoU,
+    iou.OneHotMeanIoU,
+    corr.PearsonCorrelation,
+    corr.ConcordanceCorrelation,
 ]
 
 # Every class under its name and its snake_case name, plus Keras's short aliases (and
@@ -106,6 +116,11 @@ FUNCTIONS: dict[str, Any] = {
         prob.hinge,
         prob.squared_hinge,
         prob.categorical_hinge,
+        corr.pearson_correlation,
+        corr.concordance_correlation,
+        losses.huber,
+        losses.binary_focal_crossentropy,
+        losses.categorical_focal_crossentropy,
     ]
 }
 

@@ -319,10 +319,14 @@ def custom_gradient(f: Callable) -> Callable:
     return call
 
 
+from kerax.ops._math_extra import rearrange, saturate_cast  # noqa: E402, F401
+
 __all__ = sorted(
     [
         *_control_flow_all,
         "cast",
+        "rearrange",
+        "saturate_cast",
         "convert_to_numpy",
         "convert_to_tensor",
         "custom_gradient",

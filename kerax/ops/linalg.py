@@ -239,7 +239,45 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> j
     return jnp.linalg.norm(to_float(x), ord=ord, axis=axis, keepdims=keepdims)
 
 
+def cholesky_inverse(x: Any, upper: bool = False) -> jax.Array:
+    """The inverse of ``L @ L^T`` (``U^T @ U`` when ``upper``) from its Cholesky factor."""
+    x = to_float(x)
+    eye = jnp.broadcast_to(jnp.eye(x.shape[-1], dtype=x.dtype), x.shape)
+    lower = jnp.swapaxes(x, -1, -2) if upper else x
+    import jax.scipy.linalg
+
+    inv_l = jax.scipy.linalg.solve_triangular(lower, eye, lower=True)
+    return jnp.swapaxes(inv_l, -1, -2) @ inv_l
+
+
+def lu_factor(x: Any) -> tuple[jax.Array, jax.Array]:
+    """LU factorization with partial pivoting: ``(lu, pivots)`` as SciPy's."""
+    x = to_float(x)
+    lu, pivots, _ = jax.lax.linalg.lu(x)
+    return lu, pivots.astype("int32")
+
+
+def matrix_rank(x: Any, tol: float | None = None) -> jax.Array:
+    """The numerical rank (int32): singular values above ``tol``."""
+    x = to_float(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_rank expects rank >= 2. Received: {x.shape}")
+    s = jnp.linalg.svd(x, compute_uv=False)
+    if tol is None:
+        tol = s[..., :1] * max(x.shape[-2:]) * jnp.finfo(x.dtype).eps
+    return jnp.sum(s > tol, axis=-1).astype("int32")
+
+
+def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> Any:
+    """Forward-mode derivative: ``(fun(*primals), J @ tangents)`` (plus ``aux``)."""
+    return jax.jvp(fun, tuple(primals), tuple(tangents), has_aux=has_aux)
+
+
 __all__ = [
+    "cholesky_inverse",
+    "jvp",
+    "lu_factor",
+    "matrix_rank",
     "cholesky",
     "det",
     "eig",

@@ -8,6 +8,17 @@ import jax
 import jax.numpy as jnp
 
 from kerax.ops._convert import make_unary, to_float, unwrap
+from kerax.ops._math_extra import (  # noqa: F401
+    cdist,
+    fft2,
+    ifft2,
+    istft,
+    logdet,
+    segment_prod,
+    stft,
+    view_as_complex,
+    view_as_real,
+)
 
 erf = make_unary(
     "erf",
@@ -336,6 +347,15 @@ def irfft(x: tuple[Any, Any], fft_length: int | None = None) -> jax.Array:
 
 
 __all__ = [
+    "cdist",
+    "fft2",
+    "ifft2",
+    "istft",
+    "logdet",
+    "segment_prod",
+    "stft",
+    "view_as_complex",
+    "view_as_real",
     "erf",
     "erfc",
     "erfinv",

@@ -15,6 +15,8 @@ from kerax import config
 from kerax.ops._activations import *  # noqa: F403
 from kerax.ops._activations import __all__ as _activations_all
 from kerax.ops._convert import standardize_dtype, to_float, unwrap
+from kerax.ops._nn_extra import *  # noqa: F403
+from kerax.ops._nn_extra import __all__ as _nn_extra_all
 from kerax.ops._normalization import *  # noqa: F403
 from kerax.ops._normalization import __all__ as _normalization_all
 
@@ -298,6 +300,7 @@ __all__ = sorted(
     [
         *_activations_all,
         *_normalization_all,
+        *_nn_extra_all,
         "binary_crossentropy",
         "categorical_crossentropy",
         "dot_product_attention",

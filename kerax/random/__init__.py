@@ -4,8 +4,8 @@ Every function takes ``seed=``, resolved by :func:`_resolve_key` into a jax PRNG
 
 * a jax PRNG key (``jax.random.PRNGKey(0)`` or ``jax.random.key(0)``) is used as is:
   the fully functional form, for code that threads its own keys;
-* an ``int`` gives ``jax.random.PRNGKey(seed)``: the same numbers on every call, as in
-  Keras;
+* an ``int`` gives Keras's key for it (the raw threefry key ``[seed, 0]``): the same
+  numbers on every call, and the same numbers as Keras 3 on JAX;
 * a :class:`SeedGenerator` gives its next key;
 * ``None`` takes a key from the active binding scope (``kerax._scope.next_key()``):
   inside ``Model.apply``/``fit`` that is ``fold_in(key, n)`` for the n-th draw of the
@@ -16,10 +16,11 @@ Every function takes ``seed=``, resolved by :func:`_resolve_key` into a jax PRNG
 **SeedGenerator.** Inside a binding scope that has a key, ``next()`` derives its key
 from the scope's key, folding in the generator's own seed so that two generators
 differ: draws stay pure functions of ``apply``'s ``key`` and nothing is written back.
-Outside any scope (eager use) it keeps a host-side counter: ``fold_in(PRNGKey(seed),
-count)``, advanced by each call. That counter is Python state: a function traced by
-``jit`` outside any scope bakes the key of its trace in, so pass a ``key`` through
-``apply`` (or an explicit key as ``seed``) for fresh numbers under ``jit``.
+Outside any scope (eager use) it keeps a host-side counter and gives Keras's keys
+``[seed, 0]``, ``[seed, 1]``, ... (the same draws as Keras's generator). That counter
+is Python state: a function traced by ``jit`` outside any scope bakes the key of its
+trace in, so pass a ``key`` through ``apply`` (or an explicit key as ``seed``) for
+fresh numbers under ``jit``.
 """
 
 from kerax.random._distributions import (

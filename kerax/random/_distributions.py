@@ -151,8 +151,9 @@ def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any =
         raise ValueError(
             f"logits must be 2-D (batch, num_classes). Received: logits.shape={logits.shape}"
         )
+    # Laid out as Keras's JAX backend draws them (classes on axis 1): the same samples.
     out = jax.random.categorical(
-        _resolve_key(seed), logits[:, None, :], axis=-1, shape=(logits.shape[0], int(num_samples))
+        _resolve_key(seed), logits[:, :, None], axis=1, shape=(logits.shape[0], int(num_samples))
     )
     return out.astype(standardize_dtype(dtype))
 

@@ -65,9 +65,11 @@ class SeedGenerator:
             return _int_key(self.seed)
         if scope is not None and scope.pure:
             return _scope.next_key()  # raises the "pass key= to apply()" error
-        self._count += 1
+        # Keras's generator: [seed, 0], then [seed, 1], ...
         with jax.ensure_compile_time_eval():
-            return jax.random.fold_in(_int_key(self.seed), self._count)
+            key = _int_key(self.seed, self._count)
+        self._count += 1
+        return key
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments: ``{"seed": ..., "name": ...}``."""
@@ -82,15 +84,22 @@ class SeedGenerator:
         return f"<SeedGenerator name={self.name} seed={self.seed}>"
 
 
-def _int_key(seed: int) -> jax.Array:
-    # PRNGKey silently wraps ints that do not fit 32 bits when x64 is off; build the
-    # two key words by hand instead, as PRNGKey itself does with x64 on.
-    if -(2**31) <= seed < 2**32:
-        return jax.random.PRNGKey(seed)
+def _int_key(seed: int, count: int = 0) -> jax.Array:
+    """The key of an int seed, as Keras's JAX backend makes it: the raw threefry key
+    ``[seed, count]`` (``PRNGKey(seed)`` would be ``[0, seed]``), so seeded draws and
+    initializers agree with Keras bit for bit. Negative seeds count by their 32 bits, as
+    on Keras's int32 backends. Seeds past 32 bits (which Keras refuses) get a stream of
+    their own, hashed from both words; other PRNG implementations start from PRNGKey."""
     if not -(2**63) <= seed < 2**64:
         raise ValueError(f"Integer seeds must fit in 64 bits. Received: seed={seed}")
+    count &= 0xFFFFFFFF
+    if jax.config.jax_default_prng_impl != "threefry2x32":
+        return jax.random.fold_in(jax.random.PRNGKey(seed % 2**32), count)
+    if -(2**31) <= seed < 2**32:
+        return jnp.array([seed & 0xFFFFFFFF, count], dtype=jnp.uint32)
     seed %= 2**64
-    return jnp.array([seed >> 32, seed & 0xFFFFFFFF], dtype=jnp.uint32)
+    wide = jnp.array([seed >> 32, seed & 0xFFFFFFFF], dtype=jnp.uint32)
+    return jax.random.fold_in(jax.random.fold_in(wide, 0x9E3779B9), count)
 
 
 def _is_key(x: Any) -> bool:

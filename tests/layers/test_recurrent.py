@@ -470,7 +470,7 @@ CONSTRUCTOR_ERRORS = [
     (lambda: GRUCell(-1), ValueError, "positive integer"),
     (lambda: SimpleRNN(U, dropout=1.0), ValueError, r"\[0, 1\)"),
     (lambda: LSTM(U, recurrent_dropout=-0.1), ValueError, "recurrent_dropout"),
-    (lambda: RNN([LSTMCell(U), LSTMCell(U)]), TypeError, "Stack RNN layers"),
+    (lambda: RNN([LSTMCell(U), Dense(U)]), ValueError, "state_size"),
     (lambda: RNN(Dense(U)), TypeError, "state_size"),
     (lambda: RNN(type("Cell", (Layer,), {"state_size": "h"})()), TypeError, "one int"),
     (lambda: RNN(LSTMCell(U), unroll=0), ValueError, "unroll"),
@@ -544,3 +544,56 @@ def test_docstring_examples():
 
     for module in (_rnn, _cells, _layers, _wrappers, _conv_lstm):
         assert doctest.testmod(module).failed == 0
+
+
+# -- StackedRNNCells -------------------------------------------------------------------------
+def _stacked_model(lib, **kwargs):
+    cells = [lib.layers.LSTMCell(4), lib.layers.GRUCell(3), lib.layers.SimpleRNNCell(2)]
+    inputs = lib.Input((5, 3))
+    return lib.Model(inputs, lib.layers.RNN(cells, **kwargs)(inputs))
+
+
+def test_stacked_cells_return_states_per_cell():
+    model = _stacked_model(kerax, return_sequences=True, return_state=True)
+    out, lstm, gru, simple = model(np.ones((2, 5, 3), np.float32))
+    assert out.shape == (2, 5, 2) and [s.shape for s in lstm] == [(2, 4), (2, 4)]
+    assert gru.shape == (2, 3) and simple.shape == (2, 2)
+    stack = kerax.layers.StackedRNNCells([kerax.layers.LSTMCell(4), kerax.layers.GRUCell(3)])
+    assert stack.state_size == [[4, 4], 3] and stack.output_size == 3
+    again = kerax.layers.StackedRNNCells.from_config(stack.get_config())
+    assert again.state_size == [[4, 4], 3]
+    with pytest.raises(ValueError, match="state_size"):
+        kerax.layers.StackedRNNCells([kerax.layers.Dense(2)])
+
+
+def test_stacked_cells_take_nested_initial_states_and_train(rng):
+    layer = kerax.layers.RNN([kerax.layers.LSTMCell(4, dropout=0.2), kerax.layers.GRUCell(3)])
+    x = rng.random((2, 5, 3), dtype=np.float32)
+    zeros = [[np.zeros((2, 4), np.float32)] * 2, np.zeros((2, 3), np.float32)]
+    np.testing.assert_allclose(layer(x, initial_state=zeros), layer(x), rtol=1e-6)
+    model = kerax.Sequential([kerax.Input((5, 3)), layer, kerax.layers.Dense(1)])
+    model.compile("adam", "mse")
+    history = model.fit(x, np.ones((2, 1)), epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_stacked_cells_match_keras_and_files_move_both_ways(keras_oracle, rng, tmp_path):
+    ours = _stacked_model(kerax, return_sequences=True, return_state=True)
+    theirs = _stacked_model(keras_oracle, return_sequences=True, return_state=True)
+    weights = [rng.random(v.shape, dtype=np.float32) - 0.5 for v in theirs.weights]
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in weights]
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+    x = rng.random((2, 5, 3), dtype=np.float32)
+
+    def leaves(model):
+        return [np.asarray(t) for t in jax.tree_util.tree_leaves(model(x))]
+
+    for a, b in zip(leaves(ours), leaves(theirs)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    for a, b in zip(leaves(keras_oracle.models.load_model(tmp_path / "ours.keras")), leaves(ours)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(leaves(kerax.models.load_model(tmp_path / "theirs.keras")), leaves(ours)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

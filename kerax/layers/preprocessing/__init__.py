@@ -5,9 +5,15 @@ Numerical: ``Rescaling``, ``Normalization`` (with ``adapt``). Categorical:
 ``CenterCrop``, and the random augmentations ``RandomFlip``, ``RandomRotation``,
 ``RandomTranslation``, ``RandomZoom``, ``RandomCrop``, ``RandomContrast``,
 ``RandomBrightness``, which act only in training and draw their randomness from the
-``key`` given to ``apply``.
+``key`` given to ``apply``. On the host (strings, NumPy; call them on data before the
+model): ``Hashing``, ``StringLookup``, ``IntegerLookup`` (also traceable on integers),
+``TextVectorization``.
 """
 
+from kerax.layers.preprocessing._hashing import Hashing as Hashing
+from kerax.layers.preprocessing._lookup import IntegerLookup as IntegerLookup
+from kerax.layers.preprocessing._lookup import StringLookup as StringLookup
+from kerax.layers.preprocessing._text import TextVectorization as TextVectorization
 from kerax.layers.preprocessing.categorical import CategoryEncoding as CategoryEncoding
 from kerax.layers.preprocessing.categorical import Discretization as Discretization
 from kerax.layers.preprocessing.color import RandomBrightness as RandomBrightness
@@ -26,6 +32,8 @@ __all__ = [
     "CategoryEncoding",
     "CenterCrop",
     "Discretization",
+    "Hashing",
+    "IntegerLookup",
     "Normalization",
     "RandomBrightness",
     "RandomContrast",
@@ -36,4 +44,6 @@ __all__ = [
     "RandomZoom",
     "Rescaling",
     "Resizing",
+    "StringLookup",
+    "TextVectorization",
 ]

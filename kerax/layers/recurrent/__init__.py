@@ -10,6 +10,7 @@ from kerax.layers.recurrent._layers import GRU as GRU
 from kerax.layers.recurrent._layers import LSTM as LSTM
 from kerax.layers.recurrent._layers import SimpleRNN as SimpleRNN
 from kerax.layers.recurrent._rnn import RNN as RNN
+from kerax.layers.recurrent._stacked import StackedRNNCells as StackedRNNCells
 from kerax.layers.recurrent._wrappers import Bidirectional as Bidirectional
 from kerax.layers.recurrent._wrappers import TimeDistributed as TimeDistributed
 
@@ -25,5 +26,6 @@ __all__ = [
     "LSTMCell",
     "SimpleRNN",
     "SimpleRNNCell",
+    "StackedRNNCells",
     "TimeDistributed",
 ]

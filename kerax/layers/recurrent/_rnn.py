@@ -19,6 +19,7 @@ from kerax import _graph, _serialization, regularizers
 from kerax._variable import Variable
 from kerax.layers.base import Layer
 from kerax.layers.recurrent._dropout import DropoutRNNCell
+from kerax.layers.recurrent._stacked import StackedRNNCells, cell_state_shapes
 
 
 def _as_list(x: Any) -> list:
@@ -179,11 +180,7 @@ class RNN(Layer):
     ):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
-            raise TypeError(
-                f"RNN '{self.name}' takes one cell; stacking a list of cells is not "
-                "supported. Stack RNN layers instead (return_sequences=True on all but the "
-                f"last). Received: cell={cell!r}"
-            )
+            cell = StackedRNNCells(cell)  # as Keras: a list of cells runs stacked
         if isinstance(cell, dict):
             cell = deserialize_layer(cell)
         if not isinstance(cell, Layer) or not hasattr(cell, "state_size"):
@@ -197,7 +194,7 @@ class RNN(Layer):
                 f"RNN '{self.name}': unroll must be a bool or a positive number of steps. "
                 f"Received: unroll={unroll!r}"
             )
-        _state_shapes(cell.state_size)  # fail early on a malformed state_size
+        cell_state_shapes(cell)  # fail early on a malformed state_size
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -222,11 +219,16 @@ class RNN(Layer):
 
     def get_initial_state(self, batch_size: int) -> list[jax.Array]:
         """The cell's initial states for a batch (zeros unless the cell says otherwise)."""
-        make = getattr(self.cell, "get_initial_state", None)
+        return self.initial_state_of(self.cell, batch_size)
+
+    @staticmethod
+    def initial_state_of(cell: Layer, batch_size: int) -> list[jax.Array]:
+        """``cell``'s initial states for a batch, flat (a stack's cells' states in order)."""
+        make = getattr(cell, "get_initial_state", None)
         if make is not None:
-            return _as_list(make(batch_size=batch_size))
-        dtype = self.cell.compute_dtype
-        return [jnp.zeros((batch_size, *s), dtype) for s in _state_shapes(self.cell.state_size)]
+            return jax.tree_util.tree_leaves(make(batch_size=batch_size))
+        dtype = cell.compute_dtype
+        return [jnp.zeros((batch_size, *s), dtype) for s in cell_state_shapes(cell)]
 
     def reset_states(self) -> None:
         """Set a stateful layer's states back to zeros."""
@@ -282,7 +284,7 @@ class RNN(Layer):
         batch_size = int(batch_size)
         handles: list[Variable] = []
         taken = {v.name for v in self._own_variables}
-        for i, shape in enumerate(_state_shapes(self.cell.state_size)):
+        for i, shape in enumerate(cell_state_shapes(self.cell)):
             # Lazy, like every initializer: build may run under a trace.
             def initial(shape, dtype, i=i):
                 return jnp.asarray(self.get_initial_state(batch_size)[i], dtype)
@@ -331,7 +333,7 @@ class RNN(Layer):
                 f"samples divisible by {expected}."
             )
         if initial_state is not None:
-            expected = [(batch, *s) for s in _state_shapes(self.cell.state_size)]
+            expected = [(batch, *s) for s in cell_state_shapes(self.cell)]
             got = [tuple(jnp.shape(s)) for s in initial_state]
             if got != expected:
                 raise ValueError(
@@ -343,7 +345,7 @@ class RNN(Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         if initial_state is not None:
-            initial_state = _as_list(initial_state)
+            initial_state = jax.tree_util.tree_leaves(initial_state)  # a stack's: nested
         self._check_call(sequences, initial_state, mask)
         if initial_state is None:
             if self._state_variables:
@@ -355,7 +357,8 @@ class RNN(Layer):
 
         def step(x_t, carry):
             output, new_states = self.cell(x_t, list(carry), training=training)
-            new_states = [jnp.asarray(n).astype(dtype) for n in _as_list(new_states)]
+            new_states = jax.tree_util.tree_leaves(new_states)  # a stack's: nested per cell
+            new_states = [jnp.asarray(n).astype(dtype) for n in new_states]
             return output.astype(dtype), new_states
 
         masks = contextlib.nullcontext()
@@ -374,7 +377,10 @@ class RNN(Layer):
         for v, s in zip(self._state_variables, final):
             v.assign(s)
         output = outputs if self.return_sequences else last
-        return [output, *final] if self.return_state else output
+        if not self.return_state:
+            return output
+        nest = getattr(self.cell, "nest_states", None)  # a stack: states per cell, as Keras
+        return [output, *(nest(list(final)) if nest is not None else final)]
 
     def compute_mask(self, inputs, previous_mask=None):
         if isinstance(previous_mask, (list, tuple)):

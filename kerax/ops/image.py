@@ -1,0 +1,355 @@
+"""``keras.ops.image``: colour conversions, crops and pads, resizing, sampling by
+coordinates and affine maps, patches and filters, for channels-last (default
+``config.image_data_format()``) or channels-first images of rank 3 or 4."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from kerax import config
+from kerax.ops._convert import to_float, unwrap
+
+
+def _last(data_format: str | None) -> bool:
+    data_format = data_format or config.image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Invalid data_format: {data_format!r}")
+    return data_format == "channels_last"
+
+
+def _images(images: Any) -> jax.Array:
+    x = jnp.asarray(unwrap(images))
+    if x.ndim not in (3, 4):
+        raise ValueError(f"Expected images of rank 3 or 4. Received: shape={x.shape}")
+    return x
+
+
+def _batched(x, last):
+    """``x`` as a channels-last batch, and a function that undoes that."""
+    single = x.ndim == 3
+    if single:
+        x = x[None]
+    if not last:
+        x = jnp.moveaxis(x, 1, -1)
+
+    def back(y):
+        if not last:
+            y = jnp.moveaxis(y, -1, 1)
+        return y[0] if single else y
+
+    return x, back
+
+
+def rgb_to_grayscale(images: Any, data_format: str | None = None) -> jax.Array:
+    """Luma ``0.2989 R + 0.5870 G + 0.1140 B`` as one channel, in the input dtype."""
+    x = _images(images)
+    axis = -1 if _last(data_format) else -3
+    if x.shape[axis] == 1:
+        return x
+    if x.shape[axis] != 3:
+        raise ValueError(f"Expected 1 or 3 channels. Received: shape={x.shape}")
+    w = jnp.asarray([0.2989, 0.5870, 0.1140], to_float(x).dtype)
+    y = jnp.tensordot(to_float(x), w, axes=((x.ndim + axis) % x.ndim, 0))
+    return jnp.expand_dims(y, axis).astype(x.dtype)
+
+
+def rgb_to_hsv(images: Any, data_format: str | None = None) -> jax.Array:
+    """RGB in ``[0, 1]`` to HSV (hue in ``[0, 1)``); float input only."""
+    x = _images(images)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise ValueError(f"rgb_to_hsv expects float images. Received: {x.dtype}")
+    axis = -1 if _last(data_format) else -3
+    x = jnp.where(jnp.abs(x) < jnp.finfo(x.dtype).eps, 0.0, x).astype(x.dtype)
+    r, g, b = (jnp.take(x, i, axis=axis) for i in range(3))
+    v = jnp.maximum(jnp.maximum(r, g), b)
+    span = v - jnp.minimum(jnp.minimum(r, g), b)
+    s = jnp.where(v > 0, span / jnp.where(v > 0, v, 1.0), 0.0)
+    norm = 1.0 / (6.0 * jnp.where(span > 0, span, 1.0))
+    h = jnp.where(v == g, norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0)
+    h = jnp.where(v == r, norm * (g - b), h)
+    h = jnp.where(span > 0, h, 0.0) + (h < 0).astype(h.dtype)
+    return jnp.stack([h, s, v], axis=axis).astype(x.dtype)
+
+
+def hsv_to_rgb(images: Any, data_format: str | None = None) -> jax.Array:
+    """HSV (hue in ``[0, 1]``) to RGB; float input only."""
+    x = _images(images)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise ValueError(f"hsv_to_rgb expects float images. Received: {x.dtype}")
+    axis = -1 if _last(data_format) else -3
+    h, s, v = (jnp.take(x, i, axis=axis) for i in range(3))
+    dh = jnp.mod(h, 1.0) * 6.0
+    r = jnp.clip(jnp.abs(dh - 3.0) - 1.0, 0.0, 1.0)
+    g = jnp.clip(2.0 - jnp.abs(dh - 2.0), 0.0, 1.0)
+    b = jnp.clip(2.0 - jnp.abs(dh - 4.0), 0.0, 1.0)
+    rgb = [((c - 1) * s + 1) * v for c in (r, g, b)]
+    return jnp.stack(rgb, axis=axis).astype(x.dtype)
+
+
+def _box(size, before, after, target, name):
+    given = [v is not None for v in (before, after, target)]
+    if sum(given) != 2:
+        raise ValueError(f"Give exactly two of the {name} arguments and the target size.")
+    if target is None:
+        return before, after
+    if before is None:
+        return size + (target - size if name == "padding" else 0) - after - (
+            0 if name == "padding" else target
+        ), after
+    return before, (target - size - before) if name == "padding" else size - before - target
+
+
+def crop_images(
+    images: Any,
+    top_cropping: int | None = None,
+    left_cropping: int | None = None,
+    bottom_cropping: int | None = None,
+    right_cropping: int | None = None,
+    target_height: int | None = None,
+    target_width: int | None = None,
+    data_format: str | None = None,
+) -> jax.Array:
+    """Cut rows and columns off the borders (two of top/bottom/target per axis)."""
+    x, back = _batched(_images(images), _last(data_format))
+    h, w = x.shape[1:3]
+    top, bottom = _box(h, top_cropping, bottom_cropping, target_height, "cropping")
+    left, right = _box(w, left_cropping, right_cropping, target_width, "cropping")
+    return back(x[:, top : h - bottom, left : w - right])
+
+
+def pad_images(
+    images: Any,
+    top_padding: int | None = None,
+    left_padding: int | None = None,
+    bottom_padding: int | None = None,
+    right_padding: int | None = None,
+    target_height: int | None = None,
+    target_width: int | None = None,
+    data_format: str | None = None,
+) -> jax.Array:
+    """Pad with zeros on the borders (two of top/bottom/target per axis)."""
+    x, back = _batched(_images(images), _last(data_format))
+    h, w = x.shape[1:3]
+    top, bottom = _box(h, top_padding, bottom_padding, target_height, "padding")
+    left, right = _box(w, left_padding, right_padding, target_width, "padding")
+    return back(jnp.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)]))
+
+
+_METHODS = {
+    "bilinear": "linear",
+    "nearest": "nearest",
+    "bicubic": "cubic",
+    "lanczos3": "lanczos3",
+    "lanczos5": "lanczos5",
+    "area": "linear",
+}
+
+
+def resize(
+    images: Any,
+    size: Any,
+    interpolation: str = "bilinear",
+    antialias: bool = False,
+    crop_to_aspect_ratio: bool = False,
+    pad_to_aspect_ratio: bool = False,
+    fill_mode: str = "constant",
+    fill_value: float = 0.0,
+    data_format: str | None = None,
+) -> jax.Array:
+    """Resize to ``size = (height, width)`` (optionally cropping or padding to keep the
+    aspect ratio first)."""
+    if interpolation not in _METHODS:
+        raise ValueError(f"Unknown interpolation {interpolation!r}")
+    x, back = _batched(_images(images), _last(data_format))
+    th, tw = (int(v) for v in size)
+    h, w = x.shape[1:3]
+    if crop_to_aspect_ratio:
+        ch, cw = min(h, (w * th) // tw), min(w, (h * tw) // th)
+        top, left = (h - ch) // 2, (w - cw) // 2
+        x = x[:, top : top + ch, left : left + cw]
+    elif pad_to_aspect_ratio:
+        ph, pw = max(h, (w * th + tw - 1) // tw), max(w, (h * tw + th - 1) // th)
+        top, left = (ph - h) // 2, (pw - w) // 2
+        x = jnp.pad(
+            x,
+            [(0, 0), (top, ph - h - top), (left, pw - w - left), (0, 0)],
+            constant_values=fill_value,
+        )
+    method = _METHODS[interpolation]
+    anti = antialias or interpolation == "area"
+    y = jax.image.resize(to_float(x), (x.shape[0], th, tw, x.shape[-1]), method, antialias=anti)
+    return back(y.astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else y)
+
+
+def map_coordinates(
+    inputs: Any, coordinates: Any, order: int, fill_mode: str = "constant", fill_value: float = 0
+) -> jax.Array:
+    """Sample ``inputs`` at ``coordinates`` (``(ndim, ...)``) by nearest (order 0) or
+    linear (order 1) interpolation."""
+    import jax.scipy.ndimage
+
+    x, c = jnp.asarray(unwrap(inputs)), jnp.asarray(unwrap(coordinates))
+    if c.shape[0] != x.ndim:
+        raise ValueError(f"coordinates must start with {x.ndim}. Received: {c.shape}")
+    if order not in (0, 1):
+        raise ValueError(f"order must be 0 or 1. Received: {order}")
+    return jax.scipy.ndimage.map_coordinates(x, list(c), order, fill_mode, fill_value)
+
+
+def _sample(x, ys, xs, interpolation, fill_mode, fill_value):
+    """Sample each batch image of ``x`` (NHWC) at float rows ``ys`` and columns ``xs``."""
+    import jax.scipy.ndimage
+
+    order = 0 if interpolation == "nearest" else 1
+    mode = {"reflect": "mirror", "mirror": "reflect"}.get(fill_mode, fill_mode)
+
+    def one(img, yy, xx):
+        def chan(c):
+            return jax.scipy.ndimage.map_coordinates(c, [yy, xx], order, mode, fill_value)
+
+        return jax.vmap(chan, in_axes=-1, out_axes=-1)(img)
+
+    return jax.vmap(one)(x, ys, xs)
+
+
+def affine_transform(
+    images: Any,
+    transform: Any,
+    interpolation: str = "bilinear",
+    fill_mode: str = "constant",
+    fill_value: float = 0,
+    data_format: str | None = None,
+) -> jax.Array:
+    """Apply projective transforms ``[a0, a1, a2, b0, b1, b2, c0, c1]`` (output pixel
+    ``(x, y)`` samples the input at ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)``
+    with ``k = c0 x + c1 y + 1``)."""
+    x, back = _batched(_images(images), _last(data_format))
+    t = to_float(transform)
+    t = t[None] if t.ndim == 1 else t
+    h, w = x.shape[1:3]
+    yy, xx = jnp.meshgrid(jnp.arange(h, dtype=t.dtype), jnp.arange(w, dtype=t.dtype), indexing="ij")
+
+    def coords(tr):
+        k = tr[6] * xx + tr[7] * yy + 1
+        return (tr[3] * xx + tr[4] * yy + tr[5]) / k, (tr[0] * xx + tr[1] * yy + tr[2]) / k
+
+    ys, xs = jax.vmap(coords)(jnp.broadcast_to(t, (x.shape[0], 8)))
+    y = _sample(to_float(x), ys, xs, interpolation, fill_mode, fill_value)
+    return back(y.astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else y)
+
+
+def extract_patches(
+    images: Any,
+    size: Any,
+    strides: Any = None,
+    dilation_rate: Any = 1,
+    padding: str = "valid",
+    data_format: str | None = None,
+) -> jax.Array:
+    """Patches of ``size`` as channels: ``(..., rows, cols, ph * pw * C)``."""
+    last = _last(data_format)
+    x, back = _batched(_images(images), last)
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    strides = (
+        size
+        if strides is None
+        else ((strides,) * 2 if isinstance(strides, int) else tuple(strides))
+    )
+    dil = (dilation_rate,) * 2 if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    c = x.shape[-1]
+    p = jax.lax.conv_general_dilated_patches(
+        x,
+        size,
+        strides,
+        padding.upper(),
+        rhs_dilation=dil,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        precision=jax.lax.Precision.HIGHEST,
+    )
+    # lax orders the patch features (C, ph, pw); Keras orders them (ph, pw, C)
+    p = p.reshape(*p.shape[:3], c, size[0] * size[1])
+    p = jnp.swapaxes(p, -1, -2).reshape(*p.shape[:3], -1)
+    return back(p)
+
+
+def _gaussian(size, sigma, dtype):
+    r = jnp.arange(size, dtype=dtype) - (size - 1) / 2
+    k = jnp.exp(-0.5 * (r / sigma) ** 2)
+    return k / jnp.sum(k)
+
+
+def gaussian_blur(
+    images: Any, kernel_size: Any = (3, 3), sigma: Any = (1.0, 1.0), data_format: str | None = None
+) -> jax.Array:
+    """Blur each channel with a separable Gaussian (reflect padding at the borders)."""
+    from kerax.ops._nn_extra import depthwise_conv
+
+    x, back = _batched(_images(images), _last(data_format))
+    dtype = to_float(x).dtype
+    kh, kw = kernel_size
+    ky, kx = _gaussian(kh, sigma[0], dtype), _gaussian(kw, sigma[1], dtype)
+    c = x.shape[-1]
+    kernel = jnp.tile((ky[:, None] * kx[None, :])[:, :, None, None], (1, 1, c, 1))
+    xp = jnp.pad(
+        x.astype(dtype),
+        [(0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)],
+        mode="reflect",
+    )
+    return back(depthwise_conv(xp, kernel, data_format="channels_last").astype(x.dtype))
+
+
+def scale_and_translate(
+    images: Any,
+    output_shape: Any,
+    scale: Any,
+    translation: Any,
+    spatial_dims: Any,
+    method: str,
+    antialias: bool = True,
+) -> jax.Array:
+    """Resample with a scale and translation along ``spatial_dims`` (``jax.image``)."""
+    x = to_float(images)
+    return jax.image.scale_and_translate(
+        x,
+        tuple(output_shape),
+        tuple(spatial_dims),
+        to_float(scale),
+        to_float(translation),
+        method,
+        antialias,
+    )
+
+
+def sobel_edges(images: Any, data_format: str | None = None) -> jax.Array:
+    """Sobel gradients ``(dy, dx)`` as a new last axis pair per channel."""
+    from kerax.ops._nn_extra import depthwise_conv
+
+    x, back = _batched(_images(images), _last(data_format))
+    x = to_float(x)
+    ky = jnp.asarray([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], x.dtype)
+    c = x.shape[-1]
+    xp = jnp.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    outs = [
+        depthwise_conv(xp, jnp.tile(k[:, :, None, None], (1, 1, c, 1)), data_format="channels_last")
+        for k in (ky, ky.T)
+    ]
+    return back(jnp.stack(outs, axis=-1).reshape(*x.shape[:3], -1))
+
+
+__all__ = [
+    "affine_transform",
+    "crop_images",
+    "extract_patches",
+    "gaussian_blur",
+    "hsv_to_rgb",
+    "map_coordinates",
+    "pad_images",
+    "resize",
+    "rgb_to_grayscale",
+    "rgb_to_hsv",
+    "scale_and_translate",
+    "sobel_edges",
+]

@@ -523,7 +523,7 @@ def test_image_helpers_match_keras(keras_oracle, tmp_path):
 
 
 # -- plot_model ------------------------------------------------------------------------
-def test_plot_model_without_pydot_behaves_like_keras(monkeypatch, capsys):
+def test_plot_model_without_pydot_or_graphviz_behaves_like_keras(monkeypatch, capsys):
     import sys
 
     import kerax
@@ -543,9 +543,6 @@ def test_plot_model_without_pydot_behaves_like_keras(monkeypatch, capsys):
     monkeypatch.setattr(_plot, "_graphviz_installed", lambda: False)
     assert utils.plot_model(model) is None
     assert "install graphviz" in capsys.readouterr().out
-    monkeypatch.setattr(_plot, "_graphviz_installed", lambda: True)
-    with pytest.raises(NotImplementedError, match="cannot draw"):
-        utils.plot_model(model)
 
 
 # -- timeseries_dataset_from_array / split_dataset -------------------------------------
@@ -693,3 +690,203 @@ def test_preprocessing_keeps_keras_aliases():
 
     assert pad_sequences is utils.pad_sequences
     assert kerax.preprocessing.timeseries_dataset_from_array is utils.timeseries_dataset_from_array
+
+
+# -- plot_model / model_to_dot with pydot ------------------------------------------------
+def _dot_summary(dot):
+    """Sorted (cluster path, label) per node, sorted (source label, destination label)
+    per edge, and the edges with their cluster path: the drawing, independent of the
+    id()-based node names."""
+    labels, edges = {}, []
+
+    def walk(graph, path):
+        for node in graph.get_nodes():
+            if node.get_name() not in ("node", "graph", "edge"):
+                labels[node.get_name()] = (path, node.get("label"))
+        edges.extend((path, e.get_source(), e.get_destination()) for e in graph.get_edges())
+        for sub in graph.get_subgraphs():
+            walk(sub, (*path, sub.get_name()))
+
+    walk(dot, ())
+    edges = sorted((path, labels[a][1], labels[b][1]) for path, a, b in edges)
+    return sorted(labels.values()), [(a, b) for _, a, b in edges], edges
+
+
+def _titles(dot):
+    """Each node's title text ("name (Class)"), by node name, clusters included."""
+    import re
+
+    nodes = _dot_summary(dot)[0]
+    return [re.search(r"<b>(.*?)</b> \((\w+)\)", label).groups() for _, label in nodes]
+
+
+def _edge_titles(dot):
+    import re
+
+    def title(label):
+        return re.search(r"<b>(.*?)</b>", label).group(1)
+
+    return sorted((title(a), title(b)) for a, b in _dot_summary(dot)[1])
+
+
+def _plot_two_inputs(K):
+    a = K.Input((3,), name="a")
+    b = K.Input((4,), name="b")
+    x = K.layers.Dense(5, activation="relu", name="da")(a)
+    y = K.layers.Dense(5, name="db")(b)
+    m = K.layers.Concatenate(name="cat")([x, y])
+    return K.Model([a, b], K.layers.Dense(1, name="out")(m), name="two")
+
+
+def _plot_nested(K):
+    inner = K.Sequential(
+        [K.Input((10,)), K.layers.Dense(3, name="i1"), K.layers.Dense(2, name="i2")],
+        name="inner",
+    )
+    f_in = K.Input((2,), name="f_in")
+    sub = K.Model(f_in, K.layers.Dense(1, name="f_d")(f_in), name="subf")
+    x = K.Input((4,), name="x")
+    h = K.layers.Dense(10, name="pre")(x)
+    return K.Model(x, sub(inner(h)), name="outer")
+
+
+def _plot_sequential(K):
+    return K.Sequential(
+        [K.Input((4,)), K.layers.Dense(3, activation="relu", name="d1"),
+         K.layers.Dropout(0.1, name="drop"), K.layers.Dense(2, name="d2")],
+        name="seq",
+    )  # fmt: skip
+
+
+def test_model_to_dot_sequential_chain():
+    pydot = pytest.importorskip("pydot")
+    import kerax
+
+    dot = utils.model_to_dot(_plot_sequential(kerax))
+    assert isinstance(dot, pydot.Dot)
+    assert _titles(dot) == [("d1", "Dense"), ("d2", "Dense"), ("drop", "Dropout")]
+    assert _edge_titles(dot) == [("d1", "drop"), ("drop", "d2")]
+    assert dot.get("rankdir") == "TB" and dot.get("dpi") == 200
+    dot = utils.model_to_dot(
+        _plot_sequential(kerax),
+        show_shapes=True,
+        show_dtype=True,
+        show_layer_activations=True,
+        show_trainable=True,
+        rankdir="LR",
+    )
+    assert dot.get("rankdir") == "LR"
+    labels = {lab for _, lab in _dot_summary(dot)[0]}
+    d1 = next(lab for lab in labels if "<b>d1</b>" in lab)
+    assert "Input shape: <b>(None, 4)</b>" in d1 and "Output shape: <b>(None, 3)</b>" in d1
+    assert "Output dtype: <b>float32</b>" in d1 and "Activation: <b>relu</b>" in d1
+    assert "<b>Trainable</b>" in d1
+    drop = next(lab for lab in labels if "<b>drop</b>" in lab)
+    assert "Trainable" not in drop and "Activation" not in drop  # no weights, no activation
+    names_off = utils.model_to_dot(_plot_sequential(kerax), show_layer_names=False)
+    assert all("<b>d1</b>" not in lab for _, lab in _dot_summary(names_off)[0])
+    with pytest.raises(ValueError, match="layer_range"):
+        utils.model_to_dot(_plot_sequential(kerax), layer_range=["d1", "d2"])
+    with pytest.raises(ValueError, match="Unrecognized"):
+        utils.model_to_dot(_plot_sequential(kerax), bogus=1)
+
+
+def test_model_to_dot_functional_and_nested():
+    pytest.importorskip("pydot")
+    import kerax
+
+    dot = utils.model_to_dot(_plot_two_inputs(kerax))
+    assert sorted(_titles(dot)) == [("a", "InputLayer"), ("b", "InputLayer"),
+                                    ("cat", "Concatenate"), ("da", "Dense"),
+                                    ("db", "Dense"), ("out", "Dense")]  # fmt: skip
+    assert _edge_titles(dot) == [("a", "da"), ("b", "db"), ("cat", "out"),
+                                 ("da", "cat"), ("db", "cat")]  # fmt: skip
+
+    model = _plot_nested(kerax)
+    flat = utils.model_to_dot(model)
+    assert ("inner", "Sequential") in _titles(flat) and ("subf", "Functional") in _titles(flat)
+    assert _edge_titles(flat) == [("inner", "subf"), ("pre", "inner"), ("x", "pre")]
+    expanded = utils.model_to_dot(model, expand_nested=True)
+    nodes = _dot_summary(expanded)[0]
+    clusters = {path for path, _ in nodes}
+    assert clusters == {(), ("cluster_inner",), ("cluster_subf",)}
+    assert _edge_titles(expanded) == [("f_in", "f_d"), ("i1", "i2"), ("i2", "f_in"),
+                                      ("pre", "i1"), ("x", "pre")]  # fmt: skip
+    assert [e for e in _dot_summary(expanded)[2] if e[0]] != []  # inner edges in clusters
+    cluster = expanded.get_subgraph("cluster_inner")[0]
+    assert cluster.get("label") == "inner" and cluster.get("style") == "dashed"
+
+
+def test_model_to_dot_subclassed_is_one_node():
+    pytest.importorskip("pydot")
+    import kerax
+
+    class Net(kerax.Model):
+        def __init__(self):
+            super().__init__(name="net")
+            self.dense = kerax.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Net()
+    model(np.zeros((1, 3), "float32"))
+    dot = utils.model_to_dot(model, expand_nested=True)
+    assert _titles(dot) == [("net", "Net")] and dot.get_edges() == []
+
+
+@pytest.mark.parametrize("build", [_plot_sequential, _plot_two_inputs, _plot_nested])
+def test_model_to_dot_matches_keras(keras_oracle, build):
+    pytest.importorskip("pydot")
+    import kerax
+
+    for kwargs in [
+        {},
+        {"show_shapes": True, "show_dtype": True, "show_layer_activations": True,
+         "show_trainable": True},
+        {"expand_nested": True, "show_shapes": True, "rankdir": "LR"},
+        {"show_layer_names": False},
+    ]:  # fmt: skip
+        mine = utils.model_to_dot(build(kerax), **kwargs)
+        theirs = keras_oracle.utils.model_to_dot(build(keras_oracle), **kwargs)
+        assert len(mine.get_nodes()) == len(theirs.get_nodes())
+        assert _dot_summary(mine) == _dot_summary(theirs), kwargs
+        assert mine.get_attributes() == theirs.get_attributes()
+
+
+def test_plot_model_writes_dot_file_without_graphviz(tmp_path, monkeypatch):
+    pydot = pytest.importorskip("pydot")
+    import sys
+
+    import kerax
+    from kerax.utils import _plot
+
+    monkeypatch.setattr(_plot, "_graphviz_installed", lambda: False)
+    monkeypatch.delitem(sys.modules, "IPython.core.magics.namespace", raising=False)
+    model = _plot_two_inputs(kerax)
+    path = tmp_path / "m.dot"
+    assert utils.plot_model(model, path, show_shapes=True, show_layer_names=True) is None
+    (graph,) = pydot.graph_from_dot_file(str(path))
+    assert _dot_summary(graph) == _dot_summary(
+        utils.model_to_dot(model, show_shapes=True, show_layer_names=True)
+    )
+    assert graph.get("rankdir") == "TB"
+    # Other formats need Graphviz: Keras's ImportError, and nothing is written.
+    for name in ("m.png", "m.svg", "m.pdf", "model"):
+        with pytest.raises(ImportError, match="install graphviz"):
+            utils.plot_model(model, tmp_path / name)
+        assert not (tmp_path / name).exists()
+    monkeypatch.setattr(_plot, "_pydot_installed", lambda: False)
+    with pytest.raises(ImportError, match="install pydot"):
+        utils.plot_model(model, tmp_path / "n.dot")
+    with pytest.raises(ValueError, match="Unrecognized"):
+        monkeypatch.setattr(_plot, "_pydot_installed", lambda: True)
+        utils.plot_model(model, tmp_path / "n.dot", bogus=True)
+
+
+def test_import_kerax_does_not_import_pydot():
+    import subprocess
+    import sys
+
+    code = "import sys, kerax, kerax.utils; assert 'pydot' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -176,8 +176,10 @@ def depth_to_space(x: Any, block_size: int, data_format: str = "channels_last") 
         n, h, w, c = x.shape
         x = x.reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5)
         return x.reshape(n, h * b, w * b, c // (b * b))
+    # channels-first orders the block inside each output channel (channel = c * b * b +
+    # row * b + col), like Keras's JAX backend and PyTorch's ``pixel_shuffle``
     n, c, h, w = x.shape
-    x = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+    x = x.reshape(n, c // (b * b), b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
     return x.reshape(n, c // (b * b), h * b, w * b)
 
 
@@ -188,9 +190,10 @@ def space_to_depth(x: Any, block_size: int, data_format: str = "channels_last") 
         n, h, w, c = x.shape
         x = x.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5)
         return x.reshape(n, h // b, w // b, b * b * c)
+    # the inverse of the channels-first ``depth_to_space`` (PyTorch's ``pixel_unshuffle``)
     n, c, h, w = x.shape
-    x = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
-    return x.reshape(n, b * b * c, h // b, w // b)
+    x = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 1, 3, 5, 2, 4)
+    return x.reshape(n, c * b * b, h // b, w // b)
 
 
 def unfold(
@@ -291,8 +294,84 @@ def polar(abs_: Any, angle: Any) -> jax.Array:
     return jax.lax.complex(r * jnp.cos(t), r * jnp.sin(t))
 
 
+# -- CTC -----------------------------------------------------------------------------
+def ctc_loss(
+    target: Any, output: Any, target_length: Any, output_length: Any, mask_index: int = 0
+) -> jax.Array:
+    """Per-sequence CTC negative log-likelihood; ``output`` holds logits
+    ``(batch, max_time, num_classes)``, ``target`` integer labels ``(batch, max_label)``,
+    and ``mask_index`` is the blank class. Uses the same forward recursion as
+    :class:`kerax.losses.CTC`."""
+    from kerax.losses._sequence import _ctc_loss
+
+    target = jnp.asarray(unwrap(target)).astype(jnp.int32)
+    output = to_float(output)
+    output = output.astype(jnp.promote_types(output.dtype, jnp.float32))
+    target_length = jnp.asarray(unwrap(target_length)).astype(jnp.int32)
+    output_length = jnp.asarray(unwrap(output_length)).astype(jnp.int32)
+    if target.ndim != 2 or output.ndim != 3 or target.shape[0] != output.shape[0]:
+        raise ValueError(
+            "ctc_loss expects target (batch, max_label_length) and output "
+            f"(batch, max_time, num_classes). Received: {target.shape} and {output.shape}"
+        )
+
+    def paddings(lengths, n):
+        return (jnp.arange(n)[None, :] >= lengths[:, None]).astype(output.dtype)
+
+    return _ctc_loss(
+        output,
+        paddings(output_length, output.shape[1]),
+        target,
+        paddings(target_length, target.shape[1]),
+        blank_id=int(mask_index),
+    )
+
+
+def ctc_decode(
+    inputs: Any,
+    sequence_lengths: Any,
+    strategy: str = "greedy",
+    beam_width: int = 100,
+    top_paths: int = 1,
+    merge_repeated: bool = True,
+    mask_index: int | None = 0,
+) -> tuple[jax.Array, jax.Array]:
+    """Decode per-frame scores ``(batch, max_time, num_classes)``.
+
+    ``"greedy"``: the best class per frame (frames past ``sequence_lengths`` count as
+    blank), repeats merged when ``merge_repeated``, blanks (``mask_index``; ``None`` means
+    the last class) dropped. Returns ``(decoded, scores)``: labels ``(1, batch,
+    max_time)`` left-aligned and padded with -1, and ``-sum`` of the chosen frame scores,
+    ``(batch, 1)``. ``"beam_search"`` is not implemented yet."""
+    x = to_float(inputs)
+    x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    if strategy == "beam_search":
+        raise NotImplementedError("ctc_decode(strategy='beam_search') is not implemented yet")
+    if strategy != "greedy":
+        raise ValueError(
+            f"Invalid strategy {strategy!r}. Supported values are 'greedy' and 'beam_search'."
+        )
+    lengths = jnp.asarray(unwrap(sequence_lengths)).astype(jnp.int32)
+    batch, time, classes = x.shape
+    blank = classes - 1 if mask_index is None else int(mask_index)
+    best = jnp.argmax(x, axis=-1).astype(jnp.int32)
+    past = jnp.arange(time)[None, :] >= lengths[:, None]
+    best = jnp.where(past, blank, best)
+    scores = jnp.where(past, 0.0, jnp.max(x, axis=-1)).astype(x.dtype)
+    if merge_repeated:
+        repeat = jnp.pad(best[:, 1:] == best[:, :-1], ((0, 0), (1, 0)))
+        best = jnp.where(repeat, blank, best)
+    dropped = best == blank
+    # stable sort: kept labels first, in time order
+    order = jnp.argsort(dropped, axis=-1, stable=True)
+    decoded = jnp.take_along_axis(jnp.where(dropped, -1, best), order, axis=-1)
+    return decoded[None], -jnp.sum(scores, axis=1, keepdims=True)
+
+
 __all__ = [
     "adaptive_average_pool",
+    "ctc_decode",
+    "ctc_loss",
     "adaptive_max_pool",
     "average_pool",
     "conv",

@@ -90,16 +90,21 @@ def hsv_to_rgb(images: Any, data_format: str | None = None) -> jax.Array:
 
 
 def _box(size, before, after, target, name):
+    """``(before, after)`` amounts for one axis from exactly two of the three arguments."""
     given = [v is not None for v in (before, after, target)]
     if sum(given) != 2:
         raise ValueError(f"Give exactly two of the {name} arguments and the target size.")
-    if target is None:
-        return before, after
+    sign = 1 if name == "padding" else -1  # padding grows the axis, cropping shrinks it
     if before is None:
-        return size + (target - size if name == "padding" else 0) - after - (
-            0 if name == "padding" else target
-        ), after
-    return before, (target - size - before) if name == "padding" else size - before - target
+        before = sign * (target - size) - after
+    elif after is None:
+        after = sign * (target - size) - before
+    if before < 0 or after < 0:
+        raise ValueError(
+            f"The {name} amounts must be >= 0. Received: {before} and {after} for an axis of "
+            f"size {size} and target size {target}"
+        )
+    return before, after
 
 
 def crop_images(
@@ -144,8 +149,19 @@ _METHODS = {
     "bicubic": "cubic",
     "lanczos3": "lanczos3",
     "lanczos5": "lanczos5",
-    "area": "linear",
+    "area": "area",
 }
+
+
+def _area_weights(n_in, n_out, dtype):
+    """``(n_out, n_in)`` weights of TensorFlow's area resize: output pixel ``o`` averages
+    the input over ``[o * n_in / n_out, (o + 1) * n_in / n_out)``, each input pixel
+    weighted by how much of it lies in that span."""
+    scale = n_in / n_out
+    lo = jnp.arange(n_out, dtype=dtype)[:, None] * scale
+    i = jnp.arange(n_in, dtype=dtype)[None, :]
+    overlap = jnp.minimum(i + 1, lo + scale) - jnp.maximum(i, lo)
+    return jnp.maximum(overlap, 0) / scale
 
 
 def resize(
@@ -160,7 +176,8 @@ def resize(
     data_format: str | None = None,
 ) -> jax.Array:
     """Resize to ``size = (height, width)`` (optionally cropping or padding to keep the
-    aspect ratio first)."""
+    aspect ratio first). ``"area"`` (absent from Keras's JAX backend) averages each output
+    pixel's footprint, as TensorFlow's area resize does."""
     if interpolation not in _METHODS:
         raise ValueError(f"Unknown interpolation {interpolation!r}")
     x, back = _batched(_images(images), _last(data_format))
@@ -179,8 +196,13 @@ def resize(
             constant_values=fill_value,
         )
     method = _METHODS[interpolation]
-    anti = antialias or interpolation == "area"
-    y = jax.image.resize(to_float(x), (x.shape[0], th, tw, x.shape[-1]), method, antialias=anti)
+    if method == "area":
+        # Keras's JAX backend has no "area"; kerax follows its TensorFlow backend
+        xf = to_float(x)
+        wy, wx = (_area_weights(n, t, xf.dtype) for n, t in ((x.shape[1], th), (x.shape[2], tw)))
+        y = jnp.einsum("oh,nhwc,pw->nopc", wy, xf, wx, precision=jax.lax.Precision.HIGHEST)
+    else:
+        y = jax.image.resize(to_float(x), (x.shape[0], th, tw, x.shape[-1]), method, antialias)
     return back(y.astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else y)
 
 
@@ -199,12 +221,16 @@ def map_coordinates(
     return jax.scipy.ndimage.map_coordinates(x, list(c), order, fill_mode, fill_value)
 
 
+_AFFINE_ORDERS = {"nearest": 0, "bilinear": 1}
+_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
 def _sample(x, ys, xs, interpolation, fill_mode, fill_value):
     """Sample each batch image of ``x`` (NHWC) at float rows ``ys`` and columns ``xs``."""
     import jax.scipy.ndimage
 
-    order = 0 if interpolation == "nearest" else 1
-    mode = {"reflect": "mirror", "mirror": "reflect"}.get(fill_mode, fill_mode)
+    order = _AFFINE_ORDERS[interpolation]
+    mode = fill_mode  # SciPy's names and meanings, as in Keras ("reflect": d c b a | a b c d)
 
     def one(img, yy, xx):
         def chan(c):
@@ -225,7 +251,18 @@ def affine_transform(
 ) -> jax.Array:
     """Apply projective transforms ``[a0, a1, a2, b0, b1, b2, c0, c1]`` (output pixel
     ``(x, y)`` samples the input at ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)``
-    with ``k = c0 x + c1 y + 1``)."""
+    with ``k = c0 x + c1 y + 1``).
+
+    ``fill_mode`` is one of SciPy's ``"constant"``, ``"nearest"``, ``"wrap"``, ``"mirror"``
+    and ``"reflect"``. Keras's JAX backend mishandles the projective terms ``c0, c1`` (it
+    adds them times the channel index instead of dividing by ``k``); kerax divides, as
+    documented. A single transform (rank 1) applies to every image of a batch."""
+    if interpolation not in _AFFINE_ORDERS:
+        raise ValueError(
+            f"Invalid interpolation {interpolation!r}; expected one of {tuple(_AFFINE_ORDERS)}"
+        )
+    if fill_mode not in _FILL_MODES:
+        raise ValueError(f"Invalid fill_mode {fill_mode!r}; expected one of {_FILL_MODES}")
     x, back = _batched(_images(images), _last(data_format))
     t = to_float(transform)
     t = t[None] if t.ndim == 1 else t
@@ -284,21 +321,22 @@ def _gaussian(size, sigma, dtype):
 def gaussian_blur(
     images: Any, kernel_size: Any = (3, 3), sigma: Any = (1.0, 1.0), data_format: str | None = None
 ) -> jax.Array:
-    """Blur each channel with a separable Gaussian (reflect padding at the borders)."""
+    """Blur each channel with a Gaussian kernel (zero padding, output the input's size).
+
+    As in Keras's JAX backend, ``kernel_size[0]`` and ``sigma[0]`` shape the kernel along
+    the width and ``kernel_size[1]``, ``sigma[1]`` along the height (the same for square
+    kernels and equal sigmas)."""
     from kerax.ops._nn_extra import depthwise_conv
 
     x, back = _batched(_images(images), _last(data_format))
     dtype = to_float(x).dtype
-    kh, kw = kernel_size
-    ky, kx = _gaussian(kh, sigma[0], dtype), _gaussian(kw, sigma[1], dtype)
+    kw, kh = (int(v) for v in unwrap(kernel_size))
+    sw, sh = (float(v) for v in unwrap(sigma))
+    ky, kx = _gaussian(kh, sh, dtype), _gaussian(kw, sw, dtype)
     c = x.shape[-1]
     kernel = jnp.tile((ky[:, None] * kx[None, :])[:, :, None, None], (1, 1, c, 1))
-    xp = jnp.pad(
-        x.astype(dtype),
-        [(0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)],
-        mode="reflect",
-    )
-    return back(depthwise_conv(xp, kernel, data_format="channels_last").astype(x.dtype))
+    y = depthwise_conv(x.astype(dtype), kernel, padding="same", data_format="channels_last")
+    return back(y.astype(x.dtype))
 
 
 def scale_and_translate(
@@ -324,19 +362,28 @@ def scale_and_translate(
 
 
 def sobel_edges(images: Any, data_format: str | None = None) -> jax.Array:
-    """Sobel gradients ``(dy, dx)`` as a new last axis pair per channel."""
+    """Sobel gradients with zero padding, stacked as a new last axis ``[dy, dx]``:
+    ``(batch, height, width, channels, 2)`` channels-last or
+    ``(batch, channels, height, width, 2)`` channels-first."""
     from kerax.ops._nn_extra import depthwise_conv
 
-    x, back = _batched(_images(images), _last(data_format))
+    last = _last(data_format)
+    x, back = _batched(_images(images), last)
     x = to_float(x)
     ky = jnp.asarray([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], x.dtype)
     c = x.shape[-1]
-    xp = jnp.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
-    outs = [
-        depthwise_conv(xp, jnp.tile(k[:, :, None, None], (1, 1, c, 1)), data_format="channels_last")
+    dy, dx = (
+        back(
+            depthwise_conv(
+                x,
+                jnp.tile(k[:, :, None, None], (1, 1, c, 1)),
+                padding="same",
+                data_format="channels_last",
+            )
+        )
         for k in (ky, ky.T)
-    ]
-    return back(jnp.stack(outs, axis=-1).reshape(*x.shape[:3], -1))
+    )
+    return jnp.stack([dy, dx], axis=-1)
 
 
 __all__ = [

@@ -175,3 +175,48 @@ def disable_traceback_filtering() -> None:
 def is_traceback_filtering_enabled() -> bool:
     """The value of the traceback-filtering flag (True by default, as in Keras)."""
     return _TRACEBACK_FILTERING
+
+
+# -- debugging caps on fit/evaluate/predict --------------------------------------------
+def _env_int(name: str) -> int | None:
+    import os
+
+    value = os.environ.get(name)
+    return int(value) if value else None
+
+
+_MAX_EPOCHS = _env_int("KERAS_MAX_EPOCHS")
+_MAX_STEPS_PER_EPOCH = _env_int("KERAS_MAX_STEPS_PER_EPOCH")
+
+
+def set_max_epochs(max_epochs: int | None) -> None:
+    """Cap the number of epochs of every ``fit`` (``None``: no cap). For debugging.
+
+    As in Keras, ``fit(epochs=e)`` runs up to epoch ``min(e, max_epochs)`` (an index,
+    so ``initial_epoch`` counts towards it), with a warning when the cap applies. Also
+    set by the ``KERAS_MAX_EPOCHS`` environment variable at import.
+    """
+    global _MAX_EPOCHS
+    _MAX_EPOCHS = max_epochs
+
+
+def max_epochs() -> int | None:
+    """The cap set by :func:`set_max_epochs` (or ``KERAS_MAX_EPOCHS``), or ``None``."""
+    return _MAX_EPOCHS
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
+    """Cap the steps of each epoch of ``fit`` (and of its validation), of ``evaluate``
+    and of ``predict`` (``None``: no cap). For debugging.
+
+    A ``steps_per_epoch``/``validation_steps``/``steps`` that is unset or larger becomes
+    the cap, with a warning. Also set by the ``KERAS_MAX_STEPS_PER_EPOCH`` environment
+    variable at import.
+    """
+    global _MAX_STEPS_PER_EPOCH
+    _MAX_STEPS_PER_EPOCH = max_steps_per_epoch
+
+
+def max_steps_per_epoch() -> int | None:
+    """The cap set by :func:`set_max_steps_per_epoch` (or the environment), or ``None``."""
+    return _MAX_STEPS_PER_EPOCH

@@ -386,7 +386,8 @@ def _vmapped_train(engine, n: int, fused: bool, stopping: bool):
     """
 
     def member_step(state, data, order, i):
-        return engine.train_step(state, engine._batch(data, order, n, i))
+        partial = n % engine.batch_size or None  # the padded last batch's valid rows
+        return engine.train_step(state, engine._batch(data, order, n, i), partial)
 
     step = jax.vmap(member_step, in_axes=(0, None, 0, None))
 

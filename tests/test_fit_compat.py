@@ -241,3 +241,37 @@ def test_begin_hooks_get_a_dict():
     m = _dense(kerax)
     m.compile("sgd", "mse")
     m.fit(X, Y, epochs=2, verbose=0, callbacks=[Writes()])
+
+
+class _Outputs(kerax.callbacks.Callback):
+    def on_predict_batch_end(self, batch, logs=None):
+        self.seen.append(np.asarray(logs["outputs"]))
+
+
+def test_per_batch_predict_pads_the_last_batch_and_keeps_stateful_models():
+    x = np.random.default_rng(0).random((10, 3), dtype=np.float32)
+    model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+    hook = _Outputs()
+    hook.seen = []
+    out = model.predict(x, batch_size=4, verbose=0, callbacks=[hook])
+    assert [len(b) for b in hook.seen] == [4, 4, 2]
+    np.testing.assert_allclose(out, model.predict(x, batch_size=4, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(np.concatenate(hook.seen), out, rtol=1e-6)
+
+    seq = np.ones((4, 3, 2), np.float32)
+    rnn = kerax.Sequential(
+        [kerax.Input((3, 2), batch_size=2), kerax.layers.SimpleRNN(2, stateful=True)]
+    )
+    hook.seen = []
+    first = rnn.predict(seq, batch_size=2, verbose=0, callbacks=[hook])
+    assert [len(b) for b in hook.seen] == [2, 2]
+    assert not np.allclose(first[:2], first[2:])  # the second batch went on from the first
+
+
+def test_source_inputs_of_a_deep_shared_graph_are_found_fast():
+    a, b = kerax.Input((4,)), kerax.Input((4,))
+    x = a
+    for _ in range(60):  # 2**60 paths from the output back to `a`
+        x = kerax.layers.Add()([x, kerax.layers.Dense(4)(x)])
+    sources = kerax.utils.get_source_inputs(kerax.layers.Concatenate()([x, b]))
+    assert len(sources) == 2 and sources[0] is a and sources[1] is b

@@ -368,3 +368,90 @@ def test_epoch_orders_prefetched_or_drawn_are_the_same():
     drawn = orders.get(keys[0])  # not the prefetched key: drawn now
     assert np.array_equal(drawn, epoch_order(keys[0], 10, 12))
     assert sorted(drawn[:10]) == list(range(10)) and set(drawn[10:]) <= set(drawn[:10])
+
+
+# -- keras.config.set_max_epochs / set_max_steps_per_epoch ------------------------------
+def _count_batches(mod):
+    class Counter(mod.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.train = self.test = self.predict = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.train += 1
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.test += 1
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.predict += 1
+
+    return Counter()
+
+
+def _run_capped(mod, max_epochs, max_steps):
+    """History epochs and batch counts of fit/evaluate/predict under the caps.
+
+    24 rows in batches of 4 (6 batches); a cap of 3 steps divides it, so Keras's array
+    iterator (which resumes across epochs) and kerax's see as many batches."""
+    x = np.arange(48, dtype="float32").reshape(24, 2) / 48
+    y = np.ones((24, 1), "float32")
+    model = mod.Sequential([mod.Input((2,)), mod.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    mod.config.set_max_epochs(max_epochs)
+    mod.config.set_max_steps_per_epoch(max_steps)
+    try:
+        out = {"caps": (mod.config.max_epochs(), mod.config.max_steps_per_epoch())}
+        cb = _count_batches(mod)
+        h = model.fit(
+            x, y, batch_size=4, epochs=5, verbose=0, callbacks=[cb], validation_data=(x, y)
+        )
+        out["fit"] = (
+            h.epoch,
+            len(h.history["loss"]),
+            len(h.history["val_loss"]),
+            cb.train,
+            cb.test,
+        )
+        cb = _count_batches(mod)
+        h = model.fit(x, y, batch_size=4, epochs=5, initial_epoch=1, verbose=0, callbacks=[cb])
+        out["initial_epoch"] = (h.epoch, cb.train)
+        cb = _count_batches(mod)
+        h = model.fit(x, y, batch_size=4, steps_per_epoch=2, verbose=0, callbacks=[cb])
+        out["smaller_steps"] = cb.train
+        cb = _count_batches(mod)
+        model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[cb])
+        out["evaluate"] = cb.test
+        cb = _count_batches(mod)
+        out["predict_rows"] = len(model.predict(x, batch_size=4, verbose=0, callbacks=[cb]))
+        out["predict"] = cb.predict
+    finally:
+        mod.config.set_max_epochs(None)
+        mod.config.set_max_steps_per_epoch(None)
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:Limiting")
+def test_max_epochs_and_max_steps_per_epoch_cap_fit_evaluate_predict():
+    out = _run_capped(keras, 2, 3)
+    assert out["caps"] == (2, 3)
+    assert out["fit"] == ([0, 1], 2, 2, 6, 6)  # 2 epochs of 3 steps, 3 validation steps each
+    assert out["initial_epoch"] == ([1], 3)  # the cap is an epoch index, as in Keras
+    assert out["smaller_steps"] == 2  # a smaller steps_per_epoch is kept
+    assert (out["evaluate"], out["predict"], out["predict_rows"]) == (3, 3, 12)
+    assert keras.config.max_epochs() is None and keras.config.max_steps_per_epoch() is None
+    with pytest.warns(UserWarning, match="Limiting epochs to 1"):
+        keras.config.set_max_epochs(1)
+        try:
+            model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+            model.compile("sgd", "mse")
+            h = model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=3, verbose=0)
+        finally:
+            keras.config.set_max_epochs(None)
+    assert h.epoch == [0]
+
+
+@pytest.mark.filterwarnings("ignore:Limiting")
+def test_max_epochs_and_steps_match_keras(keras_oracle):
+    assert _run_capped(keras, 2, 3) == _run_capped(keras_oracle, 2, 3)
+    assert _run_capped(keras, None, None) == _run_capped(keras_oracle, None, None)

@@ -126,6 +126,7 @@ _FAMILIES = {
         "CategoryEncoding",
         "CenterCrop",
         "Discretization",
+        "HashedCrossing",
         "Hashing",
         "IntegerLookup",
         "Normalization",
@@ -166,6 +167,7 @@ _FAMILIES = {
         "SpatialDropout3D",
     ),
     "kerax.layers.reshaping": ("Flatten", "Permute", "RepeatVector", "Reshape"),
+    "kerax.layers.spectral_normalization": ("SpectralNormalization",),
     "kerax.layers.upsampling": ("UpSampling1D", "UpSampling2D", "UpSampling3D"),
 }
 _EXPORTS = _lazy.table(_FAMILIES)

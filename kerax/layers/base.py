@@ -447,7 +447,7 @@ class Layer:
                     "it: `self.count = self.count + 1` instead of "
                     "`self.count.assign_add(1)`; apply() and fit() carry the new value. "
                     f"Original error: {e}"
-                ) from None
+                ) from e
         _scope.set_mask(outputs, self.compute_mask(args[0], mask))
         if self.activity_regularizer is not None:
             for out in jax.tree_util.tree_leaves(outputs):

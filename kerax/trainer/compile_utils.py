@@ -7,21 +7,11 @@ of output names, so the rest of the engine deals with one flat list.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-_TRACE = threading.local()
-
-
-def set_partial_rows(rows: int | None) -> None:
-    """While tracing a step: the valid rows of the epoch's padded last batch (static, from
-    the row count), or None when unknown. Read by metrics that reduce a whole batch to one
-    number, which must not see the padding rows."""
-    _TRACE.partial_rows = rows
 
 
 def align(structure: Any, names: list[str], what: str, allow_single: bool = True) -> list:
@@ -208,18 +198,29 @@ class CompiledMetrics:
         return [m for _, _, m, _ in self.entries or []]
 
     def update(
-        self, states: tuple, y_true: list, y_pred: list, sample_weight: list, mask: jax.Array
+        self,
+        states: tuple,
+        y_true: list,
+        y_pred: list,
+        sample_weight: list,
+        mask: jax.Array,
+        partial_rows: int | None = None,
     ) -> tuple:
+        """Update every metric with a batch. ``partial_rows`` (static): how many rows of a
+        padded batch are valid, when known (the last batch of array data); a metric that
+        reduces the whole batch to one number sees only those rows of that batch."""
         out = []
-        levels = getattr(self, "_batch_level", None) or [False] * len(self.entries or [])
-        for state, (i, _, metric, weighted), batch_level in zip(states, self.entries or [], levels):
+        entries = self.entries or []
+        for state, (i, _, metric, weighted), batch_level in zip(states, entries, self._batch_level):
             # Keras applies sample weights to weighted_metrics only; the padding mask
             # applies to all.
             sw = mask
             if weighted and sample_weight[i] is not None:
                 sw = _broadcast_weight(sample_weight[i], mask)
             if batch_level:
-                out.append(_update_batch_level(metric, state, y_true[i], y_pred[i], sw, mask))
+                out.append(
+                    _update_batch_level(metric, state, y_true[i], y_pred[i], sw, mask, partial_rows)
+                )
             else:
                 out.append(metric.update(state, y_true[i], y_pred[i], sample_weight=sw))
         return tuple(out)
@@ -245,20 +246,22 @@ def _batch_level(metric: Any, y_true: Any, y_pred: Any) -> bool:
     return all(np.ndim(leaf) == 0 for leaf in jax.tree_util.tree_leaves(out))
 
 
-def _update_batch_level(metric, state, y_true, y_pred, sw, mask):
+def _update_batch_level(metric, state, y_true, y_pred, sw, mask, partial_rows):
     """A batch-level scalar, as Keras's ``MeanMetricWrapper`` averages it: one count per
     batch (unweighted), or ``value * sum(sample_weight)`` (weighted). The padded last
     batch gives the value of its valid rows, as Keras's shorter last batch does."""
     from kerax.metrics import Mean
 
-    value = metric._values_and_weight(y_true, y_pred, None)[0]
-    rows = getattr(_TRACE, "partial_rows", None)
-    if rows:  # the padded batch holds `rows` valid rows first, then padding
-        cut = lambda a: a[:rows]
-        part = metric._values_and_weight(
-            jax.tree_util.tree_map(cut, y_true), jax.tree_util.tree_map(cut, y_pred), None
-        )[0]
-        value = jnp.where(jnp.sum(mask) < mask.shape[0], part, value)
+    def value_of(rows):
+        cut = lambda a: a if rows is None else a[:rows]
+        tree = jax.tree_util.tree_map
+        return metric._values_and_weight(tree(cut, y_true), tree(cut, y_pred), None)[0]
+
+    if partial_rows:  # only the padded batch (its valid rows first) computes the cut
+        padded = jnp.sum(mask) < mask.shape[0]
+        value = jax.lax.cond(padded, lambda: value_of(partial_rows), lambda: value_of(None))
+    else:
+        value = value_of(None)
     # mask alone: the batch counts once if it holds any valid row
     weight = jnp.max(mask) if sw is mask else sw
     return Mean._update(metric, state, value, weight)

@@ -24,7 +24,6 @@ import optax
 
 from kerax import distribution as distribution_lib
 from kerax._host_eval import host_eval
-from kerax.trainer import compile_utils
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 
 
@@ -110,11 +109,9 @@ class Engine:
             self._eval_fused, static_argnames=("n", "chunk"), compiler_options=options
         )
         self.eval_single = jax.jit(self._eval_single, static_argnames=("n",))
-        # Whole batches (or streamed ones, whose padding is not known while tracing).
-        train_step, eval_step = _unpadded(self.train_step), _unpadded(self.eval_step)
-        self.train_one = jax.jit(train_step)  # *_on_batch: nothing donated
-        self.eval_one = jax.jit(eval_step)
-        self.train_batch = jax.jit(train_step, donate_argnums=0)  # streamed batches
+        self.train_one = jax.jit(self.train_step)  # *_on_batch: nothing donated
+        self.eval_one = jax.jit(self.eval_step)
+        self.train_batch = jax.jit(self.train_step, donate_argnums=0)  # streamed batches
         self.eval_batch = self.eval_one
         self._log_values = jax.jit(lambda state: tuple(self.logs(state).values()))
         self._fresh_states = None
@@ -163,13 +160,15 @@ class Engine:
             total = total + jnp.sum(extra)
         return total, (preds, parts, non_trainable)
 
-    def _record(self, state, y, preds, sw, mask, total, parts):
+    def _record(self, state, y, preds, sw, mask, total, parts, partial_rows=None):
         count = jnp.sum(mask)
         losses = tuple(_mean_update(s, v, count) for s, v in zip(state.losses, (total, *parts)))
-        metrics = self.metrics.update(state.metrics, y, preds, sw, mask)
+        metrics = self.metrics.update(state.metrics, y, preds, sw, mask, partial_rows)
         return state.replace(losses=losses, metrics=metrics)
 
-    def train_step(self, state: TrainState, batch) -> TrainState:
+    def train_step(self, state: TrainState, batch, partial_rows: int | None = None) -> TrainState:
+        """One step. ``partial_rows`` (static): the valid rows of the data's padded last
+        batch, when the step runs over a whole array (see ``CompiledMetrics.update``)."""
         x, y, sw, mask = self._split(batch)
         # A key per step folded from the step count (state.key never changes), derived
         # only if a layer draws randomness: threefry runs as a loop on CPU, a measurable
@@ -205,15 +204,15 @@ class Engine:
             opt_state=opt_state,
             step=state.step + 1,
         )
-        return self._record(state, y, preds, sw, mask, total, parts)
+        return self._record(state, y, preds, sw, mask, total, parts, partial_rows)
 
-    def eval_step(self, state: TrainState, batch) -> TrainState:
+    def eval_step(self, state: TrainState, batch, partial_rows: int | None = None) -> TrainState:
         x, y, sw, mask = self._split(batch)
         variables = {"trainable": state.trainable, "non_trainable": state.non_trainable}
         total, (preds, parts, non_trainable) = self._losses(variables, x, y, sw, mask, False, None)
         # Inference changes only stateful RNN states: carried to the next batch.
         state = state.replace(non_trainable=non_trainable)
-        return self._record(state, y, preds, sw, mask, total, parts)
+        return self._record(state, y, preds, sw, mask, total, parts, partial_rows)
 
     # -- loops over a device-resident dataset ----------------------------------------------
     # Two programs run the same steps. "Fused" runs steps start..stop inside one call
@@ -226,7 +225,6 @@ class Engine:
         """Step ``i``'s ``(x, y, sample_weight, mask)``. ``rows``: ``(first, block)``,
         the dispatch's batches already gathered from step ``first`` on (``gather``)."""
         bs = self.batch_size
-        compile_utils.set_partial_rows(None)
         if order is None:
             # Pre-batched (x, y, sw, mask) leaves, (steps, batch, ...) split along the batch
             # axis (multi-process, kerax.distribution.ProcessFeed): indexing the steps axis
@@ -244,7 +242,6 @@ class Engine:
                 take = lambda a: jnp.take(a, idx, axis=0, mode="clip")
                 x, y, sw = jax.tree_util.tree_map(take, data)
             mask = ((i * bs + jnp.arange(bs)) < n).astype(jnp.float32)
-            compile_utils.set_partial_rows(n % bs or None)  # trace time only: static
         dist = distribution_lib.distribution()
         if dist is not None:  # split the batch over the mesh; XLA adds the all-reduce
             return dist.shard_batch((x, y, sw, mask))
@@ -267,20 +264,24 @@ class Engine:
     def _train_fused(self, state, data, order, start, stop, n, chunk=None):
         self.trace_count += 1  # a Python side effect: runs only when jax traces
         rows = self.gather(data, order, start, chunk) if chunk else None
-        body = lambda i, s: self.train_step(s, self._batch(data, order, n, i, rows))
+        part = _part(n, order, self.batch_size)
+        body = lambda i, s: self.train_step(s, self._batch(data, order, n, i, rows), part)
         return jax.lax.fori_loop(start, stop, body, state)
 
     def _train_single(self, state, data, order, i, n):
         self.trace_count += 1
-        return self.train_step(state, self._batch(data, order, n, i))
+        part = _part(n, order, self.batch_size)
+        return self.train_step(state, self._batch(data, order, n, i), part)
 
     def _eval_fused(self, state, data, order, start, stop, n, chunk=None):
         rows = self.gather(data, order, start, chunk) if chunk else None
-        body = lambda i, s: self.eval_step(s, self._batch(data, order, n, i, rows))
+        part = _part(n, order, self.batch_size)
+        body = lambda i, s: self.eval_step(s, self._batch(data, order, n, i, rows), part)
         return jax.lax.fori_loop(start, stop, body, state)
 
     def _eval_single(self, state, data, order, i, n):
-        return self.eval_step(state, self._batch(data, order, n, i))
+        part = _part(n, order, self.batch_size)
+        return self.eval_step(state, self._batch(data, order, n, i), part)
 
     def run_train(self, state, data, order, start, stop, n, fused, chunk=None):
         """Steps ``start..stop`` of an epoch, rows in ``order`` (see kerax.trainer.shuffle);
@@ -299,14 +300,10 @@ class Engine:
         return state
 
 
-def _unpadded(step):
-    """``step`` traced with no known padded last batch (see ``set_partial_rows``)."""
-
-    def run(state, batch):
-        compile_utils.set_partial_rows(None)
-        return step(state, batch)
-
-    return run
+def _part(n: int, order: Any, batch_size: int) -> int | None:
+    """The valid rows of the padded last batch of ``n`` rows (static), or None: no padded
+    batch, or pre-batched multi-process data (``order`` None), padded per process."""
+    return None if order is None else n % batch_size or None
 
 
 def precompile(jitted, *args) -> threading.Thread:

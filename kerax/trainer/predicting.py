@@ -69,7 +69,18 @@ class Predicting:
         """Batch by batch, for callbacks that override a predict-batch hook: Keras's
         ``on_predict_batch_begin``/``end`` around each, ``logs={"outputs": that batch's}``."""
         batch_size = int(batch_size or DEFAULT_BATCH)
-        if is_stream(x):
+        if distribution_lib.distribution() is not None or self._state_index():
+            # Sharded or stateful prediction keeps its own path (shares, carried states);
+            # the hooks then see each batch's outputs once all are computed.
+            outputs = self._predict(x, batch_size, steps)
+            n = len(jax.tree_util.tree_leaves(outputs)[0])
+            for i in range(math.ceil(n / batch_size)):
+                hooks.on_predict_batch_begin(i)
+                part = slice(i * batch_size, (i + 1) * batch_size)
+                out = jax.tree_util.tree_map(lambda a, p=part: a[p], outputs)
+                hooks.on_predict_batch_end(i, {"outputs": out})
+            return outputs
+        if is_stream(x):  # batches padded to the first one's size
             runner = StreamRunner(self, grain_adapter.adapt(x, "predict", steps), "predict", steps)
             batches = ((b[0], n) for b, n in runner.stream.epoch(runner.steps))
         else:
@@ -78,19 +89,24 @@ class Predicting:
             total = math.ceil(n / batch_size)
             count = total if steps is None else min(whole_steps(steps, "steps"), total)
             self._build_from_data(jax.tree_util.tree_map(lambda a: a[:batch_size], x))
-            cut = lambda i: jax.tree_util.tree_map(lambda a: a[i * batch_size :][:batch_size], x)
+
+            def cut(i):  # the short last batch padded: one compiled forward for all
+                pad = lambda a: np.concatenate(
+                    [a, np.zeros((batch_size - len(a), *a.shape[1:]), a.dtype)]
+                )
+                part = jax.tree_util.tree_map(
+                    lambda a: np.asarray(a[i * batch_size :][:batch_size]), x
+                )
+                return jax.tree_util.tree_map(lambda a: pad(a) if len(a) < batch_size else a, part)
+
             batches = ((cut(i), min(batch_size, n - i * batch_size)) for i in range(count))
-        stateful = bool(self._state_index())
-        forward = None if stateful else forward_batch(self)
+        forward = forward_batch(self)
         variables, outputs = self.get_variables(), []
         for i, (xb, n_valid) in enumerate(batches):
             hooks.on_predict_batch_begin(i)
-            if stateful:
-                out = self._predict_carrying_states([(xb, n_valid)])
-            else:
-                out = jax.tree_util.tree_map(
-                    lambda a, k=n_valid: np.asarray(a[:k]), forward(variables, xb)
-                )
+            out = jax.tree_util.tree_map(
+                lambda a, k=n_valid: np.asarray(a[:k]), forward(variables, xb)
+            )
             outputs.append(out)
             hooks.on_predict_batch_end(i, {"outputs": out})
         if not outputs:

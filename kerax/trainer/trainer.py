@@ -14,7 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _host_keys, _scope
+from kerax import _host_keys, _scope, _warnings
+from kerax import config as _config
 from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays, grain_adapter
@@ -38,7 +39,14 @@ _STEP_HOOKS = ("train_step", "test_step", "predict_step", "compute_loss", "compu
 
 def _reject_step_overrides(cls: type) -> None:
     """Keras lets a Model subclass replace its steps; kerax compiles its own, so say so."""
-    mine = [h for h in _STEP_HOOKS if any(h in vars(c) for c in cls.__mro__)]
+    from kerax.models.model import Model
+
+    # The user's Model subclasses only: kerax's own classes and unrelated mixins may use
+    # these names for other things.
+    users = [
+        c for c in cls.__mro__ if issubclass(c, Model) and not c.__module__.startswith("kerax.")
+    ]
+    mine = [h for h in _STEP_HOOKS if any(h in vars(c) for c in users)]
     if mine:
         raise NotImplementedError(
             f"{cls.__name__} overrides {', '.join(mine)}: kerax's fit/evaluate/predict run "
@@ -48,6 +56,18 @@ def _reject_step_overrides(cls: type) -> None:
             "variables = model.init(key, x); y, state = model.apply(variables, x) with optax "
             "(README: 'The same model as pure functions')."
         )
+
+
+def _cap_steps(steps: Any, name: str) -> Any:
+    """``steps`` under ``config.max_steps_per_epoch()`` (Keras's EpochIterator rule)."""
+    cap = _config.max_steps_per_epoch()
+    if not cap:
+        return steps
+    steps = whole_steps(steps, name)
+    if not steps or cap < steps:
+        _warnings.warn(f"Limiting steps_per_epoch to {cap}")
+        return cap
+    return steps
 
 
 class Trainer(Evaluating, Predicting):
@@ -276,6 +296,37 @@ class Trainer(Evaluating, Predicting):
             sample_weight = arrays.class_weights_to_sample_weights(y, class_weight, sample_weight)
         return x, y, sample_weight, n
 
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: list | None = None,
+        return_dict: bool = False,
+    ):
+        steps = _cap_steps(steps, "steps")
+        return super().evaluate(
+            x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict
+        )
+
+    evaluate.__doc__ = Evaluating.evaluate.__doc__
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list | None = None,
+    ) -> Any:
+        steps = _cap_steps(steps, "steps")
+        return super().predict(x, batch_size, verbose, steps, callbacks)
+
+    predict.__doc__ = Predicting.predict.__doc__
+
     # -- fit -----------------------------------------------------------------------------
     @clear_out_of_memory
     def fit(
@@ -304,8 +355,16 @@ class Trainer(Evaluating, Predicting):
         (``len(x_train) / 32``) rounds up, as Keras 2's loop did.
         """
         self._require_compiled("fit")
-        steps_per_epoch = whole_steps(steps_per_epoch, "steps_per_epoch")
+        cap = _config.max_epochs()
+        if cap and cap < epochs:
+            _warnings.warn(f"Limiting epochs to {cap}")
+            epochs = cap
+        steps_per_epoch = _cap_steps(
+            whole_steps(steps_per_epoch, "steps_per_epoch"), "steps_per_epoch"
+        )
         validation_steps = whole_steps(validation_steps, "validation_steps")
+        if validation_split or validation_data is not None:
+            validation_steps = _cap_steps(validation_steps, "validation_steps")
         batch_size = int(batch_size or DEFAULT_BATCH)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")

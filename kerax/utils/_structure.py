@@ -32,16 +32,14 @@ def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
     Raises:
         ValueError: for a tuple or list of more than three elements.
     """
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return (data, None, None)
-    if len(data) > 3:
+    if isinstance(data, (list, tuple)) and len(data) > 3:
         raise ValueError(
             "Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
             f"`(x, y, sample_weight)`, found: {data}"
         )
-    return tuple(data) + (None,) * (3 - len(data))
+    from kerax.data.streams import unpack  # fit's own reading of a batch
+
+    return tuple(unpack(data))
 
 
 def get_source_inputs(tensor: Any) -> Any:
@@ -55,12 +53,19 @@ def get_source_inputs(tensor: Any) -> Any:
     """
     if not isinstance(tensor, _graph.KerasTensor):
         return tensor
-    node = tensor.node
-    if node is None or not node.inputs:
-        return [tensor]
+    # Depth first from the tensor, each tensor once (a graph of shared branches has
+    # exponentially many paths, and deep ones exceed Python's recursion limit).
     sources: list = []
-    for parent in node.inputs:
-        for source in get_source_inputs(parent):
-            if all(source is not seen for seen in sources):
-                sources.append(source)
+    seen: set[int] = set()
+    stack = [tensor]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        node = t.node
+        if node is None or not node.inputs:
+            sources.append(t)
+        else:
+            stack.extend(reversed(node.inputs))
     return sources

@@ -10,6 +10,7 @@ model): ``Hashing``, ``StringLookup``, ``IntegerLookup`` (also traceable on inte
 ``TextVectorization``.
 """
 
+from kerax.layers.preprocessing._hashed_crossing import HashedCrossing as HashedCrossing
 from kerax.layers.preprocessing._hashing import Hashing as Hashing
 from kerax.layers.preprocessing._lookup import IntegerLookup as IntegerLookup
 from kerax.layers.preprocessing._lookup import StringLookup as StringLookup
@@ -32,6 +33,7 @@ __all__ = [
     "CategoryEncoding",
     "CenterCrop",
     "Discretization",
+    "HashedCrossing",
     "Hashing",
     "IntegerLookup",
     "Normalization",

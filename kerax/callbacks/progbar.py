@@ -48,20 +48,23 @@ def _fmt(v: Any) -> str:
     return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
 
 
-def _per_step(seconds: float) -> str:
+def per_unit(seconds: float, unit: str = "step") -> str:
+    """Keras's time per step (or per ``unit``): ``3s/step``, ``12ms/step``, ``40us/step``."""
     if seconds >= 1 or seconds == 0:
-        return f"{seconds:.0f}s/step"
+        return f"{seconds:.0f}s/{unit}"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/step"
-    return f"{seconds * 1e6:.0f}us/step"
+        return f"{seconds * 1e3:.0f}ms/{unit}"
+    return f"{seconds * 1e6:.0f}us/{unit}"
 
 
-def _eta(seconds: float) -> str:
+def eta(seconds: float) -> str:
+    """Keras's time left: ``1:02:03``, ``2:05`` or ``42s`` (whole seconds)."""
+    seconds = int(seconds)
     if seconds > 3600:
-        return f"{seconds // 3600:.0f}:{seconds % 3600 // 60:02.0f}:{seconds % 60:02.0f}"
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     if seconds > 60:
-        return f"{seconds // 60:.0f}:{seconds % 60:02.0f}"
-    return f"{seconds:.0f}s"
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    return f"{seconds}s"
 
 
 class ProgbarLogger(Callback):
@@ -218,7 +221,7 @@ class ProgbarLogger(Callback):
     def _draw(self, done: int, final: bool) -> None:
         now = time.perf_counter()
         steps = self.params.get("steps") or (done if final else None)
-        per_step = _per_step(self._step_time(done, now))
+        per_step = per_unit(self._step_time(done, now))
         elapsed = f"{now - self._start:.0f}s"
         metrics = "".join(f" - {k}: {_fmt(v)}" for k, v in sorted(self._logs.items()))
         if self._verbose() == 2:
@@ -234,7 +237,7 @@ class ProgbarLogger(Callback):
             filled = int(_WIDTH * min(done / steps, 1.0))
             done_part = f"{_GREEN}{'━' * filled}{_RESET}" if filled else ""
             bar = f" {done_part}{_WHITE}{'━' * (_WIDTH - filled)}{_RESET}"
-            timing = elapsed if final else _eta(self._step_time(done, now) * (steps - done))
+            timing = elapsed if final else eta(self._step_time(done, now) * (steps - done))
         else:  # a generator of unknown length
             counter, bar, timing = f"{done:>7}/Unknown", "", elapsed
         tail = f" {per_step}{metrics}"

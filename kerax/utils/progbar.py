@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from kerax.callbacks.progbar import eta
+from kerax.callbacks.progbar import per_unit as time_per_unit
 from kerax.utils._io import print_msg
 
 _BOLD, _GREEN, _WHITE, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
@@ -148,7 +150,7 @@ class Progbar:
         else:
             bar = f"{current:7d}/Unknown"
         if self.target is not None and self.target > 0 and not finalize:
-            info = f" {_BOLD}{_eta(per_unit * (self.target - current))}{_RESET}"
+            info = f" {_BOLD}{eta(per_unit * (self.target - current))}{_RESET}"
         else:
             info = f" {_BOLD}{now - self._start:.0f}s{_RESET}"
         hidden += 8
@@ -173,12 +175,8 @@ class Progbar:
             text += f" - {name}: {avg:.4e}" if small else f" - {name}: {avg:.4f}"
         return text
 
-    def _format_time(self, per_unit: float) -> str:
-        if per_unit >= 1 or per_unit == 0:
-            return f" {per_unit:.0f}s/{self.unit_name}"
-        if per_unit >= 1e-3:
-            return f" {per_unit * 1e3:.0f}ms/{self.unit_name}"
-        return f" {per_unit * 1e6:.0f}us/{self.unit_name}"
+    def _format_time(self, seconds: float) -> str:
+        return " " + time_per_unit(seconds, self.unit_name)
 
     def _step_duration(self, current: int, now: float) -> float:
         """Seconds per step, leaving out the first step (compilation) once past it."""
@@ -191,12 +189,3 @@ class Progbar:
         if current == 1:
             self._time_after_first_step = now
         return per_unit
-
-
-def _eta(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds > 3600:
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    if seconds > 60:
-        return f"{seconds // 60}:{seconds % 60:02d}"
-    return f"{seconds}s"

@@ -129,21 +129,6 @@ def test_functional_arguments_must_be_symbolic():
         Plain(1, 2)
 
 
-@pytest.mark.parametrize("hook", ["train_step", "test_step", "predict_step", "compute_loss"])
-def test_overriding_a_step_hook_is_refused_with_directions(hook):
-    class Custom(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = keras.layers.Dense(1)
-
-        def call(self, x):
-            return self.dense(x)
-
-    setattr(Custom, hook, lambda self, *a, **k: None)
-    with pytest.raises(NotImplementedError, match=f"overrides {hook}.*model.init"):
-        Custom().compile("adam", "mse")
-
-
 def test_model_loss_is_the_compiled_loss():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     assert model.loss is None

@@ -210,6 +210,19 @@ class Metric:
         self.update_state(*args, **kwargs)
         return self.result()
 
+    # -- Keras 3's stateless API (custom train_step on JAX) ----------------------------
+    def stateless_update_state(self, metric_variables: list, *args: Any, **kwargs: Any) -> list:
+        """``update_state`` on the values of ``metric.variables``; returns the new values."""
+        return self._bound(list(metric_variables), self.update_state, *args, **kwargs)[1]
+
+    def stateless_result(self, metric_variables: list) -> Any:
+        """``result()`` of the values of ``metric.variables``."""
+        return self._bound(list(metric_variables), self.result)[0]
+
+    def stateless_reset_state(self) -> list:
+        """The values of ``metric.variables`` after ``reset_state()``."""
+        return self._bound([v.value for v in self.variables], self.reset_state)[1]
+
     def get_state(self) -> Any:
         """The stored state, in the structure ``initial_state`` returns.
 

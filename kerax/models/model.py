@@ -22,7 +22,7 @@ import numpy as np
 from kerax import _graph, _host_keys, _scope
 from kerax._variable import Variable, materialize
 from kerax.layers.base import Layer
-from kerax.trainer import Trainer
+from kerax.trainer import Trainer, keras_steps
 
 Variables = dict[str, dict]
 
@@ -290,7 +290,10 @@ class Model(Trainer, Layer):
                 )
             given.update((id(v), value) for v, value in zip(handles, values))
         variables = self._tree(lambda path, v: given.get(id(v), v.value))
+        if key is None:  # inside a custom train_step: the step's key (Keras: a seed variable)
+            key = keras_steps.call_key(training)
         outputs, updated, losses = self._apply(variables, inputs, training, key)
+        keras_steps.record_call(self, trainable_variables, losses)
         paths = {id(v): path for path, v in self._variable_index(states=True)}
         new_non_trainable = [
             given[id(v)]

@@ -32,6 +32,7 @@ import optax
 from kerax import _naming
 from kerax._host_eval import host_eval
 from kerax.optimizers import _flat, _transforms, schedules
+from kerax.optimizers._stateless import StatelessApply
 from kerax.optimizers._utils import (
     _alive,
     _find_count,
@@ -57,7 +58,7 @@ _BASE_ARGS = (
 )
 
 
-class Optimizer:
+class Optimizer(StatelessApply):
     """Base class of Keras optimizers; each one is an optax transformation.
 
     Subclasses define the Keras constructor arguments, list their float

@@ -125,9 +125,17 @@ class Evaluating:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns its loss (and metrics)."""
         self._require_compiled("train_on_batch")
+        if self._runs_custom("train_step"):
+            loop = self._custom_loop()
+            logs = loop.on_batch(x, y, sample_weight, class_weight, True)
+            return logs if return_dict else loop._in_order(logs)
         return logs_result(self._on_batch(x, y, sample_weight, class_weight, True), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) on one batch, without updating the model."""
         self._require_compiled("test_on_batch")
+        if self._runs_custom("test_step"):
+            loop = self._custom_loop()
+            logs = loop.on_batch(x, y, sample_weight, None, False)
+            return logs if return_dict else loop._in_order(logs)
         return logs_result(self._on_batch(x, y, sample_weight, None, False), return_dict)

@@ -20,6 +20,7 @@ from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import fit_stream, is_stream
+from kerax.trainer import keras_steps
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.trainer.engine import (
     Engine,
@@ -34,29 +35,6 @@ from kerax.trainer.predictor import Predictor
 from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state, whole_steps
 from kerax.trainer.runners import place as _place
 
-_STEP_HOOKS = ("train_step", "test_step", "predict_step", "compute_loss", "compute_metrics")
-
-
-def _reject_step_overrides(cls: type) -> None:
-    """Keras lets a Model subclass replace its steps; kerax compiles its own, so say so."""
-    from kerax.models.model import Model
-
-    # The user's Model subclasses only: kerax's own classes and unrelated mixins may use
-    # these names for other things.
-    users = [
-        c for c in cls.__mro__ if issubclass(c, Model) and not c.__module__.startswith("kerax.")
-    ]
-    mine = [h for h in _STEP_HOOKS if any(h in vars(c) for c in users)]
-    if mine:
-        raise NotImplementedError(
-            f"{cls.__name__} overrides {', '.join(mine)}: kerax's fit/evaluate/predict run "
-            "their own compiled step and would ignore it. Put a custom loss in "
-            "compile(loss=fn) or layer.add_loss(...), custom numbers in a keras.metrics.Metric, "
-            "or write the loop yourself over the model's pure functions: "
-            "variables = model.init(key, x); y, state = model.apply(variables, x) with optax "
-            "(README: 'The same model as pure functions')."
-        )
-
 
 def _cap_steps(steps: Any, name: str) -> Any:
     """``steps`` under ``config.max_steps_per_epoch()`` (Keras's EpochIterator rule)."""
@@ -70,7 +48,7 @@ def _cap_steps(steps: Any, name: str) -> Any:
     return steps
 
 
-class Trainer(Evaluating, Predicting):
+class Trainer(keras_steps.KerasSteps, Evaluating, Predicting):
     """Mixin giving ``Model`` Keras's training API."""
 
     def __init__(self):
@@ -126,7 +104,7 @@ class Trainer(Evaluating, Predicting):
         from kerax import optimizers
         from kerax.trainer import privacy
 
-        _reject_step_overrides(type(self))
+        keras_steps.check_overrides(self)
         if run_eagerly:
             raise ValueError(
                 "run_eagerly=True is not supported: kerax always compiles the train step. "
@@ -173,6 +151,23 @@ class Trainer(Evaluating, Predicting):
         self.compiled = True
         if self.built:  # create the weights now, as Keras has them after build
             self.get_variables()
+
+    # -- a model's own Keras 3 steps (kerax.trainer.keras_steps) -------------------------
+    def _runs_custom(self, step: str) -> bool:
+        """Whether Keras's loop runs ``step``: for fit and evaluate, when the user's
+        subclass overrides any step or ``compute_loss`` (the other steps are then Keras's
+        defaults, as in Keras); for predict, when it overrides ``predict_step``."""
+        mine = keras_steps.overridden(self)
+        if step == "predict_step":
+            return step in mine
+        return bool(mine & {"train_step", "test_step", "compute_loss"})
+
+    def _custom_loop(self):
+        from kerax.trainer.custom_loop import CustomLoop
+
+        if self.__dict__.get("_keras_custom_loop") is None:
+            self.__dict__["_keras_custom_loop"] = CustomLoop(self)
+        return self.__dict__["_keras_custom_loop"]
 
     # -- set-up shared by fit/evaluate/*_on_batch --------------------------------------
     def _require_compiled(self, what: str) -> None:
@@ -308,6 +303,18 @@ class Trainer(Evaluating, Predicting):
         return_dict: bool = False,
     ):
         steps = _cap_steps(steps, "steps")
+        if self._runs_custom("test_step"):
+            self._require_compiled("evaluate")
+            return self._custom_loop().evaluate(
+                x,
+                y,
+                sample_weight,
+                int(batch_size or DEFAULT_BATCH),
+                steps,
+                callbacks,
+                return_dict,
+                verbose,
+            )
         return super().evaluate(
             x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict
         )
@@ -323,6 +330,9 @@ class Trainer(Evaluating, Predicting):
         callbacks: list | None = None,
     ) -> Any:
         steps = _cap_steps(steps, "steps")
+        if self._runs_custom("predict_step"):
+            loop = self._custom_loop()
+            return loop.predict(x, int(batch_size or DEFAULT_BATCH), verbose, steps, callbacks)
         return super().predict(x, batch_size, verbose, steps, callbacks)
 
     predict.__doc__ = Predicting.predict.__doc__
@@ -368,6 +378,25 @@ class Trainer(Evaluating, Predicting):
         batch_size = int(batch_size or DEFAULT_BATCH)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
+        if self._runs_custom("train_step"):
+            return self._custom_loop().fit(
+                x,
+                y,
+                batch_size,
+                epochs,
+                verbose,
+                callbacks,
+                validation_split,
+                validation_data,
+                shuffle,
+                class_weight,
+                sample_weight,
+                initial_epoch,
+                steps_per_epoch,
+                validation_steps,
+                validation_batch_size,
+                validation_freq,
+            )
         val = None
         if is_stream(x):
             x = fit_stream(x, y, sample_weight, class_weight, validation_split)
@@ -510,11 +539,6 @@ class Trainer(Evaluating, Predicting):
     def _fresh_logs(self, engine: Engine) -> dict:
         metrics, losses = _place(engine.fresh_metric_states())
         return {"metrics": metrics, "losses": losses}
-
-    @property
-    def metrics(self) -> list:
-        """The compiled metric objects (their results are the last fit's)."""
-        return self._compiled_metrics.metric_objects if self._compiled_metrics else []
 
     @property
     def metrics_names(self) -> list[str]:

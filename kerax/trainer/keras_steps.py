@@ -1,0 +1,290 @@
+"""Keras 3's stateless step API on the JAX backend, for models that write their own step.
+
+A Keras model subclass may override ``train_step(self, state, data)``,
+``test_step(self, state, data)``, ``predict_step(self, state, data)`` or ``compute_loss``
+(the "customizing fit() with JAX" guide). Such a step is a pure function of explicit
+state lists::
+
+    state = (trainable_variables, non_trainable_variables, optimizer_variables,
+             metrics_variables)           # train_step; test_step drops the optimizer's
+    logs, state = model.train_step(state, (x, y))
+
+built from ``model.stateless_call``, ``model.compute_loss``,
+``model.optimizer.stateless_apply`` and each metric's ``stateless_update_state`` and
+``stateless_result``. This mixin gives ``Model`` those pieces, Keras's default steps
+(what ``super().train_step(state, data)`` runs) and Keras 3's ``model.metrics`` (the
+loss tracker, then the compiled metrics as one ``compile_metrics`` entry, then metrics
+held as attributes). ``kerax.trainer.custom_loop`` runs them inside ``fit``/``evaluate``/
+``predict``; models that override none of them keep kerax's own compiled loops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from kerax import _scope
+from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
+
+STEP_METHODS = ("train_step", "test_step", "predict_step", "compute_loss")
+
+
+def overridden(model: Any) -> set[str]:
+    """The step methods that the user's Model subclasses define (kerax's own excluded)."""
+    from kerax.models.model import Model
+
+    users = [
+        c
+        for c in type(model).__mro__
+        if issubclass(c, Model) and not c.__module__.startswith("kerax.")
+    ]
+    names = (*STEP_METHODS, "compute_metrics")
+    return {name for name in names if any(name in vars(c) for c in users)}
+
+
+def check_overrides(model: Any) -> None:
+    """Refuse what kerax cannot run: Keras's TensorFlow-style steps, ``compute_metrics``."""
+    import inspect
+
+    mine = overridden(model)
+    if "compute_metrics" in mine:
+        raise NotImplementedError(
+            f"{type(model).__name__} overrides compute_metrics, which kerax does not call. "
+            "Update your metrics in your own train_step(self, state, data) with "
+            "metric.stateless_update_state(...), or put the computation in a "
+            "keras.metrics.Metric passed to compile(metrics=[...])."
+        )
+    for name in ("train_step", "test_step", "predict_step"):
+        if name not in mine:
+            continue
+        params = [
+            p
+            for p in inspect.signature(getattr(model, name)).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        if len(params) != 2:
+            raise TypeError(
+                f"{type(model).__name__}.{name} takes {len(params)} positional argument(s) "
+                f"({', '.join(p.name for p in params)}); on JAX, Keras 3 and kerax call "
+                f"{name}(self, state, data) and expect (logs, state) back "
+                "(predict_step: (outputs, non_trainable_variables)). The one-argument "
+                f"{name}(self, data) with tf.GradientTape is Keras's TensorFlow form: rewrite "
+                "it with jax.value_and_grad over self.stateless_call (README: 'Your own "
+                "train_step')."
+            )
+
+
+# -- the context of one traced step -----------------------------------------------------
+class _StepContext:
+    """The PRNG key of one step, and what its last ``stateless_call`` left for the loss."""
+
+    def __init__(self, key: Any):
+        self.key = key
+        self.calls = 0
+        self.trainable: dict[int, Any] = {}
+        self.losses: list[Any] = []
+
+
+_step: contextvars.ContextVar[_StepContext | None] = contextvars.ContextVar(
+    "kerax_custom_step", default=None
+)
+
+
+@contextlib.contextmanager
+def step_context(key: Any):
+    """Inside: ``stateless_call(training=True)`` without a key draws from ``key``."""
+    token = _step.set(_StepContext(key))
+    try:
+        yield
+    finally:
+        _step.reset(token)
+
+
+def call_key(training: bool) -> Any:
+    """A fresh key for a ``stateless_call`` inside a step (Keras keeps a seed variable)."""
+    context = _step.get()
+    if context is None or not training or context.key is None:
+        return None
+    context.calls += 1
+    return jax.random.fold_in(context.key, context.calls)
+
+
+def record_call(model: Any, trainable_values: list, losses: list) -> None:
+    """Remember a ``stateless_call``'s weights and ``add_loss`` losses for ``compute_loss``."""
+    context = _step.get()
+    if context is not None:
+        context.trainable = {
+            id(v): value for v, value in zip(model.trainable_variables, trainable_values)
+        }
+        context.losses = list(losses)
+
+
+def _unpack(data):
+    from kerax.data.streams import unpack
+
+    return unpack(data)
+
+
+class KerasSteps:
+    """The stateless pieces and default steps of Keras 3's JAX trainer (mixed into Model)."""
+
+    # -- metrics, Keras 3's way ----------------------------------------------------------
+    @property
+    def metrics(self) -> list:
+        """Keras 3's order: the loss tracker, ``compile_metrics``, then metrics that are
+        attributes of the model (``self.loss_tracker = keras.metrics.Mean(...)``)."""
+        from kerax.metrics import Metric
+
+        out = []
+        if self.compiled:
+            out.append(self._loss_tracker())
+            if any(spec is not None for spec in self._metric_spec):
+                out.append(self._compile_metrics_entry())
+        for name, value in vars(self).items():
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if not name.startswith("_keras_"):
+                out += [m for m in items if isinstance(m, Metric) and m not in out]
+        return out
+
+    @property
+    def metrics_variables(self) -> list:
+        """Every metric's variables, in the order of ``model.metrics``."""
+        return [v for m in self.metrics for v in m.variables]
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    def _loss_tracker(self):
+        if self.__dict__.get("_keras_loss_tracker") is None:
+            from kerax.metrics import Mean
+
+            # Set through __dict__: as an attribute it would be listed twice in metrics.
+            self.__dict__["_keras_loss_tracker"] = Mean(name="loss")
+        return self.__dict__["_keras_loss_tracker"]
+
+    def _compile_metrics_entry(self):
+        from kerax.trainer.compile_metrics import CompileMetrics
+
+        entry = self.__dict__.get("_keras_compile_metrics")
+        if entry is None or (entry._tree is not None and not self._compiled_metrics.built):
+            entry = CompileMetrics(self)  # a new compile(): new metrics, new state
+            self.__dict__["_keras_compile_metrics"] = entry
+        entry.build_state()
+        return entry
+
+    def _build_for_steps(self, data: Any) -> None:
+        """Build the model, compiled loss and compiled metrics from one batch (Keras's
+        symbolic build before the first step), so that every state list has its size."""
+        from kerax.data.streams import unpack
+
+        x, y, _ = unpack(data)
+        self._build_from_data(x)
+        if not self.compiled:
+            return
+        names = self._output_names(x)
+        loss, loss_weights = self._loss_spec
+        if self._compiled_loss is None and loss is not None:
+            self._compiled_loss = CompiledLoss(loss, loss_weights, names)
+        if self._compiled_metrics is None:
+            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names, self._compiled_loss)
+        if not self._compiled_metrics.built and y is not None:
+            y_pred, _ = self._forward_spec(x)
+            self._compiled_metrics.build(align(y, names, "y"), flatten_outputs(y_pred))
+        if self._compiled_metrics.entries:
+            self._compile_metrics_entry()
+
+    # -- the loss ----------------------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus the losses layers added and the weight penalties.
+
+        Inside a step, the added losses and the weights are those of the step's last
+        ``stateless_call`` (so they are differentiated); outside, the model's own.
+        """
+        del x, training  # as in Keras, the default ignores them
+        total = jnp.zeros((), jnp.float32)
+        if self._compiled_loss is not None and y_pred is not None:
+            names = self._compiled_loss.output_names
+            preds = flatten_outputs(y_pred)
+            mask = jnp.ones((preds[0].shape[0],), jnp.float32)
+            total, _ = self._compiled_loss(
+                align(y, names, "y"), preds, align(sample_weight, names, "sample_weight"), mask
+            )
+        context = _step.get()
+        if context is not None and context.trainable:
+            for v in self.trainable_variables:
+                if v.regularizer is not None and id(v) in context.trainable:
+                    total = total + v.regularizer(context.trainable[id(v)])
+            extra = context.losses
+        else:
+            extra = self.losses
+        for loss in extra:
+            total = total + jnp.sum(loss).astype(jnp.float32)
+        return total
+
+    # -- Keras's default steps -------------------------------------------------------------
+    def _loss_and_updates(self, trainable, non_trainable, metrics_vars, x, y, sw, training):
+        """Forward pass and ``compute_loss``, metric updates inside it recorded."""
+        y_pred, non_trainable, losses = self.stateless_call(
+            trainable, non_trainable, x, training=training, return_losses=True
+        )
+        handles = self.metrics_variables
+        scope = _scope.Scope(values={id(h): v for h, v in zip(handles, metrics_vars)})
+        with _scope.bind(scope):
+            loss = self.compute_loss(x, y, y_pred, sw, training=training)
+        metrics_vars = [scope.updates.get(id(h), v) for h, v in zip(handles, metrics_vars)]
+        return loss, (y_pred, non_trainable, metrics_vars)
+
+    def _update_step_metrics(self, metrics_vars, loss, x, y, y_pred, sw):
+        """The loss tracker (weighted by the batch's rows) and the compiled metrics."""
+        rows = jax.tree_util.tree_leaves(x)[0].shape[0]
+        logs, new, start = {}, [], 0
+        for metric in self.metrics:
+            values = list(metrics_vars[start : start + len(metric.variables)])
+            start += len(values)
+            if metric is self.__dict__.get("_keras_loss_tracker"):
+                values = metric.stateless_update_state(values, loss, sample_weight=rows)
+            elif metric is self.__dict__.get("_keras_compile_metrics") and y is not None:
+                values = metric.stateless_update_state(values, y, y_pred, sw)
+            result = metric.stateless_result(values)
+            logs.update(result if isinstance(result, dict) else {metric.name: result})
+            new += values
+        return logs, new
+
+    def train_step(self, state, data):
+        """Keras's default train step: ``(logs, state)`` after one batch."""
+        trainable, non_trainable, optimizer_vars, metrics_vars = state
+        x, y, sw = _unpack(data)
+
+        def loss_fn(trainable):
+            loss, aux = self._loss_and_updates(
+                trainable, non_trainable, metrics_vars, x, y, sw, True
+            )
+            return self.optimizer.scale_loss(loss), (loss, *aux)
+
+        (_, (loss, y_pred, non_trainable, metrics_vars)), grads = jax.value_and_grad(
+            loss_fn, has_aux=True
+        )(list(trainable))
+        trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads, trainable)
+        logs, metrics_vars = self._update_step_metrics(metrics_vars, loss, x, y, y_pred, sw)
+        return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
+
+    def test_step(self, state, data):
+        """Keras's default test step: ``(logs, state)`` after one batch."""
+        trainable, non_trainable, metrics_vars = state
+        x, y, sw = _unpack(data)
+        loss, (y_pred, non_trainable, metrics_vars) = self._loss_and_updates(
+            trainable, non_trainable, metrics_vars, x, y, sw, False
+        )
+        logs, metrics_vars = self._update_step_metrics(metrics_vars, loss, x, y, y_pred, sw)
+        return logs, (trainable, non_trainable, metrics_vars)
+
+    def predict_step(self, state, data):
+        """Keras's default predict step: ``(outputs, non_trainable_variables)``."""
+        trainable, non_trainable = state
+        x, _, _ = _unpack(data)
+        return self.stateless_call(trainable, non_trainable, x, training=False)

@@ -265,7 +265,7 @@ def test_predict_step_and_generators():
     history = model.fit(batches(), steps_per_epoch=3, epochs=2, verbose=0)
     assert model.optimizer.iterations == before + 6 and len(history.history["loss"]) == 2
     with pytest.raises(ValueError, match="steps_per_epoch"):
-        model.fit(batches(), epochs=1, verbose=0)
+        model.fit(batches(), epochs=2, verbose=0)
 
 
 def test_tensorflow_style_steps_and_compute_metrics_are_refused_with_directions():
@@ -312,3 +312,122 @@ def test_metric_stateless_api_equals_the_stateful_one():
     assert float(metric.result()) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="state variables"):
         metric.stateless_result(state[:1])
+
+
+class _Default:
+    """A step override that only runs Keras's default: the Keras loop, Keras's steps."""
+
+    @staticmethod
+    def model(k, outputs_of, **compile_kwargs):
+        class Default(k.Model):
+            def train_step(self, state, data):
+                return super().train_step(state, data)
+
+        inputs = k.Input((8,), name="x")
+        model = Default(inputs, outputs_of(k, inputs))
+        model.compile(**compile_kwargs)
+        return model
+
+
+def _two_outputs(k, inputs):
+    hidden = k.layers.Dense(8, activation="relu")(inputs)
+    return {
+        "a": k.layers.Dense(1, name="a")(hidden),
+        "b": k.layers.Dense(3, activation="softmax", name="b")(hidden),
+    }
+
+
+@pytest.mark.keras
+def test_multi_output_losses_and_loss_scaling_match_keras(keras_oracle):
+    labels = rng.integers(0, 3, size=(70, 1))
+    ys = {"a": Y, "b": labels}
+    results = []
+    for k in (keras_oracle, kerax):
+        k.utils.set_random_seed(0)
+        model = _Default.model(
+            k,
+            _two_outputs,
+            optimizer=k.optimizers.LossScaleOptimizer(
+                k.optimizers.SGD(0.05), initial_scale=4.0, dynamic_growth_steps=2
+            ),
+            loss={"a": "mse", "b": "sparse_categorical_crossentropy"},
+            loss_weights={"a": 1.0, "b": 0.5},
+            metrics={"a": ["mae"], "b": ["accuracy"]},
+        )
+        if results:
+            model.set_weights(results[0]["weights0"])
+        weights0 = model.get_weights()
+        history = model.fit(X, ys, batch_size=16, epochs=2, shuffle=False, verbose=0)
+        results.append(
+            {
+                "weights0": weights0,
+                "history": history.history,
+                "evaluate": model.evaluate(X, ys, verbose=0),
+                "metrics": [m.name for m in model.metrics],
+                "weights": model.get_weights(),
+            }
+        )
+    theirs, ours = results
+    assert ours["metrics"] == theirs["metrics"] == ["loss", "compile_metrics", "a_loss", "b_loss"]
+    for key in ("history", "evaluate", "weights"):
+        _close(ours[key], theirs[key])
+
+
+def test_recompiling_changes_what_the_custom_loop_runs():
+    model = _Default.model(kerax, lambda k, i: k.layers.Dense(1)(i), optimizer="sgd", loss="mse")
+    model.fit(X, Y, epochs=1, verbose=0)
+    model.compile(kerax.optimizers.SGD(0.1), "mae", metrics=["mse"])
+    logs = model.fit(X, Y, epochs=1, verbose=0, shuffle=False).history
+    assert set(logs) == {"loss", "mse"}
+    y_pred = model.predict(X, verbose=0)
+    evaluated = model.evaluate(X, Y, verbose=0, return_dict=True)
+    assert evaluated["loss"] == pytest.approx(np.mean(np.abs(y_pred - Y)), rel=1e-5)
+
+
+def test_generators_lose_no_batch_and_finite_ones_run_until_exhausted():
+    model = _Default.model(kerax, lambda k, i: k.layers.Dense(1)(i), optimizer="sgd", loss="mse")
+    seen = []
+
+    def batches(count=None):
+        i = 0
+        while count is None or i < count:
+            seen.append(i % 3)
+            rows = slice(16 * (i % 3), 16 * (i % 3) + 16)
+            yield X[rows], Y[rows]
+            i += 1
+
+    model.fit(batches(), steps_per_epoch=3, epochs=2, verbose=0)
+    assert seen == [0, 1, 2, 0, 1, 2]
+    seen.clear()
+    before = model.optimizer.iterations
+    model.fit(batches(4), epochs=1, verbose=0)  # no steps_per_epoch: until it runs out
+    assert seen == [0, 1, 2, 0] and model.optimizer.iterations == before + 4
+    seen.clear()
+    with pytest.warns(UserWarning, match="ran out of data"):
+        model.fit(batches(4), steps_per_epoch=3, epochs=3, verbose=0)
+    assert seen == [0, 1, 2, 0]
+
+
+def test_compute_loss_without_training_and_validation_at_listed_epochs():
+    class OldStyle(kerax.Model):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+            return super().compute_loss(x, y, y_pred, sample_weight)
+
+    inputs = kerax.Input((8,))
+    model = OldStyle(inputs, kerax.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    history = model.fit(
+        X, Y, epochs=3, verbose=0, validation_data=(X, Y), validation_freq=[1, 3]
+    ).history
+    assert len(history["loss"]) == 3 and len(history["val_loss"]) == 2
+
+
+def test_model_metrics_hold_the_results_of_kerax_own_loops():
+    model = kerax.Sequential([kerax.Input((8,)), kerax.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"])
+    logs = model.fit(X, Y, epochs=1, verbose=0).history
+    tracker, compiled = model.metrics
+    assert float(tracker.result()) == pytest.approx(logs["loss"][-1], rel=1e-5)
+    assert float(compiled.result()["mae"]) == pytest.approx(logs["mae"][-1], rel=1e-5)
+    evaluated = model.evaluate(X, Y, verbose=0, return_dict=True)
+    assert model.get_metrics_result() == pytest.approx(evaluated, rel=1e-5)

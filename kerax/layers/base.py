@@ -33,7 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import _graph, _naming, _scope
-from kerax._variable import Variable, materialize
+from kerax._variable import Variable
+from kerax.layers._weights import Weights
 
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size")
 
@@ -61,7 +62,7 @@ def shape_of(tree: Any) -> Any:
     return tuple(tree.shape)
 
 
-class Layer:
+class Layer(Weights):
     """Base class of every kerax layer and model.
 
     Args:
@@ -201,180 +202,6 @@ class Layer:
             del self.__dict__["_var_attrs"][name]
         else:
             object.__delattr__(self, name)
-
-    # -- weights -----------------------------------------------------------------
-    def add_weight(
-        self,
-        shape: Any = None,
-        initializer: Any = None,
-        dtype: Any = None,
-        trainable: bool = True,
-        autocast: bool = True,
-        regularizer: Any = None,
-        constraint: Any = None,
-        aggregation: str = "none",
-        name: str | None = None,
-    ) -> Variable:
-        """Create a weight of this layer and return its handle.
-
-        Args:
-            shape: the weight's shape (default scalar).
-            initializer: a name, an initializer object or a ``fn(shape, dtype)``;
-                default ``"glorot_uniform"`` for floats and ``"zeros"`` otherwise.
-            dtype: default the layer's dtype.
-            trainable: whether training updates it.
-            regularizer: a penalty of the weight added to the training loss.
-            constraint: a projection applied after each optimizer update.
-            name: unique within the layer (default ``"variable"``, made unique).
-
-        Returns:
-            The :class:`kerax.Variable`.
-        """
-        from kerax import constraints, initializers, regularizers
-
-        dtype = jnp.dtype(dtype or self.dtype)
-        if initializer is None:
-            initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
-        if isinstance(initializer, (str, dict)):
-            initializer = initializers.get(initializer)
-        base = name or "variable"
-        taken = {v.name for v in self._own_variables}
-        unique, i = base, 0
-        while unique in taken:
-            i += 1
-            unique = f"{base}_{i}"
-        variable = Variable(
-            initializer,
-            shape=shape,
-            dtype=dtype,
-            trainable=trainable,
-            name=unique,
-            regularizer=regularizers.get(regularizer),
-            constraint=constraints.get(constraint),
-        )
-        variable.path = f"{self.name}/{unique}"
-        variable.autocast = autocast
-        if trainable:
-            self._created_trainable.append(variable)
-            variable.trainable = self._trainable
-        self._own_variables.append(variable)
-        return variable
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        value = bool(value)
-        self.__dict__["_trainable"] = value
-        for v in self._created_trainable:
-            v.trainable = value
-        for layer in self._layers:
-            layer.trainable = value
-
-    @property
-    def layers(self) -> list[Layer]:
-        return list(self._layers)
-
-    def _flat_layers(self) -> list[Layer]:
-        """This layer and every nested layer, each once, in tracking order."""
-        out, seen = [], set()
-
-        def visit(layer):
-            if id(layer) in seen:
-                return
-            seen.add(id(layer))
-            out.append(layer)
-            for sub in layer._layers:
-                visit(sub)
-
-        visit(self)
-        return out
-
-    @property
-    def weights(self) -> list[Variable]:
-        """Own trainable then own non-trainable weights, then each sublayer's (Keras order)."""
-        out, seen = [], set()
-        for layer in self._flat_layers():
-            own = [v for v in layer._own_variables if v.trainable]
-            own += [v for v in layer._own_variables if not v.trainable]
-            for v in own:
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    out.append(v)
-        return out
-
-    variables = weights
-
-    @property
-    def trainable_weights(self) -> list[Variable]:
-        return [v for v in self.weights if v.trainable] if self.trainable else []
-
-    trainable_variables = trainable_weights
-
-    @property
-    def non_trainable_weights(self) -> list[Variable]:
-        trainable = {id(v) for v in self.trainable_weights}
-        return [v for v in self.weights if id(v) not in trainable]
-
-    non_trainable_variables = non_trainable_weights
-
-    def _check_built(self, what: str) -> None:
-        if not self.built:
-            raise ValueError(
-                f"Layer '{self.name}' has not been built yet, so it has no {what}. Call it on "
-                "data, call build(input_shape), or give the model an Input (e.g. "
-                "keras.Input(shape=(784,)) as its first layer) before reading weights."
-            )
-
-    def get_weights(self) -> list[np.ndarray]:
-        """The weights' values as NumPy arrays, in ``weights`` order."""
-        self._check_built("weights")
-        materialize(self.weights)
-        return [np.asarray(v.value) for v in self.weights]
-
-    def set_weights(self, weights: list[Any]) -> None:
-        """Set the weights from a list of arrays in ``get_weights()`` order."""
-        self._check_built("weights")
-        params = self.weights
-        if len(weights) != len(params):
-            raise ValueError(
-                f"Layer '{self.name}' expects {len(params)} weight arrays "
-                f"({[v.path for v in params]}), received {len(weights)}. Pass the list "
-                "returned by get_weights() of a layer built the same way."
-            )
-        for v, w in zip(params, weights):
-            if tuple(np.shape(w)) != v.shape:
-                raise ValueError(
-                    f"Weight '{v.path}' of layer '{self.name}' has shape {v.shape}, received "
-                    f"an array of shape {tuple(np.shape(w))}."
-                )
-        for v, w in zip(params, weights):
-            v.assign(w)
-
-    def count_params(self) -> int:
-        """The number of scalars in all weights."""
-        self._check_built("parameters")
-        return int(sum(v.size for v in self.weights))
-
-    # -- losses --------------------------------------------------------------------
-    def add_loss(self, loss: Any) -> None:
-        """Add a scalar to the training loss (inside ``call``: collected by ``apply``)."""
-        scope = _scope.current()
-        if scope is not None:
-            scope.losses.append(jnp.asarray(loss))
-        else:
-            self._eager_losses.append(jnp.asarray(loss))
-
-    @property
-    def losses(self) -> list[jax.Array]:
-        """Losses added by the last eager call, plus the weight regularization penalties."""
-        out = []
-        for layer in self._flat_layers():
-            out.extend(layer._eager_losses)
-        out.extend(v.regularizer(v.value) for v in self.weights if v.regularizer is not None)
-        return out
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -51,6 +51,12 @@ class StatelessApply:
             return []
         return jax.tree_util.tree_leaves(self._observed)
 
+    def _state_of(self, optimizer_variables: list) -> Any:
+        """The optax state that ``optimizer_variables`` (its leaves) stand for."""
+        if self._layout is None or self._layout.treedef is None:
+            return None
+        return jax.tree_util.tree_unflatten(self._layout.treedef, list(optimizer_variables))
+
     def stateless_apply(
         self, optimizer_variables: list, grads: list, trainable_variables: list
     ) -> tuple[list, list]:

@@ -26,19 +26,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from kerax import _naming
 from kerax._host_eval import host_eval
 from kerax.optimizers import _flat, _transforms, schedules
+from kerax.optimizers._host_view import HostView
 from kerax.optimizers._stateless import StatelessApply
 from kerax.optimizers._utils import (
-    _alive,
-    _find_count,
-    _is_tracer,
     _number,
-    _to_python,
     _with_hyperparams,
     check_learning_rate,
     leaf_paths,
@@ -58,7 +54,7 @@ _BASE_ARGS = (
 )
 
 
-class Optimizer(StatelessApply):
+class Optimizer(HostView, StatelessApply):
     """Base class of Keras optimizers; each one is an optax transformation.
 
     Subclasses define the Keras constructor arguments, list their float
@@ -302,100 +298,6 @@ class Optimizer(StatelessApply):
             )
         return self.transform.update(grads, opt_state, params)
 
-    # -- host-side view of the state ---------------------------------------------------
-    def observe_state(self, opt_state: Any, step: int | None = None) -> None:
-        """Remember the latest state so that host reads are current (nothing is synced).
-
-        Args:
-            opt_state: the state returned by the last compiled call.
-            step: the step count, for transformations whose state has no ``count``.
-        """
-        if any(_is_tracer(leaf) for leaf in jax.tree.leaves(opt_state)[:1]):
-            return  # called under tracing (a jitted or vmapped init): nothing to observe
-        self._observed = opt_state
-        if step is not None:
-            self._last_count = int(step)
-
-    def _raw_count(self) -> int:
-        count = _find_count(self._observed)
-        if count is not None and _alive(count):
-            value = _to_python(count)
-            self._last_count = int(np.max(value))
-        return self._last_count
-
-    @property
-    def iterations(self) -> int:
-        """Optimizer iterations so far (Keras: updates, so micro-steps // accumulation)."""
-        return _Iterations(self._raw_count() // (self.gradient_accumulation_steps or 1))
-
-    @property
-    def learning_rate(self) -> float:
-        """The current learning rate (a schedule is evaluated at the current step).
-
-        A float that also answers Keras's Variable calls: ``.assign(x)`` (same as
-        ``optimizer.learning_rate = x``), ``.numpy()`` and ``.value``.
-        """
-        if "learning_rate" in self._pending:
-            value = self._pending["learning_rate"]
-        elif callable(self._learning_rate):
-            value = float(self._learning_rate(self._raw_count()))
-        else:
-            # The host value is authoritative: the state only changes it through sync_state.
-            value = self._learning_rate
-        return _LearningRate(value, self)
-
-    @learning_rate.setter
-    def learning_rate(self, value: Any) -> None:
-        if callable(self._learning_rate):
-            raise TypeError(
-                f"{type(self).__name__} was created with a schedule as its `learning_rate`, "
-                "hence its learning rate is not settable. If you need to set it, create the "
-                "optimizer with a float `learning_rate`."
-            )
-        value = check_learning_rate(type(self).__name__, value)
-        if callable(value):
-            if self._transform is not None:
-                raise TypeError(
-                    f"{type(self).__name__}: a schedule can replace a float learning rate "
-                    "only before the optimizer is first used (its state is built then). "
-                    "Create a new optimizer with `learning_rate=schedule` instead."
-                )
-            self._learning_rate = value
-            return
-        self._learning_rate = value
-        self._pending["learning_rate"] = value
-
-    @property
-    def lr(self) -> float:
-        """Alias of :attr:`learning_rate` (Keras 2 name)."""
-        return self.learning_rate
-
-    @lr.setter
-    def lr(self, value: Any) -> None:
-        self.learning_rate = value
-
-    def sync_state(self, opt_state: Any) -> Any:
-        """``opt_state`` with pending host-side changes (``learning_rate = x``) written in.
-
-        Returns ``opt_state`` itself when nothing is pending. Call it between compiled
-        dispatches; the new leaves keep shape, dtype and sharding, so nothing retraces.
-
-        Raises:
-            AttributeError: if the state has no such injected hyper-parameter.
-        """
-        if not self._pending:
-            return opt_state
-        new_state, found = _with_hyperparams(opt_state, self._pending)
-        if not found:
-            raise AttributeError(
-                f"{type(self).__name__}: cannot set {sorted(self._pending)} in this optimizer "
-                "state: it has no such injected hyper-parameter. Build the transformation "
-                "with optax.inject_hyperparams to make it settable."
-            )
-        self._pending.clear()
-        self.observe_state(new_state)
-        return new_state
-
     # -- EMA, loss scaling -----------------------------------------------------------
     def ema_params(self, opt_state: Any) -> Any:
         """The EMA of the weights kept in ``opt_state`` (``use_ema=True`` only).
@@ -498,39 +400,3 @@ class Optimizer(StatelessApply):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self._learning_rate!r}>"
-
-
-class _LearningRate(float):
-    """An optimizer's learning rate read the Keras way (Keras 3 keeps it in a Variable)."""
-
-    def __new__(cls, value: float, optimizer: Any):
-        self = super().__new__(cls, value)
-        self._optimizer = optimizer
-        return self
-
-    def __reduce__(self):  # copies and pickles are plain floats
-        return float, (float(self),)
-
-    def assign(self, value: Any) -> None:
-        self._optimizer.learning_rate = value
-
-    def numpy(self) -> np.ndarray:
-        return np.asarray(self, np.float32)
-
-    @property
-    def value(self) -> float:
-        return float(self)
-
-
-class _Iterations(int):
-    """The optimizer's update count read the Keras way (``.numpy()``, ``.value``)."""
-
-    def __reduce__(self):
-        return int, (int(self),)
-
-    def numpy(self) -> np.ndarray:
-        return np.asarray(self, np.int64)
-
-    @property
-    def value(self) -> int:
-        return int(self)

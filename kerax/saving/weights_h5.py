@@ -60,12 +60,13 @@ def keras_sublayers(layer: Any) -> list:
 def _properties(layer: Any) -> dict[str, Any]:
     """Layers a subclass exposes through properties: Keras walks ``dir()``, which has them
     (MultiHeadAttention saves its projections as ``query_dense``, not ``_query_dense``)."""
+    from kerax.layers._weights import Weights
     from kerax.layers.base import Layer
     from kerax.models.functional import Functional
     from kerax.models.model import Model
     from kerax.models.sequential import Sequential
 
-    base = (Layer, Model, Sequential, Functional, object)
+    base = (Layer, Weights, Model, Sequential, Functional, object)
     out: dict[str, Any] = {}
     for klass in type(layer).__mro__:
         if any(klass is b for b in base) or klass.__module__.startswith("kerax.trainer"):

@@ -274,3 +274,21 @@ def _shape(x: Any):
 def _broadcast_weight(sw: jax.Array, mask: jax.Array) -> jax.Array:
     sw = jnp.asarray(sw, jnp.float32)
     return sw * mask.reshape(mask.shape + (1,) * (sw.ndim - 1))
+
+
+def keras2_positional_metrics(loss_weights: Any, metrics: Any) -> tuple[Any, Any]:
+    """Keras 2's ``compile(optimizer, loss, metrics)``: the third positional argument was
+    ``metrics``; in Keras 3 it is ``loss_weights``. Weights are numbers and metrics are
+    names, functions or ``Metric`` objects, so a third argument holding the latter is
+    read as Keras 2 meant it."""
+
+    leaves = jax.tree_util.tree_leaves(loss_weights)  # strings and Metric objects are leaves
+    if not any(isinstance(leaf, str) or callable(leaf) for leaf in leaves):
+        return loss_weights, metrics
+    if metrics is not None:
+        raise TypeError(
+            "compile() got metrics twice: loss_weights holds metric names or functions "
+            f"({loss_weights!r}) and metrics={metrics!r} was also passed. loss_weights "
+            "takes numbers (one per output); pass metrics only as metrics=[...]."
+        )
+    return None, loss_weights

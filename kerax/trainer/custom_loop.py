@@ -16,7 +16,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from kerax import _host_keys, _scope
+from kerax import _host_keys, _scope, _warnings
 from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.callbacks.progbar import with_progbar
 from kerax.data import arrays
@@ -24,6 +24,8 @@ from kerax.data.streams import fit_stream, is_stream, unpack
 from kerax.optimizers._stateless import Layout
 from kerax.trainer.compile_metrics import CompileMetrics
 from kerax.trainer.keras_steps import step_context
+from kerax.trainer.runners import check_epochs_of
+from kerax.trainer.setup import should_validate
 from kerax.trainer.shuffle import permutation
 from kerax.utils.py_dataset import PyDataset
 
@@ -51,13 +53,9 @@ class Batches:
         self.stream = is_stream(x)
         self.what = what
         if self.stream:
-            self.source, self._iterator = x, None
+            self.source, self._iterator, self._peeked = x, None, None
             known = len(x) if isinstance(x, PyDataset) else None
-            if steps is None and known is None and what == "fit":
-                raise ValueError(
-                    "fit() on a generator or iterator without a length needs "
-                    "steps_per_epoch: how many batches make one epoch."
-                )
+            # None: until the iterator runs out (a finite generator), as in Keras
             self.steps = steps if steps is not None else known
             return
         self.x, self.y, self.sample_weight = x, y, sample_weight
@@ -67,6 +65,21 @@ class Batches:
         self.batch_size = batch_size
         full = math.ceil(self.n / batch_size)
         self.steps = full if steps is None else min(int(steps), full)
+
+    def peek(self) -> tuple:
+        """The first batch, without consuming it from an iterator."""
+        if self.stream and not isinstance(self.source, PyDataset):
+            if self._peeked is None:
+                if self._iterator is None:
+                    self._iterator = iter(self.source)
+                try:
+                    self._peeked = next(self._iterator)
+                except StopIteration:
+                    raise ValueError(f"{self.what}() received an empty generator.") from None
+            return _as_data(self._peeked)
+        for data in self.epoch():
+            return data
+        raise ValueError(f"{self.what}() received an empty dataset.")
 
     def epoch(self, shuffle_key=None):
         """The batches of one epoch (rows shuffled when ``shuffle_key`` is given)."""
@@ -97,15 +110,18 @@ class Batches:
                     return
                 yield _as_data(source[int(index)])
             return
-        if self._iterator is None or self.steps is None:
+        if self._iterator is None:
             self._iterator = iter(source)  # an iterator continues where the last epoch ended
         taken = 0
         while self.steps is None or taken < self.steps:
-            try:
-                element = next(self._iterator)
-            except StopIteration:
-                self._iterator = None
-                return
+            if self._peeked is not None:
+                element, self._peeked = self._peeked, None
+            else:
+                try:
+                    element = next(self._iterator)
+                except StopIteration:
+                    self._iterator = None  # a re-iterable source starts over next epoch
+                    return
             taken += 1
             yield _as_data(element)
 
@@ -243,6 +259,7 @@ class CustomLoop:
         val = validation_data
         if is_stream(x):
             x = fit_stream(x, y, sample_weight, class_weight, validation_split)
+            check_epochs_of(x, "fit", steps_per_epoch, epochs - initial_epoch)
         else:
             x, y, sample_weight, _ = m._prepare(x, y, sample_weight)
             if validation_split:
@@ -254,8 +271,7 @@ class CustomLoop:
                     y, class_weight, sample_weight
                 )
         batches = Batches(x, y, sample_weight, batch_size, steps_per_epoch)
-        first = next(iter(batches.epoch()))
-        m._build_for_steps(first)
+        m._build_for_steps(batches.peek())
         verbose = 1 if verbose == "auto" else int(verbose)
         m.history = History()
         cbs = list(callbacks or [])
@@ -279,16 +295,24 @@ class CustomLoop:
             state = self.state(optimizer=True)
             last: dict = {}
             key = _host_keys.fold_in(shuffle_key, epoch) if shuffle else None
+            taken = 0
             for i, data in enumerate(batches.epoch(key)):
                 callback_list.on_train_batch_begin(i)
                 last, state = self.train_fn(state, data, m._train_key, np.int32(step))
-                step += 1
+                step, taken = step + 1, taken + 1
                 callback_list.on_train_batch_end(i, flat_logs(last) if batch_logs else None)
                 if m.stop_training:
                     break
             self.write_back(state)
+            if not taken:  # an iterator that ran out: Keras stops with this warning
+                _warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your "
+                    "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                    "batches."
+                )
+                break
             logs = self.epoch_logs(last, state[-1])
-            if val is not None and (epoch + 1) % validation_freq == 0:
+            if val is not None and should_validate(epoch, validation_freq):
                 val_logs = self.evaluate(
                     val,
                     None,
@@ -355,8 +379,8 @@ class CustomLoop:
         """Keras's ``_flatten_metrics_in_order``: the metrics' order, then the rest sorted."""
         names = []
         for metric in self.model.metrics:
-            if isinstance(metric, CompileMetrics):
-                names += metric._compiled.names
+            if isinstance(metric, CompileMetrics):  # as Keras: the metric objects' names
+                names += [m.name for m in metric.metrics]
             else:
                 names.append(metric.name)
         values = [logs[n] for n in names if n in logs]

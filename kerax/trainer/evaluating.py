@@ -69,6 +69,7 @@ class Evaluating:
 
         eval_state = runner.evaluate(eval_state, on_batch)
         self._set_states(eval_state.non_trainable)  # stateful RNNs resume from here
+        self._sync_keras_metrics(eval_state)  # model.metrics hold the evaluation, as in Keras
         return host_logs(runner.engine.logs_fn(eval_state))
 
     @clear_out_of_memory

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import inspect
 from typing import Any
 
 import jax
@@ -113,14 +114,16 @@ def call_key(training: bool) -> Any:
     return jax.random.fold_in(context.key, context.calls)
 
 
-def record_call(model: Any, trainable_values: list, losses: list) -> None:
-    """Remember a ``stateless_call``'s weights and ``add_loss`` losses for ``compute_loss``."""
+def record_call(model: Any, trainable_values: list, losses: list | None) -> None:
+    """Remember a ``stateless_call``'s weights (their penalties) and, when it returned
+    them (``return_losses=True``, as Keras's own steps ask), its ``add_loss`` losses:
+    ``compute_loss`` adds them, as Keras's ``_losses_override`` does."""
     context = _step.get()
     if context is not None:
         context.trainable = {
             id(v): value for v, value in zip(model.trainable_variables, trainable_values)
         }
-        context.losses = list(losses)
+        context.losses = list(losses or [])
 
 
 def _unpack(data):
@@ -144,6 +147,7 @@ class KerasSteps:
             out.append(self._loss_tracker())
             if any(spec is not None for spec in self._metric_spec):
                 out.append(self._compile_metrics_entry())
+            out += self._output_loss_trackers()
         for name, value in vars(self).items():
             items = value if isinstance(value, (list, tuple)) else [value]
             if not name.startswith("_keras_"):
@@ -166,6 +170,26 @@ class KerasSteps:
             # Set through __dict__: as an attribute it would be listed twice in metrics.
             self.__dict__["_keras_loss_tracker"] = Mean(name="loss")
         return self.__dict__["_keras_loss_tracker"]
+
+    def _output_loss_trackers(self) -> list:
+        """Keras's ``a_loss``, ``b_loss``... trackers of a multi-output compiled loss."""
+        loss = self._compiled_loss
+        names = loss.per_output_names if loss is not None else []
+        trackers = self.__dict__.get("_keras_output_losses") or []
+        if [t.name for t in trackers] != names:
+            from kerax.metrics import Mean
+
+            trackers = [Mean(name=name) for name in names]
+            self.__dict__["_keras_output_losses"] = trackers
+        return trackers
+
+    def get_metrics_result(self) -> dict:
+        """Every metric's current result, dict results merged (Keras's method)."""
+        out: dict = {}
+        for metric in self.metrics:
+            result = metric.result()
+            out.update(result if isinstance(result, dict) else {metric.name: result})
+        return out
 
     def _compile_metrics_entry(self):
         from kerax.trainer.compile_metrics import CompileMetrics
@@ -211,9 +235,12 @@ class KerasSteps:
             names = self._compiled_loss.output_names
             preds = flatten_outputs(y_pred)
             mask = jnp.ones((preds[0].shape[0],), jnp.float32)
-            total, _ = self._compiled_loss(
+            total, parts = self._compiled_loss(
                 align(y, names, "y"), preds, align(sample_weight, names, "sample_weight"), mask
             )
+            if _scope.current() is not None:  # inside a step's binding: Keras's trackers
+                for tracker, part in zip(self._output_loss_trackers(), parts):
+                    tracker.update_state(part, sample_weight=preds[0].shape[0])
         context = _step.get()
         if context is not None and context.trainable:
             for v in self.trainable_variables:
@@ -234,8 +261,12 @@ class KerasSteps:
         )
         handles = self.metrics_variables
         scope = _scope.Scope(values={id(h): v for h, v in zip(handles, metrics_vars)})
+        takes_training = "training" in inspect.signature(self.compute_loss).parameters
         with _scope.bind(scope):
-            loss = self.compute_loss(x, y, y_pred, sw, training=training)
+            if takes_training:
+                loss = self.compute_loss(x, y, y_pred, sw, training=training)
+            else:  # written before Keras 3.3 added the argument
+                loss = self.compute_loss(x, y, y_pred, sw)
         metrics_vars = [scope.updates.get(id(h), v) for h, v in zip(handles, metrics_vars)]
         return loss, (y_pred, non_trainable, metrics_vars)
 
@@ -260,11 +291,16 @@ class KerasSteps:
         trainable, non_trainable, optimizer_vars, metrics_vars = state
         x, y, sw = _unpack(data)
 
+        from kerax.optimizers import loss_scale
+
+        opt_state = self.optimizer._state_of(optimizer_vars)
+
         def loss_fn(trainable):
             loss, aux = self._loss_and_updates(
                 trainable, non_trainable, metrics_vars, x, y, sw, True
             )
-            return self.optimizer.scale_loss(loss), (loss, *aux)
+            # Keras's scale_loss, with the scale of this step's optimizer state
+            return loss_scale.scale_gradients(loss, self.optimizer, opt_state), (loss, *aux)
 
         (_, (loss, y_pred, non_trainable, metrics_vars)), grads = jax.value_and_grad(
             loss_fn, has_aux=True

@@ -195,19 +195,24 @@ class ArrayRunner:
         return state
 
 
+def check_epochs_of(source: Any, what: str, steps: int | None, epochs: int) -> None:
+    """Refuse several epochs over a one-shot iterator with no ``steps_per_epoch``."""
+    if one_shot(source) and steps is None and epochs > 1:
+        raise ValueError(
+            f"{what}() received a Python generator/iterator and epochs={epochs} without "
+            "steps_per_epoch. An iterator can be consumed only once (and may be "
+            "infinite), so kerax cannot tell where an epoch ends. Pass "
+            "steps_per_epoch=..., or a kerax.utils.PyDataset / re-iterable of batches."
+        )
+
+
 class StreamRunner:
     """Epochs over batches from a generator, iterator or ``PyDataset``."""
 
     def __init__(
         self, model, source, what: str, steps: int | None, epochs: int = 1, check_nan: bool = True
     ):
-        if one_shot(source) and steps is None and epochs > 1:
-            raise ValueError(
-                f"{what}() received a Python generator/iterator and epochs={epochs} without "
-                "steps_per_epoch. An iterator can be consumed only once (and may be "
-                "infinite), so kerax cannot tell where an epoch ends. Pass "
-                "steps_per_epoch=..., or a kerax.utils.PyDataset / re-iterable of batches."
-            )
+        check_epochs_of(source, what, steps, epochs)
         steps = whole_steps(steps, "steps")
         self.model = model
         self.stream = BatchStream(source, what, check_nan=check_nan)

@@ -7,7 +7,6 @@ handles into a ``TrainState`` at the start of ``fit`` and back at the end.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import jax
@@ -21,19 +20,16 @@ from kerax.callbacks import CallbackList, History, ProgbarLogger
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import fit_stream, is_stream
 from kerax.trainer import keras_steps
-from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
+from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, keras2_positional_metrics
 from kerax.trainer.engine import (
     Engine,
-    TrainState,
-    intermediate_bytes,
-    loops_are_fast,
-    precompile,
 )
 from kerax.trainer.evaluating import Evaluating, host_logs
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.predictor import Predictor
-from kerax.trainer.runners import ArrayRunner, StreamRunner, place_state, whole_steps
+from kerax.trainer.runners import ArrayRunner, StreamRunner, whole_steps
 from kerax.trainer.runners import place as _place
+from kerax.trainer.setup import Setup, should_validate
 
 
 def _cap_steps(steps: Any, name: str) -> Any:
@@ -48,7 +44,7 @@ def _cap_steps(steps: Any, name: str) -> Any:
     return steps
 
 
-class Trainer(keras_steps.KerasSteps, Evaluating, Predicting):
+class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
     """Mixin giving ``Model`` Keras's training API."""
 
     def __init__(self):
@@ -117,7 +113,7 @@ class Trainer(keras_steps.KerasSteps, Evaluating, Predicting):
                 "steps_per_execution must be a positive integer. Received: "
                 f"steps_per_execution={steps_per_execution!r}"
             )
-        loss_weights, metrics = _keras2_positional_metrics(loss_weights, metrics)
+        loss_weights, metrics = keras2_positional_metrics(loss_weights, metrics)
         self._privacy = privacy.validate(dp_l2_clip, dp_noise_multiplier)
         if self._privacy is not None:
             privacy.check_model(self)
@@ -146,6 +142,13 @@ class Trainer(keras_steps.KerasSteps, Evaluating, Predicting):
                 metrics, weighted_metrics, list(names), self._compiled_loss
             )
         self._engines = {}
+        for stale in (
+            "_keras_custom_loop",
+            "_keras_compile_metrics",
+            "_keras_loss_tracker",
+            "_keras_output_losses",
+        ):  # a new compile: new loss, metrics, steps
+            self.__dict__.pop(stale, None)
         self._opt_state = None
         self.steps_per_execution = steps_per_execution
         self.compiled = True
@@ -168,128 +171,6 @@ class Trainer(keras_steps.KerasSteps, Evaluating, Predicting):
         if self.__dict__.get("_keras_custom_loop") is None:
             self.__dict__["_keras_custom_loop"] = CustomLoop(self)
         return self.__dict__["_keras_custom_loop"]
-
-    # -- set-up shared by fit/evaluate/*_on_batch --------------------------------------
-    def _require_compiled(self, what: str) -> None:
-        if not self.compiled:
-            raise RuntimeError(
-                f"You must call compile() before {what}(), e.g. "
-                "model.compile(optimizer='adam', loss='mse')."
-            )
-
-    def _forward_spec(self, x_sample: Any):
-        """Trace the forward pass once: output shapes, and whether loops are fast for it."""
-        key = (
-            jax.tree_util.tree_structure(x_sample),
-            tuple((a.shape[1:], str(a.dtype)) for a in jax.tree_util.tree_leaves(x_sample)),
-        )
-        if getattr(self, "_forward_cache", (None,))[0] != key:
-            jaxpr, spec = jax.make_jaxpr(
-                lambda v, x: self._apply(v, (x,), False, None)[0], return_shape=True
-            )(self._abstract_variables(), x_sample)
-            rows = max(1, jax.tree_util.tree_leaves(x_sample)[0].shape[0])
-            row_bytes = intermediate_bytes(jaxpr.jaxpr) // rows
-            self._forward_cache = (key, spec, loops_are_fast(jaxpr), row_bytes)
-        return self._forward_cache[1], self._forward_cache[2]
-
-    def _forward_row_bytes(self, x_sample: Any) -> int:
-        """The forward pass's intermediate values, in bytes per row of input."""
-        self._forward_spec(x_sample)
-        return self._forward_cache[3]
-
-    def _output_names(self, x_sample: Any) -> list[str]:
-        names = getattr(self, "output_names", None)
-        if names:
-            return list(names)
-        spec, _ = self._forward_spec(x_sample)
-        if isinstance(spec, dict):
-            return list(spec)
-        leaves = jax.tree_util.tree_leaves(spec)
-        if len(leaves) == 1:
-            return [self.layers[-1].name if getattr(self, "layers", None) else "output"]
-        return [f"output_{i}" for i in range(len(leaves))]
-
-    def _abstract_variables(self) -> dict:
-        return self._tree(lambda path, v: jax.ShapeDtypeStruct(v.shape, v.dtype))
-
-    def _engine_for(self, x: Any, y: Any, batch_size: int) -> Engine:
-        first = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
-        self._build_from_data(first)
-        self._check_stateful_batch(batch_size)
-        if self._compiled_loss is None:
-            names = self._output_names(first)
-            loss, loss_weights = self._loss_spec
-            self._compiled_loss = CompiledLoss(loss, loss_weights, names)
-            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names, self._compiled_loss)
-        if not self._compiled_metrics.built:
-            names = self._compiled_loss.output_names
-            y_pred, _ = self._forward_spec(first)
-            self._compiled_metrics.build(align(y, names, "y"), flatten_outputs(y_pred))
-        if batch_size not in self._engines:  # the model's layers decide loops_fast
-            self._engines[batch_size] = Engine(
-                self,
-                self._compiled_loss,
-                self._compiled_metrics,
-                self.optimizer,
-                batch_size,
-                privacy=getattr(self, "_privacy", None),
-                loops_fast=self._forward_spec(first)[1],
-            )
-        return self._engines[batch_size]
-
-    def _steps_per_dispatch(self, engine: Engine, steps: int, batch_hooks: bool) -> int:
-        """``steps_per_execution``, or the automatic choice.
-
-        "auto": about 20 dispatches per epoch where loops are fast (so a live progress bar
-        still moves and dispatch overhead is amortized), one step per dispatch where they
-        are not (see ``kerax.trainer.engine``), and one when callbacks read every batch.
-        """
-        k = self.steps_per_execution
-        if k != "auto":
-            return int(k)
-        if batch_hooks or not engine.loops_fast:
-            return 1
-        return max(1, math.ceil(steps / 20))
-
-    def _initial_state(self, engine: Engine, copy: bool) -> TrainState:
-        variables = self.get_variables()
-        if copy:  # fit donates the state; keep arrays the user may hold valid
-            variables = jax.device_put(variables, may_alias=False)  # a copy, no compile
-        if self._opt_state is None:
-            self._opt_state = self.optimizer.init(variables["trainable"])
-        opt_state = self.optimizer.sync_state(self._opt_state)
-        if self._train_key is None:
-            self._train_key = _scope.next_global_key()
-        metrics, losses = _place(engine.fresh_metric_states())
-        return place_state(
-            TrainState(
-                trainable=variables["trainable"],
-                non_trainable=variables["non_trainable"],
-                opt_state=opt_state,
-                metrics=metrics,
-                losses=losses,
-                step=np.int32(self.optimizer.iterations),
-                key=self._train_key,
-            )
-        )
-
-    def _finish(self, state: TrainState, final: bool = False) -> None:
-        trainable = state.trainable
-        if final:  # use_ema: Keras ends fit with the moving-average weights
-            trainable = self.optimizer.finalize_params(trainable, state.opt_state)
-            self._compiled_metrics.write_back(jax.device_get(state.metrics))
-        self.set_variables({"trainable": trainable, "non_trainable": state.non_trainable})
-        self._opt_state = state.opt_state
-        self._train_key = state.key
-        self.optimizer.observe_state(state.opt_state)
-
-    def _prepare(self, x, y, sample_weight, class_weight=None):
-        x, y = arrays.to_arrays(x, "x"), arrays.to_arrays(y, "y")
-        sample_weight = arrays.to_arrays(sample_weight, "sample_weight")
-        n = arrays.num_samples(x, y, sample_weight)
-        if class_weight is not None:
-            sample_weight = arrays.class_weights_to_sample_weights(y, class_weight, sample_weight)
-        return x, y, sample_weight, n
 
     def evaluate(
         self,
@@ -494,7 +375,7 @@ class Trainer(keras_steps.KerasSteps, Evaluating, Predicting):
             background = []
             self._fit_state = state
             logs = host_logs(runner.engine.logs_fn(state))
-            if val is not None and (epoch + 1) % validation_freq == 0:
+            if val is not None and should_validate(epoch, validation_freq):
                 callback_list.on_test_begin()
                 val_logs = self._evaluate_state(state, val_runner, callback_list)
                 callback_list.on_test_end(val_logs)
@@ -509,37 +390,6 @@ class Trainer(keras_steps.KerasSteps, Evaluating, Predicting):
         callback_list.on_train_end(logs)
         return self.history
 
-    def _precompile(
-        self, engine: Engine, state: TrainState, val_runner, runner, k: int, fused: bool
-    ) -> list:
-        """Start compiling the logs and validation programs beside the train program."""
-        if getattr(engine._log_values, "_cache_size", lambda: 0)():
-            return []  # a second fit of this model: everything is compiled
-        if fused and isinstance(runner, ArrayRunner) and runner.feed is None:
-            # Trace and lower the train program first: tracing holds the GIL, and the
-            # background threads below would slow it down. Its real call (the first
-            # dispatch) finds the lowering cached and goes straight to compiling.
-            stop = min(k, runner.steps)
-            args = (state, runner.data, runner.order, 0, stop, runner.n, runner.chunk(k))
-            engine.train_fused.trace(*args).lower()
-        threads = [precompile(engine._log_values, state)]
-        if isinstance(val_runner, ArrayRunner) and val_runner.feed is None:
-            val_engine = val_runner.engine
-            eval_state = state.replace(opt_state=None, **self._fresh_logs(val_engine))
-            data, order, n = val_runner.data, val_runner.order, val_runner.n
-            if val_engine.loops_fast:
-                chunk = val_runner.chunk(val_runner.steps)
-                args = (eval_state, data, order, 0, val_runner.steps, n, chunk)
-                threads.append(precompile(val_engine.eval_fused, *args))
-            else:
-                threads.append(precompile(val_engine.eval_single, eval_state, data, order, 0, n))
-            threads.append(precompile(val_engine._log_values, eval_state))
-        return threads
-
-    def _fresh_logs(self, engine: Engine) -> dict:
-        metrics, losses = _place(engine.fresh_metric_states())
-        return {"metrics": metrics, "losses": losses}
-
     @property
     def metrics_names(self) -> list[str]:
         """Names of the values ``evaluate`` returns, in order."""
@@ -549,21 +399,3 @@ class Trainer(keras_steps.KerasSteps, Evaluating, Predicting):
         if self._compiled_metrics is not None:
             names += self._compiled_metrics.names
         return names
-
-
-def _keras2_positional_metrics(loss_weights: Any, metrics: Any) -> tuple[Any, Any]:
-    """Keras 2's ``compile(optimizer, loss, metrics)``: the third positional argument was
-    ``metrics``; in Keras 3 it is ``loss_weights``. Weights are numbers and metrics are
-    names, functions or ``Metric`` objects, so a third argument holding the latter is
-    read as Keras 2 meant it."""
-
-    leaves = jax.tree_util.tree_leaves(loss_weights)  # strings and Metric objects are leaves
-    if not any(isinstance(leaf, str) or callable(leaf) for leaf in leaves):
-        return loss_weights, metrics
-    if metrics is not None:
-        raise TypeError(
-            "compile() got metrics twice: loss_weights holds metric names or functions "
-            f"({loss_weights!r}) and metrics={metrics!r} was also passed. loss_weights "
-            "takes numbers (one per output); pass metrics only as metrics=[...]."
-        )
-    return None, loss_weights

@@ -1,0 +1,201 @@
+"""What ``fit``, ``evaluate`` and the ``*_on_batch`` methods share: building the model
+and its compiled loss and metrics from the first batch, one ``Engine`` per batch size,
+and the ``TrainState`` that moves the weights in and out of the compiled loops."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+from kerax import _scope
+from kerax.data import arrays
+from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
+from kerax.trainer.engine import Engine, TrainState, intermediate_bytes, loops_are_fast, precompile
+from kerax.trainer.runners import ArrayRunner, place_state
+from kerax.trainer.runners import place as _place
+
+
+class Setup:
+    """Mixed into ``Trainer``: the set-up its loops share."""
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call compile() before {what}(), e.g. "
+                "model.compile(optimizer='adam', loss='mse')."
+            )
+
+    def _forward_spec(self, x_sample: Any):
+        """Trace the forward pass once: output shapes, and whether loops are fast for it."""
+        key = (
+            jax.tree_util.tree_structure(x_sample),
+            tuple((a.shape[1:], str(a.dtype)) for a in jax.tree_util.tree_leaves(x_sample)),
+        )
+        if getattr(self, "_forward_cache", (None,))[0] != key:
+            jaxpr, spec = jax.make_jaxpr(
+                lambda v, x: self._apply(v, (x,), False, None)[0], return_shape=True
+            )(self._abstract_variables(), x_sample)
+            rows = max(1, jax.tree_util.tree_leaves(x_sample)[0].shape[0])
+            row_bytes = intermediate_bytes(jaxpr.jaxpr) // rows
+            self._forward_cache = (key, spec, loops_are_fast(jaxpr), row_bytes)
+        return self._forward_cache[1], self._forward_cache[2]
+
+    def _forward_row_bytes(self, x_sample: Any) -> int:
+        """The forward pass's intermediate values, in bytes per row of input."""
+        self._forward_spec(x_sample)
+        return self._forward_cache[3]
+
+    def _output_names(self, x_sample: Any) -> list[str]:
+        names = getattr(self, "output_names", None)
+        if names:
+            return list(names)
+        spec, _ = self._forward_spec(x_sample)
+        if isinstance(spec, dict):
+            return list(spec)
+        leaves = jax.tree_util.tree_leaves(spec)
+        if len(leaves) == 1:
+            return [self.layers[-1].name if getattr(self, "layers", None) else "output"]
+        return [f"output_{i}" for i in range(len(leaves))]
+
+    def _abstract_variables(self) -> dict:
+        return self._tree(lambda path, v: jax.ShapeDtypeStruct(v.shape, v.dtype))
+
+    def _engine_for(self, x: Any, y: Any, batch_size: int) -> Engine:
+        first = jax.tree_util.tree_map(lambda a: a[:batch_size], x)
+        self._build_from_data(first)
+        self._check_stateful_batch(batch_size)
+        if self._compiled_loss is None:
+            names = self._output_names(first)
+            loss, loss_weights = self._loss_spec
+            self._compiled_loss = CompiledLoss(loss, loss_weights, names)
+            self._compiled_metrics = CompiledMetrics(*self._metric_spec, names, self._compiled_loss)
+        if not self._compiled_metrics.built:
+            names = self._compiled_loss.output_names
+            y_pred, _ = self._forward_spec(first)
+            self._compiled_metrics.build(align(y, names, "y"), flatten_outputs(y_pred))
+        if batch_size not in self._engines:  # the model's layers decide loops_fast
+            self._engines[batch_size] = Engine(
+                self,
+                self._compiled_loss,
+                self._compiled_metrics,
+                self.optimizer,
+                batch_size,
+                privacy=getattr(self, "_privacy", None),
+                loops_fast=self._forward_spec(first)[1],
+            )
+        return self._engines[batch_size]
+
+    def _steps_per_dispatch(self, engine: Engine, steps: int, batch_hooks: bool) -> int:
+        """``steps_per_execution``, or the automatic choice.
+
+        "auto": about 20 dispatches per epoch where loops are fast (so a live progress bar
+        still moves and dispatch overhead is amortized), one step per dispatch where they
+        are not (see ``kerax.trainer.engine``), and one when callbacks read every batch.
+        """
+        k = self.steps_per_execution
+        if k != "auto":
+            return int(k)
+        if batch_hooks or not engine.loops_fast:
+            return 1
+        return max(1, math.ceil(steps / 20))
+
+    def _initial_state(self, engine: Engine, copy: bool) -> TrainState:
+        variables = self.get_variables()
+        if copy:  # fit donates the state; keep arrays the user may hold valid
+            variables = jax.device_put(variables, may_alias=False)  # a copy, no compile
+        if self._opt_state is None:
+            self._opt_state = self.optimizer.init(variables["trainable"])
+        opt_state = self.optimizer.sync_state(self._opt_state)
+        if self._train_key is None:
+            self._train_key = _scope.next_global_key()
+        metrics, losses = _place(engine.fresh_metric_states())
+        return place_state(
+            TrainState(
+                trainable=variables["trainable"],
+                non_trainable=variables["non_trainable"],
+                opt_state=opt_state,
+                metrics=metrics,
+                losses=losses,
+                step=np.int32(self.optimizer.iterations),
+                key=self._train_key,
+            )
+        )
+
+    def _finish(self, state: TrainState, final: bool = False) -> None:
+        trainable = state.trainable
+        if final:  # use_ema: Keras ends fit with the moving-average weights
+            trainable = self.optimizer.finalize_params(trainable, state.opt_state)
+            self._compiled_metrics.write_back(jax.device_get(state.metrics))
+            self._sync_keras_metrics(state)
+        self.set_variables({"trainable": trainable, "non_trainable": state.non_trainable})
+        self._opt_state = state.opt_state
+        self._train_key = state.key
+        self.optimizer.observe_state(state.opt_state)
+
+    def _prepare(self, x, y, sample_weight, class_weight=None):
+        x, y = arrays.to_arrays(x, "x"), arrays.to_arrays(y, "y")
+        sample_weight = arrays.to_arrays(sample_weight, "sample_weight")
+        n = arrays.num_samples(x, y, sample_weight)
+        if class_weight is not None:
+            sample_weight = arrays.class_weights_to_sample_weights(y, class_weight, sample_weight)
+        return x, y, sample_weight, n
+
+    def _fresh_logs(self, engine: Engine) -> dict:
+        metrics, losses = _place(engine.fresh_metric_states())
+        return {"metrics": metrics, "losses": losses}
+
+    def _precompile(
+        self, engine: Engine, state: TrainState, val_runner, runner, k: int, fused: bool
+    ) -> list:
+        """Start compiling the logs and validation programs beside the train program."""
+        if getattr(engine._log_values, "_cache_size", lambda: 0)():
+            return []  # a second fit of this model: everything is compiled
+        if fused and isinstance(runner, ArrayRunner) and runner.feed is None:
+            # Trace and lower the train program first: tracing holds the GIL, and the
+            # background threads below would slow it down. Its real call (the first
+            # dispatch) finds the lowering cached and goes straight to compiling.
+            stop = min(k, runner.steps)
+            args = (state, runner.data, runner.order, 0, stop, runner.n, runner.chunk(k))
+            engine.train_fused.trace(*args).lower()
+        threads = [precompile(engine._log_values, state)]
+        if isinstance(val_runner, ArrayRunner) and val_runner.feed is None:
+            val_engine = val_runner.engine
+            eval_state = state.replace(opt_state=None, **self._fresh_logs(val_engine))
+            data, order, n = val_runner.data, val_runner.order, val_runner.n
+            if val_engine.loops_fast:
+                chunk = val_runner.chunk(val_runner.steps)
+                args = (eval_state, data, order, 0, val_runner.steps, n, chunk)
+                threads.append(precompile(val_engine.eval_fused, *args))
+            else:
+                threads.append(precompile(val_engine.eval_single, eval_state, data, order, 0, n))
+            threads.append(precompile(val_engine._log_values, eval_state))
+        return threads
+
+    def _sync_keras_metrics(self, state: TrainState) -> None:
+        """Give ``model.metrics`` (the loss trackers and ``compile_metrics``) the results
+        of a run of kerax's own loops, which keep those numbers in their state."""
+        losses, metrics = jax.device_get((state.losses, state.metrics))
+        trackers = [self._loss_tracker(), *self._output_loss_trackers()]
+        for tracker, (total, count) in zip(trackers, losses):
+            tracker.set_state({"total": np.float32(total), "count": np.float32(count)})
+        if any(spec is not None for spec in self._metric_spec):
+            entry = self._compile_metrics_entry()
+            leaves = jax.tree_util.tree_leaves(metrics)
+            if entry._tree is not None and len(leaves) == len(entry.variables):
+                for variable, value in zip(entry.variables, leaves):
+                    variable.assign(value)
+
+
+def should_validate(epoch: int, validation_freq: Any) -> bool:
+    """Keras's rule: every ``validation_freq`` epochs, or at the epochs (1-based) listed."""
+    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
+        return (epoch + 1) % validation_freq == 0
+    if isinstance(validation_freq, (list, tuple, set)):
+        return epoch + 1 in validation_freq
+    raise ValueError(
+        "validation_freq must be an integer (validate every N epochs) or a list of epoch "
+        f"numbers, counted from 1. Received: validation_freq={validation_freq!r}"
+    )

@@ -275,3 +275,40 @@ def test_source_inputs_of_a_deep_shared_graph_are_found_fast():
         x = kerax.layers.Add()([x, kerax.layers.Dense(4)(x)])
     sources = kerax.utils.get_source_inputs(kerax.layers.Concatenate()([x, b]))
     assert len(sources) == 2 and sources[0] is a and sources[1] is b
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("own_step", [False, True])
+def test_a_short_steps_per_epoch_goes_on_through_the_data_as_keras(keras_oracle, own_step):
+    x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
+    y = x.sum(1, keepdims=True)
+    runs = []
+    for k in (keras_oracle, kerax):
+
+        class Default(k.Model):
+            def train_step(self, state, data):
+                return super().train_step(state, data)
+
+        inputs = k.Input((4,))
+        model = (Default if own_step else k.Model)(inputs, k.layers.Dense(1)(inputs))
+        model.compile(k.optimizers.SGD(0.1), "mse")
+        if runs:
+            model.set_weights(runs[0][1])
+        weights = model.get_weights()
+        history = model.fit(
+            x, y, batch_size=16, epochs=4, steps_per_epoch=1, shuffle=False, verbose=0
+        )
+        runs.append((history.history["loss"], weights, model.get_weights()))
+    # Epochs 1-3 read batches 1, 2, 3 (one pass); epoch 4 starts the next pass.
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
+    for ours, theirs in zip(runs[1][2], runs[0][2]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_a_steps_per_epoch_that_does_not_divide_the_data_ends_an_epoch_early():
+    x = np.ones((48, 4), "float32")
+    model = kerax.Sequential([kerax.Input((4,)), kerax.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.warns(UserWarning, match="ran out of data after 1 of steps_per_epoch=2"):
+        model.fit(x, x[:, :1], batch_size=16, epochs=3, steps_per_epoch=2, verbose=0)
+    assert model.optimizer.iterations == 2 + 1 + 2

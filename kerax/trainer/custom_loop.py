@@ -63,8 +63,9 @@ class Batches:
         if self.n == 0:
             raise ValueError(f"{what}() received an empty dataset (0 samples).")
         self.batch_size = batch_size
-        full = math.ceil(self.n / batch_size)
-        self.steps = full if steps is None else min(int(steps), full)
+        self.total = math.ceil(self.n / batch_size)
+        self.steps = self.total if steps is None else min(int(steps), self.total)
+        self._pass_start, self._order = 0, None
 
     def peek(self) -> tuple:
         """The first batch, without consuming it from an iterator."""
@@ -77,27 +78,37 @@ class Batches:
                 except StopIteration:
                     raise ValueError(f"{self.what}() received an empty generator.") from None
             return _as_data(self._peeked)
-        for data in self.epoch():
-            return data
-        raise ValueError(f"{self.what}() received an empty dataset.")
+        if self.stream:  # a PyDataset: batch 0 is read again when its turn comes
+            for data in self.epoch():
+                return data
+            raise ValueError(f"{self.what}() received an empty dataset.")
+        return self._take(np.arange(min(self.batch_size, self.n)))
+
+    def _take(self, rows) -> tuple:
+        parts = [self.x]
+        if self.y is not None:
+            parts.append(self.y)
+            if self.sample_weight is not None:
+                parts.append(self.sample_weight)
+        return tuple(jax.tree_util.tree_map(lambda a: a[rows], p) for p in parts)
 
     def epoch(self, shuffle_key=None):
         """The batches of one epoch (rows shuffled when ``shuffle_key`` is given)."""
         if self.stream:
             yield from self._stream_epoch(shuffle_key)
             return
-        order = np.arange(self.n)
-        if shuffle_key is not None:
-            order = permutation(shuffle_key, self.n)
-        bs = self.batch_size
-        for i in range(self.steps):
-            rows = order[i * bs : (i + 1) * bs]
-            parts = [self.x]
-            if self.y is not None:
-                parts.append(self.y)
-                if self.sample_weight is not None:
-                    parts.append(self.sample_weight)
-            yield tuple(jax.tree_util.tree_map(lambda a, r=rows: a[r], p) for p in parts)
+        # steps_per_epoch shorter than the data: as in Keras, an epoch goes on from where
+        # the last one stopped in the same pass (one shuffle per pass).
+        base = self._pass_start
+        if base == 0:
+            self._order = np.arange(self.n)
+            if shuffle_key is not None:
+                self._order = permutation(shuffle_key, self.n)
+        order, bs = self._order, self.batch_size
+        end = min(base + self.steps, self.total)
+        self._pass_start = 0 if end >= self.total else end
+        for i in range(base, end):
+            yield self._take(order[i * bs : (i + 1) * bs])
 
     def _stream_epoch(self, shuffle_key):
         source = self.source

@@ -127,6 +127,9 @@ class ArrayRunner:
         else:
             self.data, self.order, total = self.feed.arrange(), None, self.feed.steps
         self.steps = total if steps is None else min(int(steps), total)
+        # A steps_per_epoch shorter than the data: as Keras 3, an epoch goes on from where
+        # the last one stopped in the same pass over the data (one shuffle per pass).
+        self.total, self.pass_start = total, 0
 
     def train_epoch(
         self,
@@ -140,23 +143,33 @@ class ArrayRunner:
         first_step: int = 0,
         on_begin: Callable = lambda batch: None,
     ):
-        if shuffle and self.feed is not None:  # each process arranges its share
+        base = self.pass_start
+        if base == 0 and shuffle and self.feed is not None:  # each process its share
             permute = lambda order, n: shuffle_lib.epoch_order(epoch_key, n, len(order))
             self.data = self.feed.arrange(permute)
-        elif shuffle:
+        elif base == 0 and shuffle:
             self.order = place(self.orders.get(epoch_key))
         chunk = self.chunk(k)
-        for start in range(first_step, self.steps, k):
-            stop = min(start + k, self.steps)
-            on_begin(start)
+        end = min(base + self.steps, self.total)
+        if end - base < self.steps:  # Keras's warning; the next epoch starts a new pass
+            _warnings.warn(
+                f"Your input ran out of data after {end - base} of steps_per_epoch="
+                f"{self.steps} steps: this epoch ends early and the next one starts a new "
+                "pass over the data. Use a steps_per_epoch that divides "
+                f"{self.total} (the batches in the data)."
+            )
+        for start in range(base + first_step, end, k):
+            stop = min(start + k, end)
+            on_begin(start - base)
             # one dispatch per step when unfused, so each can be settled (distribution.settle)
             for a, b in [(start, stop)] if fused else [(i, i + 1) for i in range(start, stop)]:
                 args = (state, self.data, self.order, a, b, self.n, fused, chunk)
                 state = self.engine.run_train(*args)
                 distribution_lib.settle(state)
-            on_dispatch(stop - 1, state)
+            on_dispatch(stop - 1 - base, state)
             if should_stop():
                 break
+        self.pass_start = 0 if end >= self.total else end
         return state
 
     def chunk(self, k: int) -> int | None:

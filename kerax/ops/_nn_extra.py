@@ -342,11 +342,24 @@ def ctc_decode(
     blank), repeats merged when ``merge_repeated``, blanks (``mask_index``; ``None`` means
     the last class) dropped. Returns ``(decoded, scores)``: labels ``(1, batch,
     max_time)`` left-aligned and padded with -1, and ``-sum`` of the chosen frame scores,
-    ``(batch, 1)``. ``"beam_search"`` is not implemented yet."""
+    ``(batch, 1)``.
+
+    ``"beam_search"``: CTC prefix beam search over ``log_softmax(inputs)`` keeping
+    ``beam_width`` prefixes (see :mod:`kerax.ops._ctc_beam`). Returns labels
+    ``(top_paths, batch, max_time)`` padded with -1 and their log-probabilities
+    ``(batch, top_paths)``, best first; ``merge_repeated`` does not apply (as in Keras)."""
     x = to_float(inputs)
     x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
     if strategy == "beam_search":
-        raise NotImplementedError("ctc_decode(strategy='beam_search') is not implemented yet")
+        from kerax.ops._ctc_beam import ctc_beam_search_decode
+
+        return ctc_beam_search_decode(
+            x,
+            jnp.asarray(unwrap(sequence_lengths)),
+            beam_width=beam_width,
+            top_paths=top_paths,
+            mask_index=mask_index,
+        )
     if strategy != "greedy":
         raise ValueError(
             f"Invalid strategy {strategy!r}. Supported values are 'greedy' and 'beam_search'."

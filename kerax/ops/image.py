@@ -287,6 +287,10 @@ def extract_patches(
     data_format: str | None = None,
 ) -> jax.Array:
     """Patches of ``size`` as channels: ``(..., rows, cols, ph * pw * C)``."""
+    if not isinstance(size, int) and len(size) == 3:  # Keras: a 3D size means 3D patches
+        return extract_patches_3d(  # noqa: F405 (from _image_extra, imported below)
+            images, size, strides, dilation_rate, padding, data_format
+        )
     last = _last(data_format)
     x, back = _batched(_images(images), last)
     size = (size, size) if isinstance(size, int) else tuple(size)
@@ -386,7 +390,12 @@ def sobel_edges(images: Any, data_format: str | None = None) -> jax.Array:
     return jnp.stack([dy, dx], axis=-1)
 
 
+# The rest of keras.ops.image; imported last, as it builds on the helpers above.
+from kerax.ops._image_extra import *  # noqa: E402, F403
+from kerax.ops._image_extra import __all__ as _image_extra_all  # noqa: E402
+
 __all__ = [
+    *_image_extra_all,
     "affine_transform",
     "crop_images",
     "extract_patches",

@@ -27,6 +27,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from kerax import _scope
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
@@ -142,6 +143,9 @@ class KerasSteps:
         attributes of the model (``self.loss_tracker = keras.metrics.Mean(...)``)."""
         from kerax.metrics import Metric
 
+        pending = self.__dict__.pop("_keras_pending", None)
+        if pending is not None:
+            self._write_pending(*pending)
         out = []
         if self.compiled:
             out.append(self._loss_tracker())
@@ -182,6 +186,18 @@ class KerasSteps:
             trackers = [Mean(name=name) for name in names]
             self.__dict__["_keras_output_losses"] = trackers
         return trackers
+
+    def _write_pending(self, losses, metrics) -> None:
+        """The numbers of the last run of kerax's own loops, into ``model.metrics``."""
+        trackers = [self._loss_tracker(), *self._output_loss_trackers()]
+        for tracker, (total, count) in zip(trackers, losses):
+            tracker.set_state({"total": np.float32(total), "count": np.float32(count)})
+        if any(spec is not None for spec in self._metric_spec):
+            entry = self._compile_metrics_entry()
+            leaves = jax.tree_util.tree_leaves(metrics)
+            if entry._tree is not None and len(leaves) == len(entry.variables):
+                for variable, value in zip(entry.variables, leaves):
+                    variable.assign(value)
 
     def get_metrics_result(self) -> dict:
         """Every metric's current result, dict results merged (Keras's method)."""

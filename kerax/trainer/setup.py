@@ -176,17 +176,10 @@ class Setup:
 
     def _sync_keras_metrics(self, state: TrainState) -> None:
         """Give ``model.metrics`` (the loss trackers and ``compile_metrics``) the results
-        of a run of kerax's own loops, which keep those numbers in their state."""
-        losses, metrics = jax.device_get((state.losses, state.metrics))
-        trackers = [self._loss_tracker(), *self._output_loss_trackers()]
-        for tracker, (total, count) in zip(trackers, losses):
-            tracker.set_state({"total": np.float32(total), "count": np.float32(count)})
-        if any(spec is not None for spec in self._metric_spec):
-            entry = self._compile_metrics_entry()
-            leaves = jax.tree_util.tree_leaves(metrics)
-            if entry._tree is not None and len(leaves) == len(entry.variables):
-                for variable, value in zip(entry.variables, leaves):
-                    variable.assign(value)
+        of a run of kerax's own loops, which keep those numbers in their state. Copied
+        to the host now, written into the metrics when ``model.metrics`` is next read
+        (building those metrics costs small compiles that fit need not wait for)."""
+        self.__dict__["_keras_pending"] = jax.device_get((state.losses, state.metrics))
 
 
 def should_validate(epoch: int, validation_freq: Any) -> bool:

@@ -147,6 +147,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
             "_keras_compile_metrics",
             "_keras_loss_tracker",
             "_keras_output_losses",
+            "_keras_pending",
         ):  # a new compile: new loss, metrics, steps
             self.__dict__.pop(stale, None)
         self._opt_state = None

@@ -151,3 +151,9 @@ def test_jit():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_gaussian_blur_takes_tuple_sizes_under_jit():
+    images = np.random.default_rng(0).normal(size=(1, 8, 8, 2)).astype("float32")
+    blur = lambda a: ops.image.gaussian_blur(a, (5, 3), (1.0, 2.0))
+    np.testing.assert_allclose(jax.jit(blur)(images), blur(images), rtol=1e-5, atol=1e-6)

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax import config
-from kerax.ops._convert import to_float, unwrap
+from kerax.ops._convert import static, to_float, unwrap
 
 
 def _last(data_format: str | None) -> bool:
@@ -334,8 +334,8 @@ def gaussian_blur(
 
     x, back = _batched(_images(images), _last(data_format))
     dtype = to_float(x).dtype
-    kw, kh = (int(v) for v in unwrap(kernel_size))
-    sw, sh = (float(v) for v in unwrap(sigma))
+    kw, kh = (int(v) for v in static(kernel_size))  # static: concrete under jit
+    sw, sh = (float(v) for v in static(sigma))
     ky, kx = _gaussian(kh, sh, dtype), _gaussian(kw, sw, dtype)
     c = x.shape[-1]
     kernel = jnp.tile((ky[:, None] * kx[None, :])[:, :, None, None], (1, 1, c, 1))

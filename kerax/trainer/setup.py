@@ -128,8 +128,8 @@ class Setup:
         trainable = state.trainable
         if final:  # use_ema: Keras ends fit with the moving-average weights
             trainable = self.optimizer.finalize_params(trainable, state.opt_state)
-            self._compiled_metrics.write_back(jax.device_get(state.metrics))
-            self._sync_keras_metrics(state)
+            self._sync_keras_metrics(state)  # one transfer of the metric states
+            self._compiled_metrics.write_back(self.__dict__["_keras_pending"][1])
         self.set_variables({"trainable": trainable, "non_trainable": state.non_trainable})
         self._opt_state = state.opt_state
         self._train_key = state.key

@@ -1,11 +1,17 @@
 """``keras.applications``: reference architectures with Keras's pretrained weights.
 
-``VGG16``, ``VGG19``, ``ResNet50``/``ResNet101``/``ResNet152`` and ``MobileNetV2`` build
-the networks with Keras's layer names and read Keras's ImageNet weight files (fetched
-once into ``~/.keras/models``, or found there when Keras already downloaded them). Each
-family has its submodule with the matching ``preprocess_input`` and
-``decode_predictions`` (``keras.applications.vgg16``, ``keras.applications.resnet``,
-``keras.applications.mobilenet_v2``). Nothing here is imported until first used.
+``VGG16``, ``VGG19``, ``ResNet50``/``ResNet101``/``ResNet152``,
+``ResNet50V2``/``ResNet101V2``/``ResNet152V2``, ``DenseNet121``/``DenseNet169``/
+``DenseNet201``, ``MobileNet``, ``MobileNetV2``, ``MobileNetV3Small``/``MobileNetV3Large``,
+``Xception`` and ``InceptionV3`` build the networks with Keras's layer names and read
+Keras's ImageNet weight files (fetched once into ``~/.keras/models``, or found there when
+Keras already downloaded them). Each family has its submodule with the matching
+``preprocess_input`` and ``decode_predictions`` (``keras.applications.vgg16``,
+``keras.applications.resnet``, ``keras.applications.resnet_v2``,
+``keras.applications.densenet``, ``keras.applications.mobilenet``,
+``keras.applications.mobilenet_v2``, ``keras.applications.mobilenet_v3``,
+``keras.applications.xception``, ``keras.applications.inception_v3``). Nothing here is
+imported until first used.
 
 Example:
     >>> import kerax as keras
@@ -18,18 +24,35 @@ Example:
 from kerax import _lazy
 
 __all__ = [
+    "DenseNet121",
+    "DenseNet169",
+    "DenseNet201",
+    "InceptionV3",
+    "MobileNet",
     "MobileNetV2",
+    "MobileNetV3Large",
+    "MobileNetV3Small",
     "ResNet50",
+    "ResNet50V2",
     "ResNet101",
+    "ResNet101V2",
     "ResNet152",
+    "ResNet152V2",
     "VGG16",
     "VGG19",
+    "Xception",
+    "densenet",
     "imagenet_utils",
+    "inception_v3",
+    "mobilenet",
     "mobilenet_v2",
+    "mobilenet_v3",
     "resnet",
     "resnet50",
+    "resnet_v2",
     "vgg16",
     "vgg19",
+    "xception",
 ]
 
 __getattr__, __dir__ = _lazy.attach(
@@ -39,7 +62,26 @@ __getattr__, __dir__ = _lazy.attach(
             "kerax.applications.vgg": ("VGG16", "VGG19"),
             "kerax.applications.resnet": ("ResNet50", "ResNet101", "ResNet152"),
             "kerax.applications.mobilenet_v2": ("MobileNetV2",),
+            "kerax.applications.resnet_v2": ("ResNet50V2", "ResNet101V2", "ResNet152V2"),
+            "kerax.applications.densenet": ("DenseNet121", "DenseNet169", "DenseNet201"),
+            "kerax.applications.mobilenet": ("MobileNet",),
+            "kerax.applications.xception": ("Xception",),
+            "kerax.applications.inception_v3": ("InceptionV3",),
+            "kerax.applications.mobilenet_v3": ("MobileNetV3Small", "MobileNetV3Large"),
         }
     ),
-    submodules=["imagenet_utils", "mobilenet_v2", "resnet", "resnet50", "vgg16", "vgg19"],
+    submodules=[
+        "densenet",
+        "imagenet_utils",
+        "inception_v3",
+        "mobilenet",
+        "mobilenet_v2",
+        "mobilenet_v3",
+        "resnet",
+        "resnet50",
+        "resnet_v2",
+        "vgg16",
+        "vgg19",
+        "xception",
+    ],
 )

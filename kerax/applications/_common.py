@@ -160,3 +160,46 @@ def preprocess_caffe(x: Any, data_format: str | None = None) -> Any:
 
 # One class index for every ImageNet family; preprocess_caffe fixes the family's mode.
 decode_predictions = imagenet_utils.decode_predictions
+
+
+def classifier_top(
+    x: Any,
+    include_top: bool,
+    pooling: Any,
+    classes: int,
+    classifier_activation: Any,
+    named_pooling: bool = True,
+) -> Any:
+    """The end Keras gives most families: global average pooling (``avg_pool``) and a
+    ``Dense`` ``predictions`` layer, or without the classifier the optional global
+    pooling (``avg_pool``/``max_pool``, or automatic names where Keras leaves them
+    unnamed: ``named_pooling=False``)."""
+    from kerax import layers
+
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name="avg_pool" if named_pooling else None)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name="max_pool" if named_pooling else None)(x)
+    return x
+
+
+def load_weights(
+    model: Any,
+    weights: Any,
+    label: str,
+    url_dir: str,
+    fname: str,
+    file_hash: str | None,
+    include_top: bool,
+) -> Any:
+    """Load ``weights`` into ``model``: Keras's ImageNet file ``fname`` (see
+    :func:`imagenet_weights`) for ``"imagenet"``, the file at that path for a path,
+    nothing for ``None``. Returns the model."""
+    if weights == "imagenet":
+        model.load_weights(imagenet_weights(label, url_dir, fname, file_hash, include_top))
+    elif weights is not None:
+        model.load_weights(weights)
+    return model

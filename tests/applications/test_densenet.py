@@ -1,0 +1,94 @@
+"""keras.applications.DenseNet121/169/201: against Keras 3 (smallest network), weights
+from a Keras 2 file given by path, and the argument rules."""
+
+import doctest
+
+import numpy as np
+import pytest
+from _app_helpers import (
+    assert_matches_keras,
+    assert_same_weights,
+    fresh_layer_names,  # noqa: F401 (autouse fixture)
+    go_offline,
+    images,
+    keras_or_skip,
+    make_keras_cache,
+)
+
+import kerax
+from kerax.applications import densenet
+
+SHAPE = (32, 32, 3)
+URL = "https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+def test_smallest_network_matches_keras():
+    keras = keras_or_skip()
+    kwargs = dict(weights=None, input_shape=SHAPE, classes=10, classifier_activation=None)
+    theirs = keras.applications.DenseNet121(**kwargs)
+    ours = kerax.applications.DenseNet121(**kwargs)
+    x = densenet.preprocess_input(images(2, SHAPE))
+    assert_matches_keras(
+        ours,
+        theirs,
+        x,
+        lambda weights: kerax.applications.DenseNet121(**{**kwargs, "weights": weights}),
+    )
+    np.testing.assert_allclose(
+        x, keras.applications.densenet.preprocess_input(images(2, SHAPE)), rtol=1e-6
+    )
+
+
+def test_structure_and_keras2_weights_by_path(tmp_path):
+    source = kerax.applications.DenseNet121(weights=None, include_top=False, input_shape=SHAPE)
+    names = [layer.name for layer in source.layers]
+    assert names[-2:] == ["bn", "relu"] and source.output_shape == (None, 1, 1, 1024)
+    assert "conv5_block16_concat" in names and "pool4_pool" in names
+    assert source.get_layer("pool2_conv").filters == 128  # (64 + 6 * 32) / 2
+    path = make_keras_cache(tmp_path, source, "densenet121_notop.h5")
+    ours = kerax.applications.DenseNet121(weights=path, include_top=False, pooling="max")
+    assert ours.output_shape == (None, 1024)
+    assert_same_weights(ours, source)
+    assert densenet.BLOCKS["densenet201"] == (6, 12, 48, 32)
+
+
+def test_missing_weights_offline_error_names_keras_file(tmp_path, monkeypatch):
+    go_offline(monkeypatch)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(OSError) as info:
+        kerax.applications.DenseNet121(include_top=False, input_shape=SHAPE)
+    message = str(info.value)
+    fname = "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    assert "DenseNet121(weights='imagenet', include_top=False)" in message
+    assert URL + fname in message and str(tmp_path / "models" / fname) in message
+
+
+def test_argument_errors_explain_the_rule(monkeypatch):
+    go_offline(monkeypatch)
+    cases = [
+        (dict(classes=10), "needs classes=1000. Received: classes=10"),
+        (dict(input_shape=(64, 64, 3)), r"must be \(224, 224, 3\)"),
+        (dict(weights=None, include_top=False, input_shape=(31, 64, 3)), "at least 32x32"),
+        (dict(weights="nothing.h5"), "no file at that path"),
+        (dict(weights=None, include_top=False, pooling="sum"), "pooling must be one of"),
+        (dict(classifier_activation="relu"), "must be None or 'softmax'"),
+    ]
+    for kwargs, match in cases:
+        with pytest.raises(ValueError, match=match):
+            kerax.applications.DenseNet121(**kwargs)
+    kerax.config.set_image_data_format("channels_first")
+    try:
+        with pytest.raises(ValueError, match="only the 'channels_last'"):
+            kerax.applications.DenseNet201(weights=None)
+    finally:
+        kerax.config.set_image_data_format("channels_last")
+
+
+def test_module_exposes_the_keras_names():
+    apps = kerax.applications
+    assert densenet.DenseNet121 is apps.DenseNet121 and densenet.DenseNet201 is apps.DenseNet201
+    names = {"DenseNet121", "DenseNet169", "DenseNet201", "densenet"}
+    assert names <= set(dir(apps)) & set(apps.__all__)
+    assert doctest.testmod(densenet).failed == 0

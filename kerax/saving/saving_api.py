@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kerax import _warnings
-from kerax.saving import _io, legacy_h5, legacy_model_h5
+from kerax.saving import _io, assets, legacy_h5, legacy_model_h5
 from kerax.saving.model_config import deserialize_model, serialize_model
 from kerax.saving.object_config import safe_mode_scope, to_json
 from kerax.saving.weights_h5 import (
@@ -185,9 +185,9 @@ class _Archive:
 
 
 @contextlib.contextmanager
-def _open_h5(data: Any, source: str) -> Iterator[Any]:
+def _open_h5(data: Any, source: str, mode: str = "r") -> Iterator[Any]:
     try:
-        h5 = _h5py().File(data, "r")
+        h5 = _h5py().File(data, mode)
     except OSError as e:
         raise ValueError(
             f"The weights in {source!r} are not a valid HDF5 file (truncated or "
@@ -210,7 +210,8 @@ def load_model(
     """Load a model saved with :func:`save_model` (or by Keras 3) from a ``.keras`` file.
 
     A path ending in ``.h5`` or ``.hdf5`` is read as Keras's legacy whole-model HDF5
-    file, as written by ``model.save("m.h5")`` in kerax, Keras 3 or tf.keras 2.x.
+    file, as written by ``model.save("m.h5")`` in kerax, Keras 3 or tf.keras 2.x. Adapted
+    lookup vocabularies that Keras keeps in ``assets/`` are read (:mod:`kerax.saving.assets`).
 
     Args:
         filepath: the ``.keras`` (or ``.h5`` / ``.hdf5``) file.
@@ -244,7 +245,10 @@ def load_model(
             raise ValueError(f"{path!r} is corrupted: its config.json is not JSON ({e}).") from None
         with safe_mode_scope(safe_mode):
             model = deserialize_model(config, custom_objects, compile=compile)
-        with _open_h5(io.BytesIO(archive.read(_WEIGHTS)), path) as h5:
+        # Opened writable (an in-memory copy) only to take Keras's tf_idf arrays out.
+        mode = "r+" if assets.has_idf_weights(model) else "r"
+        with _open_h5(io.BytesIO(archive.read(_WEIGHTS)), path, mode) as h5:
+            assets.load_lookup_assets(archive, model, h5, path)  # Keras's vocabularies
             if not model.built and layer_weight_groups(h5):
                 raise ValueError(
                     f"Model '{model.name}' ({type(model).__name__}) in {path!r} could not be "

@@ -181,3 +181,107 @@ class Masking(Layer):
 
     def get_config(self):
         return {**super().get_config(), "mask_value": self.mask_value}
+
+
+class ReversibleEmbedding(Embedding):
+    """An ``Embedding`` that also maps vectors back to logits over the vocabulary.
+
+    ``layer(ids)`` embeds as ``Embedding`` does; ``layer(hidden, reverse=True)`` returns
+    ``hidden @ embeddings.T`` (tied weights, as in language models whose output layer
+    shares the input embedding, Press & Wolf 2017, https://arxiv.org/abs/1608.05859)
+    or ``hidden @ reverse_embeddings`` with ``tie_weights=False``.
+
+    Args:
+        input_dim, output_dim, embeddings_initializer, embeddings_regularizer,
+            embeddings_constraint, mask_zero: as for ``Embedding``.
+        tie_weights: reuse ``embeddings`` for the reverse projection (default); False
+            adds a separate ``(output_dim, input_dim)`` weight ``reverse_embeddings``
+            (same initializer).
+        reverse_dtype: a dtype both operands of the reverse matmul are cast to.
+        logit_soft_cap: if set, reverse logits become ``tanh(logits / cap) * cap``.
+
+    Shapes: ``(batch, ...)`` -> ``(batch, ..., output_dim)``; reversed,
+    ``(batch, ..., output_dim)`` -> ``(batch, ..., input_dim)`` (no mask).
+
+    Example:
+        >>> import numpy as np
+        >>> from kerax.layers.embedding import ReversibleEmbedding
+        >>> layer = ReversibleEmbedding(10, 4)
+        >>> hidden = layer(np.array([[1, 2]]))
+        >>> layer(hidden, reverse=True).shape
+        (1, 2, 10)
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        tie_weights: bool = True,
+        embeddings_initializer: Any = "uniform",
+        embeddings_regularizer: Any = None,
+        embeddings_constraint: Any = None,
+        mask_zero: bool = False,
+        reverse_dtype: Any = None,
+        logit_soft_cap: float | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            input_dim,
+            output_dim,
+            embeddings_initializer=embeddings_initializer,
+            embeddings_regularizer=embeddings_regularizer,
+            embeddings_constraint=embeddings_constraint,
+            mask_zero=mask_zero,
+            **kwargs,
+        )
+        if logit_soft_cap is not None and not (
+            isinstance(logit_soft_cap, (int, float)) and logit_soft_cap > 0
+        ):
+            raise ValueError(
+                f"Layer '{self.name}' (ReversibleEmbedding): logit_soft_cap must be a positive "
+                f"number or None. Received: logit_soft_cap={logit_soft_cap!r}"
+            )
+        self.tie_weights = bool(tie_weights)
+        self.reverse_dtype = None if reverse_dtype is None else jnp.dtype(reverse_dtype).name
+        self.logit_soft_cap = logit_soft_cap
+        self.__dict__["_reversed"] = False
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        super().build(input_shape)
+        if not self.tie_weights:
+            self.reverse_embeddings = self.add_weight(
+                shape=(self.output_dim, self.input_dim),
+                initializer=self.embeddings_initializer,
+                name="reverse_embeddings",
+            )
+
+    def call(self, inputs, reverse=False):
+        self.__dict__["_reversed"] = bool(reverse)  # read by compute_mask, right after
+        if not reverse:
+            return super().call(inputs)
+        if inputs.shape[-1] != self.output_dim:
+            raise ValueError(
+                f"Layer '{self.name}' (ReversibleEmbedding) with reverse=True expects inputs "
+                f"with last axis {self.output_dim} (output_dim). Received: "
+                f"inputs.shape={tuple(inputs.shape)}"
+            )
+        kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
+        if self.reverse_dtype is not None:
+            inputs, kernel = inputs.astype(self.reverse_dtype), kernel.astype(self.reverse_dtype)
+        logits = jnp.matmul(inputs, kernel)
+        if self.logit_soft_cap is not None:
+            logits = jnp.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+        return logits
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None if self.__dict__["_reversed"] else super().compute_mask(inputs, previous_mask)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "tie_weights": self.tie_weights,
+            "reverse_dtype": self.reverse_dtype,
+            "logit_soft_cap": self.logit_soft_cap,
+        }

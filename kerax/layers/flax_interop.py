@@ -70,12 +70,60 @@ def _typed_key(key: jax.Array) -> jax.Array:
     return jax.random.wrap_key_data(key)
 
 
+def leaf_initializers(init_leaves: Callable) -> Callable:
+    """``initializer_of(i)``: an initializer giving leaf ``i`` of ``init_leaves(key)``.
+
+    One compiled init serves every leaf; each weight takes its leaf of an init drawn
+    with its own key, so ``model.init`` stays a pure function of the key.
+    """
+    jitted, compiled = jax.jit(init_leaves), {}
+
+    def leaves(key):
+        if isinstance(key, jax.core.Tracer):
+            return jitted(key)
+        # Eager weight creation runs under ensure_compile_time_eval, where a jit call is
+        # replayed op by op (seconds); an AOT executable is not.
+        sig = (key.shape, key.dtype)
+        if sig not in compiled:
+            compiled[sig] = jitted.lower(key).compile()
+        return compiled[sig](key)
+
+    return lambda i: lambda shape, dtype=None, key=None: leaves(key)[i]
+
+
 class _TreeWeights(Layer):
     """A layer whose weights are the leaves of a pytree (the module's variables)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._names_by_path: dict[str, str] = {}
+        self._input_spec = None
+
+    def _maybe_build(self, args: tuple) -> None:
+        # build() sees only shapes; an init function also needs the input dtypes.
+        if not self.built and args:
+            self._input_spec = jax.tree_util.tree_map(
+                lambda t: jax.ShapeDtypeStruct(t.shape, t.dtype), args[0]
+            )
+        super()._maybe_build(args)
+
+    def _set_input_spec(self, input_shape: Any) -> None:
+        """The input's shapes and dtypes from ``input_shape`` (``None`` dimensions as 1),
+        unless a first call already recorded them."""
+        if self._input_spec is None:
+            is_shape = lambda s: (
+                isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+            )
+            self._input_spec = jax.tree_util.tree_map(
+                lambda s: jax.ShapeDtypeStruct(
+                    tuple(1 if d is None else d for d in s), self.compute_dtype
+                ),
+                input_shape,
+                is_leaf=is_shape,
+            )
+
+    def _ones_like_input(self) -> Any:
+        return jax.tree_util.tree_map(lambda s: jnp.ones(s.shape, s.dtype), self._input_spec)
 
     def _create_leaves(self, tree: Any, trainable: bool, initializer_of: Callable) -> list:
         """``add_weight`` for every leaf, in flattening order; returns the weight names."""
@@ -175,7 +223,6 @@ class FlaxLayer(_TreeWeights):
         else:
             fn = method
         self._training_arg = _training_argument(fn)
-        self._input_spec = None
 
     def _train_kwargs(self, training: bool) -> dict:
         if self._training_arg is None:
@@ -183,38 +230,19 @@ class FlaxLayer(_TreeWeights):
         name, positive = self._training_arg
         return {name: bool(training) if positive else not training}
 
-    def _maybe_build(self, args: tuple) -> None:
-        # build() sees only shapes; the module's init also needs the input dtypes.
-        if not self.built and args:
-            self._input_spec = jax.tree_util.tree_map(
-                lambda t: jax.ShapeDtypeStruct(t.shape, t.dtype), args[0]
-            )
-        super()._maybe_build(args)
-
     def _init_tree(self, key: jax.Array) -> dict:
         k_params, k_dropout = jax.random.split(key)
-        dummy = jax.tree_util.tree_map(lambda s: jnp.ones(s.shape, s.dtype), self._input_spec)
         return dict(
             self.module.init(
                 {"params": k_params, "dropout": k_dropout},
-                dummy,
+                self._ones_like_input(),
                 method=self.method,
                 **self._train_kwargs(True),
             )
         )
 
     def build(self, input_shape):
-        if self._input_spec is None:
-            is_shape = lambda s: (
-                isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
-            )
-            self._input_spec = jax.tree_util.tree_map(
-                lambda s: jax.ShapeDtypeStruct(
-                    tuple(1 if d is None else d for d in s), self.compute_dtype
-                ),
-                input_shape,
-                is_leaf=is_shape,
-            )
+        self._set_input_spec(input_shape)
         if self.variables_init is not None:
             tree = dict(self.variables_init)
         else:
@@ -227,27 +255,14 @@ class FlaxLayer(_TreeWeights):
             fixed = jax.tree_util.tree_leaves(params) + jax.tree_util.tree_leaves(state)
             initializer_of = lambda i: lambda shape, dtype=None, key=None: fixed[i]
         else:
-            # One compiled init for every leaf; each weight takes its leaf of an init
-            # drawn with its own key, so model.init stays a pure function of the key.
+
             def split_leaves(key):
                 fresh = self._init_tree(key)
                 trainable = {k: v for k, v in fresh.items() if k == "params"}
                 rest = {k: v for k, v in fresh.items() if k != "params"}
                 return jax.tree_util.tree_leaves(trainable) + jax.tree_util.tree_leaves(rest)
 
-            jitted, compiled = jax.jit(split_leaves), {}
-
-            def init_leaves(key):
-                if isinstance(key, jax.core.Tracer):
-                    return jitted(key)
-                # Eager weight creation runs under ensure_compile_time_eval, where a jit
-                # call is replayed op by op (seconds); an AOT executable is not.
-                sig = (key.shape, key.dtype)
-                if sig not in compiled:
-                    compiled[sig] = jitted.lower(key).compile()
-                return compiled[sig](key)
-
-            initializer_of = lambda i: lambda shape, dtype=None, key=None: init_leaves(key)[i]
+            initializer_of = leaf_initializers(split_leaves)
         self._param_names = self._create_leaves(params, True, initializer_of)
         offset = len(self._param_names)
         self._state_names = self._create_leaves(state, False, lambda i: initializer_of(offset + i))

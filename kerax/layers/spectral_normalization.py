@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax.layers.base import Layer
+from kerax.layers.wrapper import Wrapper
 
 
 def _l2_normalize(x: jax.Array) -> jax.Array:
@@ -19,7 +20,7 @@ def _l2_normalize(x: jax.Array) -> jax.Array:
     return x * jnp.minimum(inv_norm, 1.0 / config.epsilon())
 
 
-class SpectralNormalization(Layer):
+class SpectralNormalization(Wrapper):
     """Performs spectral normalization on the kernel of a wrapped layer.
 
     In training (``training=True``) each call runs ``power_iterations`` steps of the
@@ -60,22 +61,12 @@ class SpectralNormalization(Layer):
     """
 
     def __init__(self, layer: Layer, power_iterations: int = 1, **kwargs):
-        if isinstance(layer, dict):
-            from kerax.layers import deserialize
-
-            layer = deserialize(layer)
-        if not isinstance(layer, Layer):
-            raise ValueError(
-                f"Layer {layer!r} supplied to SpectralNormalization isn't a supported "
-                "layer type. Pass a kerax layer with a kernel, e.g. Dense(8)."
-            )
-        super().__init__(**kwargs)
+        super().__init__(layer, **kwargs)
         if power_iterations <= 0:
             raise ValueError(
                 "`power_iterations` should be greater than zero. Received: "
                 f"`power_iterations={power_iterations}`"
             )
-        self.layer = layer
         self.power_iterations = int(power_iterations)
 
     def _kernel_attr(self) -> str:
@@ -141,18 +132,4 @@ class SpectralNormalization(Layer):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self) -> dict:
-        from kerax.layers import serialize
-
-        return {
-            **super().get_config(),
-            "layer": serialize(self.layer),
-            "power_iterations": self.power_iterations,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict, custom_objects: dict | None = None) -> SpectralNormalization:
-        from kerax.layers import deserialize
-
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects)
-        return cls(**config)
+        return {**super().get_config(), "power_iterations": self.power_iterations}

@@ -171,3 +171,65 @@ def test_masking_rejects_rank_1_inputs():
 
 def test_docstring_examples():
     assert doctest.testmod(embedding).failed == 0
+
+
+def _round_trip(layer, ids):
+    """Embed, then project back to vocabulary logits with the same layer."""
+    return layer(layer(ids), reverse=True)
+
+
+REVERSIBLE = [
+    {"input_dim": 6, "output_dim": 3},
+    {"input_dim": 6, "output_dim": 3, "tie_weights": False},
+    {"input_dim": 6, "output_dim": 3, "logit_soft_cap": 0.01, "mask_zero": True},
+    {"input_dim": 6, "output_dim": 3, "reverse_dtype": "float16"},
+]
+
+
+@pytest.mark.parametrize("kwargs", REVERSIBLE, ids=str)
+def test_reversible_harness(kwargs):
+    check_layer(lambda: embedding.ReversibleEmbedding(**kwargs), IDS, call=_round_trip)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("kwargs", REVERSIBLE, ids=str)
+def test_reversible_matches_keras(keras_oracle, kwargs):
+    check_keras_parity(
+        lambda: embedding.ReversibleEmbedding(**kwargs),
+        lambda: keras_oracle.layers.ReversibleEmbedding(**kwargs),
+        IDS,
+        keras_oracle,
+        call=_round_trip,
+        atol=1e-3 if "reverse_dtype" in kwargs else 1e-5,
+    )
+
+
+def test_reversible_ties_weights_and_masks_only_forward():
+    layer = embedding.ReversibleEmbedding(6, 3, mask_zero=True)
+    hidden = layer(IDS)
+    logits = layer(hidden, reverse=True)
+    np.testing.assert_allclose(
+        logits, np.asarray(hidden) @ np.asarray(layer.embeddings).T, atol=1e-6
+    )
+    assert len(layer.weights) == 1
+    ids = kerax.Input((4,), dtype="int32")
+    h = layer(ids)
+    model = kerax.Model(ids, [h, layer(h, reverse=True)])
+    (_, out), _ = model.apply(model.get_variables(), IDS)
+    assert out.shape == (3, 4, 6)
+    layer(hidden, reverse=True)
+    assert layer.compute_mask(np.asarray(hidden)) is None  # logits carry no mask
+    layer(IDS)
+    assert layer.compute_mask(IDS).tolist() == (IDS != 0).tolist()
+    untied = embedding.ReversibleEmbedding(6, 3, tie_weights=False)
+    untied(IDS)
+    assert [w.name for w in untied.weights] == ["embeddings", "reverse_embeddings"]
+
+
+def test_reversible_errors():
+    with pytest.raises(ValueError, match="logit_soft_cap"):
+        embedding.ReversibleEmbedding(6, 3, logit_soft_cap=-1.0)
+    layer = embedding.ReversibleEmbedding(6, 3)
+    layer(IDS)
+    with pytest.raises(ValueError, match="last axis 3"):
+        layer(np.ones((2, 5), "float32"), reverse=True)

@@ -488,7 +488,7 @@ CONSTRUCTOR_ERRORS = [
         ValueError,
         "return_state",
     ),
-    (lambda: TimeDistributed("dense"), TypeError, "wraps a kerax Layer"),
+    (lambda: TimeDistributed("dense"), ValueError, "wraps a kerax layer"),
     (lambda: ConvLSTM2D(0, 3), ValueError, "filters must be a positive"),
     (lambda: ConvLSTM2D(2, (3, 3, 3)), ValueError, "kernel_size"),
     (lambda: ConvLSTM2D(2, 3, padding="causal"), ValueError, "padding"),

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from kerax.layers.base import Layer
 from kerax.layers.recurrent._rnn import RNN, deserialize_layer, serialize_layer
+from kerax.layers.wrapper import Wrapper
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -205,7 +206,7 @@ class Bidirectional(Layer):
         return cls(**config)
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies a layer to every timestep of its input (axis 1).
 
     Args:
@@ -226,15 +227,7 @@ class TimeDistributed(Layer):
     """
 
     def __init__(self, layer: Layer, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(layer, dict):
-            layer = deserialize_layer(layer)
-        if not isinstance(layer, Layer):
-            raise TypeError(
-                f"TimeDistributed '{self.name}' wraps a kerax Layer (e.g. Dense(8)). "
-                f"Received: layer={layer!r}"
-            )
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.supports_masking = True
 
     def _check_rank(self, shape) -> None:
@@ -267,12 +260,3 @@ class TimeDistributed(Layer):
             kwargs["mask"] = mask.reshape((batch * time, *mask.shape[2:]))
         outputs = self.layer(flat, **kwargs)
         return jax.tree_util.tree_map(lambda y: y.reshape((batch, time, *y.shape[1:])), outputs)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "layer": serialize_layer(self.layer)}
-
-    @classmethod
-    def from_config(cls, config: dict, custom_objects: dict | None = None) -> TimeDistributed:
-        config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"], custom_objects)
-        return cls(**config)

@@ -35,3 +35,18 @@ def keras_oracle():
     if keras.backend.backend() != "jax":
         pytest.skip("the Keras oracle needs KERAS_BACKEND=jax")
     return keras
+
+
+_RUN_SLOW = os.environ.get("KERAX_SLOW_TESTS") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` (each tens of seconds on 2 cores: building large Keras 3
+    reference models) run only with KERAX_SLOW_TESTS=1, so the default suite stays
+    within CI's time."""
+    if _RUN_SLOW:
+        return
+    skip = pytest.mark.skip(reason="slow: set KERAX_SLOW_TESTS=1 to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

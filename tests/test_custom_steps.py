@@ -152,8 +152,29 @@ def _super_step_model(k):
     return model
 
 
+def _compute_metrics_model(k):
+    """Keras's compute_metrics docstring: the compiled metrics, then one of its own."""
+
+    class WithOwnMetric(k.Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.mean_prediction = k.metrics.Mean(name="mean_prediction")
+
+        def compute_metrics(self, x, y, y_pred, sample_weight=None):
+            results = super().compute_metrics(x, y, y_pred, sample_weight)
+            self.mean_prediction.update_state(y_pred)
+            results["mean_prediction"] = self.mean_prediction.result()
+            return results
+
+    inputs = k.Input((8,))
+    model = WithOwnMetric(inputs, k.layers.Dense(1)(k.layers.Dense(4, activation="relu")(inputs)))
+    model.compile(k.optimizers.Adam(0.01), "mse", metrics=["mae"])
+    return model
+
+
 BUILDERS = {
     "guide": _guide_model,
+    "compute_metrics": _compute_metrics_model,
     "attribute_metrics": _attribute_metrics_model,
     "compute_loss": _compute_loss_model,
     "super_train_step": _super_step_model,
@@ -268,7 +289,7 @@ def test_predict_step_and_generators():
         model.fit(batches(), epochs=2, verbose=0)
 
 
-def test_tensorflow_style_steps_and_compute_metrics_are_refused_with_directions():
+def test_tensorflow_style_steps_are_refused_with_directions():
     class TFStyle(kerax.Model):
         def train_step(self, data):
             return {}
@@ -277,12 +298,16 @@ def test_tensorflow_style_steps_and_compute_metrics_are_refused_with_directions(
     with pytest.raises(TypeError, match=r"train_step\(self, state, data\)"):
         TFStyle(inputs, kerax.layers.Dense(1)(inputs)).compile("adam", "mse")
 
-    class OwnMetrics(kerax.Model):
-        def compute_metrics(self, x, y, y_pred, sample_weight=None):
-            return {}
 
-    with pytest.raises(NotImplementedError, match="compute_metrics"):
-        OwnMetrics(inputs, kerax.layers.Dense(1)(inputs)).compile("adam", "mse")
+def test_compute_metrics_runs_in_fit_and_evaluate():
+    model = _compute_metrics_model(kerax)
+    history = model.fit(X, Y, epochs=2, batch_size=16, verbose=0)
+    assert sorted(history.history) == ["loss", "mae", "mean_prediction"]
+    predictions = model.predict(X, verbose=0)
+    logs = model.evaluate(X, Y, batch_size=len(X), verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["mean_prediction"], predictions.mean(), rtol=1e-5)
+    np.testing.assert_allclose(logs["mae"], np.abs(predictions - Y).mean(), rtol=1e-5)
+    assert [m.name for m in model.metrics] == ["loss", "compile_metrics", "mean_prediction"]
 
 
 def test_stateless_apply_equals_optax_and_needs_a_build():

@@ -44,22 +44,15 @@ def overridden(model: Any) -> set[str]:
         for c in type(model).__mro__
         if issubclass(c, Model) and not c.__module__.startswith("kerax.")
     ]
-    names = (*STEP_METHODS, "compute_metrics")
+    names = (*STEP_METHODS, "compute_metrics")  # compute_metrics: Keras's loop runs it
     return {name for name in names if any(name in vars(c) for c in users)}
 
 
 def check_overrides(model: Any) -> None:
-    """Refuse what kerax cannot run: Keras's TensorFlow-style steps, ``compute_metrics``."""
+    """Refuse what kerax cannot run: Keras's TensorFlow-style steps."""
     import inspect
 
     mine = overridden(model)
-    if "compute_metrics" in mine:
-        raise NotImplementedError(
-            f"{type(model).__name__} overrides compute_metrics, which kerax does not call. "
-            "Update your metrics in your own train_step(self, state, data) with "
-            "metric.stateless_update_state(...), or put the computation in a "
-            "keras.metrics.Metric passed to compile(metrics=[...])."
-        )
     for name in ("train_step", "test_step", "predict_step"):
         if name not in mine:
             continue
@@ -286,21 +279,33 @@ class KerasSteps:
         metrics_vars = [scope.updates.get(id(h), v) for h, v in zip(handles, metrics_vars)]
         return loss, (y_pred, non_trainable, metrics_vars)
 
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics with a batch; return every metric's result.
+
+        Keras's default. Inside a step the metrics' variables are bound to the step's
+        values, so an override may call ``metric.update_state(...)`` on any metric in
+        ``model.metrics`` (and ``super().compute_metrics(...)``): the step carries the
+        new values, as Keras's ``StatelessScope`` does.
+        """
+        del x  # the default does not use it, as in Keras
+        entry = self.__dict__.get("_keras_compile_metrics")
+        if entry is not None and y is not None:
+            entry.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
     def _update_step_metrics(self, metrics_vars, loss, x, y, y_pred, sw):
-        """The loss tracker (weighted by the batch's rows) and the compiled metrics."""
+        """The loss tracker (weighted by the batch's rows), then ``compute_metrics``,
+        with every metric's variables bound to ``metrics_vars``."""
         rows = jax.tree_util.tree_leaves(x)[0].shape[0]
-        logs, new, start = {}, [], 0
-        for metric in self.metrics:
-            values = list(metrics_vars[start : start + len(metric.variables)])
-            start += len(values)
-            if metric is self.__dict__.get("_keras_loss_tracker"):
-                values = metric.stateless_update_state(values, loss, sample_weight=rows)
-            elif metric is self.__dict__.get("_keras_compile_metrics") and y is not None:
-                values = metric.stateless_update_state(values, y, y_pred, sw)
-            result = metric.stateless_result(values)
-            logs.update(result if isinstance(result, dict) else {metric.name: result})
-            new += values
-        return logs, new
+        metrics = self.metrics
+        handles = [v for m in metrics for v in m.variables]
+        scope = _scope.Scope(values={id(h): v for h, v in zip(handles, metrics_vars)})
+        tracker = self.__dict__.get("_keras_loss_tracker")
+        with _scope.bind(scope):
+            if any(m is tracker for m in metrics):  # a `metrics` override may leave it out
+                tracker.update_state(loss, sample_weight=rows)
+            logs = self.compute_metrics(x, y, y_pred, sw)
+        return logs, [scope.updates.get(id(h), v) for h, v in zip(handles, metrics_vars)]
 
     def train_step(self, state, data):
         """Keras's default train step: ``(logs, state)`` after one batch."""

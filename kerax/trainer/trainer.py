@@ -159,12 +159,13 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
     # -- a model's own Keras 3 steps (kerax.trainer.keras_steps) -------------------------
     def _runs_custom(self, step: str) -> bool:
         """Whether Keras's loop runs ``step``: for fit and evaluate, when the user's
-        subclass overrides any step or ``compute_loss`` (the other steps are then Keras's
-        defaults, as in Keras); for predict, when it overrides ``predict_step``."""
+        subclass overrides any step, ``compute_loss`` or ``compute_metrics`` (the other
+        steps are then Keras's defaults, as in Keras); for predict, when it overrides
+        ``predict_step``."""
         mine = keras_steps.overridden(self)
         if step == "predict_step":
             return step in mine
-        return bool(mine & {"train_step", "test_step", "compute_loss"})
+        return bool(mine & {"train_step", "test_step", "compute_loss", "compute_metrics"})
 
     def _custom_loop(self):
         from kerax.trainer.custom_loop import CustomLoop

@@ -14,7 +14,8 @@ given to ``apply``; ``Pipeline`` applies a list of layers in order. ``AutoContra
 ``Equalization`` and ``Solarization`` act as in Keras (``AutoContrast`` always, the
 other two unless ``training=False``). On the host (strings, NumPy; call them on data
 before the model): ``Hashing``, ``StringLookup``, ``IntegerLookup`` (also traceable on integers),
-``TextVectorization``.
+``TextVectorization``. Audio: ``MelSpectrogram`` and ``STFTSpectrogram`` (the STFT as
+convolution weights, trainable as in Keras).
 """
 
 from kerax.layers.preprocessing._hashed_crossing import HashedCrossing as HashedCrossing
@@ -22,6 +23,8 @@ from kerax.layers.preprocessing._hashing import Hashing as Hashing
 from kerax.layers.preprocessing._lookup import IntegerLookup as IntegerLookup
 from kerax.layers.preprocessing._lookup import StringLookup as StringLookup
 from kerax.layers.preprocessing._text import TextVectorization as TextVectorization
+from kerax.layers.preprocessing.audio import MelSpectrogram as MelSpectrogram
+from kerax.layers.preprocessing.audio import STFTSpectrogram as STFTSpectrogram
 from kerax.layers.preprocessing.augment_policies import AugMix as AugMix
 from kerax.layers.preprocessing.augment_policies import RandAugment as RandAugment
 from kerax.layers.preprocessing.categorical import CategoryEncoding as CategoryEncoding
@@ -72,6 +75,7 @@ __all__ = [
     "HashedCrossing",
     "Hashing",
     "IntegerLookup",
+    "MelSpectrogram",
     "MixUp",
     "Normalization",
     "Pipeline",
@@ -98,6 +102,7 @@ __all__ = [
     "RandomZoom",
     "Rescaling",
     "Resizing",
+    "STFTSpectrogram",
     "Solarization",
     "StringLookup",
     "TextVectorization",

@@ -53,6 +53,7 @@ _NAMES = {
     "KerasTensor": "kerax._graph",
     "Variable": "kerax._variable",
     "Input": "kerax.layers.core",
+    "InputSpec": "kerax.layers.input_spec",
     "Layer": "kerax.layers.base",
     "Loss": "kerax.losses._base",
     "Metric": "kerax.metrics._base",

@@ -57,6 +57,7 @@ _FAMILIES = {
     "kerax.layers.flax_interop": ("FlaxLayer", "NnxLayer"),
     "kerax.layers.jax_layer": ("JaxLayer",),
     "kerax.layers.wrapper": ("Wrapper",),
+    "kerax.layers.input_spec": ("InputSpec",),
     "kerax.layers.merging": (
         "Add",
         "Average",

@@ -35,6 +35,7 @@ import numpy as np
 from kerax import _graph, _naming, _scope
 from kerax._variable import Variable
 from kerax.layers._weights import Weights
+from kerax.layers.input_spec import assert_input_compatibility
 
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size")
 
@@ -233,6 +234,17 @@ class Layer(Weights):
         first = args[0] if args else None
         self.build(shape_of(first) if first is not None else None)
         self.__dict__["built"] = True
+        if first is not None:  # build may have set the spec
+            assert_input_compatibility(self.input_spec, first, self.name)
+
+    @property
+    def input_spec(self) -> Any:
+        """An ``InputSpec`` (or a structure of them) every call's inputs are checked against."""
+        return self.__dict__.get("_keras_input_spec")
+
+    @input_spec.setter
+    def input_spec(self, value: Any) -> None:
+        self.__dict__["_keras_input_spec"] = value
 
     def _call_accepts(self, name: str) -> bool:
         return name in inspect.signature(self.call).parameters
@@ -247,8 +259,10 @@ class Layer(Weights):
         if not args:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
         if _graph.any_symbolic((args, kwargs)):
+            assert_input_compatibility(self.input_spec, args[0], self.name)
             return _graph.symbolic_call(self, args, kwargs)
         args = (self._convert_inputs(args[0]), *args[1:])
+        assert_input_compatibility(self.input_spec, args[0], self.name)
         scope = _scope.current()
         training = kwargs.pop("training", None)
         if training is None and scope is not None:

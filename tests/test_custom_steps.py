@@ -456,3 +456,24 @@ def test_model_metrics_hold_the_results_of_kerax_own_loops():
     assert float(compiled.result()["mae"]) == pytest.approx(logs["mae"][-1], rel=1e-5)
     evaluated = model.evaluate(X, Y, verbose=0, return_dict=True)
     assert model.get_metrics_result() == pytest.approx(evaluated, rel=1e-5)
+
+
+@pytest.mark.keras
+def test_metrics_of_sublayers_are_listed_as_in_keras(keras_oracle):
+    names = []
+    for k in (keras_oracle, kerax):
+
+        class Holder(k.layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.seen = k.metrics.Mean(name="seen")  # noqa: B023 - used at once
+
+            def call(self, x):
+                return x * 2
+
+        inner = k.Sequential([k.Input((3,)), k.layers.Dense(2)])
+        inner.compile("adam", "mse")  # a nested model keeps its own metrics
+        model = k.Sequential([k.Input((3,)), Holder(), inner, k.layers.Dense(1)])
+        model.compile("adam", "mse", metrics=["mae"])
+        names.append(([m.name for m in model.metrics], [m.name for m in model.layers[0].metrics]))
+    assert names[0] == names[1] == (["loss", "compile_metrics", "seen"], ["seen"])

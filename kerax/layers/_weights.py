@@ -90,6 +90,26 @@ class Weights:
     def layers(self) -> list:
         return list(self._layers)
 
+    def _own_metrics(self) -> list:
+        """The ``keras.metrics.Metric`` objects held as attributes (alone or in lists)."""
+        from kerax.metrics import Metric
+
+        out = []
+        for name, value in vars(self).items():
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if not name.startswith("_keras_"):
+                out += [m for m in items if isinstance(m, Metric) and m not in out]
+        return out
+
+    @property
+    def metrics(self) -> list:
+        """The metrics this layer and its sublayers hold as attributes (Keras's
+        ``layer.metrics``)."""
+        out = []
+        for layer in self._flat_layers():
+            out += [m for m in layer._own_metrics() if m not in out]
+        return out
+
     def _flat_layers(self) -> list:
         """This layer and every nested layer, each once, in tracking order."""
         out, seen = [], set()

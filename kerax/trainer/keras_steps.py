@@ -132,9 +132,10 @@ class KerasSteps:
     # -- metrics, Keras 3's way ----------------------------------------------------------
     @property
     def metrics(self) -> list:
-        """Keras 3's order: the loss tracker, ``compile_metrics``, then metrics that are
-        attributes of the model (``self.loss_tracker = keras.metrics.Mean(...)``)."""
-        from kerax.metrics import Metric
+        """Keras 3's order: the loss tracker, ``compile_metrics``, the per-output loss
+        trackers, then metrics that are attributes of the model
+        (``self.loss_tracker = keras.metrics.Mean(...)``) or of its layers."""
+        from kerax.models.model import Model
 
         pending = self.__dict__.pop("_keras_pending", None)
         if pending is not None:
@@ -145,10 +146,11 @@ class KerasSteps:
             if any(spec is not None for spec in self._metric_spec):
                 out.append(self._compile_metrics_entry())
             out += self._output_loss_trackers()
-        for name, value in vars(self).items():
-            items = value if isinstance(value, (list, tuple)) else [value]
-            if not name.startswith("_keras_"):
-                out += [m for m in items if isinstance(m, Metric) and m not in out]
+        # Then the model's own attribute metrics and its sublayers', not those of nested
+        # models (Keras: a nested Trainer has its own).
+        for layer in self._flat_layers():
+            if layer is self or not isinstance(layer, Model):
+                out += [m for m in layer._own_metrics() if m not in out]
         return out
 
     @property

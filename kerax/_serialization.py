@@ -254,7 +254,9 @@ def serialize_keras_object(obj: Any, module: str, module_objects: Mapping[str, A
             "registered_name": None,
         }
     return {
-        "module": None,
+        # A class that lives in a Keras module outside the built-in tables (ConvNeXt's
+        # LayerScale) names it, so that both Keras and kerax find it when loading.
+        "module": getattr(cls, "_keras_module", None),
         "class_name": cls.__name__,
         "config": config,
         "registered_name": registered or cls.__name__,

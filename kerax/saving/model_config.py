@@ -13,6 +13,7 @@ Keras's files alike; unknown classes fail with the way to register them.
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -133,10 +134,24 @@ def serialize_model(model: Any, include_compile: bool = True) -> dict:
 
 
 # -- reading -----------------------------------------------------------------------------
+def _import_application(module: Any) -> None:
+    """Import ``kerax.applications.<family>`` for a layer class Keras (or kerax) keeps in
+    an application module (ConvNeXt's ``LayerScale``): importing registers it."""
+    if not isinstance(module, str) or ".applications." not in module:
+        return
+    family = module.rsplit(".", 1)[-1]
+    if family.isidentifier():
+        try:
+            importlib.import_module(f"kerax.applications.{family}")
+        except ImportError:
+            pass  # not a family kerax has: the lookup below explains what is missing
+
+
 def _resolve(config: dict, custom_objects: dict | None) -> type | None:
     from kerax import layers
 
     class_name, registered = config.get("class_name"), config.get("registered_name")
+    _import_application(config.get("module"))
     for name in (registered, class_name):
         if isinstance(name, str):
             obj = _serialization.get_registered_object(name, custom_objects)

@@ -1,10 +1,13 @@
-"""Initial states (optimizer slots, metric accumulators) built on the host.
+"""Small computations done by NumPy on the host instead of by a compiled program.
 
-Such states are zeros, fills and copies of their inputs (reshaped or concatenated).
-Computed by XLA they cost a compiled program each (~5-80 ms of compile on CPU, on the
-critical path of a first ``fit``); computed by NumPy from the same jaxpr they cost
-microseconds and give the same values (the few primitives allowed are exact in IEEE
-arithmetic). Anything else falls back to one compiled call.
+Initial states (optimizer slots, metric accumulators) are zeros, fills and copies of
+their inputs (reshaped or concatenated); the logs of most metrics are divisions,
+maxima and selects of a few accumulators. Computed by XLA they cost a compiled program
+each (~5-80 ms of compile on CPU, on the critical path of a first ``fit``); computed by
+NumPy from the same jaxpr they cost microseconds and give the same values (the
+primitives allowed are exact, correctly rounded IEEE operations, so the order of
+evaluation cannot change a result; sums over axes are left out for that reason).
+Anything else falls back to one compiled call.
 """
 
 from __future__ import annotations
@@ -39,7 +42,32 @@ _PRIMITIVES: dict[str, Callable] = {
     "mul": lambda x, y, **_: np.multiply(x, y),
     "reshape": lambda x, new_sizes, **_: np.reshape(x, new_sizes),
     "concatenate": lambda *xs, dimension, **_: np.concatenate(xs, axis=dimension),
+    "div": lambda x, y, **_: np.divide(x, y),
+    "max": lambda x, y, **_: np.maximum(x, y),
+    "min": lambda x, y, **_: np.minimum(x, y),
+    "sqrt": lambda x, **_: np.sqrt(x),
+    "abs": lambda x, **_: np.abs(x),
+    "eq": lambda x, y, **_: np.equal(x, y),
+    "ne": lambda x, y, **_: np.not_equal(x, y),
+    "lt": lambda x, y, **_: np.less(x, y),
+    "le": lambda x, y, **_: np.less_equal(x, y),
+    "gt": lambda x, y, **_: np.greater(x, y),
+    "ge": lambda x, y, **_: np.greater_equal(x, y),
+    "select_n": lambda which, *cases, **_: np.choose(np.asarray(which, np.int32), cases),
+    "pjit": lambda *xs, jaxpr, **_: _evaluate(jaxpr.jaxpr, jaxpr.consts, xs),
+    "jit": lambda *xs, jaxpr, **_: _evaluate(jaxpr.jaxpr, jaxpr.consts, xs),
 }
+
+
+def _on_host(jaxpr) -> bool:
+    """Whether every primitive of ``jaxpr`` (nested calls included) has a rule here."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name not in _PRIMITIVES:
+            return False
+        inner = eqn.params.get("jaxpr")
+        if inner is not None and not _on_host(getattr(inner, "jaxpr", inner)):
+            return False
+    return True
 
 
 def _evaluate(jaxpr, consts, args) -> list:
@@ -77,3 +105,19 @@ def host_eval(fn: Callable, *args: Any) -> Any:
     except _NotOnHost:
         return jax.device_get(jax.jit(fn)(*args))
     return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shapes), flat)
+
+
+def host_function(fn: Callable, *args: Any) -> Callable | None:
+    """``fn`` as a NumPy function of arguments shaped like ``args`` (host arrays in,
+    host arrays out, same structure as ``fn``'s result), or None when ``fn`` needs a
+    primitive this module does not run on the host."""
+    closed, shapes = jax.make_jaxpr(fn, return_shape=True)(*args)
+    if not _on_host(closed.jaxpr):
+        return None
+    tree = jax.tree_util.tree_structure(shapes)
+
+    def run(*values: Any) -> Any:
+        flat = _evaluate(closed.jaxpr, closed.consts, jax.tree_util.tree_leaves(values))
+        return jax.tree_util.tree_unflatten(tree, flat)
+
+    return run

@@ -50,3 +50,5 @@ def test_chunk_is_the_dispatch_capped_by_the_epoch_and_the_byte_limit(monkeypatc
     assert runner.chunk(100) == 13  # an epoch has 13 steps
     monkeypatch.setattr(runners, "GATHER_MAX_BYTES", 5 * 8 * (6 + 3) * 4)
     assert runner.chunk(5) == 5 and runner.chunk(6) is None  # 36 bytes a row
+    monkeypatch.setattr(runners, "GATHER_STEP_BYTES", 8 * 36)  # large batches: per step
+    assert runner.chunk(5) is None

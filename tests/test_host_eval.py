@@ -1,4 +1,5 @@
-"""Initial states built on the host (kerax._host_eval) equal the compiled ones."""
+"""Initial states and fit logs computed on the host (kerax._host_eval) equal the
+compiled ones."""
 
 import jax
 import jax.numpy as jnp
@@ -7,6 +8,13 @@ import pytest
 
 from kerax import optimizers
 from kerax._host_eval import host_eval
+
+
+def keras_metric(name):
+    from kerax import metrics
+
+    return getattr(metrics, name)()
+
 
 PARAMS = {"dense": {"kernel": jnp.ones((3, 2)), "bias": jnp.arange(2.0)}}
 
@@ -52,3 +60,33 @@ def test_adam_state_needs_no_compiled_call(monkeypatch):
     monkeypatch.setattr(jax, "jit", no_jit)
     leaves = jax.tree_util.tree_leaves(host_eval(init, PARAMS))  # would raise if compiled
     assert all(isinstance(leaf, np.ndarray) for leaf in leaves)
+
+
+@pytest.mark.parametrize(
+    "metrics, on_host",
+    [
+        (["accuracy", "mae", "mse", keras_metric("RootMeanSquaredError")], True),
+        (["accuracy", keras_metric("AUC")], False),  # a sum over thresholds: compiled
+    ],
+    ids=["means", "auc"],
+)
+def test_fit_logs_computed_by_numpy_equal_the_compiled_ones(metrics, on_host, monkeypatch):
+    import kerax
+    from kerax.trainer.engine import Engine, python_logs
+
+    seen = []
+    host = Engine.host_logs
+    monkeypatch.setattr(Engine, "host_logs", lambda e, s: seen.append((e, s)) or host(e, s))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype("float32")
+    y = (rng.uniform(size=(40, 1)) > 0.5).astype("float32")
+    model = kerax.Sequential([kerax.Input((5,)), kerax.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy", metrics=metrics)
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    engine, state = seen[-1]  # the last epoch's state
+    assert engine.logs_on_host(state) is on_host
+    compiled = python_logs(engine.logs_fn(state))
+    ours = host(engine, state)
+    assert ours == compiled and list(ours) == list(compiled)  # bit for bit, Keras's order
+    assert list(compiled) == list(history.history)
+    assert [history.history[k][-1] for k in compiled] == list(compiled.values())

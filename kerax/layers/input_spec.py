@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["InputSpec", "assert_input_compatibility"]
+__all__ = ["InputSpec"]
 
 
 def _dtype_name(dtype: Any) -> str:

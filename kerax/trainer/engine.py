@@ -20,10 +20,11 @@ from typing import Any
 import flax.struct
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from kerax import distribution as distribution_lib
-from kerax._host_eval import host_eval
+from kerax._host_eval import host_eval, host_function
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 
 
@@ -115,6 +116,8 @@ class Engine:
         self.eval_batch = self.eval_one
         self._log_values = jax.jit(lambda state: tuple(self.logs(state).values()))
         self._fresh_states = None
+        self._host_logs = None  # the NumPy logs function, or False (see logs_on_host)
+        self.precompiled = False  # whether a fit started this engine's compiles (setup)
 
     # -- state ---------------------------------------------------------------------------
     def fresh_metric_states(self) -> tuple[tuple, tuple]:
@@ -132,15 +135,36 @@ class Engine:
 
     def logs(self, state: TrainState) -> dict[str, Any]:
         """Device scalars for the logs: loss first, then metrics (no host sync here)."""
+        return self._logs_of(state.losses, state.metrics)
+
+    def _logs_of(self, losses, metrics) -> dict[str, Any]:
         names = ["loss", *self.loss.per_output_names]
-        out = {n: _mean_result(s) for n, s in zip(names, state.losses)}
-        out.update(self.metrics.results(state.metrics))
+        out = {n: _mean_result(s) for n, s in zip(names, losses)}
+        out.update(self.metrics.results(metrics))
         return out
 
     def logs_fn(self, state: TrainState) -> dict[str, Any]:
         """``logs`` in one compiled call, keeping Keras's key order (jit sorts dict keys)."""
         names = ["loss", *self.loss.per_output_names, *self.metrics.names]
         return dict(zip(names, self._log_values(state)))
+
+    def logs_on_host(self, state: TrainState) -> bool:
+        """Whether ``host_logs`` computes the logs with NumPy (no logs program to compile):
+        true when every result is exact there (means, accuracies, errors; not AUC)."""
+        if self._host_logs is None:
+            values = lambda losses, metrics: tuple(self._logs_of(losses, metrics).values())
+            self._host_logs = host_function(values, state.losses, state.metrics) or False
+        return bool(self._host_logs)
+
+    def host_logs(self, state: TrainState) -> dict[str, Any]:
+        """The logs as Python floats (arrays stay arrays), in Keras's order: from one
+        transfer of the metric states, by NumPy where ``logs_on_host``, else by
+        ``logs_fn``'s compiled call."""
+        if not self.logs_on_host(state):
+            return python_logs(self.logs_fn(state))
+        names = ["loss", *self.loss.per_output_names, *self.metrics.names]
+        values = self._host_logs(*jax.device_get((state.losses, state.metrics)))
+        return python_logs(dict(zip(names, values)))
 
     # -- one step ------------------------------------------------------------------------
     def _split(self, batch):
@@ -298,6 +322,13 @@ class Engine:
         for i in range(steps):
             state = self.eval_single(state, data, order, i, n)
         return state
+
+
+def python_logs(logs: dict) -> dict[str, Any]:
+    """Log values (device or host arrays) as Python floats (arrays stay arrays), in
+    one transfer and in ``logs``'s order (a dict through device_get would sort keys)."""
+    values = jax.device_get(list(logs.values()))
+    return {k: float(v) if np.ndim(v) == 0 else np.asarray(v) for k, v in zip(logs, values)}
 
 
 def _part(n: int, order: Any, batch_size: int) -> int | None:

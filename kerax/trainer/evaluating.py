@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
-import numpy as np
 
 from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
@@ -15,12 +13,6 @@ from kerax.data.streams import is_stream
 from kerax.trainer.engine import TrainState
 from kerax.trainer.predicting import DEFAULT_BATCH
 from kerax.trainer.runners import ArrayRunner, StreamRunner
-
-
-def host_logs(logs: dict) -> dict[str, float]:
-    """Device log scalars to Python floats (arrays stay arrays), in one transfer."""
-    values = jax.device_get(list(logs.values()))  # one transfer; dicts would sort keys
-    return {k: float(v) if np.ndim(v) == 0 else np.asarray(v) for k, v in zip(logs, values)}
 
 
 def logs_result(logs: dict[str, float], return_dict: bool):
@@ -65,12 +57,12 @@ class Evaluating:
                     hooks.on_test_batch_begin(i)
                 else:
                     engine = getattr(runner, "engine", None)
-                    hooks.on_test_batch_end(i, host_logs(engine.logs_fn(state)))
+                    hooks.on_test_batch_end(i, engine.host_logs(state))
 
         eval_state = runner.evaluate(eval_state, on_batch)
         self._set_states(eval_state.non_trainable)  # stateful RNNs resume from here
         self._sync_keras_metrics(eval_state)  # model.metrics hold the evaluation, as in Keras
-        return host_logs(runner.engine.logs_fn(eval_state))
+        return runner.engine.host_logs(eval_state)
 
     @clear_out_of_memory
     def evaluate(
@@ -121,7 +113,7 @@ class Evaluating:
         else:
             state = engine.eval_one(state, batch)
             self._set_states(state.non_trainable)
-        return host_logs(engine.logs_fn(state))
+        return engine.host_logs(state)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns its loss (and metrics)."""

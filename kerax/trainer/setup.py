@@ -151,8 +151,9 @@ class Setup:
         self, engine: Engine, state: TrainState, val_runner, runner, k: int, fused: bool
     ) -> list:
         """Start compiling the logs and validation programs beside the train program."""
-        if getattr(engine._log_values, "_cache_size", lambda: 0)():
+        if engine.precompiled:
             return []  # a second fit of this model: everything is compiled
+        engine.precompiled = True
         if fused and isinstance(runner, ArrayRunner) and runner.feed is None:
             # Trace and lower the train program first: tracing holds the GIL, and the
             # background threads below would slow it down. Its real call (the first
@@ -160,7 +161,8 @@ class Setup:
             stop = min(k, runner.steps)
             args = (state, runner.data, runner.order, 0, stop, runner.n, runner.chunk(k))
             engine.train_fused.trace(*args).lower()
-        threads = [precompile(engine._log_values, state)]
+        # Logs computed by NumPy (engine.logs_on_host) need no logs program.
+        threads = [] if engine.logs_on_host(state) else [precompile(engine._log_values, state)]
         if isinstance(val_runner, ArrayRunner) and val_runner.feed is None:
             val_engine = val_runner.engine
             eval_state = state.replace(opt_state=None, **self._fresh_logs(val_engine))
@@ -171,7 +173,8 @@ class Setup:
                 threads.append(precompile(val_engine.eval_fused, *args))
             else:
                 threads.append(precompile(val_engine.eval_single, eval_state, data, order, 0, n))
-            threads.append(precompile(val_engine._log_values, eval_state))
+            if not val_engine.logs_on_host(eval_state):
+                threads.append(precompile(val_engine._log_values, eval_state))
         return threads
 
     def _sync_keras_metrics(self, state: TrainState) -> None:

@@ -24,7 +24,7 @@ from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, keras2_po
 from kerax.trainer.engine import (
     Engine,
 )
-from kerax.trainer.evaluating import Evaluating, host_logs
+from kerax.trainer.evaluating import Evaluating
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.predictor import Predictor
 from kerax.trainer.runners import ArrayRunner, StreamRunner, whole_steps
@@ -336,7 +336,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
 
         def on_dispatch(batch, state):
             self._fit_state = state
-            logs = host_logs(runner.engine.logs_fn(state)) if needs_logs else None
+            logs = runner.engine.host_logs(state) if needs_logs else None
             if logs is None:  # a live bar fetches running logs itself, without a sync
                 for bar in bars:
                     bar.track(state, runner.engine.logs_fn)
@@ -376,7 +376,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
                 thread.join()
             background = []
             self._fit_state = state
-            logs = host_logs(runner.engine.logs_fn(state))
+            logs = runner.engine.host_logs(state)
             if val is not None and should_validate(epoch, validation_freq):
                 callback_list.on_test_begin()
                 val_logs = self._evaluate_state(state, val_runner, callback_list)

@@ -6,7 +6,6 @@ import pytest
 from cb_helpers import binary_data, tiny_model
 
 import kerax as keras
-from kerax.trainer import trainer as trainer_module
 
 
 class EpochOnly(keras.callbacks.Callback):
@@ -90,14 +89,17 @@ def test_lambda_callback_refuses_unknown_hooks(kwargs, match):
 @pytest.fixture
 def count_reads(monkeypatch):
     """Counts fit's device-to-host reads of the logs."""
+    from kerax.trainer.engine import Engine
+
     calls = []
-    host = trainer_module.host_logs
+    host = Engine.host_logs
 
-    def counting(logs):
+    def counting(engine, state):
+        logs = host(engine, state)
         calls.append(len(logs))
-        return host(logs)
+        return logs
 
-    monkeypatch.setattr(trainer_module, "host_logs", counting)
+    monkeypatch.setattr(Engine, "host_logs", counting)
     return calls
 
 

@@ -13,7 +13,7 @@ from cb_helpers import binary_data
 
 import kerax as keras
 from kerax.callbacks import progbar
-from kerax.trainer import trainer as trainer_module
+from kerax.trainer.engine import Engine
 
 _ANSI = re.compile(r"\x1b\[\d+m")
 _TIMES = re.compile(r"\d+(s|ms|us)(/step)?")
@@ -52,8 +52,8 @@ def test_live_bar_shows_running_metrics_without_a_sync_per_step(monkeypatch):
 
     monkeypatch.setattr(progbar, "_INTERVAL", 0.0)  # draw after every dispatch
     reads = []
-    host = trainer_module.host_logs
-    monkeypatch.setattr(trainer_module, "host_logs", lambda logs: reads.append(1) or host(logs))
+    host = Engine.host_logs
+    monkeypatch.setattr(Engine, "host_logs", lambda e, state: reads.append(1) or host(e, state))
     tty = FakeTTY()
     monkeypatch.setattr(sys, "stdout", tty)
     history = _model().fit(x, y, epochs=1, batch_size=4)

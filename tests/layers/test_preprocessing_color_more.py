@@ -282,3 +282,16 @@ ERRORS = [
 def test_errors(fn, kind, match):
     with pytest.raises(kind, match=match):
         fn()
+
+
+@pytest.mark.parametrize("name", ["RandomSaturation", "RandomColorDegeneration"])
+def test_keras_configs_with_a_negative_pair_load(name):
+    # Keras stores a number f as the pair (-f, f); such files must load in kerax.
+    cls = getattr(P, name)
+    layer = cls.from_config({"name": "saved", "factor": [-0.4, 0.4]})
+    assert layer.factor == (-0.4, 0.4)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype("float32")
+    out = np.asarray(layer(x, training=True))
+    assert out.shape == x.shape and (out >= 0).all() and (out <= 255).all()
+    with pytest.raises(ValueError, match="factor"):
+        cls(-0.4)  # a single number stays in [0, 1]

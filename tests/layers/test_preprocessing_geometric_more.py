@@ -302,3 +302,14 @@ ERRORS = [
 def test_errors(fn, kind, match):
     with pytest.raises(kind, match=match):
         fn()
+
+
+def test_pipeline_config_is_the_one_keras_pipeline_takes():
+    pipeline = P.Pipeline([P.RandomFlip(), P.RandomShear(0.1)], name="augment")
+    config = pipeline.get_config()
+    assert sorted(config) == ["layers", "name"]  # Keras's Pipeline(layers, name) only
+    again = P.Pipeline.from_config(config)
+    assert again.name == "augment" and [type(v).__name__ for v in again.layers] == [
+        "RandomFlip",
+        "RandomShear",
+    ]

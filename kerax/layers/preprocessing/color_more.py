@@ -71,6 +71,7 @@ class _ColorLayer(RandomImageLayer):
     """Shared ``factor``/``value_range``/``seed`` handling and the call skeleton."""
 
     _factor_bounds = (0.0, 1.0)
+    _pairs_from_minus_one = False
     _channels: tuple | None = (3,)  # None: any number of channels
 
     def __init__(
@@ -83,7 +84,10 @@ class _ColorLayer(RandomImageLayer):
     ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         owner = f"Layer '{self.name}' ({type(self).__name__})"
-        self.factor = unit_range(factor, "factor", owner, *self._factor_bounds)
+        low, high = self._factor_bounds
+        if isinstance(factor, (tuple, list)) and self._pairs_from_minus_one:
+            low = -1.0  # the (-f, f) pair Keras stores in its configs for a number f
+        self.factor = unit_range(factor, "factor", owner, low, high)
         self.value_range = _value_range(value_range, owner)
 
     def call(self, inputs, training=None):
@@ -131,6 +135,8 @@ class RandomColorDegeneration(_ColorLayer):
         >>> bool(np.allclose(y, y[..., :1], atol=1e-3))
         True
     """
+
+    _pairs_from_minus_one = True  # Keras's configs store (-f, f)
 
     def _augment(self, x, key):
         f = uniform(key, x.shape[0], *self.factor, x.dtype)
@@ -190,6 +196,8 @@ class RandomSaturation(_ColorLayer):
         >>> RandomSaturation((0.0, 0.0), value_range=(0, 1))(x, training=True).tolist()
         [[[[0.800000011920929, 0.800000011920929, 0.800000011920929]]]]
     """
+
+    _pairs_from_minus_one = True  # Keras's configs store (-f, f)
 
     def _augment(self, x, key):
         return _random_saturation(x, key, self.factor, self.value_range)

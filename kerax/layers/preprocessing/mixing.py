@@ -228,8 +228,9 @@ class Pipeline(Layer):
     def get_config(self):
         from kerax.layers import serialize
 
-        config = super().get_config()
-        return {**config, "layers": [serialize(v) for v in self._pipeline_layers]}
+        # Keras's Pipeline(layers, name) takes nothing else: a file Keras can load.
+        layers = [serialize(v) for v in self._pipeline_layers]
+        return {"name": self.name, "layers": layers}
 
     @classmethod
     def from_config(cls, config):

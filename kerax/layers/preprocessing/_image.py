@@ -75,6 +75,13 @@ class ImageLayer(Layer):
 
     def _to_batch(self, images: jax.Array) -> tuple[jax.Array, bool]:
         """Channels-last batch of ``images``, and whether the input was a single image."""
+        if isinstance(images, dict):
+            raise TypeError(
+                f"Layer '{self.name}' ({type(self).__name__}) takes an image batch, not a dict "
+                f"(received keys {sorted(images)}). Pass the images alone, e.g. "
+                "layer(data['images']); of kerax's image layers, MixUp and CutMix take "
+                "{'images': ..., 'labels': ...}."
+            )
         if images.ndim not in (3, 4):
             layout = "(height, width, channels)"
             if self.data_format == "channels_first":

@@ -203,3 +203,65 @@ def load_weights(
     elif weights is not None:
         model.load_weights(weights)
     return model
+
+
+# The argument lines every application builder documents the same way; a family
+# passes its own for the rest (and may replace any of these).
+_SHARED_ARGS = {
+    "weights": """``None`` (random initialisation), ``"imagenet"`` (Keras's pretrained
+            weights, fetched once into ``~/.keras/models`` or found there) or the path of
+            a weights file (Keras 3 ``.weights.h5``, or a Keras 2 ``.h5`` file, whose
+            layers are paired by position, as in Keras).""",
+    "input_tensor": """a symbolic tensor (from ``keras.Input``, or computed from one) to
+            build the network on.""",
+    "pooling": """without the classifier, ``None`` keeps the 4D features,
+            ``"avg"``/``"max"`` pool them globally (layer ``avg_pool`` or ``max_pool``).""",
+    "classes": "number of classes of ``predictions``; 1000 with ImageNet weights.",
+    "classifier_activation": """activation of ``predictions`` (``None`` for logits; only
+            ``None`` or ``"softmax"`` with pretrained weights).""",
+    "name": "the model's name.",
+}
+_ARG_ORDER = (
+    "include_top",
+    "include_preprocessing",
+    "weights",
+    "input_tensor",
+    "input_shape",
+    "pooling",
+    "classes",
+    "classifier_activation",
+    "name",
+)
+
+
+def builder_doc(intro: str, args: dict, channels_last_only: bool = False) -> str:
+    """The Args/Returns/Raises part of an application builder's docstring.
+
+    ``intro`` opens it (how to prepare the input); ``args`` gives the family's own
+    argument descriptions (``include_top``, ``input_shape``, ...) and may replace the
+    shared ones; they are listed in Keras's order, extra arguments before ``name``.
+    """
+    described = {**_SHARED_ARGS, **args}
+    order = [a for a in _ARG_ORDER[:-1] if a in described]
+    order += [a for a in described if a not in _ARG_ORDER] + ["name"]
+    lines = "\n".join(f"        {a}: {described[a]}" for a in order)
+    extra = (
+        ', or\n            when ``kerax.config.image_data_format()`` is ``"channels_first"``'
+        if channels_last_only
+        else ""
+    )
+    return f"""
+    {intro.strip()}
+
+    Args:
+{lines}
+
+    Returns:
+        A functional ``keras.Model``.
+
+    Raises:
+        ValueError: for an invalid ``weights``, ``input_shape``, ``pooling``,
+            ``classes`` or ``classifier_activation`` (each names the rule it breaks){extra}.
+        OSError: when the ImageNet weights are not cached and cannot be downloaded; the
+            message says where to put the file.
+"""

@@ -129,42 +129,28 @@ class LayerScale(Layer):
 _serialization.get_custom_objects()["LayerScale"] = LayerScale
 
 
-_ARGS_DOC = """
+_ARGS_DOC = _common.builder_doc(
+    """
     With ``include_preprocessing=True`` (the default) the network normalises its input
     itself, so feed it RGB images with values 0..255 (``convnext.preprocess_input``
-    returns them unchanged).
-
-    Args:
-        include_top: include the classifier (``<name>_head_gap``,
-            ``<name>_head_layernorm``, ``<name>_head_dense``).
-        include_preprocessing: start with the ImageNet normalisation (3 channels only).
-        weights: ``None`` (random initialisation), ``"imagenet"`` (Keras's pretrained
-            weights, ImageNet-1k; fetched once into ``~/.keras/models`` or found there)
-            or the path of a weights file (Keras 3 ``.weights.h5``, or a Keras 2 ``.h5``
-            file, whose layers are paired by position, as in Keras).
-        input_tensor: a symbolic tensor (from ``keras.Input``, or computed from one) to
-            build the network on.
-        input_shape: ``(height, width, channels)``. With ``include_top=True`` and
+    returns them unchanged).""",
+    {
+        "include_top": """include the classifier (``<name>_head_gap``,
+            ``<name>_head_layernorm``, ``<name>_head_dense``).""",
+        "include_preprocessing": "start with the ImageNet normalisation (3 channels only).",
+        "input_shape": """``(height, width, channels)``. With ``include_top=True`` and
             ImageNet weights it must be ``(224, 224, 3)``; otherwise height and width
-            are at least 32 (``None`` for any size without the classifier).
-        pooling: without the classifier, ``None`` keeps the 4D features,
+            are at least 32 (``None`` for any size without the classifier).""",
+        "pooling": """without the classifier, ``None`` keeps the 4D features,
             ``"avg"``/``"max"`` pool them globally; a LayerNormalization follows either
-            way (as in Keras).
-        classes: number of classes of the classifier; 1000 with ImageNet weights.
-        classifier_activation: activation of the classifier (``None`` for logits; only
-            ``None`` or ``"softmax"`` with pretrained weights).
-        name: the model's name, also the prefix of its layers' names.
-
-    Returns:
-        A functional ``keras.Model``.
-
-    Raises:
-        ValueError: for an invalid ``weights``, ``input_shape``, ``pooling``,
-            ``classes`` or ``classifier_activation`` (each names the rule it breaks), or
-            when ``kerax.config.image_data_format()`` is ``"channels_first"``.
-        OSError: when the ImageNet weights are not cached and cannot be downloaded; the
-            message says where to put the file.
-"""
+            way (as in Keras).""",
+        "classes": "number of classes of the classifier; 1000 with ImageNet weights.",
+        "classifier_activation": """activation of the classifier (``None`` for logits; only
+            ``None`` or ``"softmax"`` with pretrained weights).""",
+        "name": "the model's name, also the prefix of its layers' names.",
+    },
+    channels_last_only=True,
+)
 
 
 def ConvNeXtTiny(

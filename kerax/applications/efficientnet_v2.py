@@ -107,42 +107,22 @@ DEPTH_DIVISOR = 8
 MIN_DEPTH = 8
 _BN_MOMENTUM = 0.9
 
-_ARGS_DOC = """
+_ARGS_DOC = _common.builder_doc(
+    """
     With ``include_preprocessing=True`` (the default) the network prepares its input
     itself, so feed it RGB images with values 0..255 (``efficientnet_v2.preprocess_input``
-    returns them unchanged).
-
-    Args:
-        include_top: include the classifier: global average pooling (``avg_pool``),
-            dropout (``top_dropout``) and ``predictions``.
-        weights: ``None`` (random initialisation), ``"imagenet"`` (Keras's pretrained
-            weights, fetched once into ``~/.keras/models`` or found there) or the path of
-            a weights file (Keras 3 ``.weights.h5``, or a Keras 2 ``.h5`` file, whose
-            layers are paired by position, as in Keras).
-        input_tensor: a symbolic tensor (from ``keras.Input``, or computed from one) to
-            build the network on.
-        input_shape: ``(height, width, channels)``. With ``include_top=True`` and
+    returns them unchanged).""",
+    {
+        "include_top": """include the classifier: global average pooling (``avg_pool``),
+            dropout (``top_dropout``) and ``predictions``.""",
+        "input_shape": """``(height, width, channels)``. With ``include_top=True`` and
             ImageNet weights it must be the default size with 3 channels; otherwise
             height and width are at least 32 (``None`` for any size without the
-            classifier).
-        pooling: without the classifier, ``None`` keeps the 4D features,
-            ``"avg"``/``"max"`` pool them globally (layer ``avg_pool`` or ``max_pool``).
-        classes: number of classes of ``predictions``; 1000 with ImageNet weights.
-        classifier_activation: activation of ``predictions`` (``None`` for logits; only
-            ``None`` or ``"softmax"`` with pretrained weights).
-        include_preprocessing: start with the input's rescaling (and, for the B
-            variants with 3 channels, normalisation).
-        name: the model's name.
-
-    Returns:
-        A functional ``keras.Model``.
-
-    Raises:
-        ValueError: for an invalid ``weights``, ``input_shape``, ``pooling``,
-            ``classes`` or ``classifier_activation`` (each names the rule it breaks).
-        OSError: when the ImageNet weights are not cached and cannot be downloaded; the
-            message says where to put the file.
-"""
+            classifier).""",
+        "include_preprocessing": """start with the input's rescaling (and, for the B
+            variants with 3 channels, normalisation).""",
+    },
+)
 
 
 def EfficientNetV2B0(

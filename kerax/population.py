@@ -387,7 +387,8 @@ def _vmapped_train(engine, n: int, fused: bool, stopping: bool):
 
     def member_step(state, data, order, i):
         partial = n % engine.batch_size or None  # the padded last batch's valid rows
-        return engine.train_step(state, engine._batch(data, order, n, i), partial)
+        batch = engine._batch(data, order, n, i)
+        return engine.train_step(state, batch, partial, engine.valid_rows(order, n, i))
 
     step = jax.vmap(member_step, in_axes=(0, None, 0, None))
 

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _naming, config
+from kerax import _mask_count, _naming, config
 from kerax.losses._checks import squeeze_or_expand_to_same_rank
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -106,14 +106,16 @@ def reduce_weighted_values(
         # spreading it over the mask would make "sum" count it once per valid sample.
         mask = None
     if mask is not None:
+        count = _mask_count.total(mask) if reduction in ("mean", "sum_over_batch_size") else None
         valid = jnp.asarray(mask).astype(bool)
         values, valid_b = _weights_like(values, valid, "mask")
         # `where`, not a product: padded rows may hold inf/nan (log of a zero output),
         # and nan * 0 is nan.
         values = jnp.where(valid_b, values, jnp.zeros((), values.dtype))
         if reduction in ("mean", "sum_over_batch_size"):
+            # count: the mask's sum (known without a reduction in fit, see _mask_count)
             scale = _divide_no_nan(
-                jnp.asarray(valid.size, values.dtype), jnp.sum(valid).astype(values.dtype)
+                jnp.asarray(valid.size, values.dtype), count.astype(values.dtype)
             )
             weights = jnp.where(valid_b, scale, jnp.zeros((), values.dtype))
         else:

@@ -9,6 +9,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from kerax import _mask_count
 from kerax._serialization import deserialize_keras_object, from_kwargs, get_registered_name
 from kerax.metrics._base import Metric
 from kerax.metrics._utils import divide_no_nan, weighted_samplewise
@@ -67,9 +68,12 @@ class Mean(Metric):
         return {"total": zero, "count": zero}
 
     def _update(self, state, values, sample_weight=None):
+        mask = sample_weight
         values, weight = weighted_samplewise(values, sample_weight, self.dtype, jnp.mean)
         if weight is not None:
-            count = jnp.sum(weight)
+            # fit's padding mask as the weight: its valid rows, known without a sum
+            count = _mask_count.known(mask)
+            count = jnp.sum(weight) if count is None else count
         else:
             count = values.shape[0] if values.ndim >= 1 else 1
         return {

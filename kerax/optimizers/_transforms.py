@@ -63,9 +63,13 @@ def scale_by_keras_adam(b1, b2, eps, amsgrad: bool = False) -> optax.GradientTra
         nu = optax.tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu) if amsgrad else ()
 
+        factors = {}  # the bias correction, once per dtype: one scalar, not one per leaf
+
         def direction(m, v):
-            t = _leaf_step(count, m)
-            return m * (jnp.sqrt(1 - b2**t) / (1 - b1**t)) / (jnp.sqrt(v) + eps)
+            if m.dtype not in factors:
+                t = _leaf_step(count, m)
+                factors[m.dtype] = jnp.sqrt(1 - b2**t) / (1 - b1**t)
+            return m * factors[m.dtype] / (jnp.sqrt(v) + eps)
 
         out = jax.tree.map(direction, mu, nu_max if amsgrad else nu)
         return out, ScaleByKerasAdamState(count, mu, nu, nu_max)

@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax import _mask_count
+
 
 def align(structure: Any, names: list[str], what: str, allow_single: bool = True) -> list:
     """Per-output list from one value, a list, or a dict keyed by output name."""
@@ -258,7 +260,7 @@ def _update_batch_level(metric, state, y_true, y_pred, sw, mask, partial_rows):
         return metric._values_and_weight(tree(cut, y_true), tree(cut, y_pred), None)[0]
 
     if partial_rows:  # only the padded batch (its valid rows first) computes the cut
-        padded = jnp.sum(mask) < mask.shape[0]
+        padded = _mask_count.total(mask) < mask.shape[0]
         value = jax.lax.cond(padded, lambda: value_of(partial_rows), lambda: value_of(None))
     else:
         value = value_of(None)

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from kerax import _mask_count
 from kerax import distribution as distribution_lib
 from kerax._host_eval import host_eval, host_function
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
@@ -185,14 +186,21 @@ class Engine:
         return total, (preds, parts, non_trainable)
 
     def _record(self, state, y, preds, sw, mask, total, parts, partial_rows=None):
-        count = jnp.sum(mask)
+        count = _mask_count.total(mask)
         losses = tuple(_mean_update(s, v, count) for s, v in zip(state.losses, (total, *parts)))
         metrics = self.metrics.update(state.metrics, y, preds, sw, mask, partial_rows)
         return state.replace(losses=losses, metrics=metrics)
 
-    def train_step(self, state: TrainState, batch, partial_rows: int | None = None) -> TrainState:
+    def train_step(
+        self, state: TrainState, batch, partial_rows: int | None = None, valid_rows=None
+    ) -> TrainState:
         """One step. ``partial_rows`` (static): the valid rows of the data's padded last
-        batch, when the step runs over a whole array (see ``CompiledMetrics.update``)."""
+        batch, when the step runs over a whole array (see ``CompiledMetrics.update``);
+        ``valid_rows``: this batch's (traced), when known (see ``valid_rows``)."""
+        with _mask_count.counted(batch[3], valid_rows):
+            return self._train_step(state, batch, partial_rows)
+
+    def _train_step(self, state: TrainState, batch, partial_rows: int | None) -> TrainState:
         x, y, sw, mask = self._split(batch)
         # A key per step folded from the step count (state.key never changes), derived
         # only if a layer draws randomness: threefry runs as a loop on CPU, a measurable
@@ -230,13 +238,18 @@ class Engine:
         )
         return self._record(state, y, preds, sw, mask, total, parts, partial_rows)
 
-    def eval_step(self, state: TrainState, batch, partial_rows: int | None = None) -> TrainState:
+    def eval_step(
+        self, state: TrainState, batch, partial_rows: int | None = None, valid_rows=None
+    ) -> TrainState:
         x, y, sw, mask = self._split(batch)
         variables = {"trainable": state.trainable, "non_trainable": state.non_trainable}
-        total, (preds, parts, non_trainable) = self._losses(variables, x, y, sw, mask, False, None)
-        # Inference changes only stateful RNN states: carried to the next batch.
-        state = state.replace(non_trainable=non_trainable)
-        return self._record(state, y, preds, sw, mask, total, parts, partial_rows)
+        with _mask_count.counted(mask, valid_rows):
+            total, (preds, parts, non_trainable) = self._losses(
+                variables, x, y, sw, mask, False, None
+            )
+            # Inference changes only stateful RNN states: carried to the next batch.
+            state = state.replace(non_trainable=non_trainable)
+            return self._record(state, y, preds, sw, mask, total, parts, partial_rows)
 
     # -- loops over a device-resident dataset ----------------------------------------------
     # Two programs run the same steps. "Fused" runs steps start..stop inside one call
@@ -271,6 +284,13 @@ class Engine:
             return dist.shard_batch((x, y, sw, mask))
         return x, y, sw, mask
 
+    def valid_rows(self, order, n: int, i):
+        """How many rows of step ``i``'s batch (``_batch``) are valid, or None where the
+        data comes pre-batched with its own mask (``order`` None)."""
+        if order is None:
+            return None
+        return jnp.clip(n - i * self.batch_size, 0, self.batch_size)
+
     def gather(self, data, order, start, chunk: int):
         """The batches of ``chunk`` steps from ``start`` (moved back to end at the last
         step), in one gather: ``(first, block)``, block's leaves ``(chunk, batch, ...)``.
@@ -289,23 +309,27 @@ class Engine:
         self.trace_count += 1  # a Python side effect: runs only when jax traces
         rows = self.gather(data, order, start, chunk) if chunk else None
         part = _part(n, order, self.batch_size)
-        body = lambda i, s: self.train_step(s, self._batch(data, order, n, i, rows), part)
+        batch = lambda i: self._batch(data, order, n, i, rows)
+        body = lambda i, s: self.train_step(s, batch(i), part, self.valid_rows(order, n, i))
         return jax.lax.fori_loop(start, stop, body, state)
 
     def _train_single(self, state, data, order, i, n):
         self.trace_count += 1
         part = _part(n, order, self.batch_size)
-        return self.train_step(state, self._batch(data, order, n, i), part)
+        batch = self._batch(data, order, n, i)
+        return self.train_step(state, batch, part, self.valid_rows(order, n, i))
 
     def _eval_fused(self, state, data, order, start, stop, n, chunk=None):
         rows = self.gather(data, order, start, chunk) if chunk else None
         part = _part(n, order, self.batch_size)
-        body = lambda i, s: self.eval_step(s, self._batch(data, order, n, i, rows), part)
+        batch = lambda i: self._batch(data, order, n, i, rows)
+        body = lambda i, s: self.eval_step(s, batch(i), part, self.valid_rows(order, n, i))
         return jax.lax.fori_loop(start, stop, body, state)
 
     def _eval_single(self, state, data, order, i, n):
         part = _part(n, order, self.batch_size)
-        return self.eval_step(state, self._batch(data, order, n, i), part)
+        batch = self._batch(data, order, n, i)
+        return self.eval_step(state, batch, part, self.valid_rows(order, n, i))
 
     def run_train(self, state, data, order, start, stop, n, fused, chunk=None):
         """Steps ``start..stop`` of an epoch, rows in ``order`` (see kerax.trainer.shuffle);

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from kerax import _mask_count
 from kerax.trainer.compile_utils import flatten_outputs
 
 
@@ -225,7 +226,7 @@ def private_gradient(
         per_example_grads,
     )
     batch = factors.shape[0]
-    count = jnp.float32(batch) if mask is None else jnp.maximum(jnp.sum(mask), 1.0)
+    count = jnp.float32(batch) if mask is None else jnp.maximum(_mask_count.total(mask), 1.0)
     return _noised_mean(summed, noise_multiplier * l2_clip, key, count)
 
 
@@ -283,7 +284,7 @@ def value_and_private_grad(engine, state, x, y, sw, mask, key):
         return jnp.sum(factors * losses), aux
 
     (_, (preds, extra)), summed = jax.value_and_grad(clipped_total, has_aux=True)(state.trainable)
-    count = jnp.maximum(jnp.sum(mask), 1.0)
+    count = jnp.maximum(_mask_count.total(mask), 1.0)
     noise_key = lambda: jax.random.fold_in(base_key(), batch)
     grads = _noised_mean(summed, config.noise_multiplier * config.l2_clip, noise_key, count)
 

@@ -93,6 +93,9 @@ class Population:
             programs[key] = build()
         return programs[key]
 
+    def _logs_function(self, engine, state_like) -> _MemberLogs:
+        return self._cached(("logs", id(engine)), lambda: _MemberLogs(engine, state_like))
+
     # -- state -------------------------------------------------------------------------
     def _keys(self, salt: int, *more: int, host: bool = False):
         """Member i's key: ``fold_in(PRNGKey(seeds[i]), salt)``, then each of ``more``
@@ -217,11 +220,7 @@ class Population:
         in_order = place(np.broadcast_to(rows, (self.size, total)))
         steps = math.ceil(n / batch_size)
         fused = engine.loops_fast
-        logs_fn = self._cached(
-            ("logs", id(engine)),
-            lambda: jax.jit(jax.vmap(lambda s: tuple(engine.logs(s).values()))),
-        )
-        names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
+        member_logs = self._logs_function(engine, state_like=self.state)
         val = self._validation(validation_data, batch_size)
         active = jax.device_put(np.ones((self.size,), bool))
         callbacks = list(callbacks or [])
@@ -244,11 +243,11 @@ class Population:
         state = self.state
         orders = self._orders(0, n, total) if shuffle else in_order
         background = []
-        if not logs_fn._cache_size():
+        if not member_logs.ready():
             if fused:  # traced and lowered before the background thread competes for the GIL
                 train.trace(state, data, in_order, 0, steps, active).lower()
-            # The logs program compiles on the other core while the train program compiles.
-            background = [precompile(logs_fn, state)]
+            # A logs program compiles on the other core while the train program compiles.
+            background = member_logs.precompile(state)
         for epoch in range(epochs):
             for cb in others:
                 cb.on_epoch_begin(epoch)
@@ -264,7 +263,7 @@ class Population:
                 orders = self._orders(epoch + 1, n, total)
             for thread in background:
                 thread.join()
-            logs = dict(zip(names, (np.asarray(v) for v in jax.device_get(logs_fn(state)))))
+            logs = member_logs(state)
             if val is not None:
                 logs.update({f"val_{k}": v for k, v in val(state).items()})
             self.history.on_epoch_end(
@@ -302,17 +301,12 @@ class Population:
                 jax.vmap(partial(engine._eval_fused, n=nv), in_axes=(0, None, None, None, None))
             ),
         )
-        names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
-        logs_fn = self._cached(
-            ("logs", id(engine)),
-            lambda: jax.jit(jax.vmap(lambda s: tuple(engine.logs(s).values()))),
-        )
+        member_logs = self._logs_function(engine, state_like=self.state)
 
         def run(state):
             metrics, losses = self._per_member(engine.fresh_metric_states())
             s = state.replace(opt_state=None, metrics=metrics, losses=losses)
-            s = evaluate(s, vdata, vorder, 0, steps)
-            return dict(zip(names, (np.asarray(v) for v in jax.device_get(logs_fn(s)))))
+            return member_logs(evaluate(s, vdata, vorder, 0, steps))
 
         return run
 
@@ -421,3 +415,42 @@ def _device_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+class _MemberLogs:
+    """Each member's logs (arrays of shape ``(size,)``, in Keras's order) from the
+    population's state: by NumPy from one transfer of the metric states when the
+    engine's logs are exact there (``Engine.logs_on_host``, traced for one member), else
+    by one vmapped compiled program."""
+
+    def __init__(self, engine, state_like):
+        self.engine = engine
+        self.names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
+        member = lambda a: jax.ShapeDtypeStruct(np.shape(a)[1:], a.dtype)
+        one = jax.tree_util.tree_map(member, (state_like.losses, state_like.metrics))
+        self.on_host = engine.logs_on_host(state_like.replace(losses=one[0], metrics=one[1]))
+        self.compiled = None if self.on_host else jax.jit(jax.vmap(self._values))
+
+    def _values(self, state):
+        return tuple(self.engine.logs(state).values())
+
+    def ready(self) -> bool:
+        return self.on_host or self.compiled._cache_size() > 0
+
+    def precompile(self, state) -> list:
+        return [] if self.ready() else [precompile(self.compiled, state)]
+
+    def __call__(self, state) -> dict[str, np.ndarray]:
+        if not self.on_host:
+            values = jax.device_get(self.compiled(state))
+            return dict(zip(self.names, (np.asarray(v) for v in values)))
+        losses, metrics = jax.device_get((state.losses, state.metrics))
+        size = jax.tree_util.tree_leaves(losses)[0].shape[0]
+        per_member = [
+            self.engine._host_logs(*jax.tree_util.tree_map(lambda a, m=m: a[m], (losses, metrics)))
+            for m in range(size)
+        ]
+        return {
+            name: np.asarray([values[k] for values in per_member])
+            for k, name in enumerate(self.names)
+        }

@@ -151,3 +151,23 @@ def test_member_weights_drawn_on_the_host_equal_the_vmapped_init(monkeypatch):
     on_host, compiled = first_state(True), first_state(False)
     for a, b in zip(on_host, compiled):
         np.testing.assert_array_equal(a, b)
+
+
+def test_logs_by_numpy_match_the_compiled_logs():
+    from kerax.population import _MemberLogs
+
+    x, y = _data()
+    model = _model()
+    pop = keras.Population(model, size=3, seeds=[1, 2, 3])
+    history = pop.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    engine = model._engines[32]
+    on_host = _MemberLogs(engine, pop.state)
+    assert on_host.on_host  # means and accuracies: exact in NumPy, no logs program
+    compiled = _MemberLogs(engine, pop.state)
+    compiled.on_host, compiled.compiled = False, jax.jit(jax.vmap(compiled._values))
+    a, b = on_host(pop.state), compiled(pop.state)
+    assert list(a) == list(b) == ["loss", "accuracy"]
+    for name in a:
+        assert a[name].shape == (3,)
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-6)
+    np.testing.assert_allclose(history.history["loss"][-1], a["loss"], rtol=1e-6)

@@ -27,13 +27,14 @@ import numpy as np
 
 from kerax import _host_keys
 from kerax._host_eval import host_eval
+from kerax._member_logs import MemberLogs
 from kerax._member_stopping import MemberEarlyStopping, member_where
 from kerax.callbacks import EarlyStopping, History
 from kerax.data import arrays
 from kerax.data.streams import is_stream
 from kerax.optimizers._utils import _with_hyperparams
 from kerax.trainer import shuffle as shuffle_lib
-from kerax.trainer.engine import TrainState, fused_compiler_options, precompile
+from kerax.trainer.engine import TrainState, fused_compiler_options
 from kerax.trainer.runners import padded_order, place
 
 _HYPERPARAMETERS = ("learning_rate", "weight_decay")
@@ -93,8 +94,8 @@ class Population:
             programs[key] = build()
         return programs[key]
 
-    def _logs_function(self, engine, state_like) -> _MemberLogs:
-        return self._cached(("logs", id(engine)), lambda: _MemberLogs(engine, state_like))
+    def _logs_function(self, engine, state_like) -> MemberLogs:
+        return self._cached(("logs", id(engine)), lambda: MemberLogs(engine, state_like))
 
     # -- state -------------------------------------------------------------------------
     def _keys(self, salt: int, *more: int, host: bool = False):
@@ -415,42 +416,3 @@ def _device_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
-
-
-class _MemberLogs:
-    """Each member's logs (arrays of shape ``(size,)``, in Keras's order) from the
-    population's state: by NumPy from one transfer of the metric states when the
-    engine's logs are exact there (``Engine.logs_on_host``, traced for one member), else
-    by one vmapped compiled program."""
-
-    def __init__(self, engine, state_like):
-        self.engine = engine
-        self.names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
-        member = lambda a: jax.ShapeDtypeStruct(np.shape(a)[1:], a.dtype)
-        one = jax.tree_util.tree_map(member, (state_like.losses, state_like.metrics))
-        self.on_host = engine.logs_on_host(state_like.replace(losses=one[0], metrics=one[1]))
-        self.compiled = None if self.on_host else jax.jit(jax.vmap(self._values))
-
-    def _values(self, state):
-        return tuple(self.engine.logs(state).values())
-
-    def ready(self) -> bool:
-        return self.on_host or self.compiled._cache_size() > 0
-
-    def precompile(self, state) -> list:
-        return [] if self.ready() else [precompile(self.compiled, state)]
-
-    def __call__(self, state) -> dict[str, np.ndarray]:
-        if not self.on_host:
-            values = jax.device_get(self.compiled(state))
-            return dict(zip(self.names, (np.asarray(v) for v in values)))
-        losses, metrics = jax.device_get((state.losses, state.metrics))
-        size = jax.tree_util.tree_leaves(losses)[0].shape[0]
-        per_member = [
-            self.engine._host_logs(*jax.tree_util.tree_map(lambda a, m=m: a[m], (losses, metrics)))
-            for m in range(size)
-        ]
-        return {
-            name: np.asarray([values[k] for values in per_member])
-            for k, name in enumerate(self.names)
-        }

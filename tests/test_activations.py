@@ -258,3 +258,29 @@ def test_keras_names_round_trip(keras_oracle):
         assert activations.serialize(ours) == keras_oracle.activations.serialize(theirs)
         assert keras_oracle.activations.deserialize(activations.serialize(ours)) is theirs
         assert activations.deserialize(keras_oracle.activations.serialize(theirs)) is ours
+
+
+@pytest.mark.parametrize("axis", [-1, 0, (0, 1)])
+def test_softmax_is_jax_nn_softmax_bit_for_bit(axis):
+    # kerax writes softmax with lax (no jitted jnp reductions to trace on first use);
+    # values and gradients stay jax.nn.softmax's, eager and compiled
+    x = jax.random.normal(jax.random.key(0), (16, 5, 10)) * 5
+    w = jnp.arange(10.0)
+    ours = lambda x: activations.softmax(x, axis=axis)
+    theirs = lambda x: jax.nn.softmax(x, axis=axis)
+    for wrap in (lambda f: f, jax.jit):
+        np.testing.assert_array_equal(wrap(ours)(x), wrap(theirs)(x))
+        loss = lambda f: lambda x: (f(x) * w).sum()
+        grads = [wrap(jax.grad(loss(f)))(x) for f in (ours, theirs)]
+        np.testing.assert_array_equal(*grads)
+
+
+def test_crossentropy_clipping_is_jnp_clip_bit_for_bit():
+    from kerax.losses._crossentropy import clipped_probs
+
+    p = jnp.array([[1e-7, 0.5 - 1e-7, 0.5], [1.0, 0.0, 0.0], [0.2, 0.3, 0.5]], jnp.float32)
+    ref = lambda p: jnp.clip(p / jnp.sum(p, -1, keepdims=True), 1e-7, 1 - 1e-7)
+    np.testing.assert_array_equal(clipped_probs(p, -1), ref(p))
+    loss = lambda f: lambda p: (jnp.log(f(p)) * jnp.arange(3.0)).sum()
+    grad = jax.grad(loss(lambda p: clipped_probs(p, -1)))(p)
+    np.testing.assert_array_equal(grad, jax.grad(loss(ref))(p))  # ties at the bounds too

@@ -154,7 +154,7 @@ def test_member_weights_drawn_on_the_host_equal_the_vmapped_init(monkeypatch):
 
 
 def test_logs_by_numpy_match_the_compiled_logs():
-    from kerax.population import _MemberLogs
+    from kerax._member_logs import MemberLogs as _MemberLogs
 
     x, y = _data()
     model = _model()

@@ -27,7 +27,19 @@ def softmax(x: ArrayLike, axis: int | tuple[int, ...] = -1) -> jax.Array:
         >>> softmax(jnp.array([0.0, 0.0])).tolist()
         [0.5, 0.5]
     """
-    return jax.nn.softmax(x, axis=axis)
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        return jax.nn.softmax(x, axis=axis)
+    # jax.nn.softmax's operations written with lax: the same numbers and gradients, but
+    # no jitted jnp reductions, whose first trace in a process (under autodiff) costs
+    # about 10 ms of the first fit's start.
+    axes = tuple(a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+    kept = tuple(d for d in range(x.ndim) if d not in axes)
+    shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape))  # keepdims
+    keep = lambda r: jax.lax.broadcast_in_dim(r, shape, kept)
+    x_max = jax.lax.stop_gradient(keep(jax.lax.reduce_max(x, axes)))
+    unnormalized = jax.lax.exp(jax.lax.sub(x, x_max))
+    return jax.lax.div(unnormalized, keep(jax.lax.reduce_sum(unnormalized, axes)))
 
 
 def log_softmax(x: ArrayLike, axis: int | tuple[int, ...] = -1) -> jax.Array:

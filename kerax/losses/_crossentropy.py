@@ -37,7 +37,9 @@ def clipped_probs(y_pred, axis):
     """Renormalize probabilities along ``axis`` and clip them as Keras does."""
     eps = config.epsilon()
     probs = y_pred / jnp.sum(y_pred, axis=axis, keepdims=True)
-    return jnp.clip(probs, eps, 1.0 - eps)
+    # jnp.clip's maximum-then-minimum with lax (no jitted jnp function to trace first)
+    low = jax.lax.max(jnp.full_like(probs, eps), probs)
+    return jax.lax.min(jnp.full_like(probs, 1.0 - eps), low)
 
 
 def binary_crossentropy(

@@ -174,6 +174,40 @@ class Distribution:
     def variable_sharding(self, path: str, shape: tuple) -> NamedSharding:
         return self.replicated()
 
+    def state_shardings(self, trainable: Any, non_trainable: Any, opt_state: Any) -> tuple:
+        """Shardings for a training state's trees: variables as ``variable_sharding``
+        says (by their ``"layer/name"`` paths), optimizer slots (Adam's mu and nu ...)
+        like the variable whose path and shape they mirror, anything else replicated.
+        Returns ``(trainable, non_trainable, opt_state, variable_paths)``."""
+        by_path: dict[str, tuple] = {}
+        name = lambda path: "/".join(str(getattr(k, "key", k)) for k in path)
+
+        def variable(path, leaf):
+            shape = tuple(np.shape(leaf))
+            by_path[name(path)] = (self.variable_sharding(name(path), shape), shape)
+            return by_path[name(path)][0]
+
+        def slot(path, leaf):
+            slot_name, shape = name(path), tuple(np.shape(leaf))
+            for var, (sharding, var_shape) in by_path.items():
+                if slot_name.endswith(var) and shape == var_shape:
+                    return sharding
+            return self.replicated()
+
+        trainable = jax.tree_util.tree_map_with_path(variable, trainable)
+        non_trainable = jax.tree_util.tree_map_with_path(variable, non_trainable)
+        opt_state = jax.tree_util.tree_map_with_path(slot, opt_state)
+        return trainable, non_trainable, opt_state, list(by_path)
+
+    def constrain_state(self, trainable: Any, non_trainable: Any, opt_state: Any) -> tuple:
+        """``state_shardings`` as sharding constraints (inside a compiled step)."""
+        shardings = self.state_shardings(trainable, non_trainable, opt_state)[:3]
+        trees = (trainable, non_trainable, opt_state)
+        return tuple(
+            jax.tree_util.tree_map(jax.lax.with_sharding_constraint, tree, sharding)
+            for tree, sharding in zip(trees, shardings)
+        )
+
     def shard_batch(self, tree: Any) -> Any:
         """Constrain a batch (inside jit) to be split along the batch axis."""
         return jax.tree_util.tree_map(

@@ -47,8 +47,11 @@ class Population:
         model: the kerax model (its architecture; its weights are not used for training).
         size: the number of members.
         seeds: one int per member (initialization, data order and dropout keys); default
-            ``0..size-1``. Members with equal seeds and hyper-parameters train identically.
-            Member i starts from ``model.init(fold_in(PRNGKey(seeds[i]), 0), x)``.
+            ``0..size-1``. Member i trains exactly as a script that calls
+            ``keras.utils.set_random_seed(seeds[i])``, builds and compiles the model and
+            calls ``fit`` with the same arguments (and its learning rate / weight decay)
+            would: the same weights, bit for bit. Members with equal seeds and
+            hyper-parameters train identically.
         learning_rate, weight_decay: optional lists, one value per member (a sweep).
     """
 
@@ -98,6 +101,11 @@ class Population:
         return self._cached(("logs", id(engine)), lambda: MemberLogs(engine, state_like))
 
     # -- state -------------------------------------------------------------------------
+    # A fresh script after set_random_seed(seed) draws global keys 1, 2, 3 (see
+    # kerax._scope.next_global_key) for the weights (at compile/build), fit's step keys
+    # and fit's shuffle; the members use the same keys from their own seeds.
+    INIT, STEPS, ORDER = 1, 2, 3
+
     def _keys(self, salt: int, *more: int, host: bool = False):
         """Member i's key: ``fold_in(PRNGKey(seeds[i]), salt)``, then each of ``more``
         (on the device, or as a NumPy array with ``host=True``)."""
@@ -113,12 +121,12 @@ class Population:
     def _orders(self, epoch: int, n: int, total: int) -> np.ndarray:
         """Each member's order of the rows this epoch: the one a single fit with the
         member's seed draws (``kerax.trainer.shuffle``), as ``int32[size, total]``."""
-        keys = self._keys(2, epoch, host=True)
+        keys = self._keys(self.ORDER, epoch, host=True)
         return np.stack([shuffle_lib.epoch_order(key, n, total) for key in keys])
 
     def _initial_state(self, engine, x_sample, init_keys=None, keys=None) -> TrainState:
         model, optimizer = self.model, self.model.optimizer
-        init_keys = self._keys(0) if init_keys is None else init_keys
+        init_keys = self._keys(self.INIT) if init_keys is None else init_keys
         concrete = model.built and not isinstance(init_keys, jax.core.Tracer)
         variables = model._init_on_host(np.asarray(init_keys)) if concrete else None
         if variables is None:  # some initializer has only the compiled path
@@ -142,7 +150,7 @@ class Population:
                 metrics=metrics,
                 losses=losses,
                 step=np.zeros((self.size,), np.int32),
-                key=self._keys(1) if keys is None else keys,
+                key=self._keys(self.STEPS) if keys is None else keys,
             )
         )
 

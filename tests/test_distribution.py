@@ -40,6 +40,7 @@ def _train(dist, batch_size=16):
     model.fit(x, y, epochs=3, batch_size=batch_size, verbose=0)
     loss = model.evaluate(x, y, verbose=0)
     D.set_distribution(None)
+    _train.last_model = model
     return model.get_weights(), loss
 
 
@@ -61,6 +62,13 @@ def test_model_parallel_shards_kernels_and_equals_one_device():
     for a, b in zip(single, parallel):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     assert tuple(dist.variable_sharding("hidden1/kernel", (6, 16)).spec) == (None, "model")
+    # the trained kernels themselves are split over the "model" axis, the rest replicated
+    trainable = _train.last_model.get_variables()["trainable"]
+    for layer in ("hidden1", "hidden2"):
+        kernel = trainable[layer]["kernel"]
+        assert tuple(kernel.sharding.spec) == (None, "model"), layer
+        assert kernel.addressable_shards[0].data.shape == (kernel.shape[0], kernel.shape[1] // 4)
+    assert trainable["out"]["kernel"].sharding.is_fully_replicated
 
 
 def test_layout_and_batch_errors():

@@ -47,6 +47,39 @@ def test_member_equals_training_it_alone():
     )
 
 
+def _plain_model(dropout, optimizer):
+    model = _model(dropout)
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_member_equals_a_plain_fit_with_its_seed(shuffle):
+    # member 1 (seed 5, its own learning rate and weight decay) against the script a
+    # user would write to train it alone: set_random_seed(5), build, compile, fit
+    x, y = _data()
+    optimizer = lambda lr, wd: keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
+    keras.utils.set_random_seed(5)
+    alone = _plain_model(0.25, optimizer(1e-2, 0.1))
+    history = alone.fit(x, y, epochs=2, batch_size=20, verbose=0, shuffle=shuffle)
+    keras.utils.set_random_seed(99)  # the population does not read the global seed
+    pop = keras.Population(
+        _plain_model(0.25, optimizer(1e-3, 0.004)),
+        size=3,
+        seeds=[4, 5, 6],
+        learning_rate=[1e-3, 1e-2, 3e-2],
+        weight_decay=[0.0, 0.1, 0.5],
+    )
+    pop_history = pop.fit(x, y, epochs=2, batch_size=20, verbose=0, shuffle=shuffle)
+    for a, b in zip(pop.member(1).get_weights(), alone.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    loss = pop_history.history["loss"][-1][1]
+    np.testing.assert_allclose(loss, history.history["loss"][-1], rtol=1e-6)  # summed vmapped
+    # the weight decay sweep acts: members 0 and 2 differ from member 1
+    w = [pop.member(i).get_weights()[0] for i in range(3)]
+    assert not np.allclose(w[0], w[1]) and not np.allclose(w[2], w[1])
+
+
 def test_compiles_once_and_members_differ():
     x, y = _data()
     model = _model()
@@ -68,9 +101,9 @@ def test_predict_best_and_member():
     model = pop.best("val_loss")
     loss, _ = model.evaluate(x, y, verbose=0)
     np.testing.assert_allclose(loss, history.history["val_loss"][-1][best_index], rtol=1e-5)
-    # lr = 0 leaves member 0 at its initialization, model.init(fold_in(PRNGKey(seed), 0))
+    # lr = 0 leaves member 0 at its initialization, model.init(fold_in(PRNGKey(seed), INIT))
     # (the population's own model: a fresh one's layer names could sort differently)
-    init = pop.model.init(jax.random.fold_in(jax.random.PRNGKey(0), 0), x[:1])
+    init = pop.model.init(jax.random.fold_in(jax.random.PRNGKey(0), keras.Population.INIT), x[:1])
     for a, b in zip(_leaves(pop.member_variables(0)["trainable"]), _leaves(init["trainable"])):
         np.testing.assert_allclose(a, b)
 
@@ -96,7 +129,7 @@ def test_early_stopping_acts_per_member_and_restores_its_best_weights():
     assert len(history.history["loss"]) == 4
     assert [logs["loss"].shape for logs in seen] == [(2,)] * 4
     # (the population's own model: a fresh one's layer names could sort differently)
-    init = pop.model.init(jax.random.fold_in(jax.random.PRNGKey(0), 0), x[:1])
+    init = pop.model.init(jax.random.fold_in(jax.random.PRNGKey(0), keras.Population.INIT), x[:1])
     for a, b in zip(_leaves(pop.member_variables(0)["trainable"]), _leaves(init["trainable"])):
         np.testing.assert_allclose(a, b)
     assert history.history["loss"][-1][1] < history.history["loss"][0][1]

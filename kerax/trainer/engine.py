@@ -236,7 +236,7 @@ class Engine:
             opt_state=opt_state,
             step=state.step + 1,
         )
-        return self._record(state, y, preds, sw, mask, total, parts, partial_rows)
+        return _in_layout(self._record(state, y, preds, sw, mask, total, parts, partial_rows))
 
     def eval_step(
         self, state: TrainState, batch, partial_rows: int | None = None, valid_rows=None
@@ -311,7 +311,7 @@ class Engine:
         part = _part(n, order, self.batch_size)
         batch = lambda i: self._batch(data, order, n, i, rows)
         body = lambda i, s: self.train_step(s, batch(i), part, self.valid_rows(order, n, i))
-        return jax.lax.fori_loop(start, stop, body, state)
+        return _in_layout(jax.lax.fori_loop(start, stop, body, state))
 
     def _train_single(self, state, data, order, i, n):
         self.trace_count += 1
@@ -346,6 +346,19 @@ class Engine:
         for i in range(steps):
             state = self.eval_single(state, data, order, i, n)
         return state
+
+
+def _in_layout(state: TrainState) -> TrainState:
+    """Under a distribution, the state's variables and optimizer slots kept in their
+    layout (inside jit): XLA would otherwise choose the outputs' sharding, e.g. split a
+    variable the layout map leaves replicated."""
+    dist = distribution_lib.distribution()
+    if dist is None:
+        return state
+    trainable, non_trainable, opt_state = dist.constrain_state(
+        state.trainable, state.non_trainable, state.opt_state
+    )
+    return state.replace(trainable=trainable, non_trainable=non_trainable, opt_state=opt_state)
 
 
 def python_logs(logs: dict) -> dict[str, Any]:

@@ -42,32 +42,19 @@ def place_state(state: Any) -> Any:
     dist = distribution_lib.distribution()
     if dist is None:
         return place(state)
-    shardings: dict[str, tuple] = {}
-
-    def variable(path, leaf):
-        name = "/".join(str(getattr(k, "key", k)) for k in path)
-        shardings[name] = (dist.variable_sharding(name, tuple(leaf.shape)), tuple(leaf.shape))
-        return distribution_lib.put(leaf, shardings[name][0])
-
-    trainable = jax.tree_util.tree_map_with_path(variable, state.trainable)
-    non_trainable = jax.tree_util.tree_map_with_path(variable, state.non_trainable)
-    if isinstance(dist, distribution_lib.ModelParallel):
-        dist.check_layout_map(list(shardings))
-
-    def slot(path, leaf):
-        # optax slots (Adam's mu and nu ...) mirror the variables' tree: same layout
-        name = "/".join(str(getattr(k, "key", k)) for k in path)
-        for var, (sharding, shape) in shardings.items():
-            if name.endswith(var) and tuple(np.shape(leaf)) == shape:
-                return distribution_lib.put(leaf, sharding)
-        return distribution_lib.put(leaf, dist.replicated())
-
     opt_state = state.opt_state
     if isinstance(dist, distribution_lib.ModelParallel):  # a state made flat before
         from kerax.optimizers import _flat
 
         opt_state = _flat.per_variable(opt_state, state.trainable)
-    opt_state = jax.tree_util.tree_map_with_path(slot, opt_state)
+    *shardings, paths = dist.state_shardings(state.trainable, state.non_trainable, opt_state)
+    if isinstance(dist, distribution_lib.ModelParallel):
+        dist.check_layout_map(paths)
+    trees = (state.trainable, state.non_trainable, opt_state)
+    trainable, non_trainable, opt_state = (
+        jax.tree_util.tree_map(distribution_lib.put, tree, sharding)
+        for tree, sharding in zip(trees, shardings)
+    )
     rest = place(state.replace(trainable=None, non_trainable=None, opt_state=None))
     return rest.replace(trainable=trainable, non_trainable=non_trainable, opt_state=opt_state)
 

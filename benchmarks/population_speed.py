@@ -12,7 +12,7 @@ member-samples per second and as the ratio population / sequential:
 Rounds alternate sequential and population runs (A B A B) so that drift in the shared
 machine's speed hits both; the median of the rounds is reported.
 
-    python benchmarks/population_speed.py --members 16 --samples 60000 --epochs 3
+    python benchmarks/population_speed.py --members 16 --samples 20000 --epochs 3 --rounds 3
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _population(keras, x, y, args):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=16)
-    parser.add_argument("--samples", type=int, default=60000)
+    parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)

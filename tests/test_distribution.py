@@ -135,13 +135,25 @@ def test_processes_with_different_data_are_refused(monkeypatch):
 
 
 def test_multi_host_example_runs_as_one_process(capsys):
+    accuracy = _example("multi_host").main(epochs=4, per_device_batch=4, samples=2048)
+    assert accuracy > 0.6  # 4 balanced classes: chance is 0.25
+    assert "1 process(es), 8 devices, global batch 32" in capsys.readouterr().out
+
+
+def test_model_parallel_example_runs(capsys):
+    assert _example("model_parallel").main(epochs=2) > 0.6  # 4 classes: chance is about 0.25
+    out = capsys.readouterr().out
+    assert "P(None, 'model'), shards (32, 64)" in out
+    gap = float(out.split("one-device run: ")[1].split()[0])
+    assert gap < 1e-5
+
+
+def _example(name: str):
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "examples" / "multi_host.py"
-    spec = importlib.util.spec_from_file_location("example_multi_host", path)
+    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    accuracy = module.main(epochs=4, per_device_batch=4, samples=2048)
-    assert accuracy > 0.6  # 4 balanced classes: chance is 0.25
-    assert "1 process(es), 8 devices, global batch 32" in capsys.readouterr().out
+    return module

@@ -79,3 +79,11 @@ def test_transfer_learning_falls_back_offline_learns_and_logs(tmp_path, monkeypa
     for run in ("train", "validation"):
         events = list((tmp_path / "logs" / run).glob("events.out.tfevents.*"))
         assert events and events[0].stat().st_size > 0
+
+
+def test_private_digits_trains_with_and_without_privacy(capsys):
+    pytest.importorskip("sklearn")
+    plain, private = _load("private_digits").main(epochs=10)
+    assert plain > 0.9 and private > 0.6  # noise costs accuracy; chance is 0.1
+    out = capsys.readouterr().out
+    assert "DP-SGD (clip 1.0, noise multiplier 1.1)" in out

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -219,3 +221,30 @@ def wait_for(address: str, timeout: float) -> None:
                     "the same job_addresses; or raise initialization_timeout."
                 ) from None
             time.sleep(0.2)
+
+
+def join_watchdog(address: str | None, num_processes: int | None, timeout: float):
+    """Started before ``jax.distributed.initialize``; cancel it once that returns.
+
+    When a process never joins, jax waits about twice ``initialization_timeout`` and then
+    aborts every waiting process with a C++ check failure (``DEADLINE_EXCEEDED`` and a
+    stack trace). This timer ends the process first, at ``timeout``, with a message that
+    says what to check, and exit code 1.
+    """
+
+    def expire():
+        where = f"the coordinator at {address}" if address else "the coordinator"
+        sys.stderr.write(
+            f"kerax.distribution.initialize: not all {num_processes or 'the'} processes "
+            f"joined {where} within initialization_timeout={timeout} s. Start every "
+            "process with the same job_addresses and num_processes and its own process_id "
+            "(0 to num_processes - 1), check that they can reach the coordinator, or raise "
+            "initialization_timeout. Stopping this process (exit code 1).\n"
+        )
+        sys.stderr.flush()
+        os._exit(1)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    return timer

@@ -328,7 +328,10 @@ def initialize(
     Raises:
         ValueError: if the addresses and ``num_processes`` disagree, or an environment
             variable is not an integer.
-        TimeoutError: if the coordinator cannot be reached within the timeout.
+        TimeoutError: if the coordinator cannot be reached within the timeout. If it is
+            reached but not every process joins within the timeout, the process ends
+            with exit code 1 and a message saying what to check (jax would abort it a
+            little later with a C++ stack trace).
 
     Example:
         >>> # on each of 2 hosts, with KERAS_DISTRIBUTION_PROCESS_ID=0 or 1:
@@ -360,12 +363,16 @@ def initialize(
         # jax aborts the whole process (SIGABRT) when it cannot reach the coordinator,
         # so probe the address first and fail as a Python error while we still can.
         _multihost.wait_for(coordinator, initialization_timeout)
-    jax.distributed.initialize(
-        coordinator_address=coordinator,
-        num_processes=num_processes,
-        process_id=process_id,
-        initialization_timeout=int(initialization_timeout),
-    )
+    watchdog = _multihost.join_watchdog(coordinator, num_processes, initialization_timeout)
+    try:
+        jax.distributed.initialize(
+            coordinator_address=coordinator,
+            num_processes=num_processes,
+            process_id=process_id,
+            initialization_timeout=int(initialization_timeout),
+        )
+    finally:
+        watchdog.cancel()
     _multihost.agree_on_seed()
 
 

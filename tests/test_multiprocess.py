@@ -115,6 +115,27 @@ def test_unreachable_coordinator_times_out_cleanly():
     assert time.monotonic() - start < 50
 
 
+def test_a_process_that_never_joins_ends_the_others_with_a_message():
+    # process 0 is the coordinator; process 1 never starts
+    port = _free_port()
+    code = (
+        "from kerax import distribution\n"
+        f"distribution.initialize('127.0.0.1:{port}', num_processes=2, process_id=0, "
+        "initialization_timeout=2)\n"
+        "print('initialized')\n"
+    )
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=_env(0), cwd=ROOT, stderr=subprocess.PIPE
+    )
+    [(returncode, err)] = _finish([proc], timeout=60)
+    assert returncode == 1, err[-2000:]
+    assert "not all 2 processes joined the coordinator at 127.0.0.1:" in err
+    assert "initialization_timeout=2 s" in err
+    assert "Check failure" not in err  # kerax's message, not jax's abort
+    assert time.monotonic() - start < 50
+
+
 def test_initialize_argument_errors(monkeypatch):
     with pytest.raises(ValueError, match="lists 2 processes but num_processes is 3"):
         D.initialize("10.0.0.1:1234,10.0.0.2:1234", num_processes=3, process_id=0)

@@ -16,7 +16,7 @@ class MemberLogs:
 
     def __init__(self, engine, state_like):
         self.engine = engine
-        self.names = ["loss", *engine.loss.per_output_names, *engine.metrics.names]
+        self.names = engine.log_names
         member = lambda a: jax.ShapeDtypeStruct(np.shape(a)[1:], a.dtype)
         one = jax.tree_util.tree_map(member, (state_like.losses, state_like.metrics))
         self.on_host = engine.logs_on_host(state_like.replace(losses=one[0], metrics=one[1]))
@@ -38,7 +38,9 @@ class MemberLogs:
         losses, metrics = jax.device_get((state.losses, state.metrics))
         size = jax.tree_util.tree_leaves(losses)[0].shape[0]
         per_member = [
-            self.engine._host_logs(*jax.tree_util.tree_map(lambda a, m=m: a[m], (losses, metrics)))
+            self.engine.host_log_values(
+                *jax.tree_util.tree_map(lambda a, m=m: a[m], (losses, metrics))
+            )
             for m in range(size)
         ]
         return {

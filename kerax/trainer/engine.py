@@ -144,10 +144,14 @@ class Engine:
         out.update(self.metrics.results(metrics))
         return out
 
+    @property
+    def log_names(self) -> list[str]:
+        """The logs' keys in Keras's order: the loss, per-output losses, the metrics."""
+        return ["loss", *self.loss.per_output_names, *self.metrics.names]
+
     def logs_fn(self, state: TrainState) -> dict[str, Any]:
         """``logs`` in one compiled call, keeping Keras's key order (jit sorts dict keys)."""
-        names = ["loss", *self.loss.per_output_names, *self.metrics.names]
-        return dict(zip(names, self._log_values(state)))
+        return dict(zip(self.log_names, self._log_values(state)))
 
     def logs_on_host(self, state: TrainState) -> bool:
         """Whether ``host_logs`` computes the logs with NumPy (no logs program to compile):
@@ -163,9 +167,13 @@ class Engine:
         ``logs_fn``'s compiled call."""
         if not self.logs_on_host(state):
             return python_logs(self.logs_fn(state))
-        names = ["loss", *self.loss.per_output_names, *self.metrics.names]
-        values = self._host_logs(*jax.device_get((state.losses, state.metrics)))
-        return python_logs(dict(zip(names, values)))
+        values = self.host_log_values(*jax.device_get((state.losses, state.metrics)))
+        return python_logs(dict(zip(self.log_names, values)))
+
+    def host_log_values(self, losses, metrics) -> tuple:
+        """The log values (``log_names``' order) by NumPy from host copies of the loss
+        and metric states; only where ``logs_on_host`` said so."""
+        return self._host_logs(losses, metrics)
 
     # -- one step ------------------------------------------------------------------------
     def _split(self, batch):

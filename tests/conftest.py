@@ -4,6 +4,8 @@ Both variables must be set before jax or keras is imported anywhere.
 """
 
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("XLA_FLAGS", "")
 if "xla_force_host_platform_device_count" not in os.environ["XLA_FLAGS"]:
@@ -15,6 +17,21 @@ if "xla_force_host_platform_device_count" not in os.environ["XLA_FLAGS"]:
 _defaults = os.environ.get("KERAX_TEST_XLA_DEFAULTS") == "1"
 if not _defaults and "fusion_emitters" not in os.environ["XLA_FLAGS"]:
     os.environ["XLA_FLAGS"] += " --xla_cpu_use_fusion_emitters=false"
+# XLA's CPU compiler splits each program's code for compiling on several threads; the
+# suite's two workers already keep both cores busy, so one part compiles faster.
+if not _defaults and "parallel_codegen_split_count" not in os.environ["XLA_FLAGS"]:
+    os.environ["XLA_FLAGS"] += " --xla_cpu_parallel_codegen_split_count=1"
+# The same small programs recur across tests and across the xdist workers (a Dense model
+# of the same shapes, the same metric update): JAX's persistent compilation cache, in a
+# directory private to this run and shared by its workers, compiles each once. The
+# controlling process makes it (workers inherit the variable) and removes it at the end;
+# KERAX_TEST_CACHE=0 compiles every program anew.
+_OWN_CACHE = None
+if not os.environ.get("JAX_COMPILATION_CACHE_DIR") and os.environ.get("KERAX_TEST_CACHE") != "0":
+    _OWN_CACHE = tempfile.mkdtemp(prefix="kerax-test-xla-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _OWN_CACHE
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
 os.environ["KERAS_BACKEND"] = "jax"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -50,3 +67,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE is not None:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)

@@ -143,6 +143,14 @@ def test_rows_read_in_place_give_the_same_outputs_and_compile_once(monkeypatch, 
         self.compiled = compiled
 
     monkeypatch.setattr(predictor.Predictor, "__init__", spy_init)
+    traces = []  # one per compiled shape: jit traces a signature once
+    fused = predictor.Predictor._fused
+
+    def traced_fused(self, variables, x, windows, window):
+        traces.append((x.shape[0], windows, window))
+        return fused(self, variables, x, windows, window)
+
+    monkeypatch.setattr(predictor.Predictor, "_fused", traced_fused)
     model._predictors.clear()
     x = _at(offset, (203, 5))
     want = np.asarray(model.apply(model.get_variables(), x)[0])
@@ -154,4 +162,6 @@ def test_rows_read_in_place_give_the_same_outputs_and_compile_once(monkeypatch, 
     np.testing.assert_allclose(got, want[:160], rtol=1e-5, atol=1e-6)
     model.predict(_at((offset + 16) % 64, (203, 5)), batch_size=8, verbose=0)
     # The shapes depend on the number of rows only, never on the address.
-    assert model._predictors[8].compiled._cache_size() == 3  # 188 rows, 145 rows, 15 rows
+    # (Counted as traces: jit's C++ dispatch cache is shared by every jitted function of
+    # the process and may drop this one's entries in a long test run.)
+    assert sorted(t[0] for t in traces) == [15, 145, 188]

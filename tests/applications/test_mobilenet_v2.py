@@ -130,6 +130,7 @@ def keras_top(keras_small):
     return model
 
 
+@pytest.mark.slow  # a second Keras MobileNetV2 build: about 30 s on 2 cores
 @pytest.mark.keras
 def test_classifier_network_matches_keras_and_predicts_the_same(keras_top):
     ours = kerax.applications.MobileNetV2(weights=None, **TOP)
@@ -142,6 +143,7 @@ def test_classifier_network_matches_keras_and_predicts_the_same(keras_top):
     _assert_close(ours.predict(x, verbose=0), expected)
 
 
+@pytest.mark.slow  # a second Keras MobileNetV2 build: about 30 s on 2 cores
 @pytest.mark.keras
 def test_wide_network_with_unknown_height_matches_keras(keras_small):
     # alpha > 1 widens the last convolution; an unknown height makes Keras pad as if

@@ -148,7 +148,12 @@ def test_missing_weights_offline_error_says_where_to_put_the_file(tmp_path, monk
         ("ResNet50", dict(include_top=False, pooling="avg", input_shape=SHAPE)),
         ("ResNet50", dict(include_top=False, pooling="max", input_shape=(None, 64, 3))),
         ("ResNet101", dict(include_top=False, input_shape=SHAPE)),
-        ("ResNet152", dict(include_top=True, input_shape=SHAPE, classes=10)),
+        # the deepest build: about 8 s on 2 cores (101 shares its blocks)
+        pytest.param(
+            "ResNet152",
+            dict(include_top=True, input_shape=SHAPE, classes=10),
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["50-top", "50-top-7", "50-avg", "50-max", "101-notop", "152-top"],
 )

@@ -46,6 +46,23 @@ def rng():
 
 
 @pytest.fixture
+def train_step_traces(monkeypatch):
+    """The traces of ``Engine.train_step`` from here on, one entry each: a compiled
+    program per distinct signature (counted as traces, not by jit's C++ dispatch cache,
+    which the whole process shares and which may drop a function's entries)."""
+    from kerax.trainer.engine import Engine
+
+    traces, step = [], Engine.train_step
+
+    def counted(self, *args, **kwargs):
+        traces.append(self)
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "train_step", counted)
+    return traces
+
+
+@pytest.fixture
 def keras_oracle():
     """Real Keras 3 on the JAX backend, or skip when it is not installed."""
     keras = pytest.importorskip("keras")

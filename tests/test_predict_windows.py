@@ -140,7 +140,6 @@ def test_rows_read_in_place_give_the_same_outputs_and_compile_once(monkeypatch, 
             return compiled(variables, x, **kw)
 
         self.fused = record
-        self.compiled = compiled
 
     monkeypatch.setattr(predictor.Predictor, "__init__", spy_init)
     traces = []  # one per compiled shape: jit traces a signature once

@@ -35,6 +35,7 @@ def test_bits32_matches_jax(shape):
     np.testing.assert_array_equal(_host_keys.bits32(np.asarray(key), shape), expected)
 
 
+@pytest.mark.xla_defaults
 @pytest.mark.parametrize(
     "seed, shape, low, high",
     [(0, (100, 64), -0.2, 0.2), (7, (3, 3, 32, 64), -0.05, 0.05), (9, (600, 500), -1.3, 0.7)],

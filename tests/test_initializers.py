@@ -341,6 +341,7 @@ def test_keras_accepts_our_configs_and_vice_versa(keras_oracle, name):
         assert back.get_config()[key] == value
 
 
+@pytest.mark.xla_defaults
 @pytest.mark.parametrize(
     "init",
     [
@@ -379,6 +380,7 @@ def test_host_value_is_none_where_only_the_compiled_path_applies(init, dtype):
     assert init.host_value((4, 3), dtype, np.asarray(jax.random.PRNGKey(0))) is None
 
 
+@pytest.mark.xla_defaults
 def test_model_weights_are_drawn_on_the_host_and_equal_the_compiled_draws(monkeypatch):
     import kerax as keras
     from kerax import _variable

@@ -90,6 +90,7 @@ def test_compiles_once_and_members_differ():
     assert not np.allclose(w[0], w[1])
 
 
+@pytest.mark.xla_defaults
 def test_predict_best_and_member():
     x, y = _data()
     pop = keras.Population(_model(), size=3, learning_rate=[0.0, 1e-2, 3e-2])
@@ -117,6 +118,7 @@ def test_per_member_early_stopping_freezes_members():
     np.testing.assert_allclose(history.history["loss_mean"], np.mean(history.history["loss"], 1))
 
 
+@pytest.mark.xla_defaults
 def test_early_stopping_acts_per_member_and_restores_its_best_weights():
     x, y = _data()
     # Member 0 has learning rate 0: its loss never improves, so it stops after epoch 1
@@ -169,6 +171,7 @@ def test_best_member_saves_and_loads_as_an_ordinary_model(tmp_path):
     )
 
 
+@pytest.mark.xla_defaults
 def test_member_weights_drawn_on_the_host_equal_the_vmapped_init(monkeypatch):
     from kerax.models.model import Model
 

@@ -44,7 +44,16 @@ RANDOM = [
 ]
 
 
-@pytest.mark.parametrize("name,make,x", RANDOM, ids=[r[0] for r in RANDOM])
+# XLA's older CPU emitters at LLVM level 0 (the suite's fast settings) compute the
+# jitter's compiled program wrongly (a hue from the wrong sector); under XLA's defaults
+# it equals the eager result, which is what this case checks.
+_HARNESS = [
+    pytest.param(*r, id=r[0], marks=[pytest.mark.xla_defaults] if r[0] == "jitter" else [])
+    for r in RANDOM
+]
+
+
+@pytest.mark.parametrize("name,make,x", _HARNESS)
 def test_random_layers_harness(name, make, x):
     out = check_layer(lambda: make(P), x, training=True)[0]
     assert out.shape == x.shape and not np.allclose(out, x)

@@ -105,9 +105,10 @@ _OUTCOMES = os.environ.get("KERAX_TEST_OUTCOMES")  # set in that subprocess
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
-    """Runs the tests marked ``xla_defaults`` (an equality that holds for what users run,
-    not for the suite's fast compile settings) in a pytest subprocess under XLA's
-    defaults: one subprocess for the marked tests of each file."""
+    """Runs the tests marked ``xla_defaults`` (a result that holds for what users run but
+    not under the suite's fast compile settings, or a run those settings slow down) in a
+    pytest subprocess under XLA's defaults: one subprocess for the marked tests of each
+    file, in each worker that meets one."""
     if _defaults or pyfuncitem.get_closest_marker("xla_defaults") is None:
         return None
     path = pyfuncitem.path

@@ -72,13 +72,13 @@ def test_fit_on_a_flow_trains_only_the_head_and_writes_tensorboard(tutorial, tmp
         zoom_range=0.1,
         preprocessing_function=preprocess_input,
     )
-    x, y = _images(40, seed=1), _labels(40)
+    x, y = _images(20, seed=1), _labels(20)
     base_before, all_before = _arrays(base), _arrays(model)
     history = model.fit(
-        datagen.flow(x, y, batch_size=16),
-        steps_per_epoch=len(x) / 16,  # 2.5: rounds up, as in Keras 2
+        datagen.flow(x, y, batch_size=8),
+        steps_per_epoch=len(x) / 8,  # 2.5: rounds up, as in Keras 2
         epochs=2,
-        validation_data=datagen.flow(_images(16, seed=2), _labels(16), batch_size=16),
+        validation_data=datagen.flow(_images(8, seed=2), _labels(8), batch_size=8),
         callbacks=[keras.callbacks.TensorBoard(log_dir=str(tmp_path))],
         verbose=0,
     )
@@ -96,13 +96,13 @@ def test_predict_and_evaluate_take_a_flow(tutorial):
     _, model = tutorial
     # No random transform: the flow's batches are exactly the preprocessed arrays.
     datagen = keras.preprocessing.image.ImageDataGenerator(preprocessing_function=preprocess_input)
-    x, y = _images(40, seed=3), _labels(40)  # 40 = 16 + 16 + a short last batch of 8
-    expected = model.predict(preprocess_input(x), batch_size=16, verbose=0)
-    got = model.predict(datagen.flow(x, batch_size=16, shuffle=False), verbose=0)
-    assert got.shape == (40, 10)
+    x, y = _images(20, seed=3), _labels(20)  # 20 = 8 + 8 + a short last batch of 4
+    expected = model.predict(preprocess_input(x), batch_size=8, verbose=0)
+    got = model.predict(datagen.flow(x, batch_size=8, shuffle=False), verbose=0)
+    assert got.shape == (20, 10)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-    loss, accuracy = model.evaluate(datagen.flow(x, y, batch_size=16, shuffle=False), verbose=0)
-    loss_ref, accuracy_ref = model.evaluate(preprocess_input(x), y, batch_size=16, verbose=0)
+    loss, accuracy = model.evaluate(datagen.flow(x, y, batch_size=8, shuffle=False), verbose=0)
+    loss_ref, accuracy_ref = model.evaluate(preprocess_input(x), y, batch_size=8, verbose=0)
     np.testing.assert_allclose([loss, accuracy], [loss_ref, accuracy_ref], rtol=1e-5)
 
 
@@ -156,7 +156,7 @@ def test_base_trainable_false_as_a_nested_layer_fits_saves_and_loads(tutorial, t
         width_shift_range=2, preprocessing_function=preprocess_input
     )
     before = _arrays(base)
-    model.fit(datagen.flow(_images(32, seed=6), _labels(32), batch_size=16), epochs=1, verbose=0)
+    model.fit(datagen.flow(_images(16, seed=6), _labels(16), batch_size=8), epochs=1, verbose=0)
     for a, b in zip(before, base.get_weights()):
         np.testing.assert_array_equal(a, b)
     model.save(tmp_path / "nested.keras")
@@ -179,7 +179,7 @@ def test_fine_tuning_the_last_block_after_recompiling(tutorial):
     )
     assert len(model.trainable_weights) == 3 * 2 + 4  # block5_conv1..3 and the head
     before = {layer.name: _arrays(layer) for layer in base.layers if layer.weights}
-    model.fit(preprocess_input(_images(16, seed=8)), _labels(16), batch_size=16, verbose=0)
+    model.fit(preprocess_input(_images(8, seed=8)), _labels(8), batch_size=8, verbose=0)
     for layer in base.layers:
         if layer.weights:
             moved = any(

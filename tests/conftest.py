@@ -26,9 +26,10 @@ if not _defaults and "fusion_emitters" not in os.environ["XLA_FLAGS"]:
 if not _defaults and "parallel_codegen_split_count" not in os.environ["XLA_FLAGS"]:
     os.environ["XLA_FLAGS"] += " --xla_cpu_parallel_codegen_split_count=1"
 # LLVM's optimization level 0 compiles them about 28% faster again. It can move a result
-# by an ulp (no fused multiply-adds), and with the older emitters it computes one colour
-# program wrongly: the few tests that pin a result of XLA's defaults bit for bit, and that
-# program's, are marked ``xla_defaults`` and run in a subprocess under XLA's defaults.
+# by an ulp (no fused multiply-adds), with the older emitters it computes one colour
+# program wrongly, and it slows kerax's elementwise convolution forms: the few tests that
+# pin a result of XLA's defaults bit for bit, that program's and the VGG16 example are
+# marked ``xla_defaults`` and run in a subprocess under XLA's defaults.
 if not _defaults and "xla_backend_optimization_level" not in os.environ["XLA_FLAGS"]:
     os.environ["XLA_FLAGS"] += " --xla_backend_optimization_level=0"
 # The same small programs recur across tests and across the xdist workers (a Dense model
@@ -118,29 +119,7 @@ def pytest_pyfunc_call(pyfuncitem):
             for item in pyfuncitem.session.items
             if item.path == path and item.get_closest_marker("xla_defaults") is not None
         ]
-        with tempfile.TemporaryDirectory() as tmp:
-            outcomes_file = os.path.join(tmp, "outcomes")
-            env = dict(
-                os.environ,
-                KERAX_TEST_XLA_DEFAULTS="1",
-                XLA_FLAGS=_GIVEN_XLA_FLAGS,
-                KERAX_TEST_OUTCOMES=outcomes_file,
-            )
-            run = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", *marked],
-                cwd=pyfuncitem.config.rootpath,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            outcomes: dict = {}
-            if os.path.exists(outcomes_file):
-                with open(outcomes_file) as f:
-                    for line in f:
-                        outcome, nodeid = line.rstrip("\n").split(" ", 1)
-                        if outcomes.get(nodeid, "passed") == "passed":
-                            outcomes[nodeid] = outcome
-        _UNDER_DEFAULTS[path] = (outcomes, run.stdout + run.stderr)
+        _UNDER_DEFAULTS[path] = _run_under_defaults(marked, pyfuncitem.config.rootpath)
     outcomes, output = _UNDER_DEFAULTS[path]
     outcome = outcomes.get(pyfuncitem.nodeid)
     if outcome == "passed":
@@ -148,6 +127,35 @@ def pytest_pyfunc_call(pyfuncitem):
     if outcome == "skipped":
         pytest.skip("skipped under XLA's defaults, in a subprocess")
     pytest.fail(f"under XLA's defaults, in a subprocess:\n{output}", pytrace=False)
+
+
+def _run_under_defaults(nodeids, rootpath):
+    """``({node id: "passed" | "failed" | "skipped"}, output)`` of a pytest subprocess
+    running ``nodeids`` under XLA's defaults (a test's worst phase is its outcome)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "outcomes")
+        env = dict(
+            os.environ,
+            KERAX_TEST_XLA_DEFAULTS="1",
+            XLA_FLAGS=_GIVEN_XLA_FLAGS,
+            KERAX_TEST_OUTCOMES=report,
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", *nodeids],
+            cwd=rootpath,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        lines = []
+        if os.path.exists(report):
+            with open(report) as f:
+                lines = f.read().splitlines()
+    outcomes: dict = {}
+    for outcome, nodeid in (line.split(" ", 1) for line in lines):
+        if outcomes.get(nodeid, "passed") == "passed":
+            outcomes[nodeid] = outcome
+    return outcomes, run.stdout + run.stderr
 
 
 def pytest_runtest_logreport(report):

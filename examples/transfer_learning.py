@@ -10,11 +10,11 @@ The base starts from Keras's ImageNet weights when the file is in Keras's cache
 (``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``, or under
 ``$KERAS_HOME``; a machine with a network downloads it once). Otherwise the program says
 where to put the file and goes on with ``weights=None``: a frozen, randomly initialised
-base, so the accuracy is modest. Measured on 2 CPU cores with ``weights=None`` (the only
-mode available offline, so the ImageNet run is not measured): the default run (640
-training images, 2 epochs of 20 steps) takes about 46 s and reaches 0.63 test accuracy
-(seeds 1 and 2: 0.56 and 0.66; chance is 0.10). ``--epochs 5`` takes 96 s and ends at
-0.63 as well (validation accuracy peaks at 0.74 in epoch 3).
+base, so the accuracy is modest. Measured on 2 AVX2 CPU cores with ``weights=None`` (the
+only mode available offline, so the ImageNet run is not measured): the default run (640
+training images, 2 epochs of 20 steps) takes about 31 s and reaches 0.48 test accuracy
+(seeds 1 and 2: 0.58 and 0.54; chance is 0.10). ``--epochs 5`` takes 49 s and ends at
+0.67 (validation accuracy peaks at 0.83 in epoch 4).
 
     python examples/transfer_learning.py [--epochs 2] [--weights imagenet|none|PATH]
                                          [--log-dir logs/transfer_learning] [--quick]
@@ -30,8 +30,7 @@ from sklearn.model_selection import train_test_split
 import kerax as keras
 
 SIZE = 32  # VGG16's smallest input: five 2x2 poolings leave a 1x1 map
-# What the tests run: a smoke run of the whole program (about 50 s on 2 AVX2 cores, where
-# most of it is VGG16's convolutions).
+# What the tests run: a smoke run of the whole program (about 20 s on 2 AVX2 cores).
 QUICK = dict(epochs=2, train_size=256, val_size=64, test_size=120)
 
 

@@ -26,10 +26,10 @@ if not _defaults and "fusion_emitters" not in os.environ["XLA_FLAGS"]:
 if not _defaults and "parallel_codegen_split_count" not in os.environ["XLA_FLAGS"]:
     os.environ["XLA_FLAGS"] += " --xla_cpu_parallel_codegen_split_count=1"
 # LLVM's optimization level 0 compiles them about 28% faster again. It can move a result
-# by an ulp (no fused multiply-adds), with the older emitters it computes one colour
-# program wrongly, and it slows kerax's elementwise convolution forms: the few tests that
-# pin a result of XLA's defaults bit for bit, that program's and the VGG16 example are
-# marked ``xla_defaults`` and run in a subprocess under XLA's defaults.
+# by an ulp (no fused multiply-adds), and with the older emitters it computes one colour
+# program wrongly: the few tests that pin a result of XLA's defaults bit for bit, and
+# that program's, are marked ``xla_defaults`` and run in a subprocess under XLA's
+# defaults.
 if not _defaults and "xla_backend_optimization_level" not in os.environ["XLA_FLAGS"]:
     os.environ["XLA_FLAGS"] += " --xla_backend_optimization_level=0"
 # The same small programs recur across tests and across the xdist workers (a Dense model

@@ -46,9 +46,6 @@ def test_population_sweep_finds_a_good_member(capsys):
     assert "learning rate 0.01" in capsys.readouterr().out
 
 
-# Most of its time runs VGG16's convolutions, which the suite's LLVM level 0 makes about
-# twice as slow: it runs under XLA's defaults.
-@pytest.mark.xla_defaults
 def test_transfer_learning_falls_back_offline_learns_and_logs(tmp_path, monkeypatch, capsys):
     pytest.importorskip("sklearn")
     pytest.importorskip("tensorboardX")

@@ -49,6 +49,7 @@ LAX_CASES = [
     ((2, 7, 7, 3), (3, 3, 1, 6), (2, 2), "same", (1, 1), 3),  # depthwise
     ((2, 11, 3), (3, 3, 5), (1,), "causal", (2,), 1),
     ((1, 4, 5, 6, 2), (2, 3, 1, 2, 3), (1, 2, 1), "same", (1, 1, 1), 1),
+    ((2, 2, 1, 4), (3, 3, 4, 5), (1, 1), "same", (1, 1), 1),  # kernel larger than input
 ]
 
 
@@ -129,6 +130,28 @@ def test_choose_lowering(backend, kernel_shape, spec, expected):
     assert _ops.choose_lowering(backend, (8, 28, 28, 1), kernel_shape, spec, "bfloat16") == (
         _ops.XLA
     )
+
+
+PATCHES = ("patches", "patches", "xla")
+
+
+@pytest.mark.parametrize(
+    "x_shape, kernel_shape, spec, expected",
+    [  # a kernel larger than the input in every spatial dimension: the matmul
+        ((8, 2, 2, 512), (3, 3, 512, 512), SPEC_1x1, PATCHES),
+        ((8, 1, 1, 64), (3, 3, 64, 64), SPEC_1x1, PATCHES),
+        ((8, 3, 256), (5, 256, 256), SPEC_1x1._replace(strides=(1,)), PATCHES),
+        ((8, 2, 2, 8), (2, 2, 8, 8), SPEC_1x1._replace(rhs_dilation=(2, 2)), PATCHES),
+        # not in every dimension, as large as the input, grouped, or not on the CPU: XLA
+        ((8, 2, 5, 128), (3, 3, 128, 128), SPEC_1x1, _ops.XLA),
+        ((8, 3, 3, 128), (3, 3, 128, 128), SPEC_1x1, _ops.XLA),
+        ((8, 2, 2, 8), (3, 3, 4, 8), SPEC_1x1._replace(groups=2), _ops.XLA),
+        ((8, 2, 2, 512), (3, 3, 512, 512), SPEC_1x1._replace(channels_last=False), _ops.XLA),
+    ],
+)
+def test_choose_lowering_for_a_kernel_larger_than_its_input(x_shape, kernel_shape, spec, expected):
+    assert _ops.choose_lowering("cpu", x_shape, kernel_shape, spec) == expected
+    assert _ops.choose_lowering("gpu", x_shape, kernel_shape, spec) == _ops.XLA
 
 
 C = conv_layers

@@ -48,9 +48,41 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+def _share_mlir_contexts(uses: int = 64) -> None:
+    """Lets ``uses`` lowerings in a row (per thread) share one MLIR context.
+
+    JAX makes a fresh MLIR context for every program it lowers, eager operations
+    included, and loading its dialects into it costs about 5 ms: with the persistent
+    cache compiling each program once, that was the largest single cost of the suite
+    (two test files: 48 s -> 38 s of one process). The IR, and so every compiled
+    program, is the same. A lowering that starts inside another one (a context is
+    current) gets a context of its own, as before.
+    """
+    from jax._src.interpreters import mlir
+    from jax._src.lib.mlir import ir
+
+    make, local = mlir.make_ir_context, threading.local()
+
+    def shared():
+        if ir.Context.current is not None:
+            return make()  # a lowering inside another one
+        if getattr(local, "left", 0) == 0:
+            local.context, local.left = make(), uses
+        local.left -= 1
+        return local.context
+
+    mlir.make_ir_context = shared
+
+
+# KERAX_TEST_SHARED_MLIR=0 gives every lowering its own context, as JAX does.
+if os.environ.get("KERAX_TEST_SHARED_MLIR") != "0":
+    _share_mlir_contexts()
 
 
 @pytest.fixture

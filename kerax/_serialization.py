@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from kerax._signature import signature
+
 # "package>name" -> object, and the reverse. Process-wide, as in Keras: registration
 # happens at import time of the user's module and must outlive any one model.
 _REGISTRY: dict[str, Any] = {}
@@ -357,7 +359,7 @@ def from_kwargs(cls: type, config: Mapping[str, Any]) -> Any:
             f"{cls.__name__}.from_config expects a dict of constructor arguments. "
             f"Received: config={config!r}"
         )
-    params = inspect.signature(cls).parameters
+    params = signature(cls).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     unknown = sorted(set(config) - set(params))
     if unknown and not takes_any:

@@ -895,3 +895,21 @@ def test_import_kerax_does_not_import_pydot():
 
     code = "import sys, kerax, kerax.utils; assert 'pydot' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_remembered_signatures_are_inspects():
+    import doctest
+    import inspect
+
+    from kerax import _signature
+
+    assert doctest.testmod(_signature).failed == 0
+
+    class Made:
+        def __init__(self, a, *, b=2, **kwargs):
+            pass
+
+    sig = _signature.signature(Made)
+    assert sig == inspect.signature(Made) and _signature.signature(Made) is sig
+    # Objects without weak references are not remembered, only answered.
+    assert _signature.signature(max.__call__) == inspect.signature(max.__call__)

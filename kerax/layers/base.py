@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import _graph, _naming, _scope
+from kerax._signature import signature
 from kerax._variable import Variable
 from kerax.layers._weights import Weights
 from kerax.layers.input_spec import assert_input_compatibility
@@ -87,11 +88,12 @@ class Layer(Weights):
         d["built"] = False
         d["_trainable"] = True
         try:
-            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+            init = signature(cls.__init__)
+            bound = init.bind(None, *args, **kwargs)
             bound.arguments.pop(next(iter(bound.arguments)))
             config_args = dict(bound.arguments)
-            params = inspect.signature(cls.__init__).parameters.values()
-            for p in params:  # the catch-all (**kwargs, whatever its name) merges in
+            # the catch-all (**kwargs, whatever its name) merges in
+            for p in init.parameters.values():
                 if p.kind is inspect.Parameter.VAR_KEYWORD:
                     config_args.update(config_args.pop(p.name, {}))
             d["_auto_config"] = config_args
@@ -247,7 +249,8 @@ class Layer(Weights):
         self.__dict__["_keras_input_spec"] = value
 
     def _call_accepts(self, name: str) -> bool:
-        return name in inspect.signature(self.call).parameters
+        call = self.__dict__.get("call") or type(self).call  # the function: remembered
+        return name in signature(call).parameters
 
     supports_masking = False
 

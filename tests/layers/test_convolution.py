@@ -50,6 +50,7 @@ LAX_CASES = [
     ((2, 11, 3), (3, 3, 5), (1,), "causal", (2,), 1),
     ((1, 4, 5, 6, 2), (2, 3, 1, 2, 3), (1, 2, 1), "same", (1, 1, 1), 1),
     ((2, 2, 1, 4), (3, 3, 4, 5), (1, 1), "same", (1, 1), 1),  # kernel larger than input
+    ((2, 4, 4, 3), (3, 3, 3, 4), (2, 2), "same", (1, 1), 1),  # ... than the output
 ]
 
 
@@ -133,18 +134,23 @@ def test_choose_lowering(backend, kernel_shape, spec, expected):
 
 
 PATCHES = ("patches", "patches", "xla")
+STRIDED = SPEC_1x1._replace(strides=(2, 2), padding=((0, 1), (0, 1)))  # "same" on 4x4
+SAME_3x3 = SPEC_1x1._replace(padding=((1, 1), (1, 1)))
 
 
 @pytest.mark.parametrize(
     "x_shape, kernel_shape, spec, expected",
     [  # a kernel larger than the input in every spatial dimension: the matmul
-        ((8, 2, 2, 512), (3, 3, 512, 512), SPEC_1x1, PATCHES),
-        ((8, 1, 1, 64), (3, 3, 64, 64), SPEC_1x1, PATCHES),
+        ((8, 2, 2, 512), (3, 3, 512, 512), SAME_3x3, PATCHES),
+        ((8, 1, 1, 64), (3, 3, 64, 64), SAME_3x3, PATCHES),
         ((8, 3, 256), (5, 256, 256), SPEC_1x1._replace(strides=(1,)), PATCHES),
         ((8, 2, 2, 8), (2, 2, 8, 8), SPEC_1x1._replace(rhs_dilation=(2, 2)), PATCHES),
+        # outputs smaller than the kernel, the input not: the input gradient only
+        ((8, 4, 4, 128), (3, 3, 128, 128), STRIDED, ("xla", "patches", "xla")),
+        ((8, 3, 3, 128), (3, 3, 128, 128), SPEC_1x1, ("xla", "patches", "xla")),  # 1x1 out
         # not in every dimension, as large as the input, grouped, or not on the CPU: XLA
         ((8, 2, 5, 128), (3, 3, 128, 128), SPEC_1x1, _ops.XLA),
-        ((8, 3, 3, 128), (3, 3, 128, 128), SPEC_1x1, _ops.XLA),
+        ((8, 3, 3, 128), (3, 3, 128, 128), SAME_3x3, _ops.XLA),
         ((8, 2, 2, 8), (3, 3, 4, 8), SPEC_1x1._replace(groups=2), _ops.XLA),
         ((8, 2, 2, 512), (3, 3, 512, 512), SPEC_1x1._replace(channels_last=False), _ops.XLA),
     ],

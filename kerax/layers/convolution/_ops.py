@@ -72,8 +72,11 @@ optimized HLO), a path that ran the forward and the input gradient far slower on
 ms; a length-3 sequence under a width-5 kernel, 15.5 against 0.7 ms; 2x5 maps under a
 3x3 kernel (not smaller in every dimension) stay fast with XLA. Its kernel gradient is
 not affected (5.2 against 7.0 ms), so it stays XLA's. VGG16's forward over 256 such
-images took 11.8 s before, 1.9 s with this. GPU and TPU always get XLA's convolution
-(cuDNN / the TPU convolution units).
+images took 11.8 s before, 1.9 s with this. The input gradient is a convolution over
+the output's gradient, so it is the output's size that counts there: a 3x3, stride-2
+convolution of 4x4x128 maps (2x2 outputs) took 9.1 ms (XLA) against 0.7 ms
+(``"patches"``), of 8x8 maps (4x4 outputs) 1.9 against 1.7 ms.
+GPU and TPU always get XLA's convolution (cuDNN / the TPU convolution units).
 """
 
 from __future__ import annotations
@@ -249,9 +252,9 @@ def choose_lowering(backend: str, x_shape, kernel_shape, spec: ConvSpec, dtype="
     with one input channel per group, where the ``"shifted"`` form's taps are
     broadcast multiplies: the forward of a ``C=1`` convolution (the first layer of a
     grayscale image model), and all three passes of a depthwise convolution; and the
-    ``"patches"`` forward and input gradient when the kernel is larger than the input
-    in every spatial dimension. The measurements behind this are in the module
-    docstring. Other dtypes than float32
+    ``"patches"`` forward (input gradient) when the kernel is larger than the input
+    (the output) in every spatial dimension. The measurements behind this are in the
+    module docstring. Other dtypes than float32
     keep XLA's convolution, whose accumulation precision the ``"shifted"`` sums (in
     the input dtype) would not match.
     """
@@ -261,13 +264,18 @@ def choose_lowering(backend: str, x_shape, kernel_shape, spec: ConvSpec, dtype="
         return XLA
     if kernel_shape[-2] == 1:
         return ("shifted",) * 3 if spec.groups > 1 else ("shifted", "xla", "xla")
+    # A kernel larger than what it slides over in every spatial dimension (VGG16's last
+    # block at 32x32 images, any network's last stage on small images): XLA takes a path
+    # 4-80x slower than the matmul. The forward slides over the input; the input
+    # gradient over the output's gradient (a strided convolution's is smaller than its
+    # input); the kernel gradient is not affected.
     spans = [(k - 1) * d + 1 for k, d in zip(kernel_shape[:-2], spec.rhs_dilation)]
-    if spec.groups == 1 and all(n < s for n, s in zip(x_shape[1:-1], spans)):
-        # A kernel larger than its input in every spatial dimension (VGG16's last block
-        # at 32x32 images, any network's last stage on small images): XLA's forward and
-        # input gradient take a path 4-80x slower than the matmul; its kernel gradient
-        # does not.
-        return ("patches", "patches", "xla")
+    sizes = x_shape[1:-1]
+    outs = output_sizes(sizes, kernel_shape[:-2], spec)
+    small_in = all(n < s for n, s in zip(sizes, spans))
+    small_out = all(n < s for n, s in zip(outs, spans))
+    if spec.groups == 1 and (small_in or small_out):
+        return ("patches" if small_in else "xla", "patches" if small_out else "xla", "xla")
     return XLA
 
 

@@ -108,6 +108,40 @@ def test_matmul_lowering_supports_forward_mode_and_vmap():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    "xs, ws, padding, lhs_dilation",
+    [  # transposed convolutions: a 2x2 input dilated by 2 under a 4x4 kernel, and 1-D
+        ((2, 2, 2, 3), (4, 4, 3, 5), ((2, 2), (2, 2)), (2, 2)),
+        ((2, 3, 4), (3, 4, 2), ((1, 2),), (3,)),
+    ],
+)
+def test_every_lowering_matches_lax_with_input_dilation(xs, ws, padding, lhs_dilation):
+    x, w = jnp.asarray(_x(xs)), jnp.asarray(_x(ws, 1))
+    rank = len(lhs_dilation)
+    spec = _ops.ConvSpec((1,) * rank, padding, (1,) * rank, lhs_dilation, 1, True)
+
+    def loss(x, w, fn):
+        y = fn(x, w)
+        return jnp.sum(jnp.sin(y)), y
+
+    def all_lowerings(x, w):
+        ref = lambda a, b: jax.lax.conv_general_dilated(  # noqa: E731
+            a, b, (1,) * rank, padding, lhs_dilation=lhs_dilation, dimension_numbers=_DN[rank]
+        )
+        return [
+            jax.value_and_grad(loss, (0, 1), has_aux=True)(
+                x, w, lambda a, b, low=low: _ops.conv(a, b, spec, low)
+            )
+            for low in LOWERINGS
+        ] + [jax.value_and_grad(loss, (0, 1), has_aux=True)(x, w, ref)]
+
+    *results, ((_, ref_y), ref_g) = jax.jit(all_lowerings)(x, w)
+    for low, ((_, y), g) in zip(LOWERINGS, results):
+        np.testing.assert_allclose(y, ref_y, rtol=1e-5, atol=1e-5, err_msg=str(low))
+        for a, b in zip(g, ref_g):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4, err_msg=str(low))
+
+
 SPEC_1x1 = _ops.ConvSpec((1, 1), ((0, 0), (0, 0)), (1, 1), (1, 1), 1, True)
 
 
@@ -136,6 +170,7 @@ def test_choose_lowering(backend, kernel_shape, spec, expected):
 PATCHES = ("patches", "patches", "xla")
 STRIDED = SPEC_1x1._replace(strides=(2, 2), padding=((0, 1), (0, 1)))  # "same" on 4x4
 SAME_3x3 = SPEC_1x1._replace(padding=((1, 1), (1, 1)))
+TRANSPOSED = SPEC_1x1._replace(padding=((2, 2), (2, 2)), lhs_dilation=(2, 2))
 
 
 @pytest.mark.parametrize(
@@ -148,6 +183,9 @@ SAME_3x3 = SPEC_1x1._replace(padding=((1, 1), (1, 1)))
         # outputs smaller than the kernel, the input not: the input gradient only
         ((8, 4, 4, 128), (3, 3, 128, 128), STRIDED, ("xla", "patches", "xla")),
         ((8, 3, 3, 128), (3, 3, 128, 128), SPEC_1x1, ("xla", "patches", "xla")),  # 1x1 out
+        # transposed: the dilated input (3x3 from 2x2) under a 4x4 kernel; 4x4 inputs: XLA
+        ((8, 2, 2, 256), (4, 4, 256, 128), TRANSPOSED, ("patches", "xla", "xla")),
+        ((8, 4, 4, 256), (4, 4, 256, 128), TRANSPOSED, _ops.XLA),
         # not in every dimension, as large as the input, grouped, or not on the CPU: XLA
         ((8, 2, 5, 128), (3, 3, 128, 128), SPEC_1x1, _ops.XLA),
         ((8, 3, 3, 128), (3, 3, 128, 128), SAME_3x3, _ops.XLA),

@@ -255,19 +255,35 @@ def _mixed_jvp(spec, lowering, primals, tangents):
 def choose_lowering(backend: str, x_shape, kernel_shape, spec: ConvSpec, dtype="float32") -> tuple:
     """The ``(forward, input_gradient, kernel_gradient)`` forms for a convolution.
 
-    XLA's convolution, except on CPU for channels-last, non-transposed convolutions
-    (no input dilation) with one input channel per group, where the ``"shifted"`` form's taps are
-    broadcast multiplies: the forward of a ``C=1`` convolution (the first layer of a
-    grayscale image model), and all three passes of a depthwise convolution; and the
-    ``"patches"`` forward (input gradient) when the kernel is larger than the input,
-    dilated for a transposed convolution (the output, not transposed) in every spatial
-    dimension. The measurements behind this are in the
-    module docstring. Other dtypes than float32
-    keep XLA's convolution, whose accumulation precision the ``"shifted"`` sums (in
-    the input dtype) would not match.
+    XLA's convolution, except on CPU for float32, channels-last convolutions:
+
+    - one input channel per group, not transposed: the ``"shifted"`` form, whose taps
+      are broadcast multiplies, for the forward of a ``C=1`` convolution (the first
+      layer of a grayscale image model) and all three passes of a depthwise one;
+    - not grouped, with a kernel larger than what a pass slides over in every spatial
+      dimension: the ``"patches"`` forward when that holds for the input (dilated by
+      the stride for a transposed convolution), the ``"patches"`` input gradient when
+      it holds for the output (not transposed).
+
+    The measurements behind this are in the module docstring. Other dtypes keep XLA's
+    convolution, whose accumulation precision the other forms' sums (in the input
+    dtype) would not match.
     """
     if backend != "cpu" or not spec.channels_last or jnp.dtype(dtype) != jnp.float32:
         return XLA
+    dilated = any(d != 1 for d in spec.lhs_dilation)
+    if kernel_shape[-2] == 1 and not dilated:
+        return ("shifted",) * 3 if spec.groups > 1 else ("shifted", "xla", "xla")
+    # There XLA takes a path 4-80x slower than the matmul (VGG16's last block at 32x32
+    # images, any network's last stage on small images); its kernel gradient does not.
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel_shape[:-2], spec.rhs_dilation)]
+    sizes = [(n - 1) * d + 1 for n, d in zip(x_shape[1:-1], spec.lhs_dilation)]
+    outs = output_sizes(x_shape[1:-1], kernel_shape[:-2], spec)
+    small_in = all(n < s for n, s in zip(sizes, spans))
+    small_out = all(n < s for n, s in zip(outs, spans)) and not dilated
+    if spec.groups == 1 and (small_in or small_out):
+        return ("patches" if small_in else "xla", "patches" if small_out else "xla", "xla")
+    return XLA
     dilated = any(d != 1 for d in spec.lhs_dilation)
     if kernel_shape[-2] == 1 and not dilated:
         return ("shifted",) * 3 if spec.groups > 1 else ("shifted", "xla", "xla")

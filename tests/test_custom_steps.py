@@ -6,6 +6,7 @@ for number.
 """
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -246,7 +247,9 @@ def test_dropout_inside_a_custom_step_draws_a_new_mask_each_step():
         def train_step(self, state, data):
             trainable, non_trainable, opt, metrics = state
             y_pred, _ = self.stateless_call(trainable, non_trainable, data[0], training=True)
-            return {"out": y_pred[0, 0]}, state
+            # which of the 64 units the mask kept, as one number
+            mask_id = jnp.sum(y_pred[0] * 2.0 ** jnp.arange(24, 88))
+            return {"out": mask_id, "max": jnp.max(y_pred)}, state
 
     inputs = kerax.Input((64,))
     model = Noisy(inputs, kerax.layers.Dropout(0.5)(inputs))
@@ -256,10 +259,13 @@ def test_dropout_inside_a_custom_step_draws_a_new_mask_each_step():
     class Grab(kerax.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             seen.append(logs["out"])
+            assert logs["max"] == 2.0  # inverted dropout: kept units are scaled by 2
 
     ones = np.ones((4, 64), "float32")
     model.fit(ones, ones, batch_size=1, epochs=1, verbose=0, callbacks=[Grab()], shuffle=False)
-    assert set(seen) <= {0.0, 2.0} and len(set(seen)) == 2  # inverted dropout, new masks
+    assert len(set(seen)) == 4  # a new mask each step
+    kept = model.predict(ones, verbose=0)  # inference: no dropout
+    np.testing.assert_array_equal(kept, ones)
 
 
 def test_predict_step_and_generators():
@@ -287,6 +293,38 @@ def test_predict_step_and_generators():
     assert model.optimizer.iterations == before + 6 and len(history.history["loss"]) == 2
     with pytest.raises(ValueError, match="steps_per_epoch"):
         model.fit(batches(), epochs=2, verbose=0)
+
+
+def test_a_custom_step_fits_a_pydataset_with_its_epoch_hooks_and_num_batches():
+    class Own(kerax.Model):
+        def train_step(self, state, data):
+            return super().train_step(state, data)
+
+    class Rows(kerax.utils.PyDataset):
+        calls = []
+
+        @property
+        def num_batches(self):  # Keras 3's alternative to __len__
+            return 4
+
+        def __getitem__(self, i):
+            self.calls.append(i)
+            return X[16 * i : 16 * (i + 1)], Y[16 * i : 16 * (i + 1)]
+
+        def on_epoch_begin(self):
+            self.calls.append("begin")
+
+        def on_epoch_end(self):
+            self.calls.append("end")
+
+    inputs = kerax.Input((8,))
+    model = Own(inputs, kerax.layers.Dense(1)(inputs))
+    model.compile("adam", "mse")
+    data = Rows()
+    model.fit(data, epochs=2, shuffle=False, verbose=0)
+    assert model.optimizer.iterations == 8
+    assert data.calls[-12:] == ["begin", 0, 1, 2, 3, "end"] * 2  # after peeking batch 0
+    assert "begin" not in data.calls[:-12]
 
 
 def test_tensorflow_style_steps_are_refused_with_directions():

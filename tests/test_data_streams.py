@@ -182,3 +182,89 @@ def test_class_weight_with_a_py_dataset_equals_arrays_and_generators_are_refused
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="class_weight is not supported with a Python generator"):
         classifier().fit(_batches(x, y), class_weight=weights, verbose=0)
+
+
+class Logged(keras.utils.PyDataset):
+    """Three batches of 4 rows; records its hooks and reads as ``tag + event``."""
+
+    def __init__(self, x, y, tag, log, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y, self.tag, self.log = x, y, tag, log
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, i):
+        self.log.append(f"{self.tag}{i}")
+        return self.x[i * 4 : (i + 1) * 4], self.y[i * 4 : (i + 1) * 4]
+
+    def on_epoch_begin(self):
+        self.log.append(f"{self.tag}begin")
+
+    def on_epoch_end(self):
+        self.log.append(f"{self.tag}end")
+
+
+def _events(log, tag):
+    return [event[1:] for event in log if event[0] == tag]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_py_dataset_on_epoch_begin_comes_before_each_epoch_s_batches(workers):
+    # Keras 3 calls on_epoch_begin, then reads the epoch's batches, then on_epoch_end,
+    # for fit's training and validation data, evaluate and predict alike.
+    x, y = _data(n=12)
+    log, model = [], _model()
+    train = Logged(x, y, "T", log, workers=workers)
+    model.fit(train, validation_data=Logged(x, y, "V", log), epochs=2, shuffle=False, verbose=0)
+    model.evaluate(Logged(x, y, "E", log), verbose=0)
+    model.predict(Logged(x, y, "P", log), verbose=0)
+    one_epoch = ["begin", "0", "1", "2", "end"]
+    assert _events(log, "T") == _events(log, "V") == one_epoch * 2
+    assert _events(log, "E") == _events(log, "P") == one_epoch
+
+
+class Counted(keras.utils.PyDataset):
+    """Defines ``num_batches`` (None: endless) instead of ``__len__``, as Keras 3 allows."""
+
+    def __init__(self, x, y, batches):
+        super().__init__()
+        self.x, self.y, self.batches, self.read = x, y, batches, []
+
+    @property
+    def num_batches(self):
+        return self.batches
+
+    def __getitem__(self, i):
+        self.read.append(i)
+        i %= 5
+        return self.x[i * 4 : (i + 1) * 4], self.y[i * 4 : (i + 1) * 4]
+
+
+def test_py_dataset_may_define_num_batches_instead_of_len():
+    x, y = _data()
+    with_len, with_num_batches = _model(), _model()
+    with_len.fit(Batches(x, y, bs=4), epochs=2, shuffle=False, verbose=0)
+    data = Counted(x, y, 5)
+    history = with_num_batches.fit(data, epochs=2, shuffle=False, verbose=0)
+    assert history.params["steps"] == 5 and len(data) == 5
+    for a, b in zip(with_len.get_weights(), with_num_batches.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_an_endless_py_dataset_runs_steps_per_epoch_batches_like_keras():
+    x, y = _data()
+    data, model = Counted(x, y, None), _model()
+    history = model.fit(data, epochs=2, steps_per_epoch=3, verbose=0, class_weight={0: 1.0})
+    assert history.params["steps"] == 3
+    assert data.read == [0, 1, 2, 3, 4, 5]  # as in Keras 3: indices go on, unshuffled
+    data.read = []
+    model.evaluate(data, steps=2, verbose=0)
+    assert data.read == [0, 1]
+    with pytest.raises(TypeError, match="endless"):
+        len(data)
+    # the error fit already gives for an endless generator
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(data, epochs=2, verbose=0)
+    with pytest.raises(NotImplementedError, match="__len__\\(\\) or the num_batches"):
+        len(keras.utils.PyDataset())

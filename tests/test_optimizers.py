@@ -467,11 +467,16 @@ def test_lr_alias():
     assert optimizers.SGD(lr=0.3).get_config()["learning_rate"] == 0.3
 
 
+def test_keras2_decay_is_ignored_with_a_warning_as_in_keras3():
+    with pytest.warns(UserWarning, match="`decay`.*ignored.*InverseTimeDecay"):
+        opt = optimizers.Adam(lr=0.01, decay=1e-6)
+    assert opt.learning_rate == 0.01 and "decay" not in opt.get_config()
+
+
 @pytest.mark.parametrize(
     "kwargs,error,match",
     [
         (dict(foo=1), TypeError, r"\['foo'\].*Valid arguments:.*clipnorm.*learning_rate.*lr"),
-        (dict(decay=0.1), TypeError, "InverseTimeDecay"),
         (dict(clipnorm=1.0, clipvalue=1.0), ValueError, "only one of"),
         (dict(learning_rate=-0.1), ValueError, "Received: learning_rate=-0.1"),
         (dict(learning_rate="fast"), TypeError, "learning_rate"),

@@ -455,3 +455,43 @@ def test_max_epochs_and_max_steps_per_epoch_cap_fit_evaluate_predict():
 def test_max_epochs_and_steps_match_keras(keras_oracle):
     assert _run_capped(keras, 2, 3) == _run_capped(keras_oracle, 2, 3)
     assert _run_capped(keras, None, None) == _run_capped(keras_oracle, None, None)
+
+
+def _batches(x, y, size):
+    for i in range(0, len(x), size):
+        yield x[i : i + size], y[i : i + size]
+
+
+def _small_model():
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"])
+    return model
+
+
+def test_a_one_shot_validation_iterator_read_twice_is_refused():
+    x, y = np.ones((12, 4), "float32"), np.ones((12, 1), "float32")
+    model = _small_model()
+    with pytest.raises(ValueError, match="validate 3 times.*validation_steps"):
+        model.fit(x, y, epochs=3, verbose=0, validation_data=_batches(x, y, 4))
+    # once is fine, and so is validation_freq leaving a single pass
+    model.fit(x, y, epochs=1, verbose=0, validation_data=_batches(x, y, 4))
+    model.fit(x, y, epochs=3, verbose=0, validation_data=_batches(x, y, 4), validation_freq=3)
+
+
+def test_passes_that_find_the_data_run_dry_log_nan_and_training_stops():
+    x, y = np.ones((12, 4), "float32"), np.ones((12, 1), "float32")
+    model = _small_model()
+    # 3 batches for steps_per_epoch=2 and 3 epochs: the second epoch gets one, the third none
+    with pytest.warns(UserWarning) as caught:  # with the warnings that it ran out
+        history = model.fit(_batches(x, y, 4), steps_per_epoch=2, epochs=4, verbose=0)
+    assert any("no batch; its logs are NaN and training stops" in str(w.message) for w in caught)
+    assert history.epoch == [0, 1, 2]
+    assert np.isnan(history.history["loss"][2]) and np.isnan(history.history["mae"][2])
+    assert np.isfinite(history.history["loss"][:2]).all()
+    # validation_steps with a finite iterator: the second validation finds it empty
+    with pytest.warns(UserWarning) as caught:
+        history = model.fit(
+            x, y, epochs=2, verbose=0, validation_data=_batches(x, y, 4), validation_steps=3
+        )
+    assert any("evaluate(): the data had run out" in str(w.message) for w in caught)
+    assert np.isfinite(history.history["val_loss"][0]) and np.isnan(history.history["val_loss"][1])

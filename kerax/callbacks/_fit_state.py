@@ -16,7 +16,9 @@ the user passed callbacks. The contract between ``fit`` and these callbacks:
   that epoch's ``(metrics, losses)`` running sums). ``fit`` resets these attributes to
   None/0 before ``on_train_begin`` and honours them after it.
 - ``model.optimizer.learning_rate`` set by a callback reaches the compiled step at the
-  next epoch (``fit`` calls ``optimizer.sync_state`` after ``on_epoch_begin``).
+  next dispatch (``fit`` calls ``optimizer.sync_state`` after ``on_epoch_begin`` and
+  after each ``on_train_batch_begin``); batch hooks read ``optimizer.iterations`` as of
+  the last dispatch.
 """
 
 from __future__ import annotations

@@ -82,17 +82,49 @@ class Callback:
 
 
 class CallbackList:
-    """Calls each hook on every callback, in order."""
+    """Calls each hook on every callback, in order.
 
-    def __init__(self, callbacks=None, model=None, **params):
+    Args:
+        callbacks: the ``Callback`` instances.
+        add_history: append a ``History`` unless the list holds one; with ``model``, the
+            list's ``History`` becomes ``model.history`` (as ``fit`` returns it).
+        add_progbar: append a ``ProgbarLogger`` unless the list holds one (it prints as
+            ``params["verbose"]`` says: nothing for 0).
+        model: the model the callbacks are used with.
+        **params: ``epochs``, ``steps``, ``verbose``: each callback's ``params``.
+
+    Example (a custom training loop):
+        >>> cbs = CallbackList([], add_history=True, epochs=1, steps=1, verbose=0)
+        >>> cbs.on_train_begin(); cbs.on_epoch_end(0, {"loss": 0.5})
+        >>> [type(cb).__name__ for cb in cbs.callbacks], cbs.callbacks[0].history
+        (['History'], {'loss': [0.5]})
+    """
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         self.callbacks = list(callbacks or [])
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(
                     f"callbacks must be kerax.callbacks.Callback instances. Received: {cb!r}"
                 )
+        from kerax.callbacks.history import History  # these modules import this one
+        from kerax.callbacks.progbar import ProgbarLogger
+
+        history = self._with_default(History, add_history)
+        self._with_default(ProgbarLogger, add_progbar)
+        for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)
+        if model is not None and history is not None:
+            model.history = history
+
+    def _with_default(self, cls: type, add: bool):
+        """The list's first ``cls`` callback; with ``add``, a new one appended if none."""
+        found = next((cb for cb in self.callbacks if isinstance(cb, cls)), None)
+        if found is None and add:
+            found = cls()
+            self.callbacks.append(found)
+        return found
 
     @property
     def needs_batch_logs(self) -> bool:

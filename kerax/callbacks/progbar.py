@@ -105,8 +105,7 @@ class ProgbarLogger(Callback):
         return self.stream or sys.stdout
 
     def _verbose(self) -> int:
-        verbose = self.params.get("verbose", 1)
-        return 1 if verbose == "auto" else int(verbose)
+        return verbosity(self.params.get("verbose", 1))
 
     def _to_log(self) -> bool:
         """Default stream with interactive logging off: lines go to ``logging``."""
@@ -258,9 +257,27 @@ class ProgbarLogger(Callback):
 
 
 def with_progbar(callbacks: list | None, verbose: Any, **params) -> CallbackList:
-    """evaluate/predict's callbacks, with Keras's progress output unless verbose=0."""
-    verbose = 1 if verbose == "auto" else int(verbose)
-    cbs = list(callbacks or [])
-    if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
-        cbs.append(ProgbarLogger())
-    return CallbackList(cbs, verbose=verbose, **params)
+    """evaluate/predict's callbacks, with Keras's progress output unless verbose=0.
+
+    ``params["verbose"]`` is ``verbose`` as given ("auto" stays "auto", as in Keras)."""
+    add_progbar = verbosity(verbose) != 0
+    return CallbackList(callbacks, add_progbar=add_progbar, verbose=verbose, **params)
+
+
+def fit_callbacks(callbacks: list | None, verbose: Any, model: Any, epochs: int, steps) -> Any:
+    """fit's callbacks, as Keras's fit has them: the user's, then a ``History`` (which
+    becomes ``model.history``) and, unless ``verbose=0``, the progress output."""
+    return CallbackList(
+        callbacks,
+        add_history=True,
+        add_progbar=verbosity(verbose) != 0,
+        model=model,
+        epochs=epochs,
+        steps=steps,
+        verbose=verbose,
+    )
+
+
+def verbosity(verbose: Any) -> int:
+    """The output level a ``verbose`` argument asks for ("auto" is 1, as in Keras)."""
+    return 1 if verbose == "auto" else int(verbose)

@@ -10,8 +10,10 @@ device computes, so data loading overlaps training.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import inspect
+import itertools
 import queue
 import threading
 from collections.abc import Iterator
@@ -41,8 +43,12 @@ def is_stream(data: Any) -> bool:
 
 
 def one_shot(data: Any) -> bool:
-    """An iterator can be consumed once; a ``PyDataset`` or iterable restarts each epoch."""
-    return not isinstance(data, PyDataset) and iter(data) is data
+    """True when ``data`` has no epoch end of its own: an iterator (consumed once, maybe
+    endless) or an endless ``PyDataset`` (``num_batches`` None). A finite ``PyDataset``
+    or an iterable restarts each epoch."""
+    if isinstance(data, PyDataset):
+        return data.num_batches is None
+    return iter(data) is data
 
 
 def unpack(element: Any) -> tuple[Any, Any, Any]:
@@ -113,21 +119,45 @@ class BatchStream:
         self.shuffle_key = None
         self._pass_order = None
         self._cached: tuple[int, Any] | None = None  # peek()'s batch 0 of a PyDataset
+        self._in_epoch = False  # PyDataset.on_epoch_begin was called, on_epoch_end not yet
 
     def num_batches(self) -> int | None:
         """Batches per epoch when the source knows it (PyDataset, lists), else None."""
+        if isinstance(self.source, PyDataset):
+            return self.source.num_batches
         try:
             return len(self.source)
         except TypeError:
             return None
 
+    def _begin_epoch(self) -> None:
+        """``PyDataset.on_epoch_begin``, once per epoch, before its first batch is read."""
+        if isinstance(self.source, PyDataset) and not self._in_epoch:
+            self._in_epoch = True
+            self.source.on_epoch_begin()
+
+    def _end_epoch(self, steps: int | None) -> None:
+        """``PyDataset.on_epoch_end``; a whole pass makes the next one start at batch 0."""
+        if not isinstance(self.source, PyDataset):
+            return
+        n = self.source.num_batches
+        if steps is None or (n is not None and self._position >= n):
+            self._position = 0
+        self._in_epoch = False
+        self.source.on_epoch_end()
+
     def _elements(self) -> Iterator:
-        if isinstance(self.source, PyDataset) and self.shuffle_key is not None:
+        # Keras 3 shuffles the batch order of a finite PyDataset only.
+        if (
+            self.shuffle_key is not None
+            and isinstance(self.source, PyDataset)
+            and not one_shot(self.source)
+        ):
             if self._peeked is not None:  # keep peek()'s batch 0 for when its turn comes
                 self._cached, self._peeked = (0, self._peeked[0]), None
                 self._position = 0  # the peek read batch 0 of an unshuffled pass
             if self._position == 0 or self._pass_order is None:
-                self._pass_order = _permutation(self.shuffle_key, len(self.source))
+                self._pass_order = _permutation(self.shuffle_key, self.source.num_batches)
             for element in _dataset_elements(
                 self.source, self._position, self._pass_order, self._take_cached
             ):
@@ -163,6 +193,7 @@ class BatchStream:
 
     def peek(self) -> tuple[Any, Any, Any]:
         """The first batch's ``(x, y, sample_weight)`` (it is still trained on)."""
+        self._begin_epoch()
         rest = self._elements()
         first = next(rest, _DONE)
         if first is _DONE:
@@ -204,6 +235,7 @@ class BatchStream:
         """Prepared ``((x, y, sw, mask), n_valid)`` batches for one epoch, prefetched."""
         q: queue.Queue = queue.Queue(maxsize=2)
         stop = threading.Event()
+        self._begin_epoch()
 
         def produce():
             try:
@@ -236,17 +268,15 @@ class BatchStream:
                     q.get(timeout=0.01)
                 except queue.Empty:
                     pass
-            if isinstance(self.source, PyDataset):
-                if steps is None or self._position >= len(self.source):
-                    self._position = 0
-                self.source.on_epoch_end()
+            self._end_epoch(steps)
 
 
 def _dataset_elements(ds: PyDataset, start: int = 0, order=None, cached=None) -> Iterator:
     """A PyDataset's batches from position ``start`` of ``order`` (default 0, 1, 2, ...),
     fetched ahead by its workers (threads or processes). ``cached(index)`` may return an
-    already-fetched batch (or None)."""
-    n = len(ds)
+    already-fetched batch (or None). An endless dataset (``num_batches`` None) goes on."""
+    n = ds.num_batches
+    positions = itertools.count(start) if n is None else iter(range(start, n))
     index = (lambda i: i) if order is None else (lambda i: int(order[i]))
     cached = cached or (lambda i: None)
 
@@ -256,7 +286,7 @@ def _dataset_elements(ds: PyDataset, start: int = 0, order=None, cached=None) ->
 
     workers = max(1, int(getattr(ds, "workers", 1) or 1))
     if workers == 1:
-        for i in range(start, n):
+        for i in positions:
             yield fetch(i)
         return
     pool_cls = (
@@ -275,11 +305,10 @@ def _dataset_elements(ds: PyDataset, start: int = 0, order=None, cached=None) ->
         return pool.submit(ds.__getitem__, index(i))
 
     with pool_cls(max_workers=workers) as pool:
-        futures = [submit(pool, i) for i in range(start, min(start + ahead, n))]
-        for i in range(start, n):
-            result = futures[i - start].result()
-            if i + ahead < n:
-                futures.append(submit(pool, i + ahead))
+        futures = collections.deque(submit(pool, i) for i in itertools.islice(positions, ahead))
+        while futures:
+            result = futures.popleft().result()
+            futures.extend(submit(pool, i) for i in itertools.islice(positions, 1))
             yield result
 
 
@@ -326,8 +355,9 @@ class ClassWeighted(PyDataset):
         )
         self.dataset, self.class_weight = dataset, class_weight
 
-    def __len__(self) -> int:
-        return len(self.dataset)
+    @property
+    def num_batches(self) -> int | None:
+        return self.dataset.num_batches
 
     def __getitem__(self, index: int) -> Any:
         x, y, sample_weight = unpack(self.dataset[index])
@@ -340,6 +370,9 @@ class ClassWeighted(PyDataset):
             y, self.class_weight, sample_weight, whole_data=False
         )
         return x, y, weights
+
+    def on_epoch_begin(self) -> None:
+        self.dataset.on_epoch_begin()
 
     def on_epoch_end(self) -> None:
         self.dataset.on_epoch_end()

@@ -15,6 +15,14 @@ def _flatten(structure: Any) -> list:
     return jax.tree_util.tree_leaves(structure, is_leaf=_graph.is_symbolic)
 
 
+def _dict_keys(structure: Any) -> list[str] | None:
+    """The keys of a flat dict of tensors in flattening order (sorted, as Keras's
+    ``tree.flatten``), or None for any other structure."""
+    if isinstance(structure, dict) and all(_graph.is_symbolic(t) for t in structure.values()):
+        return sorted(structure)
+    return None
+
+
 class Functional(Model):
     """A model defined by symbolic inputs and the outputs computed from them.
 
@@ -132,6 +140,10 @@ class Functional(Model):
     def output_names(self) -> list[str]:
         return [t.node.layer.name for t in self.outputs]
 
+    def _output_keys(self) -> list[str]:
+        """A dict of outputs is keyed by its keys (losses, metrics, targets, logs)."""
+        return _dict_keys(self._outputs_struct) or self.output_names
+
     @property
     def input_shape(self) -> Any:
         return jax.tree_util.tree_map(
@@ -146,16 +158,19 @@ class Functional(Model):
 
     # -- running ---------------------------------------------------------------------
     def _match_inputs(self, inputs: Any) -> list:
-        """Map what the caller passed (one array, list, or dict by name) to input order."""
+        """Map what the caller passed (one array, list, or dict) to input order. A dict
+        goes by the keys of the model's dict of inputs, else by the inputs' names."""
         expected = self.inputs
         if isinstance(inputs, dict):
-            missing = [n for n in self.input_names if n not in inputs]
+            names = _dict_keys(self._inputs_struct) or self.input_names
+            missing = [n for n in names if n not in inputs]
             if missing:
                 raise ValueError(
-                    f"Model '{self.name}' expects inputs named {self.input_names}; the dict "
-                    f"passed has keys {sorted(inputs)} (missing {missing})."
+                    f"Model '{self.name}' expects inputs keyed {names}; the dict passed has "
+                    f"keys {sorted(inputs)} (missing {missing}). Key the data as the model's "
+                    "inputs are keyed."
                 )
-            return [inputs[n] for n in self.input_names]
+            return [inputs[n] for n in names]
         flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(flat) != len(expected):
             raise ValueError(

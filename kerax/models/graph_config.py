@@ -192,6 +192,8 @@ def functional_get_config(model: Any) -> dict:
         layer_configs.append(entry)
 
     def refs(structure):
+        if isinstance(structure, dict):  # in the order given, as Keras writes it
+            return {k: refs(v) for k, v in structure.items()}
         return jax.tree_util.tree_map(
             lambda t: _history(t, node_ids), structure, is_leaf=_graph.is_symbolic
         )

@@ -105,6 +105,20 @@ class HostView:
         Raises:
             AttributeError: if the state has no such injected hyper-parameter.
         """
+        new_state = self.with_pending(opt_state)
+        if new_state is not opt_state:
+            self._pending.clear()
+            self.observe_state(new_state)
+        return new_state
+
+    def with_pending(self, opt_state: Any) -> Any:
+        """``opt_state`` with the pending host-side changes written in, which stay
+        pending (for a copy that must be current, such as a saved file, while the
+        training loop's own state is synced later). ``opt_state`` itself if none.
+
+        Raises:
+            AttributeError: if the state has no such injected hyper-parameter.
+        """
         if not self._pending:
             return opt_state
         new_state, found = _with_hyperparams(opt_state, self._pending)
@@ -114,8 +128,6 @@ class HostView:
                 "state: it has no such injected hyper-parameter. Build the transformation "
                 "with optax.inject_hyperparams to make it settable."
             )
-        self._pending.clear()
-        self.observe_state(new_state)
         return new_state
 
 

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from kerax import _naming
+from kerax import _naming, _warnings
 from kerax._host_eval import host_eval
 from kerax.optimizers import _flat, _transforms, schedules
 from kerax.optimizers._host_view import HostView
@@ -117,6 +117,13 @@ class Optimizer(HostView, StatelessApply):
         owner = type(self).__name__
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
+        if kwargs.pop("decay", None):  # Keras 2's time decay, which Keras 3 ignores too
+            _warnings.warn(
+                f"{owner}: the Keras 2 argument `decay` is no longer supported and is "
+                "ignored, as in Keras 3. For the same effect pass learning_rate="
+                "keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, "
+                "decay_rate=decay)."
+            )
         if kwargs:
             self._reject(kwargs)
         self._transform = None

@@ -60,6 +60,8 @@ def save_checkpoint(filepath: Any, model: Any, extra: dict | None = None) -> Non
         raise ValueError(f"Model '{model.name}' is not built: there is no state to checkpoint.")
     meta = json.dumps(extra or {})
     opt_state = getattr(model, "_opt_state", None)
+    if opt_state is not None:  # with a learning rate a callback has just set
+        opt_state = model.optimizer.with_pending(opt_state)
     arrays = optimizer_state.state_to_arrays(model, opt_state) if opt_state is not None else None
     key = getattr(model, "_train_key", None)
     with _io.atomic_write(filepath, what="checkpoint") as f, h5py.File(f, "w") as h5:

@@ -307,7 +307,9 @@ def write(h5: Any, model: Any) -> None:
         return
     params = _params(model)
     state = model._opt_state
-    if state is None:  # compiled, never trained: the state fit() would start from
+    if state is not None:  # a learning rate set since the last fit is saved too
+        state = opt.with_pending(state)
+    else:  # compiled, never trained: the state fit() would start from
         state = opt.transform.init(params)
         if not callable(opt._learning_rate):
             state, _ = _with_hyperparams(state, {"learning_rate": opt.learning_rate})

@@ -3,6 +3,11 @@
 A model's outputs, targets and sample weights may each be one array, a list (one per
 output) or a dict keyed by output name; everything here first aligns them to the list
 of output names, so the rest of the engine deals with one flat list.
+
+A functional model whose outputs are a dict, ``Model(inputs, {"a": ..., "b": ...})``,
+is keyed by the dict's keys, as in Keras (``Model._output_keys``): losses, metrics,
+targets and logs (``a_loss``) go by the keys, while ``output_names`` lists the output
+layers' names.
 """
 
 from __future__ import annotations
@@ -78,9 +83,9 @@ class CompiledLoss:
 
     @property
     def per_output_names(self) -> list[str]:
-        if len(self.output_names) == 1:
-            return []
-        return [f"{n}_loss" for n, fn in zip(self.output_names, self.losses) if fn is not None]
+        """Keras logs ``<output>_loss`` for each loss when there are two or more."""
+        names = [f"{n}_loss" for n, fn in zip(self.output_names, self.losses) if fn is not None]
+        return names if len(names) > 1 else []
 
     def __call__(self, y_true: list, y_pred: list, sample_weight: list, mask: jax.Array):
         """Total loss and the per-output values (for multi-output logs)."""

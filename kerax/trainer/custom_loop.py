@@ -10,6 +10,7 @@ Keras), where kerax's own loops pad and mask it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -17,8 +18,8 @@ import jax
 import numpy as np
 
 from kerax import _host_keys, _scope, _warnings
-from kerax.callbacks import CallbackList, History, ProgbarLogger
-from kerax.callbacks.progbar import with_progbar
+from kerax.callbacks import CallbackList, ProgbarLogger
+from kerax.callbacks.progbar import fit_callbacks, with_progbar
 from kerax.data import arrays
 from kerax.data.streams import fit_stream, is_stream, unpack
 from kerax.optimizers._stateless import Layout
@@ -54,7 +55,7 @@ class Batches:
         self.what = what
         if self.stream:
             self.source, self._iterator, self._peeked = x, None, None
-            known = len(x) if isinstance(x, PyDataset) else None
+            known = x.num_batches if isinstance(x, PyDataset) else None
             # None: until the iterator runs out (a finite generator), as in Keras
             self.steps = steps if steps is not None else known
             return
@@ -79,9 +80,9 @@ class Batches:
                     raise ValueError(f"{self.what}() received an empty generator.") from None
             return _as_data(self._peeked)
         if self.stream:  # a PyDataset: batch 0 is read again when its turn comes
-            for data in self.epoch():
-                return data
-            raise ValueError(f"{self.what}() received an empty dataset.")
+            if self.source.num_batches == 0:
+                raise ValueError(f"{self.what}() received an empty dataset.")
+            return _as_data(self.source[0])
         return self._take(np.arange(min(self.batch_size, self.n)))
 
     def _take(self, rows) -> tuple:
@@ -113,13 +114,16 @@ class Batches:
     def _stream_epoch(self, shuffle_key):
         source = self.source
         if isinstance(source, PyDataset):
-            order = range(len(source))
-            if shuffle_key is not None:
-                order = permutation(shuffle_key, len(source))
+            n = source.num_batches  # None: endless, in order (Keras shuffles finite ones)
+            order = itertools.count() if n is None else range(n)
+            if shuffle_key is not None and n is not None:
+                order = permutation(shuffle_key, n)
+            source.on_epoch_begin()
             for i, index in enumerate(order):
                 if self.steps is not None and i >= self.steps:
-                    return
+                    break
                 yield _as_data(source[int(index)])
+            source.on_epoch_end()
             return
         if self._iterator is None:
             self._iterator = iter(source)  # an iterator continues where the last epoch ended
@@ -189,9 +193,7 @@ class CustomLoop:
             [v.value for v in m.non_trainable_variables],
         ]
         if optimizer:
-            if m._opt_state is None:
-                m._opt_state = m.optimizer.init(m.get_variables()["trainable"])
-            m._opt_state = m.optimizer.sync_state(m._opt_state)
+            m._opt_state = m._optimizer_state(m.get_variables()["trainable"])
             m.optimizer._bind_layout(self._layout(), m._opt_state)
             parts.append(jax.tree_util.tree_leaves(m._opt_state))
         parts.append([v.value for v in m.metrics_variables])
@@ -283,16 +285,11 @@ class CustomLoop:
                 )
         batches = Batches(x, y, sample_weight, batch_size, steps_per_epoch)
         m._build_for_steps(batches.peek())
-        verbose = 1 if verbose == "auto" else int(verbose)
-        m.history = History()
-        cbs = list(callbacks or [])
-        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
-            cbs.append(ProgbarLogger())
-        callback_list = CallbackList(
-            [*cbs, m.history], model=m, epochs=epochs, steps=batches.steps, verbose=verbose
-        )
+        callback_list = fit_callbacks(callbacks, verbose, m, epochs, batches.steps)
         batch_logs = callback_list.needs_batch_logs or any(
-            cb._uses_batch_hooks() for cb in cbs if isinstance(cb, ProgbarLogger)
+            cb._uses_batch_hooks()
+            for cb in callback_list.callbacks
+            if isinstance(cb, ProgbarLogger)
         )
         m.stop_training = False
         callback_list.on_train_begin()

@@ -13,6 +13,7 @@ from kerax.data.streams import is_stream
 from kerax.trainer.engine import TrainState
 from kerax.trainer.predicting import DEFAULT_BATCH
 from kerax.trainer.runners import ArrayRunner, StreamRunner
+from kerax.trainer.setup import ran_dry
 
 
 def logs_result(logs: dict[str, float], return_dict: bool):
@@ -62,7 +63,8 @@ class Evaluating:
         eval_state = runner.evaluate(eval_state, on_batch)
         self._set_states(eval_state.non_trainable)  # stateful RNNs resume from here
         self._sync_keras_metrics(eval_state)  # model.metrics hold the evaluation, as in Keras
-        return runner.engine.host_logs(eval_state)
+        logs = runner.engine.host_logs(eval_state)
+        return ran_dry(logs, "evaluate") if getattr(runner, "served", None) == 0 else logs
 
     @clear_out_of_memory
     def evaluate(

@@ -22,6 +22,7 @@ from kerax import distribution as distribution_lib
 from kerax.data import arrays
 from kerax.data.streams import BatchStream, check_finite, one_shot
 from kerax.trainer import shuffle as shuffle_lib
+from kerax.utils.py_dataset import PyDataset
 
 
 def place(tree: Any) -> Any:
@@ -137,7 +138,7 @@ class ArrayRunner:
         on_dispatch: Callable,
         should_stop: Callable,
         first_step: int = 0,
-        on_begin: Callable = lambda batch: None,
+        on_begin: Callable = lambda batch, state: state,
     ):
         base = self.pass_start
         if base == 0 and shuffle and self.feed is not None:  # each process its share
@@ -156,7 +157,7 @@ class ArrayRunner:
             )
         for start in range(base + first_step, end, k):
             stop = min(start + k, end)
-            on_begin(start - base)
+            state = on_begin(start - base, state)
             # one dispatch per step when unfused, so each can be settled (distribution.settle)
             for a, b in [(start, stop)] if fused else [(i, i + 1) for i in range(start, stop)]:
                 args = (state, self.data, self.order, a, b, self.n, fused, chunk)
@@ -211,11 +212,16 @@ class ArrayRunner:
 def check_epochs_of(source: Any, what: str, steps: int | None, epochs: int) -> None:
     """Refuse several epochs over a one-shot iterator with no ``steps_per_epoch``."""
     if one_shot(source) and steps is None and epochs > 1:
+        kind = (
+            "an endless PyDataset (num_batches None)"
+            if isinstance(source, PyDataset)
+            else "a Python generator/iterator"
+        )
         raise ValueError(
-            f"{what}() received a Python generator/iterator and epochs={epochs} without "
-            "steps_per_epoch. An iterator can be consumed only once (and may be "
-            "infinite), so kerax cannot tell where an epoch ends. Pass "
-            "steps_per_epoch=..., or a kerax.utils.PyDataset / re-iterable of batches."
+            f"{what}() received {kind} and epochs={epochs} without steps_per_epoch. It "
+            "cannot be restarted (an iterator is consumed once) or never ends, so kerax "
+            "cannot tell where an epoch ends. Pass steps_per_epoch=..., or a finite "
+            "kerax.utils.PyDataset / re-iterable of batches."
         )
 
 
@@ -251,17 +257,17 @@ class StreamRunner:
         on_dispatch: Callable,
         should_stop: Callable,
         first_step: int = 0,
-        on_begin: Callable = lambda batch: None,
+        on_begin: Callable = lambda batch, state: state,
     ):
-        served = 0
+        self.served = 0  # batches of this epoch (0: the data had run out)
         # A PyDataset's batch order is drawn per pass from the epoch's key (Keras 3
         # permutes its batch indices every epoch when fit shuffles).
         self.stream.shuffle_key = epoch_key if shuffle else None
         for i, (batch, _) in enumerate(self.stream.epoch(self.steps)):
-            served = i + 1
+            self.served = i + 1
             if i < first_step:  # resuming mid-epoch: these batches were trained on
                 continue
-            on_begin(i)
+            state = on_begin(i, state)
             batch = self._global(batch)
             state = self._engine(self.stream.batch_size).train_batch(state, batch)
             distribution_lib.settle(state)
@@ -269,7 +275,7 @@ class StreamRunner:
             if should_stop():
                 break
         else:
-            self._check_ran_out(served)
+            self._check_ran_out(self.served)
         return state
 
     def prefetch_order(self, epoch_key) -> None:
@@ -285,6 +291,7 @@ class StreamRunner:
             if on_batch is not None:
                 on_batch(served, state)
             served += 1
+        self.served = served  # 0: the data had run out (a one-shot source used again)
         self._check_ran_out(served)
         return state
 

@@ -10,8 +10,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from kerax import _scope
+from kerax import _scope, _warnings
 from kerax.data import arrays
+from kerax.data.streams import is_stream, one_shot
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.trainer.engine import Engine, TrainState, intermediate_bytes, loops_are_fast, precompile
 from kerax.trainer.runners import ArrayRunner, place_state
@@ -48,8 +49,13 @@ class Setup:
         self._forward_spec(x_sample)
         return self._forward_cache[3]
 
+    def _output_keys(self) -> list[str] | None:
+        """What losses, metrics, targets and logs are keyed by, one per output: the
+        output names where the model knows them (see ``Functional._output_keys``)."""
+        return getattr(self, "output_names", None)
+
     def _output_names(self, x_sample: Any) -> list[str]:
-        names = getattr(self, "output_names", None)
+        names = self._output_keys()
         if names:
             return list(names)
         spec, _ = self._forward_spec(x_sample)
@@ -106,9 +112,7 @@ class Setup:
         variables = self.get_variables()
         if copy:  # fit donates the state; keep arrays the user may hold valid
             variables = jax.device_put(variables, may_alias=False)  # a copy, no compile
-        if self._opt_state is None:
-            self._opt_state = self.optimizer.init(variables["trainable"])
-        opt_state = self.optimizer.sync_state(self._opt_state)
+        opt_state = self._optimizer_state(variables["trainable"])
         if self._train_key is None:
             self._train_key = _scope.next_global_key()
         metrics, losses = _place(engine.fresh_metric_states())
@@ -123,6 +127,28 @@ class Setup:
                 key=self._train_key,
             )
         )
+
+    def _optimizer_state(self, trainable: Any) -> Any:
+        """The optimizer state training goes on from, with pending host-side changes.
+
+        A model recompiled with the optimizer it had keeps its state (iterations, slots),
+        as in Keras, while the trainable variables it was built for are still the
+        model's; if they changed (a layer frozen or unfrozen), it starts afresh.
+        """
+        state = self._opt_state
+        if state is not None and self.__dict__.pop("_opt_state_recompiled", False):
+            fresh = jax.eval_shape(self.optimizer.init, trainable)
+            if _layout(state) != _layout(fresh):
+                _warnings.warn(
+                    f"The model was recompiled with its optimizer '{self.optimizer.name}', "
+                    "but its trainable variables changed since that optimizer's state was "
+                    "built: the optimizer starts from a fresh state (iterations 0). Keras "
+                    "raises here; pass a new optimizer to compile() to silence this."
+                )
+                state = None
+        if state is None:
+            state = self._opt_state = self.optimizer.init(trainable)
+        return self.optimizer.sync_state(state)
 
     def _finish(self, state: TrainState, final: bool = False) -> None:
         trainable = state.trainable
@@ -185,6 +211,28 @@ class Setup:
         self.__dict__["_keras_pending"] = jax.device_get((state.losses, state.metrics))
 
 
+def check_validation_passes(data: Any, steps: int | None, passes: int) -> None:
+    """Refuse a one-shot ``validation_data`` iterator that fit would read more than once
+    with no ``validation_steps``: its second pass would find it empty."""
+    if passes > 1 and steps is None and is_stream(data) and one_shot(data):
+        raise ValueError(
+            f"fit() received validation_data as a Python generator/iterator, and would "
+            f"validate {passes} times (once per validation_freq epochs), but an iterator "
+            "can be consumed only once: every validation after the first would find it "
+            "empty. Pass validation_steps=... with a generator that loops forever, or a "
+            "kerax.utils.PyDataset, a re-iterable of batches, or arrays (x_val, y_val)."
+        )
+
+
+def ran_dry(logs: dict, what: str) -> dict:
+    """The logs of a pass that got no batch: NaN, not the zeros of empty running sums."""
+    _warnings.warn(
+        f"{what}(): the data had run out, this pass got no batch; its logs are NaN"
+        + (" and training stops." if what == "fit" else ".")
+    )
+    return {k: float("nan") for k in logs}
+
+
 def should_validate(epoch: int, validation_freq: Any) -> bool:
     """Keras's rule: every ``validation_freq`` epochs, or at the epochs (1-based) listed."""
     if isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
@@ -195,3 +243,9 @@ def should_validate(epoch: int, validation_freq: Any) -> bool:
         "validation_freq must be an integer (validate every N epochs) or a list of epoch "
         f"numbers, counted from 1. Received: validation_freq={validation_freq!r}"
     )
+
+
+def _layout(tree: Any) -> tuple:
+    """A pytree's structure with each leaf's shape and dtype."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return treedef, tuple((np.shape(a), np.dtype(a.dtype)) for a in leaves)

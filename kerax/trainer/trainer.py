@@ -16,7 +16,8 @@ import numpy as np
 from kerax import _host_keys, _scope, _warnings
 from kerax import config as _config
 from kerax._device_errors import clear_out_of_memory
-from kerax.callbacks import CallbackList, History, ProgbarLogger
+from kerax.callbacks import History, ProgbarLogger
+from kerax.callbacks.progbar import fit_callbacks
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import fit_stream, is_stream
 from kerax.trainer import keras_steps
@@ -29,7 +30,7 @@ from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.predictor import Predictor
 from kerax.trainer.runners import ArrayRunner, StreamRunner, whole_steps
 from kerax.trainer.runners import place as _place
-from kerax.trainer.setup import Setup, should_validate
+from kerax.trainer.setup import Setup, check_validation_passes, ran_dry, should_validate
 
 
 def _cap_steps(steps: Any, name: str) -> Any:
@@ -42,6 +43,13 @@ def _cap_steps(steps: Any, name: str) -> Any:
         _warnings.warn(f"Limiting steps_per_epoch to {cap}")
         return cap
     return steps
+
+
+def _same_optimizer(new: Any, old: Any) -> bool:
+    """Whether compile() got the optimizer the model had (maybe wrapped again for loss
+    scaling, see compile)."""
+    inner = lambda opt: getattr(opt, "inner_optimizer", opt)
+    return new is old or (type(new) is type(old) and inner(new) is inner(old))
 
 
 class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
@@ -117,6 +125,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
         self._privacy = privacy.validate(dp_l2_clip, dp_noise_multiplier)
         if self._privacy is not None:
             privacy.check_model(self)
+        previous = self.optimizer
         self.optimizer = optimizers.get(optimizer)
         if (
             auto_scale_loss
@@ -131,7 +140,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
         self._metric_spec = (metrics, weighted_metrics)
         self._compiled_loss = None
         self._compiled_metrics = None
-        names = getattr(self, "output_names", None)
+        names = self._output_keys()
         if names and loss is not None:
             # Resolve the losses now (a misspelt name fails at compile, not in fit) and
             # load the metrics module: fit() then starts with nothing left to import.
@@ -150,7 +159,10 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
             "_keras_pending",
         ):  # a new compile: new loss, metrics, steps
             self.__dict__.pop(stale, None)
-        self._opt_state = None
+        if self._opt_state is not None and _same_optimizer(self.optimizer, previous):
+            self._opt_state_recompiled = True  # kept, as Keras keeps its optimizer's state
+        else:
+            self._opt_state = None
         self.steps_per_execution = steps_per_execution
         self.compiled = True
         if self.built:  # create the weights now, as Keras has them after build
@@ -302,14 +314,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
             val = validation_data
         val_batch = validation_batch_size or batch_size
         engine = runner.engine
-        verbose = 1 if verbose == "auto" else int(verbose)
-        self.history = History()
-        cbs = list(callbacks or [])
-        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
-            cbs.append(ProgbarLogger())
-        callback_list = CallbackList(
-            [*cbs, self.history], model=self, epochs=epochs, steps=runner.steps, verbose=verbose
-        )
+        callback_list = fit_callbacks(callbacks, verbose, self, epochs, runner.steps)
         needs_logs = callback_list.needs_batch_logs
         k = self._steps_per_dispatch(engine, runner.steps or 1, needs_logs)
         fused = engine.loops_fast or k > 1
@@ -328,14 +333,24 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
             initial_epoch = self._initial_epoch
         first_step = self._initial_step
 
-        bars = [cb for cb in cbs if isinstance(cb, ProgbarLogger)]
+        bars = [cb for cb in callback_list.callbacks if isinstance(cb, ProgbarLogger)]
         val_runner = None
         if val is not None:  # placed and checked once, before training starts
+            passes = sum(should_validate(e, validation_freq) for e in range(initial_epoch, epochs))
+            check_validation_passes(val, validation_steps, passes)
             val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
         background = self._precompile(engine, state, val_runner, runner, k, fused)
 
+        def on_begin(batch, state):
+            callback_list.on_train_batch_begin(batch)  # no device sync: nothing is read
+            # A learning rate a batch hook sets applies from the next step, as in Keras.
+            opt_state = self.optimizer.sync_state(state.opt_state)
+            return state if opt_state is state.opt_state else state.replace(opt_state=opt_state)
+
         def on_dispatch(batch, state):
             self._fit_state = state
+            if needs_logs:  # batch hooks read the current `iterations` and rate
+                self.optimizer.observe_state(state.opt_state)
             logs = runner.engine.host_logs(state) if needs_logs else None
             if logs is None:  # a live bar fetches running logs itself, without a sync
                 for bar in bars:
@@ -367,7 +382,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
                 on_dispatch,
                 lambda: self.stop_training,
                 first_step,
-                callback_list.on_train_batch_begin,  # no device sync: nothing is read
+                on_begin,
             )
             first_step = 0
             if shuffle and epoch + 1 < epochs:  # while the device runs this epoch
@@ -377,6 +392,9 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
             background = []
             self._fit_state = state
             logs = runner.engine.host_logs(state)
+            if getattr(runner, "served", None) == 0:  # the data had run out: stop here
+                logs = ran_dry(logs, "fit")
+                self.stop_training = True
             if val is not None and should_validate(epoch, validation_freq):
                 callback_list.on_test_begin()
                 val_logs = self._evaluate_state(state, val_runner, callback_list)

@@ -9,7 +9,13 @@ class PyDataset:
     """Subclass it and define ``__len__`` (batches per epoch) and ``__getitem__(index)``.
 
     ``__getitem__`` returns one batch: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``.
-    ``fit`` asks for the batches of an epoch in order and calls ``on_epoch_end`` after.
+    ``fit``, ``evaluate`` and ``predict`` call ``on_epoch_begin`` before an epoch's first
+    batch is fetched, ask for its batches, and call ``on_epoch_end`` after.
+
+    Instead of ``__len__`` a subclass may override the ``num_batches`` property (as in
+    Keras 3); ``None`` there means an endless dataset, whose batches are asked for with
+    ever-growing indices: ``fit`` then needs ``steps_per_epoch`` (and ``evaluate`` or
+    ``predict`` need ``steps``), as for an endless generator.
 
     Args:
         workers: batches fetched in parallel ahead of training (threads, or processes with
@@ -42,11 +48,24 @@ class PyDataset:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__(index).")
 
     def __len__(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must define __len__().")
+        name = type(self).__name__
+        if type(self).num_batches is PyDataset.num_batches:
+            raise NotImplementedError(
+                f"{name} must define __len__() or the num_batches property "
+                "(the number of batches per epoch, or None for an endless dataset)."
+            )
+        n = self.num_batches
+        if n is None:
+            raise TypeError(f"{name} is endless (its num_batches is None): it has no len().")
+        return n
 
     @property
-    def num_batches(self) -> int:
+    def num_batches(self) -> int | None:
+        """Batches per epoch (``len(self)`` unless overridden); ``None``: endless."""
         return len(self)
+
+    def on_epoch_begin(self) -> None:
+        """Called at the start of each epoch, before its first batch is fetched."""
 
     def on_epoch_end(self) -> None:
         """Called after each epoch (shuffle your indices here)."""

@@ -74,6 +74,67 @@ def test_on_batch_end_is_keras_alias_of_on_train_batch_end():
     assert callback.seen == (3, {"loss": 1.0})
 
 
+def _drive_one_epoch(callbacks):
+    """A custom training loop's hook calls: one epoch of one batch."""
+    callbacks.on_train_begin()
+    callbacks.on_epoch_begin(0)
+    callbacks.on_train_batch_begin(0)
+    callbacks.on_train_batch_end(0, {"loss": 1.0})
+    callbacks.on_epoch_end(0, {"loss": 1.0})
+    callbacks.on_train_end()
+
+
+def test_callback_list_adds_history_and_progbar_like_keras(keras_oracle, capsys):
+    names = {}
+    for lib in (keras, keras_oracle):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1)])
+        callbacks = lib.callbacks.CallbackList(
+            [], add_history=True, add_progbar=True, model=model, epochs=1, steps=1, verbose=1
+        )
+        _drive_one_epoch(callbacks)
+        names[lib] = [type(cb).__name__ for cb in callbacks.callbacks]
+        assert model.history is callbacks.callbacks[0]
+        assert model.history.history == {"loss": [1.0]}
+        assert "1/1" in capsys.readouterr().out
+    assert names[keras] == names[keras_oracle] == ["History", "ProgbarLogger"]
+
+
+def test_callback_list_keeps_its_own_history_and_progbar_and_verbose_0_is_silent(capsys):
+    history, bar = keras.callbacks.History(), keras.callbacks.ProgbarLogger()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    callbacks = keras.callbacks.CallbackList(
+        [bar, history], add_history=True, add_progbar=True, model=model, epochs=1, verbose=0
+    )
+    assert callbacks.callbacks == [bar, history] and model.history is history
+    assert "add_history" not in history.params and history.params["verbose"] == 0
+    quiet = keras.callbacks.CallbackList([], add_progbar=True, epochs=1, steps=1, verbose=0)
+    assert [type(cb).__name__ for cb in quiet.callbacks] == ["ProgbarLogger"]
+    _drive_one_epoch(quiet)
+    assert capsys.readouterr().out == ""
+
+
+def test_evaluate_and_predict_pass_verbose_auto_to_callbacks_like_keras(keras_oracle, capsys):
+    x, y = binary_data(n=8)
+    for lib in (keras, keras_oracle):
+
+        class Params(lib.callbacks.Callback):
+            def on_test_begin(self, logs=None):
+                self.seen = dict(self.params)
+
+            on_predict_begin = on_test_begin
+
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        evaluating, predicting = Params(), Params()
+        model.evaluate(x, y, callbacks=[evaluating])  # verbose="auto"
+        model.predict(x, callbacks=[predicting])
+        assert evaluating.seen["verbose"] == predicting.seen["verbose"] == "auto"
+        assert "1/1" in capsys.readouterr().out  # "auto" still prints the bar
+        history = model.fit(x, y, epochs=1)
+        assert history.params["verbose"] == "auto" and model.history is history
+        assert "1/1" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

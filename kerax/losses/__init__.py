@@ -22,6 +22,7 @@ from kerax.losses._checks import squeeze_or_expand_to_same_rank
 from kerax.losses._crossentropy import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
+    Crossentropy,
     SparseCategoricalCrossentropy,
     binary_crossentropy,
     categorical_crossentropy,
@@ -86,6 +87,7 @@ _CLASSES = (
     BinaryCrossentropy,
     CategoricalCrossentropy,
     SparseCategoricalCrossentropy,
+    Crossentropy,
     BinaryFocalCrossentropy,
     CategoricalFocalCrossentropy,
     CategoricalGeneralizedCrossEntropy,
@@ -138,12 +140,23 @@ _ALIASES = {
     "logcosh": logcosh,
     "bce": bce,
     "BCE": bce,
+    # Keras's compile-only names (any case, see `_auto_crossentropy`).
+    "crossentropy": Crossentropy,
+    "ce": Crossentropy,
 }
 #: Every name ``get`` and ``deserialize`` resolve: class names, function names, aliases.
 ALL_OBJECTS: dict[str, Any] = {
     **{obj.__name__: obj for obj in _CLASSES + _FUNCTIONS},
     **_ALIASES,
 }
+
+
+def _auto_crossentropy(identifier: Any) -> Crossentropy | None:
+    """``Crossentropy`` named as given for ``"crossentropy"``/``"ce"`` in any case, as
+    Keras's ``compile`` resolves and names them; ``None`` for anything else."""
+    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+        return Crossentropy(name=identifier)
+    return None
 
 
 def serialize(loss: Any) -> Any:
@@ -201,6 +214,8 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
     >>> deserialize(serialize(Huber(delta=2.0))).delta
     2.0
     """
+    if (auto := _auto_crossentropy(config)) is not None:
+        return auto
     return _serialization.deserialize_keras_object(config, ALL_OBJECTS, custom_objects, kind="loss")
 
 
@@ -209,8 +224,10 @@ def get(identifier: Any) -> Any:
 
     A function name or alias (``"mse"``, ``"categorical_crossentropy"``) gives the
     function; a class name (``"MeanSquaredError"``) gives an instance with default
-    arguments; a config dict is deserialized; a ``Loss`` instance or any callable is
-    returned as is, a ``Loss`` subclass is instantiated.
+    arguments; ``"crossentropy"``/``"ce"`` give a :class:`Crossentropy` that picks
+    binary, categorical or sparse categorical cross-entropy from the shapes it is
+    called with, as Keras's ``compile`` does; a config dict is deserialized; a ``Loss``
+    instance or any callable is returned as is, a ``Loss`` subclass is instantiated.
 
     Args:
         identifier: a string, a config dict, a ``Loss``, a callable or ``None``.
@@ -231,6 +248,8 @@ def get(identifier: Any) -> Any:
         return None
     if isinstance(identifier, dict):
         return deserialize(identifier)
+    if (auto := _auto_crossentropy(identifier)) is not None:
+        return auto
     if isinstance(identifier, str):
         if identifier not in ALL_OBJECTS:
             raise ValueError(
@@ -271,6 +290,7 @@ __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
+    "Crossentropy",
     "BinaryFocalCrossentropy",
     "CategoricalFocalCrossentropy",
     "CategoricalGeneralizedCrossEntropy",

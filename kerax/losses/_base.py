@@ -123,6 +123,11 @@ def reduce_weighted_values(
     if sample_weight is not None:
         sample_weight = jnp.asarray(sample_weight).astype(values.dtype)
         values, sample_weight = _weights_like(values, sample_weight, "sample_weight")
+        if weights is not None:
+            # A (batch, 1) weight turns (batch,) values into (batch, 1): the mask
+            # weights, lined up with the old values, must follow or they broadcast
+            # to (batch, batch).
+            _, weights = _weights_like(values, weights, "mask")
         weights = sample_weight if weights is None else weights * sample_weight
     if weights is not None:
         values = values * weights
@@ -286,11 +291,25 @@ class LossFunctionWrapper(Loss):
             for key, value in kwargs.items():
                 setattr(self, key, value)
 
+    def _output_mask(self, y_true, y_pred, values):
+        """The mask ``fn`` attaches to its values, as Keras's functions do (given by its
+        ``output_mask`` attribute: ``sparse_categorical_crossentropy`` with
+        ``ignore_class``), else ``None``."""
+        output_mask = getattr(self.fn, "output_mask", None)
+        if output_mask is None:
+            return None
+        return output_mask(y_true, y_pred, **self._fn_kwargs)
+
+    def _fn_for(self, y_true, y_pred) -> Callable[..., jax.Array]:
+        """The function to call on these (not yet reconciled) targets; ``fn`` here."""
+        return self.fn
+
     def call(self, y_true, y_pred) -> jax.Array:
         """Per-sample values of ``fn`` after reconciling ranks as Keras does."""
+        fn = self._fn_for(y_true, y_pred)
         if isinstance(y_true, jax.Array) and isinstance(y_pred, jax.Array):
             y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-        return self.fn(y_true, y_pred, **self._fn_kwargs)
+        return fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments; ``fn`` is serialized in the Keras 3 format."""

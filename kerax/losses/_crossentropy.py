@@ -13,7 +13,7 @@ import numpy as np
 import optax
 
 from kerax import config
-from kerax.losses._base import BuiltinWrapper
+from kerax.losses._base import BuiltinWrapper, Loss
 from kerax.losses._checks import (
     align,
     align_categorical,
@@ -192,6 +192,19 @@ def sparse_categorical_crossentropy(
     return res
 
 
+def _ignore_class_mask(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Where the labels are not ``ignore_class`` (``None`` without one): the mask Keras
+    attaches to :func:`sparse_categorical_crossentropy`'s values, so that ignored
+    entries do not count in the mean."""
+    if ignore_class is None:
+        return None
+    labels, _ = sparse_labels(y_true, as_float(y_pred), axis, "sparse_categorical_crossentropy")
+    return labels != ignore_class
+
+
+sparse_categorical_crossentropy.output_mask = _ignore_class_mask
+
+
 def _check_from_logits(from_logits, name):
     if not isinstance(from_logits, (bool, np.bool_)):
         raise TypeError(
@@ -335,8 +348,57 @@ class SparseCategoricalCrossentropy(BuiltinWrapper):
             axis=axis,
         )
 
-    def _output_mask(self, y_true, y_pred, values):
-        if self.ignore_class is None:
-            return None
-        labels, _ = sparse_labels(y_true, y_pred, self.axis, self.name)
-        return labels != self.ignore_class
+
+def pick_crossentropy(y_true, y_pred):
+    """The cross-entropy Keras's ``compile(loss="crossentropy")`` picks from the shapes.
+
+    Binary when ``y_pred``'s last axis is 1; sparse categorical when ``y_true`` has
+    fewer axes than ``y_pred``, or a last axis of 1 against several classes;
+    categorical otherwise.
+
+    >>> pick_crossentropy(jnp.zeros((4,)), jnp.zeros((4, 3))).__name__
+    'sparse_categorical_crossentropy'
+    """
+    t, p = jnp.shape(y_true), jnp.shape(y_pred)
+    if p and p[-1] == 1:
+        return binary_crossentropy
+    if p and (len(t) < len(p) or (t and t[-1] == 1 and p[-1] > 1)):
+        return sparse_categorical_crossentropy
+    return categorical_crossentropy
+
+
+class Crossentropy(BuiltinWrapper):
+    """Binary, categorical or sparse categorical cross-entropy, chosen per call.
+
+    What ``compile(loss="crossentropy")`` (or ``"ce"``) gives: the choice is Keras's
+    (see :func:`pick_crossentropy`), made from the static shapes when the loss is
+    called, so at trace time under ``jax.jit``. Keras has no such class; it resolves the
+    string inside ``compile``.
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        reduction: see :class:`kerax.losses.Loss`.
+        name: defaults to ``"crossentropy"``.
+        dtype: computation dtype, defaults to ``floatx()``.
+
+    >>> loss = Crossentropy()
+    >>> round(float(loss(jnp.array([1]), jnp.array([[0.5, 0.5]]))), 4)  # sparse
+    0.6931
+    """
+
+    def __init__(
+        self, from_logits=False, reduction="sum_over_batch_size", name="crossentropy", dtype=None
+    ):
+        _check_from_logits(from_logits, name)
+        super().__init__(
+            categorical_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+        )
+
+    def _fn_for(self, y_true, y_pred):
+        return pick_crossentropy(y_true, y_pred)
+
+    __repr__ = Loss.__repr__  # `fn` is only a placeholder here

@@ -306,15 +306,27 @@ class Model(Trainer, Layer):
         return outputs, new_non_trainable
 
     def _apply(
-        self, variables: Variables, inputs: tuple, training: bool, key: Any, sample_mask: Any = None
+        self,
+        variables: Variables,
+        inputs: tuple,
+        training: bool,
+        key: Any,
+        sample_mask: Any = None,
+        return_masks: bool = False,
     ):
-        """``apply`` plus the losses layers added with ``add_loss`` (for the trainer)."""
+        """``apply`` plus the losses layers added with ``add_loss`` (for the trainer);
+        with ``return_masks``, also the Keras mask of each output (flat, None where an
+        output has none), which Keras's losses and metrics leave masked entries out by."""
         index = self._variable_index(states=True)
         values = {id(v): _lookup(variables, path, v, self.name) for path, v in index}
         scope = _scope.Scope(values=values, key=key, training=training, sample_mask=sample_mask)
         x = inputs[0] if len(inputs) == 1 else list(inputs)
         with _scope.bind(scope):
             outputs = self(x, training=training)
+            if return_masks:
+                from kerax.trainer.compile_utils import flatten_outputs
+
+                masks = [_scope.get_mask(t) for t in flatten_outputs(outputs)]
         non_trainable: dict = {}
         for path, v in index:
             if not v.trainable:
@@ -322,6 +334,8 @@ class Model(Trainer, Layer):
                 for part in path[:-1]:
                     node = node.setdefault(part, {})
                 node[path[-1]] = scope.updates.get(id(v), values[id(v)])
+        if return_masks:
+            return outputs, non_trainable, scope.losses, masks
         return outputs, non_trainable, scope.losses
 
     # -- saving (kerax.saving: Keras 3 .keras and .weights.h5 files) ------------------

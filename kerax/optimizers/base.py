@@ -32,6 +32,7 @@ from kerax import _naming, _warnings
 from kerax._host_eval import host_eval
 from kerax.optimizers import _flat, _transforms, schedules
 from kerax.optimizers._host_view import HostView
+from kerax.optimizers._keras_steps import KerasSteps
 from kerax.optimizers._stateless import StatelessApply
 from kerax.optimizers._utils import (
     _number,
@@ -54,12 +55,14 @@ _BASE_ARGS = (
 )
 
 
-class Optimizer(HostView, StatelessApply):
+class Optimizer(KerasSteps, HostView, StatelessApply):
     """Base class of Keras optimizers; each one is an optax transformation.
 
     Subclasses define the Keras constructor arguments, list their float
     hyper-parameters in ``_hyperparameters`` (those are injected into the state) and
-    implement :meth:`core_transform`.
+    implement :meth:`core_transform`; or, the Keras way, implement ``build(var_list)``
+    and ``update_step(gradient, variable, learning_rate)`` (see
+    :mod:`kerax.optimizers._keras_steps`).
 
     Args:
         learning_rate: a float, a ``LearningRateSchedule``, or a callable ``f(step)``.
@@ -204,9 +207,12 @@ class Optimizer(HostView, StatelessApply):
         Returns:
             An optax transformation.
         """
+        if self._has_update_step():
+            return self._keras_steps_transform(hyperparams)
         raise NotImplementedError(
             f"{type(self).__name__} must implement core_transform(hyperparams) returning an "
-            "optax.GradientTransformation, or use one of the built-in optimizers."
+            "optax.GradientTransformation, or Keras's build(var_list) and "
+            "update_step(gradient, variable, learning_rate), or use a built-in optimizer."
         )
 
     def _clip_transform(self) -> optax.GradientTransformation | None:
@@ -324,6 +330,24 @@ class Optimizer(HostView, StatelessApply):
         if not self.use_ema:
             return params
         return jax.tree.map(lambda p, e: e.astype(p.dtype), params, self.ema_params(opt_state))
+
+    def finalize_variable_values(self, var_list) -> None:
+        """Keras: with ``use_ema``, assign the latest state's EMA to ``var_list`` (by
+        identity for ``apply_gradients``' variables, else by ``path``, as ``fit`` keys
+        weights). ``fit`` already ends with the EMA weights, so this is for custom loops.
+        """
+        if not self.use_ema or self._observed is None:
+            return
+        ema = jax.tree.leaves(self.ema_params(self._observed))
+        if self._eager is not None and self._observed is self._eager[1]:
+            found = dict(zip(self._eager[0], ema, strict=True))
+            key = id
+        else:
+            found = dict(zip(leaf_paths(self.ema_params(self._observed)), ema, strict=True))
+            key = lambda v: getattr(v, "path", None)  # noqa: E731
+        for variable in var_list:
+            if key(variable) in found:
+                variable.assign(found[key(variable)])
 
     def scale_loss(self, loss: Any) -> Any:
         """``loss * loss_scale_factor`` when set (gradients are unscaled in ``update``)."""

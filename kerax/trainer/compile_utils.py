@@ -87,11 +87,28 @@ class CompiledLoss:
         names = [f"{n}_loss" for n, fn in zip(self.output_names, self.losses) if fn is not None]
         return names if len(names) > 1 else []
 
-    def __call__(self, y_true: list, y_pred: list, sample_weight: list, mask: jax.Array):
-        """Total loss and the per-output values (for multi-output logs)."""
+    def __call__(
+        self,
+        y_true: list,
+        y_pred: list,
+        sample_weight: list,
+        mask: jax.Array,
+        partial_rows: int | None = None,
+        masks: list | None = None,
+    ):
+        """Total loss and the per-output values (for multi-output logs).
+
+        ``mask``: the batch's 0/1 row mask (padding); ``masks``: per output, that mask
+        combined with the output's Keras mask (see :func:`output_masks`). ``partial_rows``
+        (static): the valid rows of a padded last batch, first in it; a loss that reduces
+        the whole batch to one number is computed on those rows only there.
+        """
         total = jnp.zeros((), jnp.float32)
         parts = []
-        for fn, w, yt, yp, sw in zip(self.losses, self.weights, y_true, y_pred, sample_weight):
+        masks = masks or [mask] * len(y_pred)
+        for fn, w, yt, yp, sw, m in zip(
+            self.losses, self.weights, y_true, y_pred, sample_weight, masks
+        ):
             if fn is None:
                 continue
             if yt is None:
@@ -99,10 +116,52 @@ class CompiledLoss:
                     f"Loss {fn.name!r} was given no targets. Pass y for every output that "
                     "has a loss."
                 )
-            value = fn(yt, yp, sample_weight=sw, mask=mask).astype(jnp.float32)
+            if partial_rows and _reduces_batch(fn, yt, yp):
+                value = _valid_rows_only(mask, partial_rows, fn, yt, yp, sw)
+            else:
+                value = fn(yt, yp, sample_weight=sw, mask=m)
+            if jnp.ndim(value) != 0:
+                raise ValueError(
+                    f"Loss {fn.name!r} returned values of shape {jnp.shape(value)}, but "
+                    "fit() and evaluate() need one number per batch. Its reduction is "
+                    f"{getattr(fn, 'reduction', None)!r}: use the default "
+                    "'sum_over_batch_size' (or 'sum', 'mean'), and call the loss yourself "
+                    "for per-sample values."
+                )
+            value = value.astype(jnp.float32)
             parts.append(value)
             total = total + w * value
         return total, parts
+
+
+def output_masks(mask: jax.Array, keras_masks: list) -> list:
+    """Per output: the batch's row mask, times the output's Keras mask where it has one
+    (an ``Embedding(mask_zero=True)`` sequence): Keras leaves masked entries out of the
+    losses and metrics."""
+    if mask is None:
+        return [None if m is None else m.astype(jnp.float32) for m in keras_masks]
+    return [
+        mask if m is None else mask.reshape(mask.shape + (1,) * (m.ndim - 1)) * m.astype(mask.dtype)
+        for m in keras_masks
+    ]
+
+
+def _reduces_batch(fn: Any, y_true: Any, y_pred: Any) -> bool:
+    """Whether loss ``fn`` reduces the whole batch to one number (a custom loss returning
+    ``ops.mean(...)``, Dice with ``axis=None``): padded rows cannot be masked out of it."""
+    return jax.eval_shape(fn.call, y_true, y_pred).shape == ()
+
+
+def _valid_rows_only(mask, partial_rows: int, fn, y_true, y_pred, sample_weight):
+    """``fn`` over the valid rows alone in the padded batch (as Keras's shorter last batch
+    would give it), over the whole batch otherwise."""
+
+    def value(rows):
+        cut = lambda a: a if a is None or rows is None else a[:rows]
+        return fn(cut(y_true), cut(y_pred), sample_weight=cut(sample_weight))
+
+    padded = _mask_count.total(mask) < mask.shape[0]
+    return jax.lax.cond(padded, lambda: value(partial_rows), lambda: value(None))
 
 
 def _as_loss(fn: Any):
@@ -212,18 +271,21 @@ class CompiledMetrics:
         sample_weight: list,
         mask: jax.Array,
         partial_rows: int | None = None,
+        masks: list | None = None,
     ) -> tuple:
         """Update every metric with a batch. ``partial_rows`` (static): how many rows of a
         padded batch are valid, when known (the last batch of array data); a metric that
-        reduces the whole batch to one number sees only those rows of that batch."""
+        reduces the whole batch to one number sees only those rows of that batch.
+        ``masks``: per output, the row mask with the output's Keras mask (see
+        :func:`output_masks`)."""
         out = []
         entries = self.entries or []
         for state, (i, _, metric, weighted), batch_level in zip(states, entries, self._batch_level):
             # Keras applies sample weights to weighted_metrics only; the padding mask
-            # applies to all.
-            sw = mask
+            # (and an output's Keras mask) applies to all.
+            sw = mask if masks is None or batch_level else masks[i]
             if weighted and sample_weight[i] is not None:
-                sw = _broadcast_weight(sample_weight[i], mask)
+                sw = _broadcast_weight(sample_weight[i], sw)
             if batch_level:
                 out.append(
                     _update_batch_level(metric, state, y_true[i], y_pred[i], sw, mask, partial_rows)
@@ -279,8 +341,11 @@ def _shape(x: Any):
 
 
 def _broadcast_weight(sw: jax.Array, mask: jax.Array) -> jax.Array:
+    """Sample weights times a mask, both lined up from the batch axis."""
     sw = jnp.asarray(sw, jnp.float32)
-    return sw * mask.reshape(mask.shape + (1,) * (sw.ndim - 1))
+    rank = max(sw.ndim, mask.ndim)
+    left = lambda a: a.reshape(a.shape + (1,) * (rank - a.ndim))
+    return left(sw) * left(mask)
 
 
 def keras2_positional_metrics(loss_weights: Any, metrics: Any) -> tuple[Any, Any]:

@@ -26,7 +26,13 @@ import optax
 from kerax import _mask_count
 from kerax import distribution as distribution_lib
 from kerax._host_eval import host_eval, host_function
-from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
+from kerax.trainer.compile_utils import (
+    CompiledLoss,
+    CompiledMetrics,
+    align,
+    flatten_outputs,
+    output_masks,
+)
 
 
 @flax.struct.dataclass
@@ -181,22 +187,23 @@ class Engine:
         names = self.loss.output_names
         return x, align(y, names, "y"), align(sw, names, "sample_weight"), mask
 
-    def _losses(self, variables, x, y, sw, mask, training, key):
-        y_pred, non_trainable, added = self.model._apply(
-            variables, (x,), training, key, sample_mask=mask
+    def _losses(self, variables, x, y, sw, mask, training, key, partial_rows=None):
+        y_pred, non_trainable, added, keras_masks = self.model._apply(
+            variables, (x,), training, key, sample_mask=mask, return_masks=True
         )
         preds = flatten_outputs(y_pred)
-        total, parts = self.loss(y, preds, sw, mask)
+        masks = output_masks(mask, keras_masks)
+        total, parts = self.loss(y, preds, sw, mask, partial_rows, masks)
         for path, reg in self.regularized:
             total = total + reg(_get(variables["trainable"], path))
         for extra in added:
             total = total + jnp.sum(extra)
-        return total, (preds, parts, non_trainable)
+        return total, (preds, parts, non_trainable, masks)
 
-    def _record(self, state, y, preds, sw, mask, total, parts, partial_rows=None):
+    def _record(self, state, y, preds, sw, mask, total, parts, partial_rows=None, masks=None):
         count = _mask_count.total(mask)
         losses = tuple(_mean_update(s, v, count) for s, v in zip(state.losses, (total, *parts)))
-        metrics = self.metrics.update(state.metrics, y, preds, sw, mask, partial_rows)
+        metrics = self.metrics.update(state.metrics, y, preds, sw, mask, partial_rows, masks)
         return state.replace(losses=losses, metrics=metrics)
 
     def train_step(
@@ -217,7 +224,7 @@ class Engine:
 
         def loss_fn(trainable):
             variables = {"trainable": trainable, "non_trainable": state.non_trainable}
-            total, aux = self._losses(variables, x, y, sw, mask, True, step_key)
+            total, aux = self._losses(variables, x, y, sw, mask, True, step_key, partial_rows)
             # Keras's optimizer.scale_loss (mixed_float16): gradients of loss * scale,
             # which the optimizer's update divides back; the logged loss stays unscaled.
             from kerax.optimizers import loss_scale  # kept off `import kerax`
@@ -230,8 +237,9 @@ class Engine:
             (total, (preds, parts, non_trainable)), grads = privacy.value_and_private_grad(
                 self, state, x, y, sw, mask, step_key
             )
+            masks = None
         else:
-            (total, (preds, parts, non_trainable)), grads = jax.value_and_grad(
+            (total, (preds, parts, non_trainable, masks)), grads = jax.value_and_grad(
                 loss_fn, has_aux=True
             )(state.trainable)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.trainable)
@@ -244,7 +252,9 @@ class Engine:
             opt_state=opt_state,
             step=state.step + 1,
         )
-        return _in_layout(self._record(state, y, preds, sw, mask, total, parts, partial_rows))
+        return _in_layout(
+            self._record(state, y, preds, sw, mask, total, parts, partial_rows, masks)
+        )
 
     def eval_step(
         self, state: TrainState, batch, partial_rows: int | None = None, valid_rows=None
@@ -252,12 +262,12 @@ class Engine:
         x, y, sw, mask = self._split(batch)
         variables = {"trainable": state.trainable, "non_trainable": state.non_trainable}
         with _mask_count.counted(mask, valid_rows):
-            total, (preds, parts, non_trainable) = self._losses(
-                variables, x, y, sw, mask, False, None
+            total, (preds, parts, non_trainable, masks) = self._losses(
+                variables, x, y, sw, mask, False, None, partial_rows
             )
             # Inference changes only stateful RNN states: carried to the next batch.
             state = state.replace(non_trainable=non_trainable)
-            return self._record(state, y, preds, sw, mask, total, parts, partial_rows)
+            return self._record(state, y, preds, sw, mask, total, parts, partial_rows, masks)
 
     # -- loops over a device-resident dataset ----------------------------------------------
     # Two programs run the same steps. "Fused" runs steps start..stop inside one call

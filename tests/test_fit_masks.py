@@ -89,3 +89,33 @@ def test_a_loss_without_reduction_is_refused_with_directions():
     for run in (model.evaluate, model.fit):
         with pytest.raises(ValueError, match="one number per batch.*reduction is None"):
             run(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+
+
+def test_a_keras_style_metric_that_ignores_sample_weight_sees_no_padding(keras_oracle):
+    x = rng.normal(size=(16, 4)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    results = []
+    for lib in (kerax, keras_oracle):
+
+        class AbsoluteSum(lib.metrics.Metric):
+            ops = lib.ops
+
+            def __init__(self, name="abs_sum", **kwargs):
+                super().__init__(name=name, **kwargs)
+                self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+            def update_state(self, y_true, y_pred, sample_weight=None):  # no weights
+                self.total.assign(self.total + self.ops.sum(self.ops.abs(y_true - y_pred)))
+
+            def result(self):
+                return self.ops.convert_to_tensor(self.total)
+
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(2, kernel_initializer="ones")])
+        model.compile("sgd", "mse", metrics=[AbsoluteSum()])
+        results.append(
+            [
+                model.evaluate(x, y, batch_size=b, verbose=0, return_dict=True)["abs_sum"]
+                for b in (5, 12, 32)  # padded last batches of 1, 4 and 16 rows
+            ]
+        )
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5)

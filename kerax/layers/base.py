@@ -385,8 +385,11 @@ class Layer(Weights):
 
     @classmethod
     def from_config(cls, config: dict) -> Layer:
-        """Recreate a layer from ``get_config()``."""
-        return cls(**config)
+        """Recreate a layer from ``get_config()`` (kerax's or Keras's: arguments Keras
+        writes that kerax does not take are dropped when unset)."""
+        from kerax.saving.object_config import drop_unset_extras
+
+        return cls(**drop_unset_extras(cls, config))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -245,8 +245,6 @@ class Lambda(Layer):
     one requires ``safe_mode=False``.
     """
 
-    supports_masking = True  # Keras 3 passes the incoming mask through
-
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if not callable(function):
@@ -254,6 +252,13 @@ class Lambda(Layer):
         self.function = function
         self.arguments = dict(arguments or {})
         self.output_shape = output_shape
+        # As in Keras 3: the output has the mask `mask` gives (a tensor, or a function
+        # of the inputs and their mask), and none without it.
+        self.mask = mask
+        self.supports_masking = mask is not None
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return self.mask(inputs, previous_mask) if callable(self.mask) else self.mask
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)

@@ -11,6 +11,7 @@ Shapes are checked in ``call`` at trace time, where JAX knows them statically.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +67,8 @@ class _Merge(Layer):
 class _ElementwiseMerge(_Merge):
     """Base of the elementwise merges: checks shapes, aligns ranks, then merges."""
 
+    supports_masking = True
+
     def _merge_function(self, inputs: list[jax.Array]) -> jax.Array:
         raise NotImplementedError
 
@@ -87,6 +90,13 @@ class _ElementwiseMerge(_Merge):
                     "that their shapes match."
                 )
         return self._merge_function(aligned)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """As in Keras: a step is kept when any input keeps it; no mask unless every
+        input has one."""
+        if previous_mask is None or any(m is None for m in previous_mask):
+            return None
+        return functools.reduce(jnp.logical_or, previous_mask)
 
 
 class Add(_ElementwiseMerge):
@@ -220,6 +230,8 @@ class Concatenate(_Merge):
         (2, 7)
     """
 
+    supports_masking = True
+
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(axis, int) or isinstance(axis, bool):
@@ -248,6 +260,19 @@ class Concatenate(_Merge):
                 f"except along the concatenation axis {self.axis}. Received shapes {shapes}."
             )
         return jnp.concatenate(inputs, axis=axis)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """As in Keras: the inputs' masks (all kept where an input has none), spread over
+        their features and concatenated, reduced over the last axis with ``any``."""
+        if previous_mask is None or all(m is None for m in previous_mask):
+            return None
+        masks = [
+            jnp.ones(x.shape, bool)
+            if m is None
+            else jnp.broadcast_to(m.reshape(m.shape + (1,) * (x.ndim - m.ndim)), x.shape)
+            for x, m in zip(inputs, previous_mask)
+        ]
+        return jnp.any(jnp.concatenate(masks, axis=self.axis), axis=-1)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}

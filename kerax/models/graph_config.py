@@ -31,12 +31,6 @@ def _flatten(structure: Any) -> list:
     return jax.tree_util.tree_leaves(structure, is_leaf=_graph.is_symbolic)
 
 
-def _is_nested_functional(layer: Any) -> bool:
-    from kerax.models.functional import Functional
-
-    return isinstance(layer, Functional)
-
-
 # -- Keras's layer order -------------------------------------------------------------
 def keras_layer_order(model: Any) -> list:
     """The layers of a functional model in the order Keras 3 lists (and saves) them.
@@ -98,8 +92,9 @@ def _own_nodes(layer: Any, node_ids: set[int]) -> list:
 
 def _history(tensor: Any, node_ids: set[int]) -> list:
     layer = tensor.node.layer
-    index = _own_nodes(layer, node_ids).index(tensor.node)
-    return [layer.name, index + (1 if _is_nested_functional(layer) else 0), tensor.index]
+    # Keras 3 counts a layer's calls inside this model from 0, nested models too (tf.keras 2
+    # counted a nested model's own defining call first: see saving.keras2_config)
+    return [layer.name, _own_nodes(layer, node_ids).index(tensor.node), tensor.index]
 
 
 def _encode_arg(value: Any, node_ids: set[int], owner: str) -> Any:
@@ -223,8 +218,6 @@ def _tensor(created: dict, name: str, node_index: int, tensor_index: int, model:
             f"not among its layers {sorted(created)}."
         )
     layer, made = created[name]
-    if _is_nested_functional(layer):
-        node_index -= 1  # Keras counts the nested model's own defining call
     if node_index >= len(made):
         raise _NotReady(name)
     return _flatten(made[node_index].outputs)[tensor_index]

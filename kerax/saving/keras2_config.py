@@ -155,19 +155,39 @@ def _model_body(class_name: str, inner: Any, keras2: bool) -> dict:
         inner = {"layers": inner}
     if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
         return inner
+    # tf.keras 2 counted a nested functional model's own defining call as its node 0;
+    # Keras 3 (and kerax) count only the calls inside this model.
+    nested = {
+        e.get("config", {}).get("name", e.get("name"))
+        for e in inner["layers"]
+        if keras2 and isinstance(e, dict) and e.get("class_name") in ("Functional", "Model")
+    }
     layers = []
     for entry in inner["layers"]:
         nodes = entry.get("inbound_nodes") if isinstance(entry, dict) else None
         entry = _layer(entry, keras2)
         if isinstance(nodes, list):
-            entry["inbound_nodes"] = [_node(n) for n in nodes]
+            entry["inbound_nodes"] = [_shift_calls(_node(n), nested) for n in nodes]
         layers.append(entry)
     inner["layers"] = layers
     if keras2 and class_name != "Sequential":
         for key in ("input_layers", "output_layers"):
             if key in inner:
-                inner[key] = _single(inner[key])
+                inner[key] = _shift_calls(_single(inner[key]), nested)
     return inner
+
+
+def _shift_calls(value: Any, nested: set) -> Any:
+    """``value`` with references to the layers in ``nested`` moved one call down."""
+    if not nested:
+        return value
+    if _is_ref(value):
+        return [value[0], value[1] - (value[0] in nested), *value[2:]]
+    if isinstance(value, dict):
+        return {k: _shift_calls(v, nested) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shift_calls(v, nested) for v in value]
+    return value
 
 
 def _layer(entry: Any, keras2: bool) -> Any:

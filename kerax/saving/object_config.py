@@ -292,11 +292,20 @@ def prune_keras_config(config: Any) -> Any:
         and isinstance(out.get("class_name"), str)
     ):
         cls = _kerax_class(module, out["class_name"])
-        accepted = _accepted_keys(cls) if cls is not None else None
-        if accepted is not None:
-            out["config"] = {
-                k: v
-                for k, v in inner.items()
-                if k in accepted or not (v is None or v is False or v in ("", [], {}))
-            }
+        if cls is not None:
+            out["config"] = drop_unset_extras(cls, inner)
     return out
+
+
+def drop_unset_extras(cls: type, config: dict) -> dict:
+    """``config`` without the keys ``cls`` does not take whose values are unset (None,
+    False, empty): what Keras writes for features kerax lacks but the config does not
+    use (``quantization_config=None``). A set value stays, for ``cls`` to report."""
+    accepted = _accepted_keys(cls)
+    if accepted is None:
+        return config
+    return {
+        k: v
+        for k, v in config.items()
+        if k in accepted or not (v is None or v is False or v in ("", [], {}))
+    }

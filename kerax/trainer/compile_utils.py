@@ -290,6 +290,10 @@ class CompiledMetrics:
                 out.append(
                     _update_batch_level(metric, state, y_true[i], y_pred[i], sw, mask, partial_rows)
                 )
+            elif partial_rows and _runs_user_update(metric):
+                out.append(
+                    _update_valid_rows(metric, state, y_true[i], y_pred[i], sw, mask, partial_rows)
+                )
             else:
                 out.append(metric.update(state, y_true[i], y_pred[i], sample_weight=sw))
         return tuple(out)
@@ -334,6 +338,26 @@ def _update_batch_level(metric, state, y_true, y_pred, sw, mask, partial_rows):
     # mask alone: the batch counts once if it holds any valid row
     weight = jnp.max(mask) if sw is mask else sw
     return Mean._update(metric, state, value, weight)
+
+
+def _runs_user_update(metric: Any) -> bool:
+    """Whether ``metric`` runs a user's Keras-style ``update_state``, which may ignore
+    ``sample_weight`` (and with it the padding mask)."""
+    from kerax.metrics._base import _is_keras_style
+
+    return _is_keras_style(type(metric))
+
+
+def _update_valid_rows(metric, state, y_true, y_pred, sw, mask, partial_rows: int):
+    """``metric`` updated with the valid rows alone in the padded batch (its valid rows
+    come first), with the whole batch otherwise."""
+
+    def update(rows):
+        cut = lambda a: jax.tree_util.tree_map(lambda t: t if rows is None else t[:rows], a)
+        return metric.update(state, cut(y_true), cut(y_pred), sample_weight=cut(sw))
+
+    padded = _mask_count.total(mask) < mask.shape[0]
+    return jax.lax.cond(padded, lambda: update(partial_rows), lambda: update(None))
 
 
 def _shape(x: Any):

@@ -150,8 +150,12 @@ class Discretization(Layer):
         return encode(indices, self.output_mode, len(self.bin_boundaries) + 1, self.compute_dtype)
 
     def get_config(self):
+        # Keras's Discretization takes no **kwargs: its config holds only these keys
+        # (no `trainable`), or Keras could not load a file kerax wrote.
+        base = super().get_config()
         return {
-            **super().get_config(),
+            "name": base["name"],
+            "dtype": base["dtype"],
             "bin_boundaries": self.bin_boundaries,
             "num_bins": self.num_bins,
             "epsilon": self.epsilon,

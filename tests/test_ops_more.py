@@ -342,3 +342,18 @@ def test_resize_area():
     row = np.array([0.0, 3.0, 6.0], "float32").reshape(1, 3, 1)
     got = ops.image.resize(row, (1, 2), "area")[0, :, 0]
     np.testing.assert_allclose(got, [(0 + 0.5 * 3) / 1.5, (0.5 * 3 + 6) / 1.5], rtol=1e-6)
+
+
+def test_int8_products_accumulate_in_int32_like_keras(keras_oracle):
+    a, b = np.full((2, 300), 100, "int8"), np.full((300, 2), 100, "int8")
+    for ours, theirs in (
+        (ops.matmul(a, b), keras_oracle.ops.matmul(a, b)),
+        (ops.einsum("ij,jk->ik", a, b), keras_oracle.ops.einsum("ij,jk->ik", a, b)),
+    ):
+        assert ours.dtype == theirs.dtype == np.int32
+        np.testing.assert_array_equal(ours, theirs)  # 3,000,000: no int8 wrap-around
+
+
+def test_dropout_refuses_integer_inputs():
+    with pytest.raises(TypeError, match="floating-point inputs.*int32"):
+        kerax.random.dropout(np.ones((4,), "int32"), 0.5, seed=0)

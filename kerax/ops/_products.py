@@ -25,7 +25,14 @@ def matmul(x1: Any, x2: Any) -> jax.Array:
         >>> ops.matmul([[1, 2]], [[3], [4]])
         Array([[11]], dtype=int32)
     """
-    return jnp.matmul(unwrap(x1), unwrap(x2))
+    x1, x2 = jnp.asarray(unwrap(x1)), jnp.asarray(unwrap(x2))
+    return jnp.matmul(x1, x2, preferred_element_type=_int8_accumulator(x1, x2))
+
+
+def _int8_accumulator(*operands: jax.Array):
+    """int32 when every operand is int8, as Keras's JAX backend multiplies them (an int8
+    result would wrap around), else None (the default result type)."""
+    return jnp.int32 if all(o.dtype == jnp.int8 for o in operands) else None
 
 
 def dot(x1: Any, x2: Any) -> jax.Array:
@@ -137,7 +144,9 @@ def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> jax.Array:
         >>> ops.einsum("i,i->", [1, 2], [3, 4])
         Array(11, dtype=int32)
     """
-    return jnp.einsum(subscripts, *[unwrap(o) for o in operands], **kwargs)
+    operands = [jnp.asarray(unwrap(o)) for o in operands]
+    kwargs.setdefault("preferred_element_type", _int8_accumulator(*operands))
+    return jnp.einsum(subscripts, *operands, **kwargs)
 
 
 def cross(

@@ -8,6 +8,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from kerax import config
 from kerax.ops._convert import static, to_float, unwrap
@@ -177,33 +178,91 @@ def resize(
 ) -> jax.Array:
     """Resize to ``size = (height, width)`` (optionally cropping or padding to keep the
     aspect ratio first). ``"area"`` (absent from Keras's JAX backend) averages each output
-    pixel's footprint, as TensorFlow's area resize does."""
+    pixel's footprint, as TensorFlow's area resize does.
+
+    As in Keras, the result has the input's dtype: integer images are resized in float32,
+    rounded half to even and clipped to the dtype's range. ``crop_to_aspect_ratio`` keeps
+    the largest centred window of the target aspect ratio; ``pad_to_aspect_ratio`` adds
+    the same number of ``fill_value`` rows (or columns) on both sides of the short side."""
     if interpolation not in _METHODS:
         raise ValueError(f"Unknown interpolation {interpolation!r}")
-    x, back = _batched(_images(images), _last(data_format))
+    if fill_mode != "constant":
+        raise ValueError(f"Only fill_mode='constant' is supported. Received: {fill_mode!r}")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError("Only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True.")
+    size = static(size)
+    if len(size) != 2:
+        raise ValueError(f"size must be a pair (height, width). Received: size={size}")
     th, tw = (int(v) for v in size)
+    if th <= 0 or tw <= 0:
+        raise ValueError(f"size must have positive height and width. Received: size={size}")
+    last = _last(data_format)
+    x, back = _batched(_images(images), last)
+    dtype = x.dtype
     h, w = x.shape[1:3]
     if crop_to_aspect_ratio:
-        ch, cw = min(h, (w * th) // tw), min(w, (h * tw) // th)
-        top, left = (h - ch) // 2, (w - cw) // 2
+        # Keras's window: truncated, at least one pixel, offset rounded down
+        ch = max(min(h, int(float(w * th) / tw)), 1)
+        cw = max(min(w, int(float(h * tw) / th)), 1)
+        top, left = int(float(h - ch) / 2), int(float(w - cw) / 2)
         x = x[:, top : top + ch, left : left + cw]
     elif pad_to_aspect_ratio:
-        ph, pw = max(h, (w * th + tw - 1) // tw), max(w, (h * tw + th - 1) // th)
-        top, left = (ph - h) // 2, (pw - w) // 2
-        x = jnp.pad(
-            x,
-            [(0, 0), (top, ph - h - top), (left, pw - w - left), (0, 0)],
-            constant_values=fill_value,
-        )
+        # Keras pads the short side by the same (rounded-down) amount on both sides
+        top = int(float(max(h, int(float(w * th) / tw)) - h) / 2)
+        left = int(float(max(w, int(float(h * tw) / th)) - w) / 2)
+        if top > 0:
+            widths = [(0, 0), (top, top), (0, 0), (0, 0)]
+        elif left > 0:
+            widths = [(0, 0), (0, 0), (left, left), (0, 0)]
+        else:
+            widths = None
+        if widths:
+            if not jnp.issubdtype(dtype, jnp.floating) or not last:
+                # Keras's padding blocks are float32 here, which promotes the image
+                x = x.astype(jnp.promote_types(dtype, jnp.float32))
+            x = jnp.pad(
+                x,
+                widths,
+                constant_values=jnp.asarray(fill_value, x.dtype),
+            )
     method = _METHODS[interpolation]
-    if method == "area":
-        # Keras's JAX backend has no "area"; kerax follows its TensorFlow backend
-        xf = to_float(x)
-        wy, wx = (_area_weights(n, t, xf.dtype) for n, t in ((x.shape[1], th), (x.shape[2], tw)))
-        y = jnp.einsum("oh,nhwc,pw->nopc", wy, xf, wx, precision=jax.lax.Precision.HIGHEST)
+    if method == "nearest":
+        y = jax.image.resize(x, (x.shape[0], th, tw, x.shape[-1]), method)
     else:
-        y = jax.image.resize(to_float(x), (x.shape[0], th, tw, x.shape[-1]), method, antialias)
-    return back(y.astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else y)
+        xf = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
+        if method == "area":
+            # Keras's JAX backend has no "area"; kerax follows its TensorFlow backend
+            wy, wx = (
+                _area_weights(n, t, xf.dtype) for n, t in ((x.shape[1], th), (x.shape[2], tw))
+            )
+            y = jnp.einsum("oh,nhwc,pw->nopc", wy, xf, wx, precision=jax.lax.Precision.HIGHEST)
+        else:
+            y = jax.image.resize(xf, (x.shape[0], th, tw, x.shape[-1]), method, antialias)
+    return back(_cast_back(y, dtype))
+
+
+def _limits(dtype: Any) -> tuple[Any, Any]:
+    if dtype == jnp.bool_:
+        return 0, 1
+    info = jnp.iinfo(dtype) if jnp.issubdtype(dtype, jnp.integer) else jnp.finfo(dtype)
+    return info.min, info.max
+
+
+def _cast_back(y: jax.Array, dtype: Any) -> jax.Array:
+    """``y`` in ``dtype`` as Keras's ``saturate_cast`` gives it: integers rounded half
+    to even, then clipped to the largest range of ``dtype`` that ``y.dtype`` holds."""
+    if y.dtype == dtype:
+        return y
+    if jnp.issubdtype(dtype, jnp.integer):
+        y = jnp.round(y)
+    (in_min, in_max), (out_min, out_max) = _limits(y.dtype), _limits(dtype)
+    lo = np.asarray(max(in_min, out_min)).astype(y.dtype)
+    hi = np.asarray(min(in_max, out_max)).astype(y.dtype)
+    if lo < out_min:  # e.g. int32's limits round outwards in float32: step back inside
+        lo = np.nextafter(lo, 0, dtype=y.dtype)
+    if hi > out_max:
+        hi = np.nextafter(hi, 0, dtype=y.dtype)
+    return jnp.clip(y, lo, hi).astype(dtype)
 
 
 def map_coordinates(

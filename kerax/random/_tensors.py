@@ -30,6 +30,7 @@ def dropout(
 
     Raises:
         ValueError: if ``rate`` is outside ``[0, 1]``.
+        TypeError: for integer or boolean ``inputs`` (as Keras).
 
     Example:
         >>> from kerax import ops, random
@@ -38,6 +39,12 @@ def dropout(
         [0.0, 2.0]
     """
     inputs = jnp.asarray(unwrap(inputs))
+    if not jnp.issubdtype(inputs.dtype, jnp.inexact):
+        raise TypeError(
+            f"dropout scales the kept entries by 1 / (1 - rate), so it needs floating-point "
+            f"inputs. Received dtype {inputs.dtype}; cast first, e.g. "
+            "ops.cast(x, 'float32')."
+        )
     rate = unwrap(rate)
     if isinstance(rate, (int, float, np.number)):  # a traced rate skips the shortcuts
         if not 0.0 <= float(rate) <= 1.0:

@@ -601,3 +601,20 @@ def test_stacked_cells_match_keras_and_files_move_both_ways(keras_oracle, rng, t
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     for a, b in zip(leaves(kerax.models.load_model(tmp_path / "theirs.keras")), leaves(ours)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_masked_stack_repeats_its_last_cells_output_like_keras(keras_oracle, rng):
+    x = rng.random((2, 5, 4), dtype=np.float32)
+    x[0, 3:] = 0.0  # masked steps
+
+    def stack(lib):
+        inputs = lib.Input((5, 4))
+        cells = [lib.layers.LSTMCell(3), lib.layers.GRUCell(2)]  # output width != first state's
+        outputs = lib.layers.RNN(cells, return_sequences=True)(lib.layers.Masking()(inputs))
+        return lib.Model(inputs, outputs)
+
+    ours, theirs = stack(kerax), stack(keras_oracle)
+    ours.set_weights(theirs.get_weights())
+    mine = ours.predict(x, verbose=0)
+    np.testing.assert_allclose(mine, theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(mine[0, 3], mine[0, 2])  # masked: the last output again

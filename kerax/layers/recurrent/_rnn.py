@@ -58,12 +58,14 @@ def rnn_scan(
     go_backwards: bool = False,
     unroll: bool | int = False,
     zero_output_for_mask: bool = False,
+    output_state: int = 0,
 ) -> tuple[jax.Array, jax.Array, list[jax.Array]]:
     """Run ``step(x_t, states) -> (output, new_states)`` over axis 1 of ``sequences``.
 
     Masked steps (``mask[b, t]`` false) keep the previous states; their output is
-    zeros (``zero_output_for_mask``) or the previous first state, as Keras's JAX
-    backend does.
+    zeros (``zero_output_for_mask``) or the previous output, which is state
+    ``output_state`` (the first; a stack's last cell's first), as Keras's JAX backend
+    does.
 
     Returns:
         ``(last_output, outputs, final_states)``; ``outputs`` is
@@ -77,7 +79,7 @@ def rnn_scan(
         if zero_output_for_mask:
             previous = jnp.zeros_like(output)
         else:
-            previous = carry[0]
+            previous = carry[output_state]
             if previous.shape != output.shape:
                 raise ValueError(
                     f"With a mask, masked steps repeat the first state as output, but the "
@@ -373,6 +375,7 @@ class RNN(Layer):
                 go_backwards=self.go_backwards,
                 unroll=self.unroll,
                 zero_output_for_mask=self.zero_output_for_mask,
+                output_state=getattr(self.cell, "output_state_index", 0),
             )
         for v, s in zip(self._state_variables, final):
             v.assign(s)

@@ -63,6 +63,11 @@ class StackedRNNCells(Layer):
     def flat_state_shapes(self) -> list[tuple[int, ...]]:
         return [shape for cell in self.cells for shape in cell_state_shapes(cell)]
 
+    @property
+    def output_state_index(self) -> int:
+        """Where in the flat states the stack's output is kept: the last cell's first."""
+        return sum(len(cell_state_shapes(cell)) for cell in self.cells[:-1])
+
     def nest_states(self, flat: list) -> list:
         """Flat states grouped per cell: a cell with one int ``state_size`` gets one array."""
         out, start = [], 0

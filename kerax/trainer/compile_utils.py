@@ -152,16 +152,23 @@ def _reduces_batch(fn: Any, y_true: Any, y_pred: Any) -> bool:
     return jax.eval_shape(fn.call, y_true, y_pred).shape == ()
 
 
-def _valid_rows_only(mask, partial_rows: int, fn, y_true, y_pred, sample_weight):
-    """``fn`` over the valid rows alone in the padded batch (as Keras's shorter last batch
-    would give it), over the whole batch otherwise."""
+def _on_valid_rows(mask, partial_rows: int, fn, *trees):
+    """``fn(*trees)`` on the first ``partial_rows`` rows of each array in the padded last
+    batch (whose valid rows come first: what Keras's shorter last batch holds), on the
+    whole batch otherwise. ``partial_rows`` is static; ``mask`` tells the batches apart."""
 
-    def value(rows):
-        cut = lambda a: a if a is None or rows is None else a[:rows]
-        return fn(cut(y_true), cut(y_pred), sample_weight=cut(sample_weight))
+    def on(rows):
+        cut = lambda t: t if rows is None else t[:rows]
+        return fn(*(jax.tree_util.tree_map(cut, tree) for tree in trees))
 
     padded = _mask_count.total(mask) < mask.shape[0]
-    return jax.lax.cond(padded, lambda: value(partial_rows), lambda: value(None))
+    return jax.lax.cond(padded, lambda: on(partial_rows), lambda: on(None))
+
+
+def _valid_rows_only(mask, partial_rows: int, fn, y_true, y_pred, sample_weight):
+    """Loss ``fn`` over the valid rows alone in the padded batch."""
+    value = lambda t, p, sw: fn(t, p, sample_weight=sw)
+    return _on_valid_rows(mask, partial_rows, value, y_true, y_pred, sample_weight)
 
 
 def _as_loss(fn: Any):
@@ -325,16 +332,11 @@ def _update_batch_level(metric, state, y_true, y_pred, sw, mask, partial_rows):
     batch gives the value of its valid rows, as Keras's shorter last batch does."""
     from kerax.metrics import Mean
 
-    def value_of(rows):
-        cut = lambda a: a if rows is None else a[:rows]
-        tree = jax.tree_util.tree_map
-        return metric._values_and_weight(tree(cut, y_true), tree(cut, y_pred), None)[0]
-
+    value_of = lambda t, p: metric._values_and_weight(t, p, None)[0]
     if partial_rows:  # only the padded batch (its valid rows first) computes the cut
-        padded = _mask_count.total(mask) < mask.shape[0]
-        value = jax.lax.cond(padded, lambda: value_of(partial_rows), lambda: value_of(None))
+        value = _on_valid_rows(mask, partial_rows, value_of, y_true, y_pred)
     else:
-        value = value_of(None)
+        value = value_of(y_true, y_pred)
     # mask alone: the batch counts once if it holds any valid row
     weight = jnp.max(mask) if sw is mask else sw
     return Mean._update(metric, state, value, weight)
@@ -352,12 +354,8 @@ def _update_valid_rows(metric, state, y_true, y_pred, sw, mask, partial_rows: in
     """``metric`` updated with the valid rows alone in the padded batch (its valid rows
     come first), with the whole batch otherwise."""
 
-    def update(rows):
-        cut = lambda a: jax.tree_util.tree_map(lambda t: t if rows is None else t[:rows], a)
-        return metric.update(state, cut(y_true), cut(y_pred), sample_weight=cut(sw))
-
-    padded = _mask_count.total(mask) < mask.shape[0]
-    return jax.lax.cond(padded, lambda: update(partial_rows), lambda: update(None))
+    update = lambda t, p, w: metric.update(state, t, p, sample_weight=w)
+    return _on_valid_rows(mask, partial_rows, update, y_true, y_pred, sw)
 
 
 def _shape(x: Any):

@@ -20,7 +20,7 @@ import numpy as np
 from kerax import _warnings
 from kerax import distribution as distribution_lib
 from kerax.data import arrays
-from kerax.data.streams import BatchStream, check_finite, one_shot
+from kerax.data.streams import BatchStream, check_finite, is_stream, one_shot
 from kerax.trainer import shuffle as shuffle_lib
 from kerax.utils.py_dataset import PyDataset
 
@@ -222,6 +222,19 @@ def check_epochs_of(source: Any, what: str, steps: int | None, epochs: int) -> N
             "cannot be restarted (an iterator is consumed once) or never ends, so kerax "
             "cannot tell where an epoch ends. Pass steps_per_epoch=..., or a finite "
             "kerax.utils.PyDataset / re-iterable of batches."
+        )
+
+
+def check_validation_passes(data: Any, steps: int | None, passes: int) -> None:
+    """Refuse a one-shot ``validation_data`` iterator that fit would read more than once
+    with no ``validation_steps``: its second pass would find it empty."""
+    if passes > 1 and steps is None and is_stream(data) and one_shot(data):
+        raise ValueError(
+            f"fit() received validation_data as a Python generator/iterator, and would "
+            f"validate {passes} times (once per validation_freq epochs), but an iterator "
+            "can be consumed only once: every validation after the first would find it "
+            "empty. Pass validation_steps=... with a generator that loops forever, or a "
+            "kerax.utils.PyDataset, a re-iterable of batches, or arrays (x_val, y_val)."
         )
 
 

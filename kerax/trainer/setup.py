@@ -12,7 +12,6 @@ import numpy as np
 
 from kerax import _scope, _warnings
 from kerax.data import arrays
-from kerax.data.streams import is_stream, one_shot
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
 from kerax.trainer.engine import Engine, TrainState, intermediate_bytes, loops_are_fast, precompile
 from kerax.trainer.runners import ArrayRunner, place_state
@@ -209,19 +208,6 @@ class Setup:
         to the host now, written into the metrics when ``model.metrics`` is next read
         (building those metrics costs small compiles that fit need not wait for)."""
         self.__dict__["_keras_pending"] = jax.device_get((state.losses, state.metrics))
-
-
-def check_validation_passes(data: Any, steps: int | None, passes: int) -> None:
-    """Refuse a one-shot ``validation_data`` iterator that fit would read more than once
-    with no ``validation_steps``: its second pass would find it empty."""
-    if passes > 1 and steps is None and is_stream(data) and one_shot(data):
-        raise ValueError(
-            f"fit() received validation_data as a Python generator/iterator, and would "
-            f"validate {passes} times (once per validation_freq epochs), but an iterator "
-            "can be consumed only once: every validation after the first would find it "
-            "empty. Pass validation_steps=... with a generator that loops forever, or a "
-            "kerax.utils.PyDataset, a re-iterable of batches, or arrays (x_val, y_val)."
-        )
 
 
 def ran_dry(logs: dict, what: str) -> dict:

@@ -28,9 +28,9 @@ from kerax.trainer.engine import (
 from kerax.trainer.evaluating import Evaluating
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.predictor import Predictor
-from kerax.trainer.runners import ArrayRunner, StreamRunner, whole_steps
+from kerax.trainer.runners import ArrayRunner, StreamRunner, check_validation_passes, whole_steps
 from kerax.trainer.runners import place as _place
-from kerax.trainer.setup import Setup, check_validation_passes, ran_dry, should_validate
+from kerax.trainer.setup import Setup, ran_dry, should_validate
 
 
 def _cap_steps(steps: Any, name: str) -> Any:

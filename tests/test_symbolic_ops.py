@@ -246,3 +246,10 @@ def test_symbolic_model_config_loads_in_kerax_from_keras(keras_oracle, tmp_path,
     got = keras.models.load_model(path).predict(data, verbose=0)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_reshape_takes_the_unknown_batch_size_a_symbolic_shape_gives():
+    x = keras.Input((4, 6))
+    assert ops.reshape(x, (ops.shape(x)[0], 24)).shape == (None, 24)
+    model = keras.Model(x, ops.reshape(x, (ops.shape(x)[0], 24)))
+    assert model.predict(np.ones((3, 4, 6), "float32"), verbose=0).shape == (3, 24)

@@ -52,7 +52,9 @@ def reshape(x: Any, newshape: Any) -> jax.Array:
 
     Args:
         x: input tensor.
-        newshape: an int or tuple of ints; one entry may be -1.
+        newshape: an int or tuple of ints; one entry may be -1, or None (an unknown
+            size read from a symbolic tensor's shape, as in
+            ``ops.reshape(x, (ops.shape(x)[0], -1))`` on a ``keras.Input``).
 
     Returns:
         A tensor with the same elements.
@@ -63,6 +65,8 @@ def reshape(x: Any, newshape: Any) -> jax.Array:
         (2, 3)
     """
     newshape = (newshape,) if isinstance(newshape, int) else tuple(newshape)
+    if sum(d is None for d in newshape) == 1:  # the one unknown size is the inferred one
+        newshape = tuple(-1 if d is None else d for d in newshape)
     return jnp.reshape(unwrap(x), newshape)
 
 

@@ -284,23 +284,6 @@ def choose_lowering(backend: str, x_shape, kernel_shape, spec: ConvSpec, dtype="
     if spec.groups == 1 and (small_in or small_out):
         return ("patches" if small_in else "xla", "patches" if small_out else "xla", "xla")
     return XLA
-    dilated = any(d != 1 for d in spec.lhs_dilation)
-    if kernel_shape[-2] == 1 and not dilated:
-        return ("shifted",) * 3 if spec.groups > 1 else ("shifted", "xla", "xla")
-    # A kernel larger than what it slides over in every spatial dimension (VGG16's last
-    # block at 32x32 images, any network's last stage on small images): XLA takes a path
-    # 4-80x slower than the matmul. The forward slides over the input; the input
-    # gradient over the output's gradient (a strided convolution's is smaller than its
-    # input); the kernel gradient is not affected.
-    # A transposed convolution (input dilation) slides over its dilated input.
-    spans = [(k - 1) * d + 1 for k, d in zip(kernel_shape[:-2], spec.rhs_dilation)]
-    sizes = [(n - 1) * d + 1 for n, d in zip(x_shape[1:-1], spec.lhs_dilation)]
-    outs = output_sizes(x_shape[1:-1], kernel_shape[:-2], spec)
-    small_in = all(n < s for n, s in zip(sizes, spans))
-    small_out = all(n < s for n, s in zip(outs, spans)) and not dilated
-    if spec.groups == 1 and (small_in or small_out):
-        return ("patches" if small_in else "xla", "patches" if small_out else "xla", "xla")
-    return XLA
 
 
 def conv(x, kernel, spec: ConvSpec, lowering: tuple[str, str, str] | None = None):

@@ -1,4 +1,4 @@
-"""Keras-style unique names: ``dense``, ``dense_1``, ``dense_2`` ... per session."""
+"""Keras-style unique names (``dense``, ``dense_1`` ... per session) and name scopes."""
 
 from __future__ import annotations
 
@@ -28,3 +28,50 @@ def reset() -> None:
     """Forget every name handed out (``kerax.backend.clear_session``)."""
     with _lock:
         _counts.clear()
+
+
+# -- name scopes: the ``outer/inner/`` prefix of a variable's ``path`` -----------------
+# As in Keras 3, a layer opens a scope named after itself while it builds and calls;
+# the path of the scope it first opened in is kept (``_parent_path``), so a layer's
+# variables get the same prefix wherever it is built from later.
+_scopes = threading.local()
+
+
+def _stack() -> list:
+    if not hasattr(_scopes, "stack"):
+        _scopes.stack = []
+    return _scopes.stack
+
+
+def current_path() -> str:
+    """The ``a/b`` path of the open name scopes ("" outside any)."""
+    parts: list[str] = []
+    for name, _, parent in _stack():
+        if parent is not None:
+            parts = [p for p in parent.split("/") if p]
+        parts.append(name)
+    return "/".join(parts)
+
+
+class layer_scope:
+    """Open ``layer``'s name scope (a no-op when it is already the innermost one)."""
+
+    __slots__ = ("layer", "record", "pushed")
+
+    def __init__(self, layer, record: bool = True):
+        self.layer, self.record, self.pushed = layer, record, False
+
+    def __enter__(self):
+        stack, layer = _stack(), self.layer
+        if stack and stack[-1][1] is layer:
+            return self
+        parent = layer.__dict__.get("_parent_path")
+        if parent is None and self.record:
+            parent = layer.__dict__["_parent_path"] = current_path()
+        stack.append((layer.name, layer, parent))
+        self.pushed = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pushed:
+            _stack().pop()

@@ -176,3 +176,12 @@ def test_auto_get_config_for_custom_layers():
 def test_unknown_constructor_argument_is_a_type_error():
     with pytest.raises(TypeError, match="Unrecognized keyword arguments.*units_"):
         keras.layers.Dense(3, units_=4)
+
+
+def test_a_property_raising_attribute_error_keeps_its_message():
+    # Python hides a property's AttributeError behind __getattr__'s generic one
+    layer = keras.layers.Normalization()
+    with pytest.raises(AttributeError, match="call adapt"):
+        _ = layer.mean
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        _ = layer.nothing

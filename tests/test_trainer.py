@@ -495,3 +495,46 @@ def test_passes_that_find_the_data_run_dry_log_nan_and_training_stops():
         )
     assert any("evaluate(): the data had run out" in str(w.message) for w in caught)
     assert np.isfinite(history.history["val_loss"][0]) and np.isnan(history.history["val_loss"][1])
+
+
+@pytest.mark.parametrize("where", ["batch", "epoch"])
+def test_a_callback_raising_leaves_the_model_usable(where):
+    """fit donates its state's buffers: a callback's exception (or Ctrl-C) must not leave
+    the model holding deleted arrays; its weights are those trained so far."""
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+
+    class Stop(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if where == "batch" and batch == 2:
+                raise RuntimeError("stop")
+
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    before = model.get_weights()
+    with pytest.raises((RuntimeError, KeyboardInterrupt)):
+        model.fit(x, x[:, :1], epochs=2, batch_size=8, callbacks=[Stop()], verbose=0)
+    assert model.optimizer.iterations == (3 if where == "batch" else 8)
+    assert not np.allclose(model.get_weights()[0], before[0])
+    history = model.fit(x, x[:, :1], epochs=1, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.optimizer.iterations == (11 if where == "batch" else 16)
+
+
+def test_freezing_a_layer_between_fits_without_compile():
+    x = np.random.default_rng(1).normal(size=(16, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(x, x[:, :1], epochs=1, batch_size=8, verbose=0)
+    model.layers[0].trainable = False
+    frozen = [np.array(w) for w in model.layers[0].get_weights()]
+    with pytest.warns(UserWarning, match="trainable variables changed"):
+        model.fit(x, x[:, :1], epochs=1, batch_size=8, verbose=0)
+    for a, b in zip(model.layers[0].get_weights(), frozen, strict=True):
+        np.testing.assert_array_equal(a, b)
+    model.layers[0].trainable = True
+    with pytest.warns(UserWarning, match="trainable variables changed"):
+        model.fit(x, x[:, :1], epochs=1, batch_size=8, verbose=0)
+    assert not np.array_equal(model.layers[0].get_weights()[0], frozen[0])

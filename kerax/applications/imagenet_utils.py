@@ -147,8 +147,8 @@ def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, An
     index = _load_class_index()
     results = []
     for row in preds:
-        # A stable sort makes the order of tied scores deterministic.
-        best = np.argsort(row, kind="stable")[-top:][::-1]
+        # NumPy's default sort, as Keras's: exactly tied scores come out in Keras's order.
+        best = np.argsort(row)[-top:][::-1]
         decoded = [(*index[str(i)], row[i]) for i in best]
         decoded.sort(key=lambda entry: entry[2], reverse=True)
         results.append(decoded)

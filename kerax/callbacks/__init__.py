@@ -14,6 +14,8 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "RemoteMonitor",
+    "SwapEMAWeights",
     "TensorBoard",
     "TerminateOnNaN",
 ]
@@ -32,6 +34,8 @@ __getattr__, __dir__ = _lazy.attach(
             "kerax.callbacks.model_checkpoint": ("ModelCheckpoint",),
             "kerax.callbacks.progbar": ("ProgbarLogger",),
             "kerax.callbacks.reduce_lr_on_plateau": ("ReduceLROnPlateau",),
+            "kerax.callbacks.remote_monitor": ("RemoteMonitor",),
+            "kerax.callbacks.swap_ema_weights": ("SwapEMAWeights",),
             "kerax.callbacks.tensorboard": ("TensorBoard",),
             "kerax.callbacks.terminate_on_nan": ("TerminateOnNaN",),
         }

@@ -19,6 +19,11 @@ the user passed callbacks. The contract between ``fit`` and these callbacks:
   next dispatch (``fit`` calls ``optimizer.sync_state`` after ``on_epoch_begin`` and
   after each ``on_train_batch_begin``); batch hooks read ``optimizer.iterations`` as of
   the last dispatch.
+- ``model._fit_validation_transform``: a function ``TrainState -> TrainState`` a callback
+  may set in ``on_test_begin`` (and remove in ``on_test_end``) to make ``fit`` validate
+  with other weights (SwapEMAWeights: the optimizer's moving average). ``fit`` validates
+  with :func:`validation_state` of its state; the callback learns whether it did from
+  its transform having been called.
 """
 
 from __future__ import annotations
@@ -57,3 +62,12 @@ def require_state(callback, what: str) -> None:
             "but this version of fit() does not publish its running state "
             "(model._fit_state). Use save_freq='epoch'."
         )
+
+
+def validation_state(model, state):
+    """The state ``fit`` validates with: ``state``, or what a callback made of it.
+
+    See the module docstring (``model._fit_validation_transform``).
+    """
+    transform = getattr(model, "_fit_validation_transform", None)
+    return state if transform is None else transform(state)

@@ -158,13 +158,21 @@ class MonitorCallback(Callback):
     def _is_improvement(self, value, reference) -> bool:
         return reference is None or bool(self.improves(value, reference))
 
+    # The warning for a monitored value missing from the logs (Keras's words for each
+    # callback): ``{monitor}`` and ``{available}`` are filled in.
+    _missing_text = (
+        "{name} is conditioned on metric `{monitor}` which is not available. "
+        "Available metrics are: {available}"
+    )
+
     def get_monitor_value(self, logs):
         """The monitored value from ``logs``, or None (with a warning) when absent."""
         logs = logs or {}
         value = logs.get(self.monitor)
         if value is None:
             _warnings.warn(
-                f"{type(self).__name__} is conditioned on metric `{self.monitor}` which is "
-                f"not available. Available metrics are: {','.join(logs)}"
+                self._missing_text.format(
+                    name=type(self).__name__, monitor=self.monitor, available=",".join(logs)
+                )
             )
         return value

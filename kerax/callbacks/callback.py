@@ -59,10 +59,10 @@ class Callback:
     def on_batch_end(self, batch, logs=None): ...
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.on_batch_begin(batch, logs)
+        self.on_batch_begin(batch, logs=logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.on_batch_end(batch, logs)
+        self.on_batch_end(batch, logs=logs)
 
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
@@ -156,10 +156,9 @@ class CallbackList:
             raise AttributeError(hook)
 
         takes_index = "epoch" in hook or "batch" in hook
+        batch_hook = "batch" in hook
 
         def dispatch(*args, logs=None):
-            # Keras passes logs positionally (None when absent), so a LambdaCallback's
-            # `lambda epoch, logs: ...` always receives both arguments.
             index, rest = (args[0], args[1:]) if takes_index else (None, args)
             if rest:
                 logs = rest[0]
@@ -167,9 +166,14 @@ class CallbackList:
                 # Keras passes a dict callbacks may write into. Batch-end hooks keep None
                 # when no callback reads batch logs (fit then reads none from the device).
                 logs = {}
+            # As Keras: epoch and begin/end hooks get logs positionally (a LambdaCallback's
+            # `lambda epoch, logs: ...` always receives both), batch hooks as `logs=`
+            # (so `def on_train_batch_end(self, batch, **kwargs)` works too).
             for cb in self.callbacks:
                 method = getattr(cb, hook)
-                if takes_index:
+                if batch_hook:
+                    method(index, logs=logs)
+                elif takes_index:
                     method(index, logs)
                 else:
                     method(logs)

@@ -40,6 +40,11 @@ class EarlyStopping(MonitorCallback):
         True
     """
 
+    _missing_text = (
+        "Early stopping conditioned on metric `{monitor}` which is not available. "
+        "Available metrics are: {available}"
+    )
+
     def __init__(
         self,
         monitor="val_loss",

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import inspect
 
+import jax
 import numpy as np
 
 from kerax.callbacks.callback import Callback
+
+
+def rate_in_force(optimizer) -> float:
+    """``optimizer.learning_rate`` as the compiled step holds it: rounded to the dtype a
+    Python float takes in the optimizer state (float32; float64 with ``jax_enable_x64``).
+
+    Keras reads its float32 ``learning_rate`` variable the same way, so the rate given to
+    a schedule, logged as ``learning_rate`` and reduced by ReduceLROnPlateau is the same
+    number in both (0.1 reads as 0.10000000149011612).
+    """
+    dtype = jax.dtypes.canonicalize_dtype(np.float64)
+    return float(np.asarray(float(optimizer.learning_rate), dtype=dtype))
 
 
 def _arity(fn) -> int | None:
@@ -24,7 +37,9 @@ class LearningRateScheduler(Callback):
 
     The rate is written to ``model.optimizer.learning_rate``; the compiled step reads it
     from the optimizer state, so changing it does not recompile. The rate in force is
-    added to the epoch logs as ``learning_rate``.
+    added to the epoch logs as ``learning_rate``. As in Keras, ``lr`` and the logged rate
+    are read as the optimizer state stores them (float32: 0.1 reads as
+    0.10000000149011612).
 
     Args:
         schedule: ``fn(epoch, lr) -> new_lr`` (epoch counts from 0), or ``fn(epoch)``.
@@ -63,7 +78,7 @@ class LearningRateScheduler(Callback):
         if _arity(self.schedule) == 1:
             lr = self.schedule(epoch)
         else:
-            lr = self.schedule(epoch, float(optimizer.learning_rate))
+            lr = self.schedule(epoch, rate_in_force(optimizer))
         if isinstance(lr, np.ndarray) and lr.shape == () and lr.dtype.kind == "f":
             lr = float(lr)
         if not isinstance(lr, (float, np.floating)):
@@ -77,4 +92,4 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+            logs["learning_rate"] = rate_in_force(self.model.optimizer)

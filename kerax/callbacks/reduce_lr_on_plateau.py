@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerax.callbacks._monitor import MonitorCallback
+from kerax.callbacks.learning_rate_scheduler import rate_in_force
 
 
 class ReduceLROnPlateau(MonitorCallback):
@@ -35,6 +36,11 @@ class ReduceLROnPlateau(MonitorCallback):
         >>> reduce_lr.factor, reduce_lr.patience
         (0.2, 5)
     """
+
+    _missing_text = (
+        "Learning rate reduction is conditioned on metric `{monitor}` which is not "
+        "available. Available metrics are: {available}."
+    )
 
     def __init__(
         self,
@@ -88,9 +94,10 @@ class ReduceLROnPlateau(MonitorCallback):
 
     def _reduce(self, epoch: int) -> bool:
         optimizer = self.model.optimizer
-        old_lr = float(optimizer.learning_rate)
-        # Compared in float32, as the optimizer state stores the rate (and Keras compares
-        # its float32 variable): once the rate has reached min_lr, no further no-op
+        # The rate as the optimizer state stores it (float32), as Keras reads its
+        # variable: the new rate, the verbose line and the logs match Keras's numbers.
+        old_lr = rate_in_force(optimizer)
+        # Compared in float32: once the rate has reached min_lr, no further no-op
         # "reduction" may restart the cooldown.
         if np.float32(old_lr) <= np.float32(self.min_lr):
             return False
@@ -104,7 +111,7 @@ class ReduceLROnPlateau(MonitorCallback):
         if self.monitor_op is None:
             self._set_monitor_op()
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        logs["learning_rate"] = rate_in_force(self.model.optimizer)
         current = self.get_monitor_value(logs)
         if current is None:
             return

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _scope
+from kerax import _naming, _scope
 from kerax._variable import Variable, materialize
 
 
@@ -65,7 +65,8 @@ class Weights:
             regularizer=regularizers.get(regularizer),
             constraint=constraints.get(constraint),
         )
-        variable.path = f"{self.name}/{unique}"
+        with _naming.layer_scope(self, record=False):  # Keras: "outer/inner/name"
+            variable.path = f"{_naming.current_path()}/{unique}"
         variable.autocast = autocast
         if trainable:
             self._created_trainable.append(variable)
@@ -127,18 +128,62 @@ class Weights:
 
     @property
     def weights(self) -> list[Variable]:
-        """Own trainable then own non-trainable weights, then each sublayer's (Keras order)."""
+        """Own weights created trainable, then own weights created non-trainable, then
+        each sublayer's (Keras's order, which freezing a weight or layer does not change)."""
         out, seen = [], set()
         for layer in self._flat_layers():
-            own = [v for v in layer._own_variables if v.trainable]
-            own += [v for v in layer._own_variables if not v.trainable]
-            for v in own:
+            for v in layer._ordered_own_variables():
                 if id(v) not in seen:
                     seen.add(id(v))
                     out.append(v)
         return out
 
     variables = weights
+
+    def _ordered_own_variables(self) -> list[Variable]:
+        """This layer's own weights in Keras's order: those created trainable, then
+        the others, each in creation order (freezing does not reorder them)."""
+        created = {id(v) for v in self._created_trainable}
+        own = self._own_variables
+        return [v for v in own if id(v) in created] + [v for v in own if id(v) not in created]
+
+    def _stored_variables(self) -> list[Variable]:
+        """The weights a weights file holds for this layer, in order (LoRA layers leave
+        out their factors)."""
+        return self._ordered_own_variables()
+
+    def _stored_value(self, v: Variable) -> Any:
+        """What a weights file holds for ``v`` (LoRA layers: the merged kernel)."""
+        return v.value
+
+    def save_own_variables(self, store: Any) -> None:
+        """Write this layer's weights into ``store`` (a dict) as ``"0"``, ``"1"`` ...:
+        what a weights file holds for the layer (Keras's API)."""
+        for i, v in enumerate(self._stored_variables()):
+            store[str(i)] = np.asarray(self._stored_value(v))
+
+    def load_own_variables(self, store: Any) -> None:
+        """Assign the arrays ``save_own_variables`` wrote (all checked before any is
+        assigned).
+
+        Raises:
+            ValueError: if the number of arrays or a shape does not match.
+        """
+        own = self._stored_variables()
+        if len(store) != len(own):
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects {len(own)} stored "
+                f"arrays {[v.name for v in own]}, received {len(store)}: {list(store)}."
+            )
+        for i, v in enumerate(own):
+            if tuple(np.shape(store[str(i)])) != v.shape:
+                raise ValueError(
+                    f"Layer '{self.name}' ({type(self).__name__}): stored array '{i}' for "
+                    f"weight '{v.name}' has shape {tuple(np.shape(store[str(i)]))}, "
+                    f"expected {v.shape}."
+                )
+        for i, v in enumerate(own):
+            v.assign(np.asarray(store[str(i)]))
 
     @property
     def trainable_weights(self) -> list[Variable]:

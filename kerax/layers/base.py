@@ -183,6 +183,11 @@ class Layer(Weights):
             if _scope.current() is None:
                 return value
             return jax.tree_util.tree_map(self._read, value, is_leaf=_is_variable)
+        prop = inspect.getattr_static(type(self), name, None)
+        if isinstance(prop, property) and prop.fget is not None:
+            # A property that raised AttributeError lands here: raise its own message
+            # ("call adapt() first"), which Python would replace by the generic one.
+            return prop.fget(self)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def _read(self, v: Any) -> Any:
@@ -214,7 +219,8 @@ class Layer(Weights):
             # user's `layer.build(shape)` before set_weights must not build it twice).
             @functools.wraps(build)
             def build_and_mark(self, *args, **kw):
-                out = build(self, *args, **kw)
+                with _naming.layer_scope(self):
+                    out = build(self, *args, **kw)
                 self.__dict__["built"] = True
                 return out
 
@@ -274,11 +280,12 @@ class Layer(Weights):
             kwargs["training"] = training
         if scope is None:
             return self._eager_call(args, kwargs, training)
-        self._maybe_build(args)
+        with _naming.layer_scope(self):
+            self._maybe_build(args)
         mask = kwargs.get("mask", _scope.get_mask(args[0]))
         if mask is not None and "mask" not in kwargs and self._call_accepts("mask"):
             kwargs["mask"] = mask
-        with jax.named_scope(self.name):
+        with jax.named_scope(self.name), _naming.layer_scope(self):
             try:
                 outputs = self.call(*args, **kwargs)
             except AttributeError as e:

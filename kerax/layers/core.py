@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax import _graph, _scope, activations, constraints, initializers, regularizers
+from kerax.layers import _lora
 from kerax.layers.base import Layer
 
 
@@ -78,7 +79,7 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
     ).output
 
 
-class Dense(Layer):
+class Dense(_lora.LoRA, Layer):
     """A densely connected layer: ``activation(inputs @ kernel + bias)``.
 
     Args:
@@ -88,6 +89,11 @@ class Dense(Layer):
         kernel_initializer, bias_initializer: initializers (Keras defaults).
         kernel_regularizer, bias_regularizer: penalties added to the loss.
         kernel_constraint, bias_constraint: projections after each update.
+        lora_rank: if set, LoRA is enabled at build time with this rank (see
+            ``enable_lora``): the kernel is frozen and a rank-``lora_rank`` update
+            ``lora_kernel_a @ lora_kernel_b`` is trained instead.
+        lora_alpha: the LoRA update's scale is ``lora_alpha / lora_rank`` (default
+            ``lora_rank``: a scale of 1).
 
     Input shape ``(..., input_dim)``; output shape ``(..., units)``. The kernel has
     shape ``(input_dim, units)`` as in Keras.
@@ -99,6 +105,8 @@ class Dense(Layer):
     """
 
     supports_masking = True  # Keras 3 passes the incoming mask through
+    kernel = _lora.adapted_weight("kernel")
+    _kernel = _lora.frozen_weight("kernel")
 
     def __init__(
         self,
@@ -112,6 +120,8 @@ class Dense(Layer):
         activity_regularizer: Any = None,
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
@@ -126,6 +136,7 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self._init_lora(lora_rank, lora_alpha)
 
     def build(self, input_shape):
         if not isinstance(input_shape, tuple) or len(input_shape) < 1 or input_shape[-1] is None:
@@ -149,6 +160,7 @@ class Dense(Layer):
                 name="bias",
             )
         self.built = True
+        self._build_lora()
 
     def call(self, inputs):
         kernel = self.kernel
@@ -176,6 +188,7 @@ class Dense(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._lora_config(),
         }
 
 

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax import activations, constraints, initializers, regularizers
+from kerax.layers import _lora
 from kerax.layers.base import Layer
 
 # "[...]in,kernel->[...]out" or "in[...],kernel->out[...]", as Keras accepts them.
@@ -102,7 +103,7 @@ def _standardize_output_shape(output_shape: Any) -> tuple[int | None, ...]:
     return shape
 
 
-class EinsumDense(Layer):
+class EinsumDense(_lora.LoRA, Layer):
     """A dense layer computing ``activation(einsum(equation, inputs, kernel) + bias)``.
 
     Args:
@@ -119,6 +120,12 @@ class EinsumDense(Layer):
             shared with the input and with the output, as Keras 3 does.
         kernel_regularizer, bias_regularizer: penalties added to the loss.
         kernel_constraint, bias_constraint: projections applied after each update.
+        lora_rank: if set, LoRA is enabled at build time with this rank (see
+            ``enable_lora``): the kernel is frozen and the update ``lora_kernel_a @
+            lora_kernel_b`` (shapes ``kernel.shape[:-1] + (rank,)`` and ``(rank,
+            kernel.shape[-1])``) is trained instead.
+        lora_alpha: the LoRA update's scale is ``lora_alpha / lora_rank`` (default
+            ``lora_rank``).
 
     Input shape: the rank the equation's input spec gives (any rank >= that with an
     ellipsis). Output shape: ``(batch, *output_shape)`` with the ellipsis axes in place.
@@ -134,6 +141,9 @@ class EinsumDense(Layer):
         ((6, 2, 3), (2, 3))
     """
 
+    kernel = _lora.adapted_weight("kernel")
+    _kernel = _lora.frozen_weight("kernel")
+
     def __init__(
         self,
         equation: str,
@@ -146,6 +156,8 @@ class EinsumDense(Layer):
         bias_regularizer: Any = None,
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -160,6 +172,7 @@ class EinsumDense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self._init_lora(lora_rank, lora_alpha)
 
     def _analyze(self, input_shape: tuple) -> tuple[tuple, tuple | None, tuple, list, list]:
         """Kernel shape, bias shape, full output shape and the kernel's in/out axes."""
@@ -252,10 +265,12 @@ class EinsumDense(Layer):
                 name="bias",
             )
         self.built = True
+        self._build_lora()
 
     def call(self, inputs):
+        kernel = self.kernel
         kernel_shape, _, _, _, _ = self._analyze(tuple(inputs.shape))
-        if kernel_shape != tuple(self.kernel.shape):
+        if kernel_shape != tuple(kernel.shape):
             raise ValueError(
                 f"Layer '{self.name}' (EinsumDense, equation {self.equation!r}) was built for a "
                 f"kernel of shape {tuple(self.kernel.shape)}, but inputs of shape "
@@ -263,7 +278,7 @@ class EinsumDense(Layer):
                 "ones it was built with."
             )
         bias = self.bias if self.bias_axes is not None else None
-        return self.activation(_contract(self.equation, inputs, self.kernel, bias))
+        return self.activation(_contract(self.equation, inputs, kernel, bias))
 
     def get_config(self):
         return {
@@ -279,6 +294,7 @@ class EinsumDense(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._lora_config(),
         }
 
     @classmethod

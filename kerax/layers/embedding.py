@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import _warnings, constraints, initializers, regularizers
+from kerax.layers import _lora
 from kerax.layers.base import Layer
 
 
@@ -27,7 +28,7 @@ def _check_dim(value: Any, arg: str) -> int:
     return int(value)
 
 
-class Embedding(Layer):
+class Embedding(_lora.LoRA, Layer):
     """Turns integer indices into dense vectors: row ``i`` of ``embeddings`` for index ``i``.
 
     Args:
@@ -43,6 +44,12 @@ class Embedding(Layer):
         weights: an optional initial ``(input_dim, output_dim)`` matrix (or a list
             holding it).
         input_length: deprecated in Keras 3 and ignored, with a warning, as there.
+        lora_rank: if set, LoRA is enabled at build time with this rank (see
+            ``enable_lora``): ``embeddings`` is frozen and the update
+            ``lora_embeddings_a @ lora_embeddings_b`` (``(input_dim, rank)`` and
+            ``(rank, output_dim)``) is trained instead.
+        lora_alpha: the LoRA update's scale is ``lora_alpha / lora_rank`` (default
+            ``lora_rank``).
 
     Inputs of any integer dtype; floating inputs are cast to int32 as Keras does.
     Indices outside ``[0, input_dim)`` give NaN rows (JAX's gather fills them).
@@ -59,6 +66,10 @@ class Embedding(Layer):
         [[True, True, False]]
     """
 
+    _lora_weight = "embeddings"
+    embeddings = _lora.adapted_weight("embeddings")
+    _embeddings = _lora.frozen_weight("embeddings")
+
     def __init__(
         self,
         input_dim: int,
@@ -68,6 +79,8 @@ class Embedding(Layer):
         embeddings_constraint: Any = None,
         mask_zero: bool = False,
         weights: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
         quantization_config: Any = None,
         **kwargs,
     ):
@@ -92,10 +105,15 @@ class Embedding(Layer):
         # As in Keras: indices are not floats to cast, and the matrix is gathered in its
         # own dtype, the rows then cast to the compute dtype.
         self.autocast = False
+        self._init_lora(lora_rank, lora_alpha)
         if weights is not None:
+            rank = self.lora_rank
+            self.lora_rank = None  # the given matrix is the frozen one: set it first
             self.build()
             single = isinstance(weights, list) and len(weights) == 1
             self.set_weights(weights if single else [weights])
+            self.lora_rank = rank
+            self._build_lora()
 
     def build(self, input_shape=None):
         if self.built:
@@ -108,6 +126,7 @@ class Embedding(Layer):
             name="embeddings",
         )
         self.built = True
+        self._build_lora()
 
     def call(self, inputs):
         if not jnp.issubdtype(inputs.dtype, jnp.integer):
@@ -130,6 +149,7 @@ class Embedding(Layer):
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "quantization_config": None,
+            **self._lora_config(),
         }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kerax import _graph
+from kerax import _graph, _naming
 from kerax.layers.base import Layer
 from kerax.layers.core import InputLayer
 from kerax.models.model import Model
@@ -78,8 +78,9 @@ class Sequential(Model):
         from kerax.models.functional import Functional
 
         x = self._input_layer.output
-        for layer in self._layers:
-            x = layer(x)
+        with _naming.layer_scope(self):  # Keras: weights under "sequential/..."
+            for layer in self._layers:
+                x = layer(x)
         self.__dict__["_functional"] = Functional(
             self._input_layer.output, x, name=f"{self.name}_graph"
         )

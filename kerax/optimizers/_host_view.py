@@ -17,6 +17,7 @@ from kerax.optimizers._utils import (
     _find_count,
     _is_tracer,
     _to_python,
+    _with_counts,
     _with_hyperparams,
     check_learning_rate,
 )
@@ -39,6 +40,8 @@ class HostView:
             self._last_count = int(step)
 
     def _raw_count(self) -> int:
+        if "iterations" in self._pending:  # set by `iterations.assign(n)`
+            return self._pending["iterations"] * (self.gradient_accumulation_steps or 1)
         count = _find_count(self._observed)
         if count is not None and _alive(count):
             value = _to_python(count)
@@ -47,8 +50,23 @@ class HostView:
 
     @property
     def iterations(self) -> int:
-        """Optimizer iterations so far (Keras: updates, so micro-steps // accumulation)."""
-        return _Iterations(self._raw_count() // (self.gradient_accumulation_steps or 1))
+        """Optimizer iterations so far (Keras: updates, so micro-steps // accumulation).
+
+        An int that also answers Keras's Variable calls: ``.assign(n)`` sets the step
+        count of the optimizer state (schedules, Adam's bias correction...) for the next
+        step, ``.numpy()`` and ``.value``.
+        """
+        return _Iterations(self._raw_count() // (self.gradient_accumulation_steps or 1), self)
+
+    def _set_iterations(self, value: Any) -> None:
+        if isinstance(value, (jax.Array, np.ndarray, np.generic)) and np.size(value) == 1:
+            value = int(np.asarray(value))
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+            raise ValueError(
+                f"{type(self).__name__}: `iterations` must be set to an integer >= 0. "
+                f"Received: {value!r}"
+            )
+        self._pending["iterations"] = int(value)
 
     @property
     def learning_rate(self) -> float:
@@ -121,13 +139,17 @@ class HostView:
         """
         if not self._pending:
             return opt_state
-        new_state, found = _with_hyperparams(opt_state, self._pending)
+        values = {k: v for k, v in self._pending.items() if k != "iterations"}
+        new_state, found = _with_hyperparams(opt_state, values) if values else (opt_state, True)
         if not found:
             raise AttributeError(
-                f"{type(self).__name__}: cannot set {sorted(self._pending)} in this optimizer "
+                f"{type(self).__name__}: cannot set {sorted(values)} in this optimizer "
                 "state: it has no such injected hyper-parameter. Build the transformation "
                 "with optax.inject_hyperparams to make it settable."
             )
+        if "iterations" in self._pending:
+            every = self.gradient_accumulation_steps or 1
+            new_state = _with_counts(new_state, self._pending["iterations"], every)
         return new_state
 
 
@@ -154,10 +176,19 @@ class _LearningRate(float):
 
 
 class _Iterations(int):
-    """The optimizer's update count read the Keras way (``.numpy()``, ``.value``)."""
+    """The optimizer's update count read the Keras way (``.assign``, ``.numpy()``,
+    ``.value``)."""
+
+    def __new__(cls, value: int, optimizer: Any = None):
+        self = super().__new__(cls, value)
+        self._optimizer = optimizer
+        return self
 
     def __reduce__(self):
         return int, (int(self),)
+
+    def assign(self, value: Any) -> None:
+        self._optimizer._set_iterations(value)
 
     def numpy(self) -> np.ndarray:
         return np.asarray(self, np.int64)

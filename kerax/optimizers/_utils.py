@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from kerax.optimizers import schedules
 
@@ -76,13 +77,9 @@ def _with_hyperparams(state: Any, values: dict) -> tuple[Any, bool]:
             # Same shape (vmapped members share the value), dtype and sharding as the
             # old leaf, so the compiled step sees an identical input signature.
             if _is_tracer(old):
-                leaf = jnp.full(jnp.shape(old), value, dtype=jnp.result_type(old))
+                new[key] = jnp.full(jnp.shape(old), value, dtype=jnp.result_type(old))
             else:  # built on the host: jnp.full would compile a program for it
-                dtype = old.dtype if hasattr(old, "dtype") else jnp.result_type(old)
-                leaf = np.full(np.shape(old), value, dtype=dtype)
-                if isinstance(old, jax.Array):
-                    leaf = jax.device_put(leaf, old.sharding)
-            new[key] = leaf
+                new[key] = _full_like(old, value)
         return state._replace(hyperparams=new), True
     if isinstance(state, (tuple, list)):
         children = list(state)
@@ -99,6 +96,37 @@ def _with_hyperparams(state: Any, values: dict) -> tuple[Any, bool]:
             if found:
                 return {**state, key: child}, True
     return state, False
+
+
+def _full_like(old: Any, value: Any) -> Any:
+    """``value`` in ``old``'s shape, dtype and sharding (built on the host: no compile)."""
+    dtype = old.dtype if hasattr(old, "dtype") else jnp.result_type(old)
+    leaf = np.full(np.shape(old), value, dtype=dtype)
+    return jax.device_put(leaf, old.sharding) if isinstance(old, jax.Array) else leaf
+
+
+def _with_counts(state: Any, updates: int, every: int, inside: bool = False) -> Any:
+    """``state`` with its step counts set for ``updates`` updates so far: counts outside
+    a gradient accumulation (``optax.MultiSteps``) count micro-steps (``updates *
+    every``), the accumulated optimizer's own count updates; the accumulation restarts."""
+    if isinstance(state, optax.MultiStepsState):
+        return state._replace(
+            mini_step=_full_like(state.mini_step, 0),
+            gradient_step=_full_like(state.gradient_step, updates),
+            inner_opt_state=_with_counts(state.inner_opt_state, updates, every, True),
+        )
+    if isinstance(state, dict):
+        return {k: _with_counts(v, updates, every, inside) for k, v in state.items()}
+    if not isinstance(state, (tuple, list)):
+        return state
+    children = [_with_counts(c, updates, every, inside) for c in state]
+    if hasattr(state, "_fields"):
+        new = type(state)(*children)
+        if "count" in state._fields and state.count is not None:
+            count = updates if inside else updates * every
+            new = new._replace(count=_full_like(state.count, count))
+        return new
+    return type(state)(children)
 
 
 def leaf_paths(params: Any) -> list[str]:

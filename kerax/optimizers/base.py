@@ -171,6 +171,8 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         self.name = name or _naming.unique_name(_naming.to_snake_case(owner))
         self._exclude_names: re.Pattern | None = None
         self._exclude_paths: set[str] = set()
+        self._exclude_ids: set[int] = set()
+        self._path_variables: dict[str, Any] = {}
 
     def _reject(self, kwargs: dict) -> None:
         params = {
@@ -236,10 +238,28 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         ]
 
     def _excluded(self, path: str) -> bool:
-        name = path.rsplit("/", 1)[-1]
+        """Whether the weight at params path ``path`` is exempt from weight decay."""
+        variable = self._path_variables.get(path)
+        if variable is not None:
+            name = variable.name
+            if id(variable) in self._exclude_ids:
+                return True
+        else:  # unbound params (pure use): a Variable's path ends with the tree path
+            name = path.rsplit("/", 1)[-1]
+            if any(p == path or p.endswith("/" + path) for p in self._exclude_paths):
+                return True
         return path in self._exclude_paths or bool(
             self._exclude_names is not None and self._exclude_names.search(name)
         )
+
+    def _bind_paths(self, variables: dict[str, Any]) -> None:
+        """Which Variable each params path (``"dense/kernel"``) holds, so that
+        exclusions by variable or name and ``finalize_variable_values`` find them (the
+        trainer binds its model's, ``apply`` its list's). A wrapper binds its inner one."""
+        self._path_variables = dict(variables)
+        inner = getattr(self, "inner_optimizer", None)
+        if isinstance(inner, Optimizer):
+            inner._bind_paths(variables)
 
     def _injected(self) -> dict:
         values = {"learning_rate": self._learning_rate}
@@ -291,9 +311,9 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         # On the host when it is only zeros and fills (no compile on fit's critical path);
         # else one compiled program (op by op would compile a program per op and shape).
         state = jax.device_put(host_eval(self.transform.init, params))
-        host = {} if callable(self._learning_rate) else {"learning_rate": self._learning_rate}
-        if host or self._pending:
-            state, _ = _with_hyperparams(state, {**host, **self._pending})
+        if not callable(self._learning_rate):
+            state, _ = _with_hyperparams(state, {"learning_rate": self._learning_rate})
+        state = self.with_pending(state)
         self._pending.clear()
         self.observe_state(state)
         return state
@@ -332,22 +352,20 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         return jax.tree.map(lambda p, e: e.astype(p.dtype), params, self.ema_params(opt_state))
 
     def finalize_variable_values(self, var_list) -> None:
-        """Keras: with ``use_ema``, assign the latest state's EMA to ``var_list`` (by
-        identity for ``apply_gradients``' variables, else by ``path``, as ``fit`` keys
-        weights). ``fit`` already ends with the EMA weights, so this is for custom loops.
+        """Keras: with ``use_ema``, assign the latest state's EMA to the variables of
+        ``var_list`` it holds (found by identity: ``apply_gradients``' variables, or the
+        model's after ``fit``, which already ends with the EMA weights).
         """
         if not self.use_ema or self._observed is None:
             return
-        ema = jax.tree.leaves(self.ema_params(self._observed))
-        if self._eager is not None and self._observed is self._eager[1]:
-            found = dict(zip(self._eager[0], ema, strict=True))
-            key = id
-        else:
-            found = dict(zip(leaf_paths(self.ema_params(self._observed)), ema, strict=True))
-            key = lambda v: getattr(v, "path", None)  # noqa: E731
+        ema = self.ema_params(self._observed)
+        found = {}
+        for path, value in zip(leaf_paths(ema), jax.tree.leaves(ema), strict=True):
+            if path in self._path_variables:
+                found[id(self._path_variables[path])] = value
         for variable in var_list:
-            if key(variable) in found:
-                variable.assign(found[key(variable)])
+            if id(variable) in found:
+                variable.assign(found[id(variable)])
 
     def scale_loss(self, loss: Any) -> Any:
         """``loss * loss_scale_factor`` when set (gradients are unscaled in ``update``)."""
@@ -370,6 +388,7 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
                 "is first used (init/update)."
             )
         self._exclude_paths = {getattr(v, "path", v) for v in var_list or ()}
+        self._exclude_ids = {id(v) for v in var_list or () if not isinstance(v, str)}
         self._exclude_names = re.compile("|".join(var_names)) if var_names else None
 
     # -- eager use on variables (custom training loops) ------------------------------
@@ -388,6 +407,7 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         ids = tuple(id(v) for v in trainable_variables)
         values = [jnp.asarray(v.value) for v in trainable_variables]
         if self._eager is None:
+            self._bind_paths({str(i): v for i, v in enumerate(trainable_variables)})
             self._eager = (ids, self.init(values), jax.jit(self.update))
         elif self._eager[0] != ids:
             raise ValueError(

@@ -99,9 +99,7 @@ def _children(layer: Any) -> list[tuple[str, Any]]:
 
 def layer_variables(layer: Any) -> list:
     """A layer's own variables in Keras's order: created trainable first, then the rest."""
-    trainable = {id(v) for v in layer._created_trainable}
-    own = layer._own_variables
-    return [v for v in own if id(v) in trainable] + [v for v in own if id(v) not in trainable]
+    return layer._ordered_own_variables()
 
 
 def walk(model: Any) -> list[tuple[str, Any]]:
@@ -203,8 +201,10 @@ def write_weights(h5: Any, model: Any, include_optimizer: bool = True) -> None:
     for path, layer in layers:
         group = h5.create_group(vars_path(path))
         group.attrs["name"] = layer.name
-        for i, v in enumerate(layer_variables(layer)):
-            write_array(group, str(i), v.value)
+        store: dict[str, Any] = {}
+        layer.save_own_variables(store)  # Keras's hook: a LoRA layer stores its merged kernel
+        for key, value in store.items():
+            write_array(group, key, value)
     if include_optimizer:
         optimizer_state.write(h5, model)
 
@@ -224,7 +224,9 @@ def layer_weight_groups(h5: Any) -> list[str]:
 
 
 def _check_layer(h5: Any, path: str, layer: Any) -> tuple[list, str | None]:
-    expected = layer_variables(layer)
+    """``([(layer, {key: dataset})], None)`` when the file's arrays fit the layer, else
+    ``([], why)``."""
+    expected = layer._stored_variables()
     key = vars_path(path)
     where = f"'{key}' (layer '{layer.name}', {type(layer).__name__})"
     group = h5.get(key)
@@ -237,7 +239,7 @@ def _check_layer(h5: Any, path: str, layer: Any) -> tuple[list, str | None]:
             [],
             f"{where}: the model expects {len(expected)} arrays {shapes}, the file holds {stored}",
         )
-    values = []
+    datasets = {}
     for i, v in enumerate(expected):
         if str(i) not in group:
             return [], f"{where}: array '{i}' is missing"
@@ -247,8 +249,8 @@ def _check_layer(h5: Any, path: str, layer: Any) -> tuple[list, str | None]:
                 f"{where}: variable '{v.name}' has shape {v.shape} in the model, "
                 f"{tuple(dataset.shape)} in the file"
             )
-        values.append((v, dataset))
-    return values, None
+        datasets[str(i)] = dataset
+    return ([(layer, datasets)] if datasets else []), None
 
 
 def read_weights(
@@ -297,7 +299,7 @@ def read_weights(
             f"Skipped {len(problems)} layer(s) whose weights in {source!r} do not fit: "
             + "; ".join(problems[:5])
         )
-    for v, dataset in loads:
-        v.assign(read_array(dataset))
+    for layer, datasets in loads:
+        layer.load_own_variables({key: read_array(d) for key, d in datasets.items()})
     if include_optimizer:
         optimizer_state.read(h5, model, skip_mismatch=skip_mismatch, source=source)

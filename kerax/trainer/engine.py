@@ -101,6 +101,11 @@ class Engine:
         self.batch_size = int(batch_size)
         self.privacy = privacy  # a kerax.trainer.privacy.DPConfig: DP-SGD gradients
         index = model._variable_index()
+        bind = getattr(optimizer, "_bind_paths", None)
+        if bind is not None:  # exclusions by variable, finalize_variable_values
+            bind({"/".join(p): v for p, v in index})
+        # pytree path -> Keras's variable.path, both matched by a LayoutMap
+        self.variable_paths = {"/".join(p): v.path for p, v in model._variable_index(True)}
         self.regularized = [(p, v.regularizer) for p, v in index if v.trainable and v.regularizer]
         self.constrained = [(p, v.constraint) for p, v in index if v.trainable and v.constraint]
         self.trace_count = 0
@@ -253,7 +258,8 @@ class Engine:
             step=state.step + 1,
         )
         return _in_layout(
-            self._record(state, y, preds, sw, mask, total, parts, partial_rows, masks)
+            self._record(state, y, preds, sw, mask, total, parts, partial_rows, masks),
+            self.variable_paths,
         )
 
     def eval_step(
@@ -329,7 +335,7 @@ class Engine:
         part = _part(n, order, self.batch_size)
         batch = lambda i: self._batch(data, order, n, i, rows)
         body = lambda i, s: self.train_step(s, batch(i), part, self.valid_rows(order, n, i))
-        return _in_layout(jax.lax.fori_loop(start, stop, body, state))
+        return _in_layout(jax.lax.fori_loop(start, stop, body, state), self.variable_paths)
 
     def _train_single(self, state, data, order, i, n):
         self.trace_count += 1
@@ -366,7 +372,7 @@ class Engine:
         return state
 
 
-def _in_layout(state: TrainState) -> TrainState:
+def _in_layout(state: TrainState, variable_paths: dict[str, str]) -> TrainState:
     """Under a distribution, the state's variables and optimizer slots kept in their
     layout (inside jit): XLA would otherwise choose the outputs' sharding, e.g. split a
     variable the layout map leaves replicated."""
@@ -374,7 +380,7 @@ def _in_layout(state: TrainState) -> TrainState:
     if dist is None:
         return state
     trainable, non_trainable, opt_state = dist.constrain_state(
-        state.trainable, state.non_trainable, state.opt_state
+        state.trainable, state.non_trainable, state.opt_state, variable_paths
     )
     return state.replace(trainable=trainable, non_trainable=non_trainable, opt_state=opt_state)
 

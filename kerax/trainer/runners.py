@@ -37,9 +37,11 @@ def place(tree: Any) -> Any:
     return jax.device_put(tree, device)
 
 
-def place_state(state: Any) -> Any:
-    """A ``TrainState`` on the device(s): variables laid out by the distribution's map,
-    optimizer slots like the variable they belong to, everything else replicated."""
+def place_state(state: Any, variable_paths: dict[str, str] | None = None) -> Any:
+    """A ``TrainState`` on the device(s): variables laid out by the distribution's map
+    (matched against pytree paths and, given ``variable_paths``, Keras's
+    ``variable.path``), optimizer slots like the variable they belong to, everything
+    else replicated."""
     dist = distribution_lib.distribution()
     if dist is None:
         return place(state)
@@ -48,7 +50,9 @@ def place_state(state: Any) -> Any:
         from kerax.optimizers import _flat
 
         opt_state = _flat.per_variable(opt_state, state.trainable)
-    *shardings, paths = dist.state_shardings(state.trainable, state.non_trainable, opt_state)
+    *shardings, paths = dist.state_shardings(
+        state.trainable, state.non_trainable, opt_state, variable_paths
+    )
     if isinstance(dist, distribution_lib.ModelParallel):
         dist.check_layout_map(paths)
     trees = (state.trainable, state.non_trainable, opt_state)

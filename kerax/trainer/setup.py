@@ -4,6 +4,7 @@ and the ``TrainState`` that moves the weights in and out of the compiled loops."
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -81,6 +82,7 @@ class Setup:
             names = self._compiled_loss.output_names
             y_pred, _ = self._forward_spec(first)
             self._compiled_metrics.build(align(y, names, "y"), flatten_outputs(y_pred))
+        self._check_variable_layout()
         if batch_size not in self._engines:  # the model's layers decide loops_fast
             self._engines[batch_size] = Engine(
                 self,
@@ -92,6 +94,28 @@ class Setup:
                 loops_fast=self._forward_spec(first)[1],
             )
         return self._engines[batch_size]
+
+    def _check_variable_layout(self) -> None:
+        """Variables frozen, unfrozen or added since the engines were built (a layer's
+        ``trainable`` set, ``enable_lora``): rebuild them, and start the optimizer afresh
+        (its slots no longer match), with a warning. Keras asks for a new ``compile()``."""
+        layout = [(p, v.trainable, v.shape) for p, v in self._variable_index(states=True)]
+        previous = self.__dict__.get("_engines_layout")
+        self.__dict__["_engines_layout"] = layout
+        if previous is None or previous == layout:
+            return
+        self._engines = {}
+        if self._opt_state is not None:
+            before = [(p, shape) for p, trainable, shape in previous if trainable]
+            if before != [(p, shape) for p, trainable, shape in layout if trainable]:
+                _warnings.warn(
+                    f"Model '{self.name}': its trainable variables changed since it was "
+                    "last trained (a layer frozen or unfrozen, LoRA enabled), so the "
+                    f"optimizer '{self.optimizer.name}' starts from a fresh state "
+                    "(iterations 0). Call compile() again after such changes to silence "
+                    "this, as Keras requires."
+                )
+                self._opt_state = None
 
     def _steps_per_dispatch(self, engine: Engine, steps: int, batch_hooks: bool) -> int:
         """``steps_per_execution``, or the automatic choice.
@@ -124,7 +148,8 @@ class Setup:
                 losses=losses,
                 step=np.int32(self.optimizer.iterations),
                 key=self._train_key,
-            )
+            ),
+            engine.variable_paths,
         )
 
     def _optimizer_state(self, trainable: Any) -> Any:
@@ -148,6 +173,25 @@ class Setup:
         if state is None:
             state = self._opt_state = self.optimizer.init(trainable)
         return self.optimizer.sync_state(state)
+
+    @contextlib.contextmanager
+    def _usable_after_errors(self):
+        """Keep the model usable when ``fit`` stops on an exception (a callback raising,
+        Ctrl-C): each dispatch donates the state's buffers, so the model's optimizer state
+        and key would be deleted arrays. The latest live state is written back (the
+        weights as trained so far, as Keras's are); else a dead optimizer state is
+        dropped (the next ``fit`` starts it afresh)."""
+        try:
+            yield
+        except BaseException:
+            live, self._fit_state = self.__dict__.get("_fit_state"), None
+            if live is not None and not _deleted(live):
+                self._finish(live)
+            if _deleted(self._opt_state):
+                self._opt_state = None
+            if _deleted(self._train_key):
+                self._train_key = None
+            raise
 
     def _finish(self, state: TrainState, final: bool = False) -> None:
         trainable = state.trainable
@@ -235,3 +279,8 @@ def _layout(tree: Any) -> tuple:
     """A pytree's structure with each leaf's shape and dtype."""
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     return treedef, tuple((np.shape(a), np.dtype(a.dtype)) for a in leaves)
+
+
+def _deleted(tree: Any) -> bool:
+    """Whether any array of ``tree`` was donated (deleted) by a compiled call."""
+    return any(isinstance(x, jax.Array) and x.is_deleted() for x in jax.tree.leaves(tree))

@@ -16,7 +16,7 @@ import numpy as np
 from kerax import _host_keys, _scope, _warnings
 from kerax import config as _config
 from kerax._device_errors import clear_out_of_memory
-from kerax.callbacks import History, ProgbarLogger
+from kerax.callbacks import History, ProgbarLogger, _fit_state
 from kerax.callbacks.progbar import fit_callbacks
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import fit_stream, is_stream
@@ -151,6 +151,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
                 metrics, weighted_metrics, list(names), self._compiled_loss
             )
         self._engines = {}
+        self.__dict__["_engines_layout"] = None  # compile() decides about the optimizer
         for stale in (
             "_keras_custom_loop",
             "_keras_compile_metrics",
@@ -324,90 +325,94 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
         # Before the state is built: BackupAndRestore may restore the variables,
         # _opt_state, _train_key, _shuffle_key and the _initial_* counters.
         callback_list.on_train_begin()
-        state = self._initial_state(engine, copy=True)
-        if self._shuffle_key is None:
-            self._shuffle_key = _scope.next_global_key()
-        shuffle_key = np.asarray(self._shuffle_key)
-        epoch_key = lambda epoch: _host_keys.fold_in(shuffle_key, epoch)
-        if self._initial_epoch is not None:
-            initial_epoch = self._initial_epoch
-        first_step = self._initial_step
+        with self._usable_after_errors():
+            state = self._initial_state(engine, copy=True)
+            if self._shuffle_key is None:
+                self._shuffle_key = _scope.next_global_key()
+            shuffle_key = np.asarray(self._shuffle_key)
+            epoch_key = lambda epoch: _host_keys.fold_in(shuffle_key, epoch)
+            if self._initial_epoch is not None:
+                initial_epoch = self._initial_epoch
+            first_step = self._initial_step
 
-        bars = [cb for cb in callback_list.callbacks if isinstance(cb, ProgbarLogger)]
-        val_runner = None
-        if val is not None:  # placed and checked once, before training starts
-            passes = sum(should_validate(e, validation_freq) for e in range(initial_epoch, epochs))
-            check_validation_passes(val, validation_steps, passes)
-            val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
-        background = self._precompile(engine, state, val_runner, runner, k, fused)
+            bars = [cb for cb in callback_list.callbacks if isinstance(cb, ProgbarLogger)]
+            val_runner = None
+            if val is not None:  # placed and checked once, before training starts
+                epochs_left = range(initial_epoch, epochs)
+                passes = sum(should_validate(e, validation_freq) for e in epochs_left)
+                check_validation_passes(val, validation_steps, passes)
+                val_runner = self._runner(val, "evaluate", val_batch, validation_steps)
+            background = self._precompile(engine, state, val_runner, runner, k, fused)
 
-        def on_begin(batch, state):
-            callback_list.on_train_batch_begin(batch)  # no device sync: nothing is read
-            # A learning rate a batch hook sets applies from the next step, as in Keras.
-            opt_state = self.optimizer.sync_state(state.opt_state)
-            return state if opt_state is state.opt_state else state.replace(opt_state=opt_state)
+            def on_begin(batch, state):
+                callback_list.on_train_batch_begin(batch)  # no device sync: nothing is read
+                # A learning rate a batch hook sets applies from the next step, as in Keras.
+                opt_state = self.optimizer.sync_state(state.opt_state)
+                return state if opt_state is state.opt_state else state.replace(opt_state=opt_state)
 
-        def on_dispatch(batch, state):
-            self._fit_state = state
-            if needs_logs:  # batch hooks read the current `iterations` and rate
-                self.optimizer.observe_state(state.opt_state)
-            logs = runner.engine.host_logs(state) if needs_logs else None
-            if logs is None:  # a live bar fetches running logs itself, without a sync
-                for bar in bars:
-                    bar.track(state, runner.engine.logs_fn)
-            callback_list.on_train_batch_end(batch, logs)
+            def on_dispatch(batch, state):
+                self._fit_state = state
+                if needs_logs:  # batch hooks read the current `iterations` and rate
+                    self.optimizer.observe_state(state.opt_state)
+                logs = runner.engine.host_logs(state) if needs_logs else None
+                if logs is None:  # a live bar fetches running logs itself, without a sync
+                    for bar in bars:
+                        bar.track(state, runner.engine.logs_fn)
+                callback_list.on_train_batch_end(batch, logs)
 
-        logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
-            callback_list.on_epoch_begin(epoch)
-            fresh = self._fresh_logs(runner.engine)
-            if first_step and self._initial_logs_state is not None:
-                # Resuming mid-epoch: the running sums behind this epoch's logs.
-                template = (fresh["metrics"], fresh["losses"])
-                leaves = jax.tree_util.tree_leaves(template)
-                metrics, losses = jax.tree_util.tree_unflatten(
-                    jax.tree_util.tree_structure(template),
-                    [jnp.asarray(v, t.dtype) for v, t in zip(self._initial_logs_state, leaves)],
+            logs: dict[str, float] = {}
+            for epoch in range(initial_epoch, epochs):
+                callback_list.on_epoch_begin(epoch)
+                fresh = self._fresh_logs(runner.engine)
+                if first_step and self._initial_logs_state is not None:
+                    # Resuming mid-epoch: the running sums behind this epoch's logs.
+                    template = (fresh["metrics"], fresh["losses"])
+                    leaves = jax.tree_util.tree_leaves(template)
+                    metrics, losses = jax.tree_util.tree_unflatten(
+                        jax.tree_util.tree_structure(template),
+                        [jnp.asarray(v, t.dtype) for v, t in zip(self._initial_logs_state, leaves)],
+                    )
+                    fresh = _place({"metrics": metrics, "losses": losses})
+                # Callbacks may have set optimizer.learning_rate: no retrace, same shapes.
+                opt_state = self.optimizer.sync_state(state.opt_state)
+                state = state.replace(opt_state=opt_state, **fresh)
+                state = runner.train_epoch(
+                    state,
+                    epoch_key(epoch),
+                    bool(shuffle),
+                    k,
+                    fused,
+                    on_dispatch,
+                    lambda: self.stop_training,
+                    first_step,
+                    on_begin,
                 )
-                fresh = _place({"metrics": metrics, "losses": losses})
-            # Callbacks may have set optimizer.learning_rate: no retrace, same shapes.
-            opt_state = self.optimizer.sync_state(state.opt_state)
-            state = state.replace(opt_state=opt_state, **fresh)
-            state = runner.train_epoch(
-                state,
-                epoch_key(epoch),
-                bool(shuffle),
-                k,
-                fused,
-                on_dispatch,
-                lambda: self.stop_training,
-                first_step,
-                on_begin,
-            )
-            first_step = 0
-            if shuffle and epoch + 1 < epochs:  # while the device runs this epoch
-                runner.prefetch_order(epoch_key(epoch + 1))
-            for thread in background:  # done by now: the train program compiled longer
-                thread.join()
-            background = []
-            self._fit_state = state
-            logs = runner.engine.host_logs(state)
-            if getattr(runner, "served", None) == 0:  # the data had run out: stop here
-                logs = ran_dry(logs, "fit")
-                self.stop_training = True
-            if val is not None and should_validate(epoch, validation_freq):
-                callback_list.on_test_begin()
-                val_logs = self._evaluate_state(state, val_runner, callback_list)
-                callback_list.on_test_end(val_logs)
-                logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
-            if callbacks:  # user callbacks may read or save the weights
-                self._finish(jax.device_put(state, may_alias=False))  # a copy, no compile
-            callback_list.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        self._fit_state = None
-        self._finish(state, final=True)
-        callback_list.on_train_end(logs)
+                first_step = 0
+                if shuffle and epoch + 1 < epochs:  # while the device runs this epoch
+                    runner.prefetch_order(epoch_key(epoch + 1))
+                for thread in background:  # done by now: the train program compiled longer
+                    thread.join()
+                background = []
+                self._fit_state = state
+                logs = runner.engine.host_logs(state)
+                if getattr(runner, "served", None) == 0:  # the data had run out: stop here
+                    logs = ran_dry(logs, "fit")
+                    self.stop_training = True
+                if val is not None and should_validate(epoch, validation_freq):
+                    callback_list.on_test_begin()
+                    val_logs = self._evaluate_state(
+                        _fit_state.validation_state(self, state), val_runner, callback_list
+                    )
+                    callback_list.on_test_end(val_logs)
+                    logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
+                if callbacks:  # user callbacks may read or save the weights
+                    self._finish(jax.device_put(state, may_alias=False))  # a copy, no compile
+                callback_list.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+            self._fit_state = None
+            self._finish(state, final=True)
+            callback_list.on_train_end(logs)
         return self.history
 
     @property

@@ -118,6 +118,18 @@ def test_decode_predictions_matches_keras(class_index_cache, keras_oracle, monke
     assert [len(row) for row in got] == [4, 4, 4]
 
 
+@pytest.mark.keras
+def test_decode_predictions_orders_ties_as_keras(class_index_cache, keras_oracle, monkeypatch):
+    # Exactly tied scores (e.g. saturated softmax outputs): Keras's order, not a stable one.
+    from keras.src.applications import imagenet_utils as theirs
+
+    monkeypatch.setattr(theirs, "CLASS_INDEX", _class_index())
+    preds = np.ones((2, 1000), "float32")
+    preds[1, ::7] = 0.5
+    got = imagenet_utils.decode_predictions(preds, top=5)
+    assert got == theirs.decode_predictions(preds, top=5)
+
+
 def test_decode_predictions_reads_the_cached_index_once(class_index_cache):
     preds = np.zeros((1, 1000), "float32")
     preds[0, [7, 3]] = [0.9, 0.5]

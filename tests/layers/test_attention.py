@@ -195,9 +195,9 @@ def test_keras_parity(keras_oracle, case, name, kwargs, x, shapes, grads, call):
 
 
 def test_weight_layouts_and_names():
-    mha = MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4)
+    mha = MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, name="mha")
     mha.build(Q.shape, V.shape)
-    assert [(w.path, w.shape) for w in mha.weights] == [
+    assert [(w.path.removeprefix("mha/"), w.shape) for w in mha.weights] == [
         ("query/kernel", (6, 2, 3)),
         ("query/bias", (2, 3)),
         ("key/kernel", (5, 2, 3)),

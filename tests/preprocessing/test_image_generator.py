@@ -186,7 +186,8 @@ def test_implied_settings_warn_like_keras(kwargs, flag):
         (dict(data_format="NHWC"), ValueError, "data_format must be"),
         (dict(rotation_range=None), TypeError, "rotation_range must be a number"),
         (dict(preprocessing_function=3), TypeError, "preprocessing_function"),
-        (dict(interpolation_order=3), ValueError, "order 0"),
+        (dict(interpolation_order=6), ValueError, "integer from 0 to 5"),
+        (dict(interpolation_order=True), ValueError, "integer from 0 to 5"),
     ],
 )
 def test_constructor_errors(kwargs, error, match):

@@ -110,9 +110,11 @@ def test_file_layout_is_keras_legacy(tmp_path):
         group = f["model_weights"]
         assert {"backend", "keras_version"} <= set(group.attrs)
         assert [n.decode() for n in group.attrs["layer_names"]] == ["hidden", "bn", "out"]
+        # Keras's names: the weights' paths, under the Sequential's name
         names = [n.decode() for n in group["bn"].attrs["weight_names"]]
-        assert names == [f"bn/{n}" for n in ("gamma", "beta", "moving_mean", "moving_variance")]
-        assert group["hidden/hidden/kernel"].shape == (4, 3)
+        stats = ("gamma", "beta", "moving_mean", "moving_variance")
+        assert names == [f"{model.name}/bn/{n}" for n in stats]
+        assert group[f"hidden/{model.name}/hidden/kernel"].shape == (4, 3)
         assert len(group["top_level_model_weights"].attrs["weight_names"]) == 0
         optimizer = [n.decode() for n in f["optimizer_weights"].attrs["weight_names"]]
         prefix = model.optimizer.name

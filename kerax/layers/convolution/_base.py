@@ -12,6 +12,7 @@ import numbers
 from typing import Any
 
 from kerax import activations, config, constraints, initializers, regularizers
+from kerax.layers import _lora
 from kerax.layers.base import Layer
 from kerax.layers.convolution import _ops
 
@@ -51,11 +52,14 @@ def _choice(layer: Layer, value: Any, name: str, allowed: tuple[str, ...]) -> st
     return lowered
 
 
-class _Conv(Layer):
+class _Conv(_lora.LoRA, Layer):
     """An N-D convolution layer (private base; see ``Conv2D`` for the arguments)."""
 
     rank = 0
     _causal_ok = False  # only Conv1D accepts padding="causal", as in Keras
+    _lora_supported = False  # Conv1D/2D/3D only, as in Keras (not transposed/depthwise)
+    kernel = _lora.adapted_weight("kernel")
+    _kernel = _lora.frozen_weight("kernel")
 
     def __init__(
         self,
@@ -75,6 +79,8 @@ class _Conv(Layer):
         activity_regularizer: Any = None,
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
@@ -115,6 +121,7 @@ class _Conv(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self._init_lora(lora_rank, lora_alpha)
 
     # -- shapes --------------------------------------------------------------------
     @property
@@ -170,6 +177,7 @@ class _Conv(Layer):
                 name="bias",
             )
         self.built = True
+        self._build_lora()
 
     def _create_kernels(self, in_channels: int) -> None:
         if in_channels % self.groups:
@@ -263,4 +271,5 @@ class _Conv(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._lora_config(),
         }

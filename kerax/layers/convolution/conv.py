@@ -23,6 +23,12 @@ _ARGS = """
         kernel_regularizer, bias_regularizer, activity_regularizer: penalties added
             to the training loss.
         kernel_constraint, bias_constraint: projections applied after each update.
+        lora_rank: if set, LoRA is enabled at build time with this rank (see
+            ``enable_lora``): the kernel is frozen and the update ``lora_kernel_a @
+            lora_kernel_b`` (``(*kernel_size, in_channels // groups, rank)`` and
+            ``(rank, filters)``) is trained instead.
+        lora_alpha: the LoRA update's scale is ``lora_alpha / lora_rank`` (default
+            ``lora_rank``).
 
     The kernel has Keras's shape ``(*kernel_size, in_channels // groups, filters)``.
     The arithmetic is XLA's convolution, except on CPU for single-channel inputs,
@@ -54,6 +60,7 @@ class Conv1D(_Conv):
         causal=', or ``"causal"`` (pad only at the start: output ``t`` sees inputs ``<= t``)',
     )
     rank = 1
+    _lora_supported = True
     _causal_ok = True
 
 
@@ -71,6 +78,7 @@ class Conv2D(_Conv):
 """,
     )
     rank = 2
+    _lora_supported = True
 
 
 class Conv3D(_Conv):
@@ -86,3 +94,4 @@ class Conv3D(_Conv):
 """,
     )
     rank = 3
+    _lora_supported = True

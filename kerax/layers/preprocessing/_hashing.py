@@ -243,6 +243,9 @@ class Hashing(_host.HostLayer):
         salt: an integer or 2 integers; hash with keyed SipHash64 instead of FarmHash64.
         output_mode: ``"int"``, ``"one_hot"``, ``"multi_hot"`` or ``"count"``.
         sparse: must be ``False`` (dense outputs only).
+        dtype: the output dtype. As in Keras, ``"int64"`` by default for ``"int"``
+            (which needs an integer dtype; kerax returns int32 indices, JAX's default
+            integer), ``floatx()`` by default for the other modes, whose outputs take it.
 
     Runs on the host (it hashes string forms), so call it on data, not inside a
     compiled model. Bins equal Keras's (TensorFlow's) bit for bit.
@@ -260,10 +263,19 @@ class Hashing(_host.HostLayer):
         salt: Any = None,
         output_mode: str = "int",
         sparse: bool = False,
+        dtype: Any = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        if output_mode == "int" and dtype is None:
+            dtype = "int64"
+        super().__init__(dtype=dtype, **kwargs)
         owner = self._owner()
+        if output_mode == "int" and not np.issubdtype(np.dtype(self.compute_dtype), np.integer):
+            raise ValueError(
+                f"{owner}: with output_mode='int' the dtype must be an integer type such as "
+                f"'int32' or 'int64' (the default). Received: dtype={self.compute_dtype!r}. "
+                "Pass an integer dtype, or leave dtype unset."
+            )
         if num_bins is None or not isinstance(num_bins, (int, np.integer)) or num_bins <= 0:
             raise ValueError(
                 f"{owner}: num_bins must be a positive integer. Received: num_bins={num_bins!r}"
@@ -295,7 +307,7 @@ class Hashing(_host.HostLayer):
             out = np.where(mask, 0, out + 1)
         if self.output_mode == "int":
             return _host.int_output(out)
-        return _host.encode_output(out, self.output_mode, self.num_bins)
+        return _host.encode_output(out, self.output_mode, self.num_bins, dtype=self.compute_dtype)
 
     def get_config(self) -> dict:
         return {

@@ -250,17 +250,29 @@ class TextVectorization(_host.HostLayer):
         lookup = self._lookup_layer
         lookup._require_vocabulary()
         rows, dense = self._preprocess(inputs)
+        if rows is not None and np.ndim(inputs) == 0:
+            # One string split into tokens: no batch axis in the output (as Keras).
+            return self._encode_rows(rows)[0]
+        return self._encode_rows(rows) if rows is not None else self._encode_dense(dense)
+
+    def _encode_dense(self, dense: np.ndarray) -> Any:
+        """Output for unsplit strings: one index (or encoding) per string."""
+        lookup = self._lookup_layer
         length = self._output_sequence_length
-        if rows is None:
-            idx = lookup._lookup_indices(dense.reshape(-1)).reshape(dense.shape)
-            if self._output_mode == "int":
-                if length is not None and idx.ndim:
-                    idx = idx[..., :length]
-                    pad = [(0, 0)] * (idx.ndim - 1) + [(0, length - idx.shape[-1])]
-                    idx = np.pad(idx, pad)
-                return _host.int_output(idx)
-            idx = idx[None] if idx.ndim == 0 else idx
-            return _host.encode_output(idx, self._output_mode, lookup._depth(), lookup.idf_weights)
+        idx = lookup._lookup_indices(dense.reshape(-1)).reshape(dense.shape)
+        if self._output_mode == "int":
+            if length is not None and idx.ndim:
+                idx = idx[..., :length]
+                pad = [(0, 0)] * (idx.ndim - 1) + [(0, length - idx.shape[-1])]
+                idx = np.pad(idx, pad)
+            return _host.int_output(idx)
+        idx = idx[None] if idx.ndim == 0 else idx
+        return _host.encode_output(idx, self._output_mode, lookup._depth(), lookup.idf_weights)
+
+    def _encode_rows(self, rows: list) -> Any:
+        """Output for token lists: padded index rows, or one encoding per row."""
+        lookup = self._lookup_layer
+        length = self._output_sequence_length
         ids = [lookup._lookup_indices(np.asarray(r, dtype=object)) for r in rows]
         if self._output_mode == "int":
             width = length if length is not None else max((len(r) for r in ids), default=0)

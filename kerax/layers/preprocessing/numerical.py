@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import config
+from kerax._variable import Variable
 from kerax.layers.base import Layer
 from kerax.layers.preprocessing import _adapt
 
@@ -33,6 +34,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (np.ndarray, jax.Array, np.generic)):
         return np.asarray(value).tolist()
     return value
+
+
+def _is_row(element: Any) -> bool:
+    """A list element that is a row of numbers (a Python list or a tuple of numbers),
+    not a batch (an array, or an ``(x, y)`` tuple of arrays)."""
+    if isinstance(element, list):
+        return True
+    return isinstance(element, tuple) and all(isinstance(v, numbers.Number) for v in element)
+
+
+def _value(v: Any) -> Any:
+    return v.value if isinstance(v, Variable) else v
 
 
 class Rescaling(Layer):
@@ -87,6 +100,9 @@ class Normalization(Layer):
             (default ``-1``: per feature); ``None`` for one scalar mean and variance.
         mean, variance: given statistics, broadcast to the kept axes (both or neither).
         invert: apply the inverse, ``mean + x * sqrt(var)``.
+
+    Once built or adapted, ``layer.mean`` and ``layer.variance`` hold the statistics in
+    use, shaped like the input with size 1 on the reduced axes (as in Keras).
 
     Inputs of any rank whose kept axes have known sizes; outputs of the same shape.
     The divisor is ``max(sqrt(var), epsilon)`` with ``kerax.config.epsilon()``.
@@ -201,14 +217,35 @@ class Normalization(Layer):
                 f"{tuple(shape)}. Use data of the same rank and kept-axis sizes."
             )
 
+    def _stats(self) -> tuple:
+        """The mean and variance in the input's rank (size 1 on the reduced axes)."""
+        if not self.built:
+            raise AttributeError(
+                f"Layer '{self.name}' (Normalization) has no mean/variance yet: call adapt() "
+                "or build() (or call the layer on data) first."
+            )
+        dtype = self.compute_dtype
+        if self.input_mean is None:
+            # Inside ``call`` the weights are arrays; outside it, Variables.
+            stats = (_value(self.adapt_mean), _value(self.adapt_variance))
+            return tuple(jnp.reshape(v, self._broadcast).astype(dtype) for v in stats)
+        return tuple(jnp.asarray(v, dtype) for v in self._given)
+
+    @property
+    def mean(self) -> jax.Array:
+        """The mean in use, shaped like the input with size 1 on the reduced axes (as
+        Keras's ``layer.mean``; available once the layer is built or adapted)."""
+        return self._stats()[0]
+
+    @property
+    def variance(self) -> jax.Array:
+        """The variance in use, shaped like ``mean`` (Keras's ``layer.variance``)."""
+        return self._stats()[1]
+
     def call(self, inputs):
         self._check_shape(tuple(inputs.shape), "the input")
         dtype = self.compute_dtype
-        if self.input_mean is None:
-            mean = jnp.reshape(self.adapt_mean, self._broadcast).astype(dtype)
-            variance = jnp.reshape(self.adapt_variance, self._broadcast).astype(dtype)
-        else:
-            mean, variance = (jnp.asarray(v, dtype) for v in self._given)
+        mean, variance = self._stats()
         scale = jnp.maximum(jnp.sqrt(variance), config.epsilon())
         inputs = inputs.astype(dtype)
         if self.invert:
@@ -236,6 +273,15 @@ class Normalization(Layer):
             raise ValueError(
                 f"{owner} was given fixed mean and variance, so adapt() has nothing to "
                 "learn. Create it without mean/variance to learn them from data."
+            )
+        if isinstance(data, (list, tuple)) and any(_is_row(b) for b in data):
+            # Keras reads a list as a list of batches and rejects elements without a
+            # shape; reading rows of numbers as batches would build the layer for
+            # inputs without a batch axis.
+            raise TypeError(
+                f"{owner}: adapt() reads each element of a list as a batch (an array), but "
+                f"received a list whose elements are Python lists. Pass the data "
+                f"as one array, e.g. layer.adapt(np.asarray(data)), or a list of arrays."
             )
         total = mean = var = None
         for batch in _adapt.iter_batches(data, batch_size, steps, owner):

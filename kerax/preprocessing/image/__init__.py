@@ -24,6 +24,7 @@ _EXPORTS = {
         "random_zoom",
     ),
     "kerax.preprocessing.image._pil": ("array_to_img", "img_to_array", "load_img", "save_img"),
+    "kerax.preprocessing.image._resize": ("smart_resize",),
 }
 __all__ = sorted(name for names in _EXPORTS.values() for name in names)
 

@@ -5,7 +5,8 @@ Keras's legacy ``apply_affine_transform`` warps each channel of each image with
 float64, on the host) and samples a whole batch at once with a bilinear gather compiled
 by XLA on the CPU: for 32 images of 32x32x3 that is about 0.2 ms against 2-4 ms for the
 same gather in NumPy or SciPy (see ``benchmarks`` numbers in the README), and scipy is
-not a kerax dependency. Results agree with scipy to float32 precision.
+not a kerax dependency. Results agree with scipy to float32 precision. Spline orders 2
+to 5 (``interpolation_order``) are left to scipy itself, as Keras does, when installed.
 
 The boundary rules are scipy's (not ``jax.scipy.ndimage.map_coordinates``'s, whose
 ``"constant"`` and ``"wrap"`` are scipy's ``"grid-constant"`` and ``"grid-wrap"``):
@@ -25,21 +26,54 @@ import jax.numpy as jnp
 import numpy as np
 
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
-ORDERS = (0, 1)
+ORDERS = (0, 1, 2, 3, 4, 5)  # 2..5: spline orders, computed by scipy (optional)
 _CHUNK = 256  # images per compiled call: bounds the padding and the working memory
 
 
 def check_fill_mode(fill_mode: str, order: int = 1) -> None:
-    """A ValueError naming the valid choices when ``fill_mode`` or ``order`` is unknown."""
+    """A ValueError naming the valid choices when ``fill_mode`` or ``order`` is unknown;
+    an ImportError when ``order`` (2 to 5) needs scipy and it is not installed."""
     if fill_mode not in FILL_MODES:
         raise ValueError(
             f"fill_mode must be one of {FILL_MODES}. Received: fill_mode={fill_mode!r}"
         )
-    if order not in ORDERS:
+    if isinstance(order, bool) or order not in ORDERS:
         raise ValueError(
-            "kerax interpolates with order 0 (nearest pixel) or 1 (bilinear, Keras's "
-            f"default). Received: interpolation_order={order!r}"
+            "interpolation_order must be an integer from 0 to 5: 0 (nearest pixel), 1 "
+            "(bilinear, Keras's default) or a spline order 2 to 5 (needs scipy). "
+            f"Received: interpolation_order={order!r}"
         )
+    if order > 1:
+        _scipy_ndimage(order)
+
+
+def _scipy_ndimage(order: int):
+    try:
+        from scipy import ndimage
+    except ImportError as e:
+        raise ImportError(
+            f"interpolation_order={order} (spline interpolation) needs scipy, which is "
+            "not installed. Install it with: pip install scipy; or use order 0 or 1, "
+            "which kerax computes itself."
+        ) from e
+    return ndimage
+
+
+def _warp_scipy(images, matrices, offsets, fill_mode, cval, order) -> np.ndarray:
+    """Spline orders 2..5: scipy's ``affine_transform`` per image and channel, as Keras."""
+    ndimage = _scipy_ndimage(order)
+    out = np.empty_like(images)
+    for b in range(len(images)):
+        for c in range(images.shape[-1]):
+            out[b, ..., c] = ndimage.affine_transform(
+                images[b, ..., c],
+                matrices[b],
+                offsets[b],
+                order=order,
+                mode=fill_mode,
+                cval=cval,
+            )
+    return out
 
 
 def _remap(c: jax.Array, n: int, mode: str) -> jax.Array:
@@ -118,6 +152,10 @@ def warp(
     identity = np.all(matrices == np.eye(2), axis=(1, 2)) & np.all(offsets == 0, axis=1)
     if identity.all():
         return images.copy()
+    if order > 1:
+        out = _warp_scipy(images, matrices, offsets, fill_mode, cval, order)
+        out[identity] = images[identity]
+        return out
     if len(images) > _CHUNK:  # e.g. fit(augment=True) over a whole data set
         parts = [
             warp(
@@ -221,7 +259,8 @@ def apply_affine_transform(
         fill_mode: how points outside the image are filled: ``"constant"``,
             ``"nearest"``, ``"reflect"`` or ``"wrap"``.
         cval: the fill value for ``fill_mode="constant"``.
-        order: 1 (bilinear, as Keras) or 0 (nearest pixel).
+        order: 1 (bilinear, as Keras), 0 (nearest pixel), or a spline order 2 to 5
+            (computed by scipy, which must be installed).
 
     Returns:
         The transformed image, same shape and dtype.

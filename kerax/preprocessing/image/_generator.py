@@ -45,7 +45,8 @@ class ImageDataGenerator:
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
         validation_split: fraction of the data ``flow(..., subset="validation")``
             serves (the first rows); ``subset="training"`` serves the rest.
-        interpolation_order: 1 (bilinear, default) or 0 (nearest pixel).
+        interpolation_order: 1 (bilinear, default), 0 (nearest pixel), or a spline
+            order 2 to 5 (computed per image by scipy, which must then be installed).
         dtype: dtype of the generated images (default ``kerax.config.floatx()``).
 
     Raises:

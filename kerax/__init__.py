@@ -35,6 +35,7 @@ _SUBMODULES = (
     "constraints",
     "datasets",
     "distribution",
+    "dtype_policies",
     "initializers",
     "layers",
     "losses",
@@ -47,6 +48,7 @@ _SUBMODULES = (
     "random",
     "regularizers",
     "saving",
+    "tree",
     "utils",
 )
 _NAMES = {

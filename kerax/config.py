@@ -177,6 +177,29 @@ def is_traceback_filtering_enabled() -> bool:
     return _TRACEBACK_FILTERING
 
 
+# -- flash attention --------------------------------------------------------------------
+_FLASH_ATTENTION: bool | None = None  # None: attention layers use it where it fits
+
+
+def enable_flash_attention() -> None:
+    """Let attention layers built from now on use the fused (cuDNN) kernel where the
+    inputs allow it: float16/bfloat16 on a GPU (the default, as in Keras)."""
+    global _FLASH_ATTENTION
+    _FLASH_ATTENTION = None
+
+
+def disable_flash_attention() -> None:
+    """Attention layers built from now on never use the fused kernel (their
+    ``flash_attention`` argument, when given, still wins)."""
+    global _FLASH_ATTENTION
+    _FLASH_ATTENTION = False
+
+
+def is_flash_attention_enabled() -> bool | None:
+    """False once disabled; otherwise None (enabled where it fits), as in Keras."""
+    return _FLASH_ATTENTION
+
+
 # -- debugging caps on fit/evaluate/predict --------------------------------------------
 def _env_int(name: str) -> int | None:
     import os

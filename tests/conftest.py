@@ -114,6 +114,19 @@ def train_step_traces(monkeypatch):
 
 
 @pytest.fixture
+def eight_devices():
+    """Skip unless there are 8 (fake CPU) devices; no distribution is left set after."""
+    import jax
+
+    from kerax import distribution
+
+    if len(jax.devices()) < 8:
+        pytest.skip("needs 8 devices: XLA_FLAGS=--xla_force_host_platform_device_count=8")
+    yield
+    distribution.set_distribution(None)
+
+
+@pytest.fixture
 def keras_oracle():
     """Real Keras 3 on the JAX backend, or skip when it is not installed."""
     keras = pytest.importorskip("keras")

@@ -317,6 +317,13 @@ def test_imdb_maxlen_that_keeps_nothing(home, monkeypatch):
         imdb.load_data(maxlen=2)
 
 
+def test_reuters_maxlen_that_keeps_nothing(home, monkeypatch):
+    # Keras fails here with "max() arg is an empty sequence"; kerax says what to change.
+    make_reuters(home, monkeypatch)
+    with pytest.raises(ValueError, match="Increase maxlen"):
+        reuters.load_data(maxlen=2)
+
+
 def test_imdb_and_reuters_word_index(home, monkeypatch):
     make_imdb(home, monkeypatch)
     make_reuters(home, monkeypatch)

@@ -1,6 +1,5 @@
 """Data and model parallelism over 8 fake CPU devices give the single-device numbers."""
 
-import jax
 import numpy as np
 import pytest
 
@@ -8,15 +7,7 @@ import kerax as keras
 from kerax import _multihost
 from kerax import distribution as D
 
-pytestmark = pytest.mark.multi_device
-
-
-@pytest.fixture(autouse=True)
-def _reset():
-    if len(jax.devices()) < 8:
-        pytest.skip("needs 8 devices: XLA_FLAGS=--xla_force_host_platform_device_count=8")
-    yield
-    D.set_distribution(None)
+pytestmark = [pytest.mark.multi_device, pytest.mark.usefixtures("eight_devices")]
 
 
 def _data():

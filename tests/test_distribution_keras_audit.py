@@ -10,15 +10,7 @@ from jax.sharding import PartitionSpec as P
 import kerax as keras
 from kerax import distribution as D
 
-pytestmark = pytest.mark.multi_device
-
-
-@pytest.fixture(autouse=True)
-def _reset():
-    if len(jax.devices()) < 8:
-        pytest.skip("needs 8 devices: XLA_FLAGS=--xla_force_host_platform_device_count=8")
-    yield
-    D.set_distribution(None)
+pytestmark = [pytest.mark.multi_device, pytest.mark.usefixtures("eight_devices")]
 
 
 def _mesh(lib=D):

@@ -207,7 +207,7 @@ def test_summary_keeps_large_parameter_counts_whole(capsys):
     model.summary()
     model.summary(show_trainable=True)
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith(" dense")]
+    rows = [line for line in out.splitlines() if line.startswith("│ dense")]
     assert len(rows) == 2 and all("1,201,000" in row for row in rows)
 
 

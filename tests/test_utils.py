@@ -172,11 +172,22 @@ def test_get_file_returns_a_cached_file_offline(tmp_path, offline, monkeypatch):
     assert utils.get_file("x.bin", UNREACHABLE, cache_subdir="models") == custom
 
 
-def test_get_file_finds_files_in_the_fallback_cache(tmp_path, offline, monkeypatch):
+def test_get_file_uses_the_fallback_cache_only_when_the_cache_is_not_writable(
+    tmp_path, monkeypatch
+):
+    # Keras looks in /tmp/.keras only when the cache directory cannot be written; a copy
+    # left there is not picked up in place of the user's own cache.
     fallback = tmp_path / "fallback"
     monkeypatch.setattr(_files, "_fallback_home", lambda: str(fallback))
     path = _put(str(fallback), "data.bin")
-    assert utils.get_file("data.bin", UNREACHABLE, cache_dir=str(tmp_path / "home")) == path
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"fresh")
+    home = str(tmp_path / "home")
+    fetched = utils.get_file("data.bin", source.as_uri(), cache_dir=home)
+    assert fetched == os.path.join(home, "datasets", "data.bin")
+    assert Path(fetched).read_bytes() == b"fresh"
+    monkeypatch.setattr(_files, "_writable_dir", lambda d: str(fallback) in d)
+    assert utils.get_file("data.bin", UNREACHABLE, cache_dir=home) == path
 
 
 def test_get_file_download_failure_names_url_path_and_reason(tmp_path):

@@ -134,3 +134,17 @@ def test_finalize_variable_values_after_fit_reaches_nested_variables():
     model.optimizer.finalize_variable_values(model.trainable_variables)
     for v, expected in zip(model.trainable_variables, ema, strict=True):
         np.testing.assert_array_equal(np.array(v.value), expected)
+
+
+def test_layer_paths_match_keras(keras_oracle):
+    def paths(k):
+        found = []
+        for model in _models(k).values():
+            if k is kerax:
+                layers = model._flat_layers()[1:]
+            else:
+                layers = model._flatten_layers(include_self=False)
+            found += [layer.path.split("/dense")[0] for layer in layers if layer.path]
+        return sorted(found)
+
+    assert paths(kerax) == paths(keras_oracle)

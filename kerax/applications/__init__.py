@@ -3,7 +3,8 @@
 ``VGG16``, ``VGG19``, ``ResNet50``/``ResNet101``/``ResNet152``,
 ``ResNet50V2``/``ResNet101V2``/``ResNet152V2``, ``DenseNet121``/``DenseNet169``/
 ``DenseNet201``, ``MobileNet``, ``MobileNetV2``, ``MobileNetV3Small``/``MobileNetV3Large``,
-``Xception``, ``InceptionV3``, ``EfficientNetB0`` .. ``EfficientNetB7``,
+``Xception``, ``InceptionV3``, ``InceptionResNetV2``, ``NASNetMobile``/``NASNetLarge``,
+``EfficientNetB0`` .. ``EfficientNetB7``,
 ``EfficientNetV2B0`` .. ``EfficientNetV2B3``/``EfficientNetV2S``/``EfficientNetV2M``/
 ``EfficientNetV2L`` and ``ConvNeXtTiny``/``ConvNeXtSmall``/``ConvNeXtBase``/
 ``ConvNeXtLarge``/``ConvNeXtXLarge`` build the networks with Keras's layer names and read
@@ -14,6 +15,7 @@ Keras already downloaded them). Each family has its submodule with the matching
 ``keras.applications.densenet``, ``keras.applications.mobilenet``,
 ``keras.applications.mobilenet_v2``, ``keras.applications.mobilenet_v3``,
 ``keras.applications.xception``, ``keras.applications.inception_v3``,
+``keras.applications.inception_resnet_v2``, ``keras.applications.nasnet``,
 ``keras.applications.efficientnet``, ``keras.applications.efficientnet_v2``,
 ``keras.applications.convnext``). Nothing here is
 imported until first used.
@@ -52,11 +54,14 @@ __all__ = [
     "EfficientNetV2L",
     "EfficientNetV2M",
     "EfficientNetV2S",
+    "InceptionResNetV2",
     "InceptionV3",
     "MobileNet",
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
+    "NASNetLarge",
+    "NASNetMobile",
     "ResNet50",
     "ResNet50V2",
     "ResNet101",
@@ -71,10 +76,12 @@ __all__ = [
     "efficientnet",
     "efficientnet_v2",
     "imagenet_utils",
+    "inception_resnet_v2",
     "inception_v3",
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
+    "nasnet",
     "resnet",
     "resnet50",
     "resnet_v2",
@@ -95,6 +102,8 @@ __getattr__, __dir__ = _lazy.attach(
             "kerax.applications.mobilenet": ("MobileNet",),
             "kerax.applications.xception": ("Xception",),
             "kerax.applications.inception_v3": ("InceptionV3",),
+            "kerax.applications.inception_resnet_v2": ("InceptionResNetV2",),
+            "kerax.applications.nasnet": ("NASNetMobile", "NASNetLarge"),
             "kerax.applications.mobilenet_v3": ("MobileNetV3Small", "MobileNetV3Large"),
             "kerax.applications.efficientnet": tuple(f"EfficientNetB{i}" for i in range(8)),
             "kerax.applications.efficientnet_v2": (
@@ -121,10 +130,12 @@ __getattr__, __dir__ = _lazy.attach(
         "efficientnet",
         "efficientnet_v2",
         "imagenet_utils",
+        "inception_resnet_v2",
         "inception_v3",
         "mobilenet",
         "mobilenet_v2",
         "mobilenet_v3",
+        "nasnet",
         "resnet",
         "resnet50",
         "resnet_v2",

@@ -103,7 +103,12 @@ def model_inputs(input_tensor: Any, img_input: Any) -> Any:
 
 
 def imagenet_weights(
-    label: str, url_dir: str, fname: str, file_hash: str | None, include_top: bool
+    label: str,
+    url_dir: str,
+    fname: str,
+    file_hash: str | None,
+    include_top: bool,
+    url_fname: str | None = None,
 ):
     """The path of Keras's ImageNet weights file ``fname``, cached or downloaded.
 
@@ -114,6 +119,8 @@ def imagenet_weights(
         file_hash: Keras's md5 of the file, so a copy Keras cached is trusted as it is;
             ``None`` where Keras has none (MobileNetV2).
         include_top: for the message.
+        url_fname: the file's name in the bucket where Keras caches it under another
+            name (NASNet: ``NASNet-mobile.h5`` cached as ``nasnet_mobile.h5``).
 
     Raises:
         OSError: the file is neither cached nor downloadable; the message names the URL
@@ -121,10 +128,9 @@ def imagenet_weights(
     """
     from kerax.utils import get_file
 
+    url = BASE_URL + f"{url_dir}/{url_fname or fname}"
     try:
-        return get_file(
-            fname, BASE_URL + f"{url_dir}/{fname}", cache_subdir="models", file_hash=file_hash
-        )
+        return get_file(fname, url, cache_subdir="models", file_hash=file_hash)
     except OSError as e:
         raise OSError(
             f"{label}(weights='imagenet', include_top={include_top}) needs Keras's "
@@ -169,15 +175,17 @@ def classifier_top(
     classes: int,
     classifier_activation: Any,
     named_pooling: bool = True,
+    top_pool_name: str | None = "avg_pool",
 ) -> Any:
-    """The end Keras gives most families: global average pooling (``avg_pool``) and a
-    ``Dense`` ``predictions`` layer, or without the classifier the optional global
-    pooling (``avg_pool``/``max_pool``, or automatic names where Keras leaves them
-    unnamed: ``named_pooling=False``)."""
+    """The end Keras gives most families: global average pooling (``avg_pool``, or
+    ``top_pool_name``; ``None`` for an automatic name, as in NASNet) and a ``Dense``
+    ``predictions`` layer, or without the classifier the optional global pooling
+    (``avg_pool``/``max_pool``, or automatic names where Keras leaves them unnamed:
+    ``named_pooling=False``)."""
     from kerax import layers
 
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.GlobalAveragePooling2D(name=top_pool_name)(x)
         return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     if pooling == "avg":
         return layers.GlobalAveragePooling2D(name="avg_pool" if named_pooling else None)(x)
@@ -194,12 +202,15 @@ def load_weights(
     fname: str,
     file_hash: str | None,
     include_top: bool,
+    url_fname: str | None = None,
 ) -> Any:
     """Load ``weights`` into ``model``: Keras's ImageNet file ``fname`` (see
-    :func:`imagenet_weights`) for ``"imagenet"``, the file at that path for a path,
-    nothing for ``None``. Returns the model."""
+    :func:`imagenet_weights`, also for ``url_fname``) for ``"imagenet"``, the file at
+    that path for a path, nothing for ``None``. Returns the model."""
     if weights == "imagenet":
-        model.load_weights(imagenet_weights(label, url_dir, fname, file_hash, include_top))
+        model.load_weights(
+            imagenet_weights(label, url_dir, fname, file_hash, include_top, url_fname)
+        )
     elif weights is not None:
         model.load_weights(weights)
     return model

@@ -22,6 +22,19 @@ def rate_in_force(optimizer) -> float:
     return float(np.asarray(float(optimizer.learning_rate), dtype=dtype))
 
 
+def rated_optimizers(optimizer) -> list:
+    """The optimizers whose learning rate a callback sets: a MultiOptimizer's
+    sub-optimizers (as in Keras), else the optimizer itself."""
+    return list(getattr(optimizer, "optimizers", None) or [optimizer])
+
+
+def logged_rates(optimizer) -> dict[str, float]:
+    """``{"learning_rate": ...}``, or ``learning_rate_<name>`` per sub-optimizer."""
+    if getattr(optimizer, "optimizers", None):
+        return {f"learning_rate_{o.name}": rate_in_force(o) for o in optimizer.optimizers}
+    return {"learning_rate": rate_in_force(optimizer)}
+
+
 def _arity(fn) -> int | None:
     try:
         params = inspect.signature(fn).parameters.values()
@@ -69,7 +82,17 @@ class LearningRateScheduler(Callback):
         self.verbose = verbose
 
     def on_epoch_begin(self, epoch, logs=None):
-        optimizer = self.model.optimizer
+        many = bool(getattr(self.model.optimizer, "optimizers", None))
+        for optimizer in rated_optimizers(self.model.optimizer):
+            lr = self._set_rate(optimizer, epoch)
+            if self.verbose > 0:
+                whose = f"{optimizer.name} " if many else ""
+                print(
+                    f"\nEpoch {epoch + 1}: LearningRateScheduler setting {whose}learning "
+                    f"rate to {lr}."
+                )
+
+    def _set_rate(self, optimizer, epoch: int) -> float:
         if not hasattr(optimizer, "learning_rate"):
             raise ValueError('Optimizer must have a "learning_rate" attribute.')
         # Keras calls schedule(epoch, lr) and falls back to schedule(epoch) on a
@@ -87,9 +110,8 @@ class LearningRateScheduler(Callback):
                 f"(type {type(lr).__name__}) at epoch {epoch}."
             )
         optimizer.learning_rate = float(lr)
-        if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+        return lr
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = rate_in_force(self.model.optimizer)
+            logs.update(logged_rates(self.model.optimizer))

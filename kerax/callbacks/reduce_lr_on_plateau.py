@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerax.callbacks._monitor import MonitorCallback
-from kerax.callbacks.learning_rate_scheduler import rate_in_force
+from kerax.callbacks.learning_rate_scheduler import logged_rates, rate_in_force, rated_optimizers
 
 
 class ReduceLROnPlateau(MonitorCallback):
@@ -93,7 +93,13 @@ class ReduceLROnPlateau(MonitorCallback):
         return self.cooldown_counter > 0
 
     def _reduce(self, epoch: int) -> bool:
-        optimizer = self.model.optimizer
+        many = bool(getattr(self.model.optimizer, "optimizers", None))
+        reduced = False
+        for optimizer in rated_optimizers(self.model.optimizer):  # each, as Keras
+            reduced |= self._reduce_one(optimizer, epoch, f" {optimizer.name}" if many else "")
+        return reduced
+
+    def _reduce_one(self, optimizer, epoch: int, whose: str) -> bool:
         # The rate as the optimizer state stores it (float32), as Keras reads its
         # variable: the new rate, the verbose line and the logs match Keras's numbers.
         old_lr = rate_in_force(optimizer)
@@ -104,14 +110,16 @@ class ReduceLROnPlateau(MonitorCallback):
         new_lr = max(old_lr * self.factor, self.min_lr)
         optimizer.learning_rate = new_lr
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+            print(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing{whose} learning rate to {new_lr}."
+            )
         return True
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:
             self._set_monitor_op()
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = rate_in_force(self.model.optimizer)
+        logs.update(logged_rates(self.model.optimizer))
         current = self.get_monitor_value(logs)
         if current is None:
             return

@@ -12,6 +12,7 @@ import numpy as np
 from kerax import _warnings
 from kerax.callbacks import _tb_extras
 from kerax.callbacks.callback import Callback
+from kerax.callbacks.learning_rate_scheduler import logged_rates
 
 # Keeps event file names unique when several writers open in one second (TensorBoard
 # would otherwise see one file overwrite another).
@@ -246,8 +247,8 @@ class TensorBoard(Callback):
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
         val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
         optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is not None and hasattr(optimizer, "learning_rate"):
-            train["learning_rate"] = float(optimizer.learning_rate)
+        if getattr(optimizer, "optimizers", None) or hasattr(optimizer, "learning_rate"):
+            train.update(logged_rates(optimizer))  # per sub-optimizer for a MultiOptimizer
         if self.write_steps_per_second:
             seconds = time.perf_counter() - self._epoch_start
             steps = self._iterations() - self._epoch_start_iterations

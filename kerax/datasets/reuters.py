@@ -49,6 +49,11 @@ def load_data(
     f = _common.load_npz(path)
     xs, labels = _common.shuffled(f["x"], f["y"], np.random.RandomState(seed))
     xs, labels = _common.shift_and_filter(xs, labels, maxlen, start_char, index_from)
+    if maxlen and not xs:
+        raise ValueError(
+            f"After filtering for sequences shorter than maxlen={maxlen}, no sequence "
+            "was kept. Increase maxlen."
+        )
     xs = _common.cut_vocabulary(xs, num_words, skip_top, oov_char)
     cut = int(len(xs) * (1 - test_split))
     return (

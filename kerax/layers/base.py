@@ -220,6 +220,7 @@ class Layer(Weights):
             @functools.wraps(build)
             def build_and_mark(self, *args, **kw):
                 with _naming.layer_scope(self):
+                    self.__dict__.setdefault("_path", _naming.current_path())
                     out = build(self, *args, **kw)
                 self.__dict__["built"] = True
                 return out
@@ -242,8 +243,15 @@ class Layer(Weights):
         first = args[0] if args else None
         self.build(shape_of(first) if first is not None else None)
         self.__dict__["built"] = True
+        self.__dict__.setdefault("_path", _naming.current_path())  # in its own scope
         if first is not None:  # build may have set the spec
             assert_input_compatibility(self.input_spec, first, self.name)
+
+    @property
+    def path(self) -> str | None:
+        """Keras's layer path: the names of the layers (and the Sequential or subclassed
+        model) it was built in, then its own (``"sequential/dense"``); None until built."""
+        return self.__dict__.get("_path")
 
     @property
     def input_spec(self) -> Any:

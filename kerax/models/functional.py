@@ -146,15 +146,16 @@ class Functional(Model):
 
     @property
     def input_shape(self) -> Any:
-        return jax.tree_util.tree_map(
-            lambda t: t.shape, self._inputs_struct, is_leaf=_graph.is_symbolic
-        )
+        """The input's shape, or a list of shapes in ``model.inputs`` order (as Keras:
+        flat, also for a dict or nested structure of inputs)."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self) -> Any:
-        return jax.tree_util.tree_map(
-            lambda t: t.shape, self._outputs_struct, is_leaf=_graph.is_symbolic
-        )
+        """The output's shape, or a list of shapes in ``model.outputs`` order."""
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     # -- running ---------------------------------------------------------------------
     def _match_inputs(self, inputs: Any) -> list:
@@ -169,6 +170,14 @@ class Functional(Model):
                     f"Model '{self.name}' expects inputs keyed {names}; the dict passed has "
                     f"keys {sorted(inputs)} (missing {missing}). Key the data as the model's "
                     "inputs are keyed."
+                )
+            extra = sorted(str(k) for k in inputs if k not in names)
+            if extra:  # Keras warns too, and uses the keys it expects
+                from kerax import _warnings
+
+                _warnings.warn(
+                    f"Model '{self.name}' expects inputs keyed {names}; the dict passed also "
+                    f"has keys {extra}, which are ignored."
                 )
             return [inputs[n] for n in names]
         flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]

@@ -338,6 +338,55 @@ class Model(Trainer, Layer):
             return outputs, non_trainable, scope.losses, masks
         return outputs, non_trainable, scope.losses
 
+    # -- build and compile configs (Keras 3's Model API) -------------------------------
+    def get_build_config(self) -> dict | None:
+        """Keras's ``build_config``: ``{"input_shape": shape}`` the model was built with.
+
+        None before the model is built; ``{"input_shape": None}`` for a functional model
+        (its ``Input`` layers record the shapes), as in Keras.
+        """
+        if not self.built:
+            return None
+        from kerax.saving.model_config import _build_shape
+
+        shape = _build_shape(self)
+        if isinstance(shape, list) and all(d is None or isinstance(d, int) for d in shape):
+            shape = tuple(shape)
+        return {"input_shape": shape}
+
+    def build_from_config(self, config: dict | None) -> None:
+        """Build the model from ``get_build_config()``'s dict (Keras's method)."""
+        if not config:
+            return
+        if not isinstance(config, dict):
+            raise TypeError(
+                f"build_from_config on model '{self.name}' expects the dict returned by "
+                f"get_build_config(), like {{'input_shape': (None, 4)}}. Received: {config!r}"
+            )
+        shape = config.get("input_shape")
+        if shape is not None and not self.built:
+            self.build(shape)
+
+    def get_compile_config(self) -> dict | None:
+        """The arguments given to ``compile`` in Keras 3's serialized form (``{}`` before
+        ``compile``, as in Keras); ``compile_from_config`` on another model compiles it
+        alike."""
+        from kerax.saving.compile_config import get_compile_config
+
+        return get_compile_config(self) or {}
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile the model with the arguments ``get_compile_config()`` recorded
+        (kerax's or Keras 3's)."""
+        if not isinstance(config, dict):
+            raise TypeError(
+                f"compile_from_config on model '{self.name}' expects the dict returned by "
+                f"get_compile_config(). Received: {config!r}"
+            )
+        from kerax.saving.compile_config import compile_from_config
+
+        compile_from_config(self, config)
+
     # -- saving (kerax.saving: Keras 3 .keras and .weights.h5 files) ------------------
     def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
         """Save architecture, weights, compile config and optimizer state to a .keras file.
@@ -372,7 +421,17 @@ class Model(Trainer, Layer):
 
     # -- inspection ----------------------------------------------------------------
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """A layer by name or by index in ``model.layers``."""
+        """A layer by name or by index in ``model.layers`` (give one of the two)."""
+        if name is not None and index is not None:
+            raise ValueError(
+                f"get_layer on model '{self.name}' takes a layer name or an index, not both. "
+                f"Received: name={name!r}, index={index!r}."
+            )
+        if name is None and index is None:
+            raise ValueError(
+                f"get_layer on model '{self.name}' needs a layer name or an index, e.g. "
+                "model.get_layer('dense') or model.get_layer(index=0). Received neither."
+            )
         if index is not None:
             if not -len(self.layers) <= index < len(self.layers):
                 raise ValueError(

@@ -82,8 +82,8 @@ class Sequential(Model):
             for layer in self._layers:
                 x = layer(x)
         self.__dict__["_functional"] = Functional(
-            self._input_layer.output, x, name=f"{self.name}_graph"
-        )
+            self._input_layer.output, x, name=self.name
+        )  # named as the model: its input errors name the model the user made
         self.built = True
 
     def build(self, input_shape: Any = None) -> None:

@@ -32,8 +32,11 @@ from kerax.optimizers.gradient_descent import Ftrl as Ftrl
 from kerax.optimizers.gradient_descent import Lion as Lion
 from kerax.optimizers.gradient_descent import RMSprop as RMSprop
 from kerax.optimizers.loss_scale import LossScaleOptimizer as LossScaleOptimizer
+from kerax.optimizers.multi_optimizer import MultiOptimizer as MultiOptimizer
+from kerax.optimizers.multi_optimizer import OptimizerMap as OptimizerMap
 from kerax.optimizers.muon import Muon as Muon
 from kerax.optimizers.optax_optimizer import OptaxOptimizer as OptaxOptimizer
+from kerax.optimizers.schedule_free import ScheduleFreeAdamW as ScheduleFreeAdamW
 
 __all__ = [
     "SGD",
@@ -47,11 +50,14 @@ __all__ = [
     "Lamb",
     "Lion",
     "LossScaleOptimizer",
+    "MultiOptimizer",
     "Muon",
     "Nadam",
     "OptaxOptimizer",
     "Optimizer",
+    "OptimizerMap",
     "RMSprop",
+    "ScheduleFreeAdamW",
     "deserialize",
     "get",
     "schedules",
@@ -72,6 +78,7 @@ _CLASSES = (
     Muon,
     Nadam,
     RMSprop,
+    ScheduleFreeAdamW,
     Optimizer,
 )
 # Keras accepts both "Adam" and "adam".
@@ -79,9 +86,10 @@ _BY_NAME = {
     **{c.__name__: c for c in _CLASSES},
     **{c.__name__.lower(): c for c in _CLASSES if c is not Optimizer},
 }
-# LossScaleOptimizer needs an inner optimizer: by class name (configs) only, no bare name.
-_BY_NAME["LossScaleOptimizer"] = LossScaleOptimizer
-_MODULE_OBJECTS = {c.__name__: c for c in (*_CLASSES, LossScaleOptimizer)}
+# Wrappers need their optimizers: by class name (configs) only, no bare name.
+_WRAPPERS = (LossScaleOptimizer, MultiOptimizer, OptimizerMap)
+_BY_NAME.update({c.__name__: c for c in _WRAPPERS})
+_MODULE_OBJECTS = {c.__name__: c for c in (*_CLASSES, *_WRAPPERS)}
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -156,7 +164,7 @@ def get(identifier: Any) -> Optimizer:
         return OptaxOptimizer(identifier)
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier) or _BY_NAME.get(identifier.lower())
-        if cls is None or cls in (Optimizer, LossScaleOptimizer):
+        if cls is None or cls in (Optimizer, *_WRAPPERS):
             valid = sorted(n for n in _BY_NAME if n.islower())
             raise ValueError(
                 f"Unknown optimizer: {identifier!r}. Valid names: "

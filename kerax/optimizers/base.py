@@ -261,6 +261,10 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         if isinstance(inner, Optimizer):
             inner._bind_paths(variables)
 
+    def _bind_model(self, model: Any) -> None:
+        """:meth:`_bind_paths` with ``model``'s variables (by their pytree paths)."""
+        self._bind_paths({"/".join(p): v for p, v in model._variable_index()})
+
     def _injected(self) -> dict:
         values = {"learning_rate": self._learning_rate}
         if self.weight_decay is not None:

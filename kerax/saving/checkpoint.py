@@ -122,7 +122,7 @@ def restore_checkpoint(filepath: Any, model: Any) -> dict:
             if arrays and optimizer is not None and getattr(model, "compiled", False):
                 # Check the optimizer state before changing any weight: a failed restore
                 # leaves the model as it was.
-                template = optimizer.init(model.get_variables()["trainable"])
+                template = optimizer.init(optimizer_state._params(model))
                 try:
                     state = optimizer_state.state_from_arrays(model, template, arrays)
                 except ValueError as e:

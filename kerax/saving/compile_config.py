@@ -6,6 +6,9 @@ objects become config dicts, lists and per-output dicts keep their shape::
     {"optimizer": {...}, "loss": "mse", "loss_weights": None, "metrics": ["mae"],
      "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
      "jit_compile": True}
+
+``steps_per_execution``: kerax's default ``"auto"`` is written as 1 (Keras's default;
+Keras takes only an integer) and 1 is read back as ``"auto"``.
 """
 
 from __future__ import annotations
@@ -70,9 +73,10 @@ def get_compile_config(model: Any) -> dict | None:
         "run_eagerly": False,
         "jit_compile": True,
     }
-    steps = getattr(model, "steps_per_execution", 1)
-    if isinstance(steps, int):  # kerax's "auto" is left out: each library uses its default
-        config["steps_per_execution"] = steps
+    # Keras 3 writes its default, 1, and takes only an integer back; kerax's default
+    # "auto" is written as 1 too, and compile_from_config reads 1 back as "auto".
+    steps = getattr(model, "steps_per_execution", "auto")
+    config["steps_per_execution"] = steps if isinstance(steps, int) else 1
     return config
 
 
@@ -92,8 +96,13 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
     optimizer = config.get("optimizer") or "rmsprop"
     if isinstance(optimizer, dict):
         optimizer = optimizers.deserialize(optimizer, custom_objects)
+    # 1 is Keras's default (and how kerax writes its "auto"): kerax's default, "auto",
+    # which runs the same steps (the numbers do not change), several per dispatch where
+    # that is faster. Other counts are kept.
     steps = config.get("steps_per_execution")
-    extra = {"steps_per_execution": int(steps)} if isinstance(steps, (int, float)) else {}
+    extra = {}
+    if isinstance(steps, (int, float)) and not isinstance(steps, bool) and int(steps) != 1:
+        extra["steps_per_execution"] = int(steps)
     model.compile(
         optimizer=optimizer,
         loss=_decode(config.get("loss"), losses.deserialize, custom_objects),

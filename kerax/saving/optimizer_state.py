@@ -43,7 +43,7 @@ def _groups(opt: Any, n_slots: int) -> list[list[int]] | None:
     name = type(opt).__name__
     if name in ("Adam", "AdamW"):
         return {2: [[0, 1]], 3: [[0, 1], [2]]}.get(n_slots)
-    if name in ("Adamax", "Adadelta", "Ftrl", "Nadam"):
+    if name in ("Adamax", "Adadelta", "Ftrl", "Nadam", "ScheduleFreeAdamW"):
         return [[0, 1]] if n_slots == 2 else None
     if name in ("SGD", "Adagrad", "Lion"):
         return {0: [], 1: [[0]]}.get(n_slots)
@@ -293,6 +293,11 @@ def read_arrays(group: Any) -> dict[str, np.ndarray]:
 
 # -- the file ------------------------------------------------------------------------------------
 def _params(model: Any) -> Any:
+    """The trainable pytree, the optimizer told which variable each of its paths holds
+    (exclusions, per-variable optimizers), as ``fit`` tells it."""
+    bind = getattr(getattr(model, "optimizer", None), "_bind_model", None)
+    if bind is not None:
+        bind(model)
     return model.get_variables()["trainable"]
 
 

@@ -69,12 +69,7 @@ def serialize_keras_object(obj: Any) -> Any:
     if isinstance(obj, Layer):
         return serialize_layer(obj)
     if isinstance(obj, mixed_precision.DTypePolicy):
-        return {
-            "module": "keras",
-            "class_name": "DTypePolicy",
-            "config": obj.get_config(),
-            "registered_name": None,
-        }
+        return mixed_precision.serialize(obj)
     for kind, serialize, _ in _dispatch_table():
         if isinstance(obj, kind):
             return serialize(obj)
@@ -147,8 +142,8 @@ def deserialize_keras_object(
     with safe_mode_scope(safe_mode):
         if class_name in ("function", "__lambda__", "builtin_function_or_method"):
             return deserialize_function(config, config.get("config", "function"), custom_objects)
-        if class_name == "DTypePolicy":
-            return mixed_precision.get(config)
+        if class_name in mixed_precision._CLASSES:  # quantized ones raise, clearly
+            return mixed_precision.deserialize(config, custom_objects)
         config = prune_keras_config(config)
         deserialize = _by_module(module) if module.startswith("keras") else None
         if deserialize is not None:

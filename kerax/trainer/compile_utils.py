@@ -12,6 +12,9 @@ layers' names.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import re
 from typing import Any
 
 import jax
@@ -116,10 +119,14 @@ class CompiledLoss:
                     f"Loss {fn.name!r} was given no targets. Pass y for every output that "
                     "has a loss."
                 )
-            if partial_rows and _reduces_batch(fn, yt, yp):
-                value = _valid_rows_only(mask, partial_rows, fn, yt, yp, sw)
-            else:
-                value = fn(yt, yp, sample_weight=sw, mask=m)
+            try:
+                if partial_rows and _reduces_batch(fn, yt, yp):
+                    value = _valid_rows_only(mask, partial_rows, fn, yt, yp, sw)
+                else:
+                    value = fn(yt, yp, sample_weight=sw, mask=m)
+            except ValueError as error:  # a shape check: in the user's shapes, not padded
+                error.args = (in_user_shapes(str(error), yp.shape[0]), *error.args[1:])
+                raise
             if jnp.ndim(value) != 0:
                 raise ValueError(
                     f"Loss {fn.name!r} returned values of shape {jnp.shape(value)}, but "
@@ -132,6 +139,41 @@ class CompiledLoss:
             parts.append(value)
             total = total + w * value
         return total, parts
+
+
+_DATA_ROWS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "kerax_data_rows", default=None
+)
+
+
+@contextlib.contextmanager
+def data_rows(n: int | None):
+    """While the engine traces a loop over array data of ``n`` rows (in padded batches),
+    for error messages (``in_user_shapes``)."""
+    token = _DATA_ROWS.set(n)
+    try:
+        yield
+    finally:
+        _DATA_ROWS.reset(token)
+
+
+def in_user_shapes(message: str, batch: int) -> str:
+    """A loss's error about shapes, told in the user's terms.
+
+    The engine traces a step over batches of ``batch`` rows (the last one padded), so
+    a loss reports ``y_true.shape=(32, 3)`` for an 8-row dataset. Inside a loop over
+    array data of ``n`` rows (``data_rows``), a shape whose batch axis is ``batch``
+    is reported with ``n`` rows instead: the shape of the targets and outputs the user
+    has. Only the text changes.
+    """
+    rows = _DATA_ROWS.get()
+    if rows is None or rows == batch:
+        return message
+
+    def swap(match):
+        return match.group(1) + (str(rows) if int(match.group(2)) == batch else match.group(2))
+
+    return re.sub(r"(shape\s*=?\s*\()(\d+)(?=,)", swap, message)
 
 
 def output_masks(mask: jax.Array, keras_masks: list) -> list:

@@ -23,7 +23,6 @@ from kerax.callbacks.progbar import fit_callbacks, with_progbar
 from kerax.data import arrays
 from kerax.data.streams import fit_stream, is_stream, unpack
 from kerax.optimizers._stateless import Layout
-from kerax.trainer.compile_metrics import CompileMetrics
 from kerax.trainer.keras_steps import step_context
 from kerax.trainer.runners import check_epochs_of
 from kerax.trainer.setup import should_validate
@@ -384,15 +383,9 @@ class CustomLoop:
         return flat_logs(logs)
 
     def _in_order(self, logs: dict):
-        """Keras's ``_flatten_metrics_in_order``: the metrics' order, then the rest sorted."""
-        names = []
-        for metric in self.model.metrics:
-            if isinstance(metric, CompileMetrics):  # as Keras: the metric objects' names
-                names += [m.name for m in metric.metrics]
-            else:
-                names.append(metric.name)
-        values = [logs[n] for n in names if n in logs]
-        values += [logs[k] for k in sorted(logs) if k not in names]
+        """Keras's ``_flatten_metrics_in_order``: the metrics' order, then the rest sorted
+        (``KerasSteps._keras_order``)."""
+        values = [logs[k] for k in self.model._keras_order(list(logs))]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size, verbose, steps, callbacks):

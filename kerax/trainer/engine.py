@@ -30,6 +30,7 @@ from kerax.trainer.compile_utils import (
     CompiledLoss,
     CompiledMetrics,
     align,
+    data_rows,
     flatten_outputs,
     output_masks,
 )
@@ -101,9 +102,9 @@ class Engine:
         self.batch_size = int(batch_size)
         self.privacy = privacy  # a kerax.trainer.privacy.DPConfig: DP-SGD gradients
         index = model._variable_index()
-        bind = getattr(optimizer, "_bind_paths", None)
+        bind = getattr(optimizer, "_bind_model", None)
         if bind is not None:  # exclusions by variable, finalize_variable_values
-            bind({"/".join(p): v for p, v in index})
+            bind(model)
         # pytree path -> Keras's variable.path, both matched by a LayoutMap
         self.variable_paths = {"/".join(p): v.path for p, v in model._variable_index(True)}
         self.regularized = [(p, v.regularizer) for p, v in index if v.trainable and v.regularizer]
@@ -177,9 +178,15 @@ class Engine:
         transfer of the metric states, by NumPy where ``logs_on_host``, else by
         ``logs_fn``'s compiled call."""
         if not self.logs_on_host(state):
-            return python_logs(self.logs_fn(state))
-        values = self.host_log_values(*jax.device_get((state.losses, state.metrics)))
-        return python_logs(dict(zip(self.log_names, values)))
+            logs = python_logs(self.logs_fn(state))
+        else:
+            values = self.host_log_values(*jax.device_get((state.losses, state.metrics)))
+            logs = python_logs(dict(zip(self.log_names, values)))
+        # Metrics held as model attributes, which these loops never update: their fresh
+        # results, as Keras logs them (see Setup._reset_attribute_metrics).
+        extra = self.model.__dict__.get("_attribute_logs") or {}
+        logs.update({k: v for k, v in extra.items() if k not in logs})
+        return logs
 
     def host_log_values(self, losses, metrics) -> tuple:
         """The log values (``log_names``' order) by NumPy from host copies of the loss
@@ -335,25 +342,29 @@ class Engine:
         part = _part(n, order, self.batch_size)
         batch = lambda i: self._batch(data, order, n, i, rows)
         body = lambda i, s: self.train_step(s, batch(i), part, self.valid_rows(order, n, i))
-        return _in_layout(jax.lax.fori_loop(start, stop, body, state), self.variable_paths)
+        with data_rows(_rows(n, order)):
+            return _in_layout(jax.lax.fori_loop(start, stop, body, state), self.variable_paths)
 
     def _train_single(self, state, data, order, i, n):
         self.trace_count += 1
         part = _part(n, order, self.batch_size)
         batch = self._batch(data, order, n, i)
-        return self.train_step(state, batch, part, self.valid_rows(order, n, i))
+        with data_rows(_rows(n, order)):
+            return self.train_step(state, batch, part, self.valid_rows(order, n, i))
 
     def _eval_fused(self, state, data, order, start, stop, n, chunk=None):
         rows = self.gather(data, order, start, chunk) if chunk else None
         part = _part(n, order, self.batch_size)
         batch = lambda i: self._batch(data, order, n, i, rows)
         body = lambda i, s: self.eval_step(s, batch(i), part, self.valid_rows(order, n, i))
-        return jax.lax.fori_loop(start, stop, body, state)
+        with data_rows(_rows(n, order)):
+            return jax.lax.fori_loop(start, stop, body, state)
 
     def _eval_single(self, state, data, order, i, n):
         part = _part(n, order, self.batch_size)
         batch = self._batch(data, order, n, i)
-        return self.eval_step(state, batch, part, self.valid_rows(order, n, i))
+        with data_rows(_rows(n, order)):
+            return self.eval_step(state, batch, part, self.valid_rows(order, n, i))
 
     def run_train(self, state, data, order, start, stop, n, fused, chunk=None):
         """Steps ``start..stop`` of an epoch, rows in ``order`` (see kerax.trainer.shuffle);
@@ -390,6 +401,11 @@ def python_logs(logs: dict) -> dict[str, Any]:
     one transfer and in ``logs``'s order (a dict through device_get would sort keys)."""
     values = jax.device_get(list(logs.values()))
     return {k: float(v) if np.ndim(v) == 0 else np.asarray(v) for k, v in zip(logs, values)}
+
+
+def _rows(n: int, order: Any) -> int | None:
+    """The data's row count, for error messages, or None for pre-batched data."""
+    return None if order is None else int(n)
 
 
 def _part(n: int, order: Any, batch_size: int) -> int | None:

@@ -16,11 +16,13 @@ from kerax.trainer.runners import ArrayRunner, StreamRunner
 from kerax.trainer.setup import ran_dry
 
 
-def logs_result(logs: dict[str, float], return_dict: bool):
-    """Keras's return value: the logs dict, the loss alone, or [loss, *metrics]."""
+def logs_result(logs: dict[str, float], return_dict: bool, order: Any = None):
+    """Keras's return value: the logs dict, the loss alone, or [loss, *metrics]
+    (``order``: a function giving the keys' order, ``model._keras_order``)."""
     if return_dict:
         return logs
-    values = list(logs.values())
+    keys = order(list(logs)) if order is not None else list(logs)
+    values = [logs[k] for k in keys]
     return values[0] if len(values) == 1 else values
 
 
@@ -83,6 +85,7 @@ class Evaluating:
         With ``return_dict=True``, a dict keyed by the log names.
         """
         self._require_compiled("evaluate")
+        self._reset_attribute_metrics()
         batch_size = int(batch_size or DEFAULT_BATCH)
         if is_stream(x):
             data = x
@@ -101,11 +104,12 @@ class Evaluating:
             # told of the last batch.
             hooks.on_test_batch_end(max((runner.steps or 1) - 1, 0), logs)
         hooks.on_test_end(logs)
-        return logs_result(logs, return_dict)
+        return logs_result(logs, return_dict, self._keras_order)
 
     # -- single batches -------------------------------------------------------------------
     def _on_batch(self, x, y, sample_weight, class_weight, training: bool):
         x, y, sample_weight, n = self._prepare(x, y, sample_weight, class_weight)
+        self._reset_attribute_metrics()
         engine = self._engine_for(x, y, n)
         state = self._initial_state(engine, copy=False)
         batch = (x, y, sample_weight, jnp.ones((n,), jnp.float32))
@@ -115,6 +119,7 @@ class Evaluating:
         else:
             state = engine.eval_one(state, batch)
             self._set_states(state.non_trainable)
+        self._sync_keras_metrics(state)  # model.metrics hold this batch's numbers, as in Keras
         return engine.host_logs(state)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -124,7 +129,9 @@ class Evaluating:
             loop = self._custom_loop()
             logs = loop.on_batch(x, y, sample_weight, class_weight, True)
             return logs if return_dict else loop._in_order(logs)
-        return logs_result(self._on_batch(x, y, sample_weight, class_weight, True), return_dict)
+        return logs_result(
+            self._on_batch(x, y, sample_weight, class_weight, True), return_dict, self._keras_order
+        )
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) on one batch, without updating the model."""
@@ -133,4 +140,6 @@ class Evaluating:
             loop = self._custom_loop()
             logs = loop.on_batch(x, y, sample_weight, None, False)
             return logs if return_dict else loop._in_order(logs)
-        return logs_result(self._on_batch(x, y, sample_weight, None, False), return_dict)
+        return logs_result(
+            self._on_batch(x, y, sample_weight, None, False), return_dict, self._keras_order
+        )

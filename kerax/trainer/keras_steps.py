@@ -120,6 +120,19 @@ def record_call(model: Any, trainable_values: list, losses: list | None) -> None
         context.losses = list(losses or [])
 
 
+class _Named:
+    """A stand-in with a metric's name (``KerasSteps._keras_order``)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def keras_steps_metrics_overridden(model: Any) -> bool:
+    """Whether the model's class defines its own ``metrics`` property (Keras's guide:
+    ``return [self.loss_tracker, self.mae_metric]``)."""
+    return type(model).metrics is not KerasSteps.metrics
+
+
 def _unpack(data):
     from kerax.data.streams import unpack
 
@@ -135,8 +148,6 @@ class KerasSteps:
         """Keras 3's order: the loss tracker, ``compile_metrics``, the per-output loss
         trackers, then metrics that are attributes of the model
         (``self.loss_tracker = keras.metrics.Mean(...)``) or of its layers."""
-        from kerax.models.model import Model
-
         pending = self.__dict__.pop("_keras_pending", None)
         if pending is not None:
             self._write_pending(*pending)
@@ -146,12 +157,55 @@ class KerasSteps:
             if any(spec is not None for spec in self._metric_spec):
                 out.append(self._compile_metrics_entry())
             out += self._output_loss_trackers()
-        # Then the model's own attribute metrics and its sublayers', not those of nested
-        # models (Keras: a nested Trainer has its own).
+        return out + [m for m in self._attribute_metrics() if m not in out]
+
+    def _attribute_metrics(self) -> list:
+        """The metrics held as attributes of the model or of its layers, not those of
+        nested models (Keras: a nested Trainer has its own), in Keras's order."""
+        from kerax.metrics import Metric
+        from kerax.models.model import Model
+
+        # Layer._own_metrics's scan, in one pass without a list per attribute: it runs
+        # at each fit/evaluate/train_on_batch (Setup._reset_attribute_metrics).
+        out: list = []
         for layer in self._flat_layers():
-            if layer is self or not isinstance(layer, Model):
-                out += [m for m in layer._own_metrics() if m not in out]
+            if layer is not self and isinstance(layer, Model):
+                continue
+            for name, value in vars(layer).items():
+                if isinstance(value, Metric):
+                    found = (value,)
+                elif isinstance(value, (list, tuple)):
+                    found = [m for m in value if isinstance(m, Metric)]
+                else:
+                    continue
+                if found and not name.startswith("_keras_"):
+                    out += [m for m in found if m not in out]
         return out
+
+    def _keras_order(self, keys: list) -> list:
+        """``keys`` (log names) in the order of Keras's ``_flatten_metrics_in_order``:
+        those named by ``model.metrics`` in its order (the compiled metrics by their
+        objects' names), then the rest sorted."""
+        from kerax.trainer.compile_metrics import CompileMetrics
+
+        if keras_steps_metrics_overridden(self) or self._runs_custom("test_step"):
+            metrics = self.metrics  # the model's own list (Keras reads it)
+        else:  # the same list, without building the compile_metrics entry
+            compiled = self._compiled_metrics
+            metrics = [_Named("loss")] if self.compiled else []
+            if compiled is not None and compiled.built:
+                metrics += [_Named(m.name) for m in compiled.metric_objects]
+            loss = self._compiled_loss
+            metrics += [_Named(n) for n in (loss.per_output_names if loss else [])]
+            metrics += self._attribute_metrics()
+        names: list = []
+        for metric in metrics:
+            if isinstance(metric, CompileMetrics):
+                names += [m.name for m in metric.metrics]
+            else:
+                names.append(metric.name)
+        first = [n for n in dict.fromkeys(names) if n in keys]
+        return first + sorted(k for k in keys if k not in first)
 
     @property
     def metrics_variables(self) -> list:

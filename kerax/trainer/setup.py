@@ -14,9 +14,21 @@ import numpy as np
 from kerax import _scope, _warnings
 from kerax.data import arrays
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
-from kerax.trainer.engine import Engine, TrainState, intermediate_bytes, loops_are_fast, precompile
+from kerax.trainer.engine import (
+    Engine,
+    TrainState,
+    intermediate_bytes,
+    loops_are_fast,
+    precompile,
+    python_logs,
+)
 from kerax.trainer.runners import ArrayRunner, place_state
 from kerax.trainer.runners import place as _place
+
+
+class _NotCompiledError(ValueError, RuntimeError):
+    """``fit``/``evaluate``/... before ``compile()``: a ValueError, as Keras raises,
+    and a RuntimeError, as kerax raised before (both ``except`` forms catch it)."""
 
 
 class Setup:
@@ -24,10 +36,22 @@ class Setup:
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
-            raise RuntimeError(
-                f"You must call compile() before {what}(), e.g. "
-                "model.compile(optimizer='adam', loss='mse')."
+            raise _NotCompiledError(
+                f"You must call compile() before {what}(): the model has no loss or "
+                "optimizer yet. Call e.g. model.compile(optimizer='adam', loss='mse') first."
             )
+
+    def _reset_attribute_metrics(self) -> None:
+        """Keras resets every metric when fit, evaluate or a single-batch step starts;
+        kerax's own loops never update the metrics held as attributes of the model or
+        its layers, so they log those metrics' fresh results (``Engine.host_logs``), as
+        Keras logs a metric that no step updates (a ``Mean``'s 0.0)."""
+        logs: dict = {}
+        for metric in self._attribute_metrics():
+            metric.reset_state()
+            result = metric.result()
+            logs.update(result if isinstance(result, dict) else {metric.name: result})
+        self.__dict__["_attribute_logs"] = python_logs(logs) if logs else {}
 
     def _forward_spec(self, x_sample: Any):
         """Trace the forward pass once: output shapes, and whether loops are fast for it."""

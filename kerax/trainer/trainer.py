@@ -173,11 +173,13 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
     def _runs_custom(self, step: str) -> bool:
         """Whether Keras's loop runs ``step``: for fit and evaluate, when the user's
         subclass overrides any step, ``compute_loss`` or ``compute_metrics`` (the other
-        steps are then Keras's defaults, as in Keras); for predict, when it overrides
-        ``predict_step``."""
+        steps are then Keras's defaults, as in Keras), or when compile() got no loss;
+        for predict, when it overrides ``predict_step``."""
         mine = keras_steps.overridden(self)
         if step == "predict_step":
             return step in mine
+        if self.compiled and self._loss_spec[0] is None:
+            return True  # no compiled loss: the model's add_loss terms are the loss (a VAE)
         return bool(mine & {"train_step", "test_step", "compute_loss", "compute_metrics"})
 
     def _custom_loop(self):
@@ -293,6 +295,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
                 validation_batch_size,
                 validation_freq,
             )
+        self._reset_attribute_metrics()
         val = None
         if is_stream(x):
             x = fit_stream(x, y, sample_weight, class_weight, validation_split)
@@ -417,10 +420,24 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
 
     @property
     def metrics_names(self) -> list[str]:
-        """Names of the values ``evaluate`` returns, in order."""
-        names = ["loss"]
-        if self._compiled_loss is not None:
-            names += self._compiled_loss.per_output_names
-        if self._compiled_metrics is not None:
-            names += self._compiled_metrics.names
-        return names
+        """Names of the values ``evaluate`` returns, in order (Keras's order: the loss,
+        the compiled metrics, per-output losses, metrics held as attributes, the rest
+        sorted), so that ``zip(model.metrics_names, model.evaluate(...))`` pairs them."""
+        from kerax.trainer.compile_metrics import CompileMetrics
+
+        keys: list[str] = []
+        if keras_steps.keras_steps_metrics_overridden(self) or self._runs_custom("test_step"):
+            for metric in self.metrics:  # what Keras's default steps log
+                if isinstance(metric, CompileMetrics):
+                    keys += self._compiled_metrics.names if self._compiled_metrics else []
+                else:
+                    keys.append(metric.name)
+        else:
+            if self.compiled:
+                keys.append("loss")
+                if self._compiled_loss is not None:
+                    keys += self._compiled_loss.per_output_names
+                if self._compiled_metrics is not None:
+                    keys += self._compiled_metrics.names
+            keys += [m.name for m in self._attribute_metrics()]
+        return self._keras_order(list(dict.fromkeys(keys)))

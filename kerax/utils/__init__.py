@@ -25,7 +25,11 @@ _EXPORTS = {
         "split_dataset",
         "timeseries_dataset_from_array",
     ),
-    "kerax.utils._directory": ("image_dataset_from_directory", "text_dataset_from_directory"),
+    "kerax.utils._directory": (
+        "audio_dataset_from_directory",
+        "image_dataset_from_directory",
+        "text_dataset_from_directory",
+    ),
     "kerax.utils._files": ("get_file",),
     "kerax.utils._numerical": ("normalize", "to_categorical"),
     "kerax.utils._plot": ("model_to_dot", "plot_model"),

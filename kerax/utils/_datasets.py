@@ -202,6 +202,11 @@ def timeseries_dataset_from_array(
                 f"`{name}` must be lower than the length of the data. Received: "
                 f"{name}={value}, for data of length {n}"
             )
+    if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
+        raise ValueError(
+            "`batch_size` must be a positive integer (windows per batch), or None for "
+            f"single windows. Received: batch_size={batch_size}"
+        )
     start_index = start_index or 0
     end_index = n if end_index is None else end_index
     num_seqs = end_index - start_index - (sequence_length - 1) * sampling_rate

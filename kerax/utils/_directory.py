@@ -1,8 +1,9 @@
-"""``image_dataset_from_directory`` and ``text_dataset_from_directory`` without TensorFlow.
+"""``image_dataset_from_directory``, ``text_dataset_from_directory`` and
+``audio_dataset_from_directory`` without TensorFlow.
 
 The file indexing, label encoding and training/validation split follow Keras 3; the
 result is a :class:`~kerax.utils._directory_data.DirectoryDataset` (a ``PyDataset``)
-instead of a ``tf.data.Dataset``. Images are decoded and resized with Pillow.
+instead of a ``tf.data.Dataset``. Images are decoded with Pillow and resized in NumPy.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from kerax.utils._directory_data import DirectoryDataset, _ImageLoader, _TextLoader
+from kerax.utils._directory_data import DirectoryDataset, _AudioLoader, _ImageLoader, _TextLoader
 
 IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 TEXT_FORMATS = (".txt",)
+AUDIO_FORMATS = (".wav",)
 INTERPOLATIONS = (
     "bilinear",
     "nearest",
@@ -185,6 +187,7 @@ def _build(
     subset,
     follow_links,
     verbose,
+    pad_to_longest=False,
 ):
     if labels is None or label_mode is None:
         labels = label_mode = None
@@ -207,7 +210,9 @@ def _build(
         if not part_paths:
             raise ValueError(f"No {kind}{what} found in directory {directory}. {allowed}")
         encoded = _encode(part_labels, label_mode, num_classes)
-        return DirectoryDataset(part_paths, encoded, load, batch_size, shuffled, seed, class_names)
+        return DirectoryDataset(
+            part_paths, encoded, load, batch_size, shuffled, seed, class_names, pad_to_longest
+        )
 
     if subset == "both":
         train = dataset("training", shuffle, "training ")
@@ -248,9 +253,11 @@ def image_dataset_from_directory(
     for validation, exactly as Keras. ``format`` is accepted for compatibility (the
     result is a kerax dataset either way).
 
-    Decoding and resizing use Pillow (``area`` is Pillow's box filter; ``lanczos5``,
-    ``gaussian``, ``mitchellcubic`` map to Pillow's Lanczos, Hamming and bicubic
-    filters), so pixel values differ slightly from TensorFlow's resize.
+    Images are decoded with Pillow, then cropped or padded to the aspect ratio and
+    resized in NumPy as Keras's loader does with ``ops.image.resize`` on JAX (half-pixel
+    centres, no antialiasing, so pixels match Keras's). ``"area"`` averages each output
+    pixel's footprint (TensorFlow's area resize); ``"gaussian"`` and
+    ``"mitchellcubic"`` use TensorFlow's kernels.
 
     Returns:
         A :class:`DirectoryDataset` (a ``kerax.utils.PyDataset`` with ``class_names``,
@@ -357,3 +364,80 @@ def text_dataset_from_directory(
         follow_links,
         verbose,
     )
+
+
+def audio_dataset_from_directory(
+    directory: Any,
+    labels: Any = "inferred",
+    label_mode: str | None = "int",
+    class_names: list[str] | None = None,
+    batch_size: int | None = 32,
+    sampling_rate: int | None = None,
+    output_sequence_length: int | None = None,
+    ragged: bool = False,
+    shuffle: bool = True,
+    seed: int | None = None,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    follow_links: bool = False,
+    verbose: bool = True,
+) -> DirectoryDataset | list[DirectoryDataset]:
+    """``.wav`` files in class subdirectories as a dataset of ``(audio, labels)`` batches.
+
+    Arguments, labels and the validation split are as in
+    :func:`image_dataset_from_directory` (and Keras 3). Each file is decoded as
+    Keras's ``tf.audio.decode_wav`` does: 16-bit PCM to float32 ``(samples, channels)``
+    in [-1, 1). ``output_sequence_length`` cuts or zero-pads every clip to that many
+    samples; without it, each batch is zero-padded to its longest clip (Keras's
+    ``padded_batch``). ``sampling_rate``, when given, must be every file's rate: kerax
+    does not resample (Keras needs tensorflow-io for that). ``ragged=True`` is not
+    supported (there are no ragged tensors on JAX).
+
+    Returns:
+        A :class:`DirectoryDataset`, or ``(train, validation)`` with ``subset="both"``.
+    """
+    _check_labels(labels, label_mode, class_names, "audio")
+    if ragged:
+        raise ValueError(
+            "ragged=True is not supported: JAX has no ragged tensors. Pass "
+            "output_sequence_length=N for clips of one length, or leave it None to pad "
+            "each batch to its longest clip."
+        )
+    if sampling_rate is not None:
+        if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, int):
+            raise ValueError(
+                f"`sampling_rate` should have an integer value. Received: "
+                f"sampling_rate={sampling_rate}"
+            )
+        if sampling_rate <= 0:
+            raise ValueError(
+                f"`sampling_rate` should be higher than 0. Received: sampling_rate={sampling_rate}"
+            )
+    if output_sequence_length is not None and (
+        isinstance(output_sequence_length, bool)
+        or not isinstance(output_sequence_length, int)
+        or output_sequence_length <= 0
+    ):
+        raise ValueError(
+            "`output_sequence_length` should be a positive integer (samples per clip) or "
+            f"None. Received: output_sequence_length={output_sequence_length}"
+        )
+    load = _AudioLoader(sampling_rate, output_sequence_length)
+    result = _build(
+        directory,
+        "audio files",
+        AUDIO_FORMATS,
+        load,
+        labels,
+        label_mode,
+        class_names,
+        batch_size,
+        shuffle,
+        seed,
+        validation_split,
+        subset,
+        follow_links,
+        verbose,
+        pad_to_longest=output_sequence_length is None,
+    )
+    return tuple(result) if subset == "both" else result  # Keras's audio version: a tuple

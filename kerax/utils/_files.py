@@ -1,7 +1,7 @@
 """``get_file``: a file from a URL, cached where Keras caches it, usable offline.
 
-The cache is Keras's (``$KERAS_HOME``, else ``~/.keras``; ``/tmp/.keras`` when that is
-not writable), so files that Keras already downloaded are found, and a file placed
+The cache is Keras's (``$KERAS_HOME``, else ``~/.keras``; ``/tmp/.keras`` only when that
+is not writable), so files that Keras already downloaded are found, and a file placed
 there by hand is used without touching the network. Downloads go to a temporary file
 in the cache directory and are renamed into place only once complete and verified, so
 an interrupted download never leaves a truncated file that a later run would trust.
@@ -170,8 +170,8 @@ def get_file(
     """Return the path of a cached copy of ``origin``, downloading it if needed.
 
     The file is looked up as ``<cache_dir>/<cache_subdir>/<fname>``, where
-    ``cache_dir`` defaults to ``$KERAS_HOME`` or ``~/.keras`` (``/tmp/.keras`` when not
-    writable, which is also searched). A cached file is returned without touching the
+    ``cache_dir`` defaults to ``$KERAS_HOME`` or ``~/.keras`` (``/tmp/.keras`` when that
+    cannot be written, as in Keras). A cached file is returned without touching the
     network, after checking ``file_hash`` if one is given.
 
     Args:
@@ -236,35 +236,26 @@ def get_file(
 
     primary = os.path.join(os.path.expanduser(cache_dir or _keras_home()), cache_subdir)
     fallback = os.path.join(_fallback_home(), cache_subdir)
-    mismatch = ""
-    mismatched = None
-    target = None
-    for directory in dict.fromkeys([primary, fallback]):
-        candidate = os.path.join(directory, target_name)
-        if force_download or not os.path.isfile(candidate):
-            continue
-        if file_hash is not None and _hash_file(candidate, algorithm) != file_hash:
-            mismatch = (
-                f"A cached copy at {candidate} does not match file_hash={file_hash} "
-                f"({algorithm}), so it was not used. "
-            )
-            mismatched = mismatched or candidate
-            continue
-        target = candidate
-        break
-
-    fresh = target is None
+    # As Keras: one cache directory, the fallback only when the primary is not writable
+    # (a copy in the shared /tmp/.keras is not picked up in place of the user's cache).
+    directory = primary if _writable_dir(primary) else fallback
+    if not _writable_dir(directory):
+        raise OSError(
+            f"No writable cache directory: tried {primary} and {fallback}. "
+            "Pass cache_dir= pointing to a writable directory."
+        )
+    target = os.path.join(directory, target_name)
+    fresh = force_download or not os.path.isfile(target)
+    if not fresh and file_hash is not None and _hash_file(target, algorithm) != file_hash:
+        mismatch = (
+            f"A cached copy at {target} does not match file_hash={file_hash} "
+            f"({algorithm}), so it was not used. "
+        )
+        print(f"{mismatch}Downloading a fresh copy (it replaces that file once verified).")
+        fresh = True
+    else:
+        mismatch = ""
     if fresh:
-        directory = primary if _writable_dir(primary) else fallback
-        if not _writable_dir(directory):
-            raise OSError(
-                f"No writable cache directory: tried {primary} and {fallback}. "
-                "Pass cache_dir= pointing to a writable directory."
-            )
-        target = os.path.join(directory, target_name)
-        if mismatched is not None:
-            replaces = " (it replaces that file once verified)" if mismatched == target else ""
-            print(f"{mismatch}Downloading a fresh copy to {target}{replaces}.")
         _fetch(origin, target, file_hash, algorithm, mismatch)
     if not extract:
         return target

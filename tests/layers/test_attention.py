@@ -485,3 +485,21 @@ def test_docstring_examples():
         attention.attention,
     ):
         assert doctest.testmod(module).failed == 0
+
+
+def test_flash_attention_config_flags_like_keras(keras_oracle):
+    def states(lib):
+        seen = [lib.config.is_flash_attention_enabled()]
+        lib.config.disable_flash_attention()
+        try:
+            seen.append(lib.config.is_flash_attention_enabled())
+            layer = lib.layers.MultiHeadAttention(2, 3)
+            seen.append(getattr(layer, "flash_attention", getattr(layer, "_flash_attention", 0)))
+        finally:
+            lib.config.enable_flash_attention()
+        seen.append(lib.config.is_flash_attention_enabled())
+        return seen
+
+    assert states(kerax) == states(keras_oracle) == [None, False, False, None]
+    explicit = MultiHeadAttention(2, 3, flash_attention=False)  # the argument wins
+    assert explicit.flash_attention is False

@@ -557,13 +557,28 @@ def test_stacked_cells_return_states_per_cell():
     model = _stacked_model(kerax, return_sequences=True, return_state=True)
     out, lstm, gru, simple = model(np.ones((2, 5, 3), np.float32))
     assert out.shape == (2, 5, 2) and [s.shape for s in lstm] == [(2, 4), (2, 4)]
-    assert gru.shape == (2, 3) and simple.shape == (2, 2)
+    assert [s.shape for s in gru] == [(2, 3)] and [s.shape for s in simple] == [(2, 2)]
     stack = kerax.layers.StackedRNNCells([kerax.layers.LSTMCell(4), kerax.layers.GRUCell(3)])
     assert stack.state_size == [[4, 4], 3] and stack.output_size == 3
     again = kerax.layers.StackedRNNCells.from_config(stack.get_config())
     assert again.state_size == [[4, 4], 3]
     with pytest.raises(ValueError, match="state_size"):
         kerax.layers.StackedRNNCells([kerax.layers.Dense(2)])
+
+
+def test_stacked_cells_give_states_in_keras_structure(keras_oracle):
+    def run(lib):
+        cells = lib.layers.StackedRNNCells(
+            [lib.layers.SimpleRNNCell(3), lib.layers.LSTMCell(4), lib.layers.GRUCell(2)]
+        )
+        x = np.ones((2, 5), np.float32)
+        initial = cells.get_initial_state(batch_size=2)  # one list per cell
+        bare = [initial[0][0], initial[1], initial[2][0]]  # single states given bare
+        rnn = lib.layers.RNN(cells, return_state=True)(np.ones((2, 3, 5), np.float32))
+        return cells(x, initial)[1], cells(x, bare)[1], list(rnn)  # Keras: a tuple
+
+    for ours, theirs in zip(run(kerax), run(keras_oracle), strict=True):
+        assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(theirs)
 
 
 def test_stacked_cells_take_nested_initial_states_and_train(rng):

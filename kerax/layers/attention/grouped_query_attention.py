@@ -112,6 +112,10 @@ class GroupedQueryAttention(Layer):
         self.dropout = float(dropout)
         self.use_bias = use_bias
         self.sliding_window = sliding_window
+        if flash_attention is None:  # keras.config.disable_flash_attention()
+            from kerax import config
+
+            flash_attention = config.is_flash_attention_enabled()
         self.flash_attention = flash_attention
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -167,6 +167,10 @@ class MultiHeadAttention(Layer):
         self._output_shape = output_shape
         self.attention_axes = None if attention_axes is None else tuple(attention_axes)
         self.sliding_window = sliding_window
+        if flash_attention is None:  # keras.config.disable_flash_attention()
+            from kerax import config
+
+            flash_attention = config.is_flash_attention_enabled()
         self.flash_attention = flash_attention
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

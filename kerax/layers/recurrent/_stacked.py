@@ -68,13 +68,16 @@ class StackedRNNCells(Layer):
         """Where in the flat states the stack's output is kept: the last cell's first."""
         return sum(len(cell_state_shapes(cell)) for cell in self.cells[:-1])
 
-    def nest_states(self, flat: list) -> list:
-        """Flat states grouped per cell: a cell with one int ``state_size`` gets one array."""
+    def nest_states(self, flat: list, like: Any = None) -> list:
+        """Flat states grouped per cell, a list each (as ``get_initial_state`` gives
+        them), as Keras returns them; where ``like`` (the states a call received, one
+        entry per cell) gave a single-state cell's state bare, it is returned bare."""
         out, start = [], 0
-        for cell in self.cells:
+        for i, cell in enumerate(self.cells):
             n = len(cell_state_shapes(cell))
             mine = list(flat[start : start + n])
-            out.append(mine[0] if isinstance(cell.state_size, int) else mine)
+            bare = like is not None and n == 1 and not isinstance(like[i], (list, tuple))
+            out.append(mine[0] if bare else mine)
             start += n
         return out
 
@@ -104,7 +107,8 @@ class StackedRNNCells(Layer):
             inputs, new = cell(inputs, flat[start : start + n], training=training)
             new_states.extend(jax.tree_util.tree_leaves(new))
             start += n
-        return inputs, self.nest_states(new_states)
+        per_cell = isinstance(states, (list, tuple)) and len(states) == len(self.cells)
+        return inputs, self.nest_states(new_states, states if per_cell else None)
 
     def get_config(self) -> dict:
         from kerax.layers.recurrent._rnn import serialize_layer

@@ -1,0 +1,44 @@
+"""Dtype policies under Keras's ``keras.dtype_policies`` names.
+
+The classes and functions live in :mod:`kerax.mixed_precision`, the one home of dtype
+policies that layers use: ``kerax.dtype_policies.DTypePolicy`` is
+``kerax.mixed_precision.DTypePolicy``. kerax has no quantization: Keras's quantized
+policy classes and ``DTypePolicyMap`` exist so that ``isinstance`` checks and imports
+work, and constructing one raises ``NotImplementedError``.
+
+Example:
+    >>> import kerax as keras
+    >>> policy = keras.dtype_policies.get("mixed_bfloat16")
+    >>> policy.compute_dtype, policy.variable_dtype
+    ('bfloat16', 'float32')
+    >>> keras.dtype_policies.serialize(policy)["config"]
+    {'name': 'mixed_bfloat16'}
+"""
+
+from kerax.mixed_precision import (
+    AWQDTypePolicy,
+    DTypePolicy,
+    DTypePolicyMap,
+    FloatDTypePolicy,
+    GPTQDTypePolicy,
+    Int4DTypePolicy,
+    QuantizedDTypePolicy,
+    QuantizedFloat8DTypePolicy,
+    deserialize,
+    get,
+    serialize,
+)
+
+__all__ = [
+    "AWQDTypePolicy",
+    "DTypePolicy",
+    "DTypePolicyMap",
+    "FloatDTypePolicy",
+    "GPTQDTypePolicy",
+    "Int4DTypePolicy",
+    "QuantizedDTypePolicy",
+    "QuantizedFloat8DTypePolicy",
+    "deserialize",
+    "get",
+    "serialize",
+]

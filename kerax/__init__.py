@@ -63,6 +63,15 @@ _NAMES = {
     "Sequential": "kerax.models.sequential",
     "Optimizer": "kerax.optimizers.base",
     "Population": "kerax.population",
+    "DTypePolicy": "kerax.mixed_precision",
+    "FloatDTypePolicy": "kerax.mixed_precision",
+    "Initializer": "kerax.initializers._base",
+    "Regularizer": "kerax.regularizers",
+    "version": "kerax._toplevel",
+    "device": "kerax._toplevel",
+    "name_scope": "kerax._naming",
+    "RematScope": "kerax._remat",
+    "remat": "kerax._remat",
 }
 __getattr__, __dir__ = _lazy.attach(__name__, _NAMES, submodules=_SUBMODULES)
 del _model

@@ -75,3 +75,59 @@ class layer_scope:
     def __exit__(self, *exc) -> None:
         if self.pushed:
             _stack().pop()
+
+
+class name_scope:
+    """``keras.name_scope(name)``: a sub-namespace for the ``path`` of the layers and
+    variables created inside it (``block/dense/kernel``), on the same stack as the
+    layers' own scopes. Also opens ``jax.named_scope(name)`` for profiles and HLO.
+
+    Args:
+        name: the scope's name: a non-empty string without ``/``.
+        caller: optional object that opens the scope; with ``deduplicate``, entering
+            the scope it already is innermost in (same caller, same name) is a no-op.
+        deduplicate: see ``caller``.
+        override_parent: an absolute ``a/b`` path to use instead of the enclosing
+            scopes' path.
+    """
+
+    def __init__(self, name, caller=None, deduplicate=True, override_parent=None):
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(
+                "name_scope(name): `name` must be a non-empty string without '/' "
+                f"(scopes nest with `with` blocks instead). Received: name={name!r}"
+            )
+        if override_parent is not None and not isinstance(override_parent, str):
+            raise TypeError(
+                "name_scope(override_parent=...) must be an 'a/b' path string or None. "
+                f"Received: {override_parent!r} of type {type(override_parent).__name__}"
+            )
+        self.name, self.caller, self.deduplicate = name, caller, deduplicate
+        if override_parent is None and deduplicate and caller is not None:
+            override_parent = getattr(caller, "_parent_path", None)
+        self.override_parent = override_parent
+        self._pushed = False
+        self._jax_scope = None
+
+    def __enter__(self):
+        stack = _stack()
+        if self.deduplicate and self.caller is not None and stack:
+            name, owner, _ = stack[-1]
+            if owner is self.caller and name == self.name:
+                return self
+        stack.append(
+            (self.name, self.caller if self.caller is not None else self, self.override_parent)
+        )
+        self._pushed = True
+        import jax
+
+        self._jax_scope = jax.named_scope(self.name)
+        self._jax_scope.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pushed:
+            self._jax_scope.__exit__(*exc)
+            self._jax_scope = None
+            _stack().pop()
+            self._pushed = False

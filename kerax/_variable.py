@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _host_keys, _scope
+from kerax import _host_keys, _naming, _scope
 
 
 def _standardize_shape(shape: Any) -> tuple[int, ...]:
@@ -87,7 +87,8 @@ class Variable:
                 f"Variable names must be non-empty strings without '/'. Received: name={name!r}"
             )
         self.name = name
-        self.path = name  # set to 'layer/.../name' by the owning model
+        scope = _naming.current_path()  # keras.name_scope; a layer's add_weight sets its own
+        self.path = f"{scope}/{name}" if scope else name
         if isinstance(initializer, (str, dict)):  # "zeros", as keras.Variable takes
             from kerax import initializers
 

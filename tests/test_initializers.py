@@ -351,6 +351,8 @@ def test_keras_accepts_our_configs_and_vice_versa(keras_oracle, name):
         initializers.HeUniform(seed=2),
         initializers.LecunUniform(),
         initializers.VarianceScaling(2.0, "fan_out", "uniform"),
+        initializers.HeUniform(seed=2, input_axes=[1], output_axes=[0]),
+        initializers.GlorotUniform(input_axes=[-1], output_axes=[0, 1]),
         initializers.Zeros(),
         initializers.Ones(),
         initializers.Constant(0.25),
@@ -406,3 +408,112 @@ def test_model_weights_are_drawn_on_the_host_and_equal_the_compiled_draws(monkey
     monkeypatch.setattr(_variable, "_HOST_INIT_LIMIT", 0)  # everything compiled
     for host, compiled in zip(on_host, build()):
         np.testing.assert_array_equal(host, compiled)
+
+
+AXES_SHAPE = (3, 4, 5, 6)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_keras_parity_input_output_axes(keras_oracle, name):
+    # Both axes given: each fan is the product of those dims, no receptive field; the
+    # seeded draw is Keras's, bit for bit, and the config carries the axes both ways.
+    kwargs = dict(seed=7, input_axes=[0, -2], output_axes=[1])
+    ours = getattr(initializers, name)(**kwargs)
+    theirs = getattr(keras_oracle.initializers, name)(**kwargs)
+    np.testing.assert_array_equal(ours(AXES_SHAPE), np.asarray(theirs(AXES_SHAPE)))
+    assert ours.get_config() == theirs.get_config()
+    back = initializers.deserialize(keras_oracle.initializers.serialize(theirs))
+    assert back.get_config() == theirs.get_config()
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("distribution", ["uniform", "truncated_normal", "untruncated_normal"])
+def test_keras_parity_variance_scaling_axes(keras_oracle, distribution):
+    from keras.src.initializers.random_initializers import compute_fans
+
+    kwargs = dict(
+        scale=1.5,
+        mode="fan_avg",
+        distribution=distribution,
+        seed=3,
+        input_axes=(2,),
+        output_axes=(0, 3),
+    )
+    ours = initializers.VarianceScaling(**kwargs)
+    theirs = keras_oracle.initializers.VarianceScaling(**kwargs)
+    np.testing.assert_array_equal(ours(AXES_SHAPE), np.asarray(theirs(AXES_SHAPE)))
+    for axes in [([0], [1]), ([0, 1], [-1]), (None, [1]), ([2], None)]:
+        assert initializers._compute_fans(AXES_SHAPE, *axes) == compute_fans(AXES_SHAPE, *axes)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name", ["VarianceScaling", *PRESETS, "STFT", "Orthogonal"])
+def test_default_configs_equal_keras(keras_oracle, name):
+    # Keras 3.13+ writes input_axes/output_axes (None by default) for the fan family.
+    assert getattr(initializers, name)().get_config() == (
+        getattr(keras_oracle.initializers, name)().get_config()
+    )
+
+
+def test_axes_validation():
+    with pytest.raises(ValueError, match="Received: input_axes=0"):
+        initializers.GlorotUniform(input_axes=0, output_axes=[1])
+    with pytest.raises(ValueError, match="Received: output_axes=\\['a'\\]"):
+        initializers.VarianceScaling(input_axes=[0], output_axes=["a"])
+    with pytest.raises(ValueError, match="output_axes=\\[4\\] has axis 4, out of range"):
+        initializers.HeNormal(input_axes=[0], output_axes=[4])((2, 3, 4, 5))
+    # One of the two alone is ignored, as in Keras: the default rule applies.
+    one = initializers.VarianceScaling(input_axes=[0], distribution="uniform", seed=1)
+    np.testing.assert_array_equal(
+        one((4, 6)), initializers.VarianceScaling(distribution="uniform", seed=1)((4, 6))
+    )
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({}, (16, 1, 9)),
+        (dict(side="imag", window="hamming", scaling="spectrum", periodic=True), (8, 1, 5)),
+        (dict(window=None), (5, 1, 4)),
+        (dict(window=[1.0, 2.0, 3.0, 4.0], scaling=None), (4, 1, 3)),
+    ],
+    ids=str,
+)
+def test_stft_matches_keras(keras_oracle, kwargs, shape):
+    ours = initializers.STFT(**kwargs)
+    theirs = keras_oracle.initializers.STFT(**kwargs)
+    expected = np.asarray(theirs(shape))
+    got = ours(shape)
+    assert got.dtype == jnp.float32 and got.shape == shape
+    # Keras computes in float32, kerax in float64 then rounds: within a few ulps.
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(ours.host_value(shape, "float32", None), np.asarray(got))
+    assert ours.get_config() == theirs.get_config()
+    rebuilt = keras_oracle.initializers.deserialize(initializers.serialize(ours))
+    np.testing.assert_allclose(np.asarray(rebuilt(shape)), expected)
+    back = initializers.deserialize(keras_oracle.initializers.serialize(theirs))
+    assert type(back) is initializers.STFT and back.get_config() == ours.get_config()
+
+
+def test_stft_names_and_errors():
+    for name in ["stft", "STFT", "STFTInitializer"]:
+        assert type(initializers.get(name)) is initializers.STFT
+    assert initializers.stft is initializers.STFTInitializer is initializers.STFT
+    assert initializers.STFT(window=np.ones(3)).get_config()["window"] == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="Received: side='complex'"):
+        initializers.STFT(side="complex")
+    with pytest.raises(ValueError, match="Received: window='nope'"):
+        initializers.STFT(window="nope")
+    with pytest.raises(ValueError, match="Received: scaling='l2'"):
+        initializers.STFT(scaling="l2")
+    with pytest.raises(ValueError, match="bins >= 2"):
+        initializers.STFT()((8, 5))
+    with pytest.raises(ValueError, match="bins >= 2"):
+        initializers.STFT()((8, 1, 1))
+    with pytest.raises(ValueError, match="window of shape \\(3,\\)"):
+        initializers.STFT(window=[1.0, 1.0, 1.0])((4, 1, 3))
+    # Several channels get the same kernel in each.
+    x = np.asarray(initializers.STFT()((6, 2, 4)))
+    np.testing.assert_array_equal(x[:, 0], x[:, 1])

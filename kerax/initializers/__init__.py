@@ -34,6 +34,7 @@ from kerax.initializers._base import _seed_key as _seed_key
 from kerax.initializers._base import _standardize_dtype, _standardize_shape
 from kerax.initializers._constant import Constant, Identity, Ones, Zeros
 from kerax.initializers._random import Orthogonal, RandomNormal, RandomUniform, TruncatedNormal
+from kerax.initializers._stft import STFT
 from kerax.initializers._variance_scaling import _TRUNCATED_STDDEV as _TRUNCATED_STDDEV
 from kerax.initializers._variance_scaling import (
     GlorotNormal,
@@ -53,6 +54,7 @@ random_normal, truncated_normal, random_uniform = RandomNormal, TruncatedNormal,
 variance_scaling, glorot_uniform, glorot_normal = VarianceScaling, GlorotUniform, GlorotNormal
 he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal
 IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+stft = STFTInitializer = STFT
 _ALIASES = [
     "zeros",
     "ones",
@@ -71,6 +73,8 @@ _ALIASES = [
     "lecun_normal",
     "IdentityInitializer",
     "OrthogonalInitializer",
+    "stft",
+    "STFTInitializer",
 ]
 
 _CLASSES = [
@@ -89,6 +93,7 @@ _CLASSES = [
     LecunUniform,
     LecunNormal,
     Orthogonal,
+    STFT,
 ]
 _TABLE: dict[str, type] = {cls.__name__: cls for cls in _CLASSES}
 _TABLE.update({_naming.to_snake_case(cls.__name__): cls for cls in _CLASSES})
@@ -100,6 +105,7 @@ _TABLE.update(
     uniform=RandomUniform,
     IdentityInitializer=Identity,
     OrthogonalInitializer=Orthogonal,
+    STFTInitializer=STFT,
 )
 
 
@@ -120,7 +126,7 @@ def get(identifier: Any) -> Any:
 
     Example:
         >>> get("he_normal")
-        HeNormal(seed=None)
+        HeNormal(seed=None, input_axes=None, output_axes=None)
     """
     if identifier is None:
         return None

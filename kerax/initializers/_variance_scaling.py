@@ -20,10 +20,20 @@ def _compute_fans(
     input_axes: Sequence[int] | None = None,
     output_axes: Sequence[int] | None = None,
 ) -> tuple[int, int]:
-    # Keras's rule: Dense kernels are (in, out); conv kernels (HWIO) multiply both by
-    # the receptive field prod(shape[:-2]); a vector has fan_in == fan_out.
+    # Keras's rule: with both ``input_axes`` and ``output_axes`` given, each fan is the
+    # product of those dims alone (no receptive field); with either missing, both are
+    # ignored: Dense kernels are (in, out); conv kernels (HWIO) multiply both by the
+    # receptive field prod(shape[:-2]); a vector has fan_in == fan_out.
     shape = tuple(shape)
     if input_axes is not None and output_axes is not None:
+        for arg, axes in (("input_axes", input_axes), ("output_axes", output_axes)):
+            for axis in axes:
+                if not -len(shape) <= axis < len(shape):
+                    raise ValueError(
+                        f"VarianceScaling: {arg}={axes!r} has axis {axis}, out of range for a "
+                        f"weight of rank {len(shape)}. Received: shape={shape}. Expected axes "
+                        f"in [-{len(shape)}, {len(shape) - 1}]."
+                    )
         return (math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes))
     if len(shape) == 0:
         return 1, 1
@@ -31,6 +41,21 @@ def _compute_fans(
         return shape[0], shape[0]
     receptive_field = math.prod(shape[:-2])
     return shape[-2] * receptive_field, shape[-1] * receptive_field
+
+
+def _check_axes(arg: str, axes):
+    if axes is None:
+        return None
+    ok = isinstance(axes, (list, tuple)) and all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes
+    )
+    if not ok:
+        raise ValueError(
+            f"VarianceScaling expects {arg} to be None or a list of int axes of the weight "
+            f"(the axes whose sizes multiply into the fan). Received: {arg}={axes!r}. "
+            f"Pass e.g. {arg}=[0]."
+        )
+    return axes
 
 
 class VarianceScaling(_RandomInitializer):
@@ -46,11 +71,14 @@ class VarianceScaling(_RandomInitializer):
         distribution: ``"truncated_normal"`` (``"normal"`` is a synonym),
             ``"untruncated_normal"`` or ``"uniform"``.
         seed: an int fixes the values; ``None`` draws from ``key``.
-        input_axes: explicit fan-in axes (Keras 3.13+), with ``output_axes``.
-        output_axes: explicit fan-out axes.
+        input_axes: a list of axes whose sizes multiply into the fan-in (Keras 3.13+).
+            Used only together with ``output_axes``; then no receptive field
+            applies. ``None`` (the default) uses the Dense/conv-kernel rule.
+        output_axes: a list of axes whose sizes multiply into the fan-out.
 
     Raises:
-        ValueError: for a non-positive scale or an unknown mode or distribution.
+        ValueError: for a non-positive scale, an unknown mode or distribution, or axes
+            that are not lists of ints (at call: axes out of range for the shape).
 
     >>> VarianceScaling(mode="fan_avg", distribution="uniform", seed=1)((2, 3)).shape
     (2, 3)
@@ -82,7 +110,8 @@ class VarianceScaling(_RandomInitializer):
                 f"Received: distribution={distribution!r}"
             )
         self.scale, self.mode, self.distribution = scale, mode, distribution
-        self.input_axes, self.output_axes = input_axes, output_axes
+        self.input_axes = _check_axes("input_axes", input_axes)
+        self.output_axes = _check_axes("output_axes", output_axes)
         super().__init__(seed)
 
     def _variance(self, shape) -> float:
@@ -118,9 +147,8 @@ class VarianceScaling(_RandomInitializer):
         return {**config, **self._axes_config()}
 
     def _axes_config(self):
-        # Written only when set: Keras before 3.13 rejects these keys.
-        if self.input_axes is None and self.output_axes is None:
-            return {}
+        # Always written, None included, as Keras 3.13+ writes them (Keras 3.12 and
+        # earlier do not take these arguments).
         return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
 

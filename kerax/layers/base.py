@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _graph, _naming, _scope
+from kerax import _graph, _naming, _remat, _scope
 from kerax._signature import signature
 from kerax._variable import Variable
 from kerax.layers._weights import Weights
@@ -122,6 +122,8 @@ class Layer(Weights):
                 f"Layer names must be non-empty strings without '/'. Received: {name!r}"
             )
         self.name = name or _naming.unique_name(_naming.to_snake_case(type(self).__name__))
+        # keras.RematScope open when the layer is made: its call recomputes in backprop
+        self.__dict__["_remat"] = _remat.applies(_remat.current(), self.name)
         from kerax import mixed_precision
 
         self.dtype_policy = mixed_precision.get(dtype)
@@ -295,7 +297,10 @@ class Layer(Weights):
             kwargs["mask"] = mask
         with jax.named_scope(self.name), _naming.layer_scope(self):
             try:
-                outputs = self.call(*args, **kwargs)
+                if self.__dict__.get("_remat"):
+                    outputs = _remat.call(self, args, kwargs)
+                else:
+                    outputs = self.call(*args, **kwargs)
             except AttributeError as e:
                 if "attribute 'assign" not in str(e):
                     raise

@@ -41,6 +41,7 @@ def test_smallest_network_matches_keras():
     )
 
 
+@pytest.mark.slow  # tens of seconds with the suite: KERAX_SLOW_TESTS=1
 def test_structure_and_keras2_weights_by_path(tmp_path):
     source = kerax.applications.DenseNet121(weights=None, include_top=False, input_shape=SHAPE)
     names = [layer.name for layer in source.layers]

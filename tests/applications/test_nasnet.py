@@ -140,6 +140,7 @@ def argument_errors(builder, size):
         kerax.config.set_image_data_format("channels_last")
 
 
+@pytest.mark.slow  # tens of seconds with the suite: KERAX_SLOW_TESTS=1
 def test_mobile_structure_matches_keras_digest_and_argument_errors(monkeypatch):
     model = kerax.applications.NASNetMobile(weights=None, include_top=False, input_shape=SHAPE)
     assert summary(model) == KERAS_NOTOP["NASNetMobile"]
@@ -156,6 +157,7 @@ def test_mobile_structure_matches_keras_digest_and_argument_errors(monkeypatch):
     assert {"NASNetMobile", "NASNetLarge", "nasnet"} <= set(dir(apps)) & set(apps.__all__)
 
 
+@pytest.mark.slow  # tens of seconds with the suite: KERAX_SLOW_TESTS=1
 def test_large_structure_matches_keras_digest_and_argument_errors(monkeypatch):
     model = kerax.applications.NASNetLarge(
         weights=None, include_top=False, input_shape=SHAPE, pooling="max"

@@ -188,6 +188,7 @@ def test_layer_order_matches_keras(keras_resnet50):
     assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
 
 
+@pytest.mark.slow  # tens of seconds with the suite: KERAX_SLOW_TESTS=1
 @pytest.mark.keras
 def test_predictions_match_keras_given_the_same_weights(keras_resnet50):
     keras = keras_resnet50[0]
@@ -204,6 +205,7 @@ def test_predictions_match_keras_given_the_same_weights(keras_resnet50):
     _assert_close(ours.predict(x, verbose=0), expected)
 
 
+@pytest.mark.slow  # tens of seconds with the suite: KERAX_SLOW_TESTS=1
 @pytest.mark.keras
 def test_keras3_weights_files_load_both_ways(keras_resnet50, tmp_path):
     keras, theirs, _ = keras_resnet50

@@ -159,24 +159,8 @@ _MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
 
 
 def _stft_kernel(side: str, window: Any, scaling: Any, periodic: bool, shape: tuple) -> np.ndarray:
-    """Keras's ``initializers.STFT``: the DFT as a ``(frame_length, 1, bins)`` conv kernel,
-    ``cos`` (``side="real"``) or ``sin`` (``"imag"``) of ``-2 pi t k / ((bins - 1) * 2)``,
-    times the window and divided by its L2 (``"density"``) or L1 (``"spectrum"``) norm."""
-    frame_length, _, bins = shape
-    t = np.arange(frame_length, dtype="float64")[:, None, None]
-    k = np.arange(bins, dtype="float64")[None, None, :]
-    angle = -2.0 * np.pi * t * k / ((bins - 1) * 2)
-    kernel = np.cos(angle) if side == "real" else np.sin(angle)
-    if window is not None:
-        if isinstance(window, str):
-            win = _named_window(window, frame_length, periodic, "STFT kernel")
-        else:
-            win = np.asarray(window, "float64")
-        win = win.reshape(frame_length, 1, 1)
-        norm = 1.0
-        if scaling == "density":
-            norm = np.sqrt(np.sum(win * win))
-        elif scaling == "spectrum":
-            norm = np.sum(np.abs(win))
-        kernel = kernel * win / norm
-    return kernel
+    """Keras's ``initializers.STFT`` kernel (float64) for a ``(frame_length, 1, bins)``
+    conv: the one home of that computation is the initializer."""
+    from kerax.initializers._stft import STFT
+
+    return STFT(side=side, window=window, scaling=scaling, periodic=periodic)._kernel(shape)

@@ -157,7 +157,7 @@ class DTypePolicyMap(DTypePolicy):
     """Unsupported in kerax: constructing one raises ``NotImplementedError``.
 
     Keras resolves a map of layer paths to policies inside each layer (for quantized
-    sub-layers); kerax layers have no ``path`` and take one policy each.
+    sub-layers); kerax has no quantization and its layers take one policy each.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):

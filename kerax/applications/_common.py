@@ -164,7 +164,33 @@ def preprocess_caffe(x: Any, data_format: str | None = None) -> Any:
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-# One class index for every ImageNet family; preprocess_caffe fixes the family's mode.
+def preprocess_tf(x: Any, data_format: str | None = None) -> Any:
+    """Prepare RGB images (values 0..255) for the Inception, Xception, MobileNet,
+    ResNetV2 and NASNet families: scaled to -1..1 ("tf" mode).
+
+    Each family module exposes it as its ``preprocess_input``.
+
+    Args:
+        x: images, 3D or 4D, NumPy, JAX or symbolic (see
+            :func:`kerax.applications.imagenet_utils.preprocess_input`).
+        data_format: ``"channels_last"`` or ``"channels_first"``; default
+            ``kerax.config.image_data_format()``.
+
+    Returns:
+        The float images, ``x / 127.5 - 1``.
+
+    Raises:
+        ValueError: for an unknown ``data_format``.
+
+    Example:
+        >>> import numpy as np
+        >>> preprocess_tf(np.array([[[[0.0, 127.5, 255.0]]]]))[0, 0, 0].tolist()
+        [-1.0, 0.0, 1.0]
+    """
+    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
+
+
+# One class index for every ImageNet family; preprocess_caffe/_tf fix the family's mode.
 decode_predictions = imagenet_utils.decode_predictions
 
 

@@ -20,7 +20,7 @@ import os
 from typing import Any
 
 from kerax import _warnings, config
-from kerax.applications import _common, imagenet_utils
+from kerax.applications import _common
 
 __all__ = ["MobileNet", "decode_predictions", "preprocess_input"]
 
@@ -190,27 +190,7 @@ def _separable_block(
     return layers.ReLU(6.0, name=f"conv_pw_{block_id}_relu")(x)
 
 
-def preprocess_input(x: Any, data_format: str | None = None) -> Any:
-    """Prepare RGB images (values 0..255) for MobileNet: scaled to -1..1 ("tf" mode).
-
-    Args:
-        x: images, 3D or 4D, NumPy, JAX or symbolic (see
-            :func:`kerax.applications.imagenet_utils.preprocess_input`).
-        data_format: ``"channels_last"`` or ``"channels_first"``; default
-            ``kerax.config.image_data_format()``.
-
-    Returns:
-        The float images, ``x / 127.5 - 1``.
-
-    Raises:
-        ValueError: for an unknown ``data_format``.
-
-    Example:
-        >>> import numpy as np
-        >>> preprocess_input(np.array([[[[0.0, 127.5, 255.0]]]]))[0, 0, 0].tolist()
-        [-1.0, 0.0, 1.0]
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
+preprocess_input = _common.preprocess_tf
 
 
 decode_predictions = _common.decode_predictions

@@ -45,6 +45,7 @@ _SUBMODULES = (
     "ops",
     "optimizers",
     "preprocessing",
+    "quantizers",
     "random",
     "regularizers",
     "saving",
@@ -65,12 +66,15 @@ _NAMES = {
     "Population": "kerax.population",
     "DTypePolicy": "kerax.mixed_precision",
     "FloatDTypePolicy": "kerax.mixed_precision",
+    "Quantizer": "kerax.quantizers",
     "Initializer": "kerax.initializers._base",
     "Regularizer": "kerax.regularizers",
     "version": "kerax._toplevel",
     "device": "kerax._toplevel",
     "name_scope": "kerax._naming",
     "RematScope": "kerax._remat",
+    "StatelessScope": "kerax._keras_scopes",
+    "SymbolicScope": "kerax._keras_scopes",
     "remat": "kerax._remat",
 }
 __getattr__, __dir__ = _lazy.attach(__name__, _NAMES, submodules=_SUBMODULES)

@@ -63,10 +63,35 @@ class Scope:
         self._key = key
         self._draws = 0
 
+    # Keras's stateless-scope protocol (``get_stateless_scope()`` returns a binding
+    # scope): apply's scope collects ``add_loss`` losses; a ``keras.StatelessScope`` may not.
+    collect_losses = True
+
     @property
     def pure(self) -> bool:
         """True inside ``apply``: every variable must be bound, nothing is read from layers."""
         return self.values is not None
+
+    @property
+    def records_writes(self) -> bool:
+        """Whether ``assign`` records an update here instead of storing it (Keras's
+        ``in_stateless_scope()``): inside ``apply``, shape-only tracing, a StatelessScope."""
+        return self.pure or self.abstract
+
+    def get_current_value(self, variable: Any) -> Any:
+        """The value ``variable`` has in this scope (assigned, else bound), or ``None``."""
+        vid = id(variable)
+        if vid in self.updates:
+            return self.updates[vid]
+        return None if self.values is None else self.values.get(vid)
+
+    def add_update(self, update: tuple[Any, Any]) -> None:
+        """Record ``(variable, value)``: what ``variable.assign(value)`` does in here."""
+        variable, value = update
+        self.updates[id(variable)] = value
+
+    def add_loss(self, loss: Any) -> None:
+        self.losses.append(loss)
 
     @property
     def has_key(self) -> bool:
@@ -99,6 +124,20 @@ def bind(scope: Scope) -> Iterator[Scope]:
         yield scope
     finally:
         _current.reset(token)
+
+
+@contextlib.contextmanager
+def training_default(scope: Scope, training: bool | None) -> Iterator[None]:
+    """In a scope that fixes no training flag (a ``keras.StatelessScope``), the layers a
+    call with ``training=...`` makes inherit it, as the scope of an eager call does."""
+    if scope.training is not None or training is None:
+        yield
+        return
+    scope.training = training
+    try:
+        yield
+    finally:
+        scope.training = None
 
 
 # Global seed state, for eager use only (variable creation, eager random draws).

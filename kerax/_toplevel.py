@@ -1,7 +1,8 @@
 """Keras's small top-level helpers: ``keras.version()`` and ``keras.device(...)``.
 
 (``keras.name_scope`` lives in :mod:`kerax._naming`; ``keras.remat`` and
-``keras.RematScope`` in :mod:`kerax._remat`.)
+``keras.RematScope`` in :mod:`kerax._remat`; ``keras.StatelessScope`` and
+``keras.SymbolicScope`` in :mod:`kerax._keras_scopes`.)
 """
 
 from __future__ import annotations

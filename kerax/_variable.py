@@ -116,14 +116,12 @@ class Variable:
     def value(self) -> jax.Array:
         scope = _scope.current()
         if scope is not None:
-            vid = id(self)
-            if vid in scope.updates:
-                return scope.updates[vid]
-            if scope.values is not None and vid in scope.values:
-                return scope.values[vid]
+            current = scope.get_current_value(self)
+            if current is not None:
+                return current
             if scope.abstract:
                 return jnp.zeros(self.shape, self.dtype)
-            if scope.values is not None:
+            if scope.pure:
                 raise ValueError(
                     f"Variable '{self.path}' is not part of the variables passed to apply(). "
                     "Call model.init(...) (or model.build) so that every layer creates its "
@@ -165,7 +163,20 @@ class Variable:
         return self._value is not None
 
     def assign(self, value: Any) -> Variable:
-        """Set the value: recorded as an update inside ``apply``, stored outside."""
+        """Set the value: recorded as an update inside ``apply`` (or a
+        ``keras.StatelessScope``), stored outside."""
+        value = self.converted(value, "assign a value of")
+        scope = _scope.current()
+        if scope is not None and (scope.records_writes or isinstance(value, jax.core.Tracer)):
+            scope.add_update((self, value))
+        else:
+            self._value = value
+        return self
+
+    def converted(self, value: Any, what: str = "use a value of") -> jax.Array:
+        """``value`` as an array of this variable's dtype; ``ValueError`` on a wrong shape."""
+        if isinstance(value, Variable):
+            value = value.value
         if isinstance(value, (np.ndarray, np.generic, float, int)):
             # A host value: device_put places it without compiling a conversion program.
             value = jax.device_put(np.asarray(value, dtype=self.dtype))
@@ -173,17 +184,10 @@ class Variable:
             value = jnp.asarray(value, dtype=self.dtype)
         if value.shape != self.shape:
             raise ValueError(
-                f"Cannot assign a value of shape {value.shape} to variable '{self.path}' "
+                f"Cannot {what} shape {value.shape} to variable '{self.path}' "
                 f"of shape {self.shape}."
             )
-        scope = _scope.current()
-        if scope is not None and (
-            scope.pure or scope.abstract or isinstance(value, jax.core.Tracer)
-        ):
-            scope.updates[id(self)] = value
-        else:
-            self._value = value
-        return self
+        return value
 
     def assign_add(self, delta: Any) -> Variable:
         return self.assign(self.value + delta)

@@ -10,6 +10,14 @@ import jax
 import jax.numpy as jnp
 
 from kerax import _graph, _naming, _scope
+from kerax._keras_scopes import (
+    StatelessScope,
+    SymbolicScope,
+    get_stateless_scope,
+    get_symbolic_scope,
+    in_stateless_scope,
+    in_symbolic_scope,
+)
 from kerax.config import (
     epsilon,
     floatx,
@@ -173,12 +181,18 @@ def result_type(*dtypes: Any) -> str:
 
 
 __all__ = [
+    "StatelessScope",
+    "SymbolicScope",
     "backend",
     "clear_session",
     "epsilon",
     "floatx",
+    "get_stateless_scope",
+    "get_symbolic_scope",
     "get_uid",
     "image_data_format",
+    "in_stateless_scope",
+    "in_symbolic_scope",
     "is_float_dtype",
     "is_int_dtype",
     "is_keras_tensor",

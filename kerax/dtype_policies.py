@@ -2,9 +2,11 @@
 
 The classes and functions live in :mod:`kerax.mixed_precision`, the one home of dtype
 policies that layers use: ``kerax.dtype_policies.DTypePolicy`` is
-``kerax.mixed_precision.DTypePolicy``. kerax has no quantization: Keras's quantized
-policy classes and ``DTypePolicyMap`` exist so that ``isinstance`` checks and imports
-work, and constructing one raises ``NotImplementedError``.
+``kerax.mixed_precision.DTypePolicy``. The quantized policies of int8 and int4 layers
+(``QuantizedDTypePolicy``, ``Int4DTypePolicy``; names such as ``"int8_from_float32"``)
+work as in Keras; those of float8, GPTQ and AWQ, and ``DTypePolicyMap``, exist so that
+``isinstance`` checks and imports work, and constructing one raises
+``NotImplementedError``.
 
 Example:
     >>> import kerax as keras

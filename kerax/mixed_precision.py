@@ -63,7 +63,10 @@ class DTypePolicy:
                 f"'float32'. Received: name={name!r} (of type {type(name).__name__})"
             )
         if _is_quantized_name(name):
-            raise _quantization_error(name)
+            raise ValueError(
+                f"{name!r} is a quantized policy: make it with "
+                "keras.dtype_policies.get(name) or QuantizedDTypePolicy(mode, source_name)."
+            )
         self._name = name
         self._compute_dtype, self._variable_dtype = _parse_name(name)
 
@@ -83,8 +86,8 @@ class DTypePolicy:
         return self._variable_dtype
 
     @property
-    def quantization_mode(self) -> None:
-        """Always ``None``: kerax does not quantize."""
+    def quantization_mode(self) -> str | None:
+        """``None`` for a float policy; the mode (``"int8"``) for a quantized one."""
         return None
 
     def get_config(self) -> dict:
@@ -118,54 +121,142 @@ def _is_quantized_name(name: str) -> bool:
     return name.startswith(QUANTIZATION_MODES) and "_from_" in name
 
 
+_SUPPORTED_MODES = ("int8", "int4")  # what kerax's layers quantize to (layers/_quantize.py)
+
+
 def _quantization_error(what: str) -> NotImplementedError:
     return NotImplementedError(
-        f"kerax does not support quantization, so it cannot use the quantized dtype "
-        f"policy {what}. Use a float policy instead, such as 'float32', 'bfloat16' or "
-        "'mixed_bfloat16' (a model quantized in Keras must be dequantized there first)."
+        f"kerax does not support the quantized dtype policy {what}: it quantizes to "
+        f"{' and '.join(map(repr, _SUPPORTED_MODES))} only (policies such as "
+        "'int8_from_float32' and 'int4/128_from_float32'). float8, GPTQ and AWQ are not "
+        "implemented; use model.quantize('int8'), or a float policy such as 'float32'."
     )
 
 
-class _Unsupported(DTypePolicy):
-    """Keras's quantized policies: the names exist, construction raises."""
+class QuantizedDTypePolicy(DTypePolicy):
+    """The policy of a quantized layer (``keras.dtype_policies.QuantizedDTypePolicy``):
+    weights quantized with ``mode``, computation in the dtypes of ``source_name``.
+
+    Its name is ``"<mode>_from_<source_name>"`` (``"int8_from_float32"``); a layer built
+    with it creates quantized weights (``kerax.layers._quantize``).
+
+    Args:
+        mode: the quantization mode; kerax supports ``"int8"`` and ``"int4"`` (one
+            scale per output channel; :class:`Int4DTypePolicy` names a block size).
+        source_name: the float policy computation uses (default: the global one).
+
+    Raises:
+        ValueError: an unknown mode, or int8 with a float16 compute dtype (as Keras).
+        NotImplementedError: a mode kerax does not quantize to (float8, gptq, awq).
+
+    Example:
+        >>> policy = QuantizedDTypePolicy("int8", "mixed_bfloat16")
+        >>> policy.name, policy.compute_dtype, policy.quantization_mode
+        ('int8_from_mixed_bfloat16', 'bfloat16', 'int8')
+    """
+
+    def __init__(self, mode: str, source_name: str | None = None):
+        if source_name is None:
+            source_name = global_policy().name
+        what = f"QuantizedDTypePolicy({mode!r}, {source_name!r})"
+        if mode not in QUANTIZATION_MODES:
+            raise ValueError(
+                f"Invalid quantization mode. Expected one of {QUANTIZATION_MODES}. "
+                f"Received: mode={mode!r}"
+            )
+        if mode not in _SUPPORTED_MODES:
+            raise _quantization_error(what)
+        self._compute_dtype, self._variable_dtype = _parse_name(source_name)
+        if mode == "int8" and self._compute_dtype == "float16":
+            raise ValueError(
+                "Quantization mode 'int8' does not work well with compute_dtype "
+                f"'float16' (as in Keras). Received: source_name={source_name!r}; use "
+                "'float32', 'bfloat16' or 'mixed_bfloat16'."
+            )
+        self._name = f"{mode}_from_{source_name}"
+        self._source_name = source_name
+        self._quantization_mode = mode
+
+    @property
+    def quantization_mode(self) -> str:  # type: ignore[override]
+        """The quantization mode (``"int8"``, ``"int4"``)."""
+        return self._quantization_mode
+
+    def get_config(self) -> dict:
+        return {"mode": self._quantization_mode, "source_name": self._source_name}
+
+    def __repr__(self) -> str:
+        return f'<QuantizedDTypePolicy "{self.name}">'
+
+
+class _Unsupported(QuantizedDTypePolicy):
+    """Keras's policies for modes kerax lacks: the names exist, construction raises."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         raise _quantization_error(f"{type(self).__name__}{args or ''}")
 
 
-class QuantizedDTypePolicy(_Unsupported):
-    """Unsupported in kerax: constructing one raises ``NotImplementedError``."""
-
-
-class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
-    """Unsupported in kerax: constructing one raises ``NotImplementedError``."""
+class QuantizedFloat8DTypePolicy(_Unsupported):
+    """Unsupported in kerax (float8 training): constructing one raises
+    ``NotImplementedError``."""
 
 
 class Int4DTypePolicy(QuantizedDTypePolicy):
-    """Unsupported in kerax: constructing one raises ``NotImplementedError``."""
+    """The policy of an int4 layer with its block size (``"int4/128_from_float32"``).
+
+    Args:
+        mode: ``"int4/<block_size>"``: -1 for one scale per output channel, a positive
+            integer for a scale and zero point per group of that many input rows.
+        source_name: the float policy computation uses (default: the global one).
+
+    Raises:
+        ValueError: a mode not of that form.
+    """
+
+    def __init__(self, mode: str, source_name: str | None = None):
+        base, _, size = str(mode).partition("/")
+        try:
+            block_size = int(size)
+        except ValueError:
+            block_size = 0
+        if base != "int4" or block_size < -1 or block_size == 0:
+            raise ValueError(
+                "Int4DTypePolicy takes mode='int4/<block_size>', with block_size -1 (per "
+                f"channel) or a positive integer. Received: mode={mode!r}"
+            )
+        super().__init__("int4", source_name)
+        self._name = f"{mode}_from_{self._source_name}"
+        self.block_size = block_size
+
+    def get_config(self) -> dict:
+        return {"mode": f"int4/{self.block_size}", "source_name": self._source_name}
+
+    def __repr__(self) -> str:
+        return f'<Int4DTypePolicy "{self.name}">'
 
 
-class GPTQDTypePolicy(QuantizedDTypePolicy):
-    """Unsupported in kerax: constructing one raises ``NotImplementedError``."""
+class GPTQDTypePolicy(_Unsupported):
+    """Unsupported in kerax (GPTQ): constructing one raises ``NotImplementedError``."""
 
 
-class AWQDTypePolicy(QuantizedDTypePolicy):
-    """Unsupported in kerax: constructing one raises ``NotImplementedError``."""
+class AWQDTypePolicy(_Unsupported):
+    """Unsupported in kerax (AWQ): constructing one raises ``NotImplementedError``."""
 
 
 class DTypePolicyMap(DTypePolicy):
     """Unsupported in kerax: constructing one raises ``NotImplementedError``.
 
-    Keras resolves a map of layer paths to policies inside each layer (for quantized
-    sub-layers); kerax has no quantization and its layers take one policy each.
+    Keras resolves a map of layer paths to policies inside each layer (its large
+    pretrained models use it); kerax layers take one policy each, which is what saved
+    Sequential and functional models (quantized ones included) need.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
         raise NotImplementedError(
-            "kerax does not support DTypePolicyMap (policies per layer path, which Keras "
-            "uses for quantized sub-layers): kerax layers take one dtype policy each. "
-            "Pass a policy or its name to each layer's `dtype=` argument instead, e.g. "
-            "keras.layers.Dense(4, dtype='mixed_bfloat16')."
+            "kerax does not support DTypePolicyMap (policies per layer path): kerax "
+            "layers take one dtype policy each. Pass a policy or its name to each "
+            "layer's `dtype=` argument instead, e.g. keras.layers.Dense(4, "
+            "dtype='int8_from_float32'), or call model.quantize('int8')."
         )
 
 
@@ -211,7 +302,8 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> DTypePolicy:
     config or a policy name.
 
     Raises:
-        NotImplementedError: for Keras's quantized policies and DTypePolicyMap.
+        NotImplementedError: for the quantized policies kerax lacks (float8, int4,
+            GPTQ, AWQ) and DTypePolicyMap.
         ValueError: for an unknown class name or a config that is not a dict.
     """
     if isinstance(config, (str, DTypePolicy)):
@@ -231,8 +323,6 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> DTypePolicy:
             f"Unknown dtype policy class {name!r}. Known: {sorted(_CLASSES)}; pass a "
             "custom policy class in `custom_objects={name: cls}`."
         )
-    if issubclass(cls, QuantizedDTypePolicy):
-        raise _quantization_error(f"{name}({inner})")
     return cls.from_config(inner)
 
 
@@ -241,7 +331,8 @@ def get(identifier: Any) -> DTypePolicy:
     policy.
 
     Raises:
-        NotImplementedError: for a quantized policy name (``"int8_from_float32"``).
+        NotImplementedError: for a quantized policy name kerax lacks
+            (``"float8_from_float32"``, ...).
         ValueError: for anything else that is not a policy.
     """
     if identifier is None:
@@ -251,6 +342,13 @@ def get(identifier: Any) -> DTypePolicy:
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
+        if _is_quantized_name(identifier):
+            mode, _, source = identifier.partition("_from_")
+            if mode.startswith("int4/"):
+                return Int4DTypePolicy(mode, source)
+            if mode not in _SUPPORTED_MODES:
+                raise _quantization_error(repr(identifier))
+            return QuantizedDTypePolicy(mode, source)
         return DTypePolicy(identifier)
     from kerax.backend import standardize_dtype
 

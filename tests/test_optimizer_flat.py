@@ -94,7 +94,13 @@ def test_fit_then_save_and_resume_exactly(tmp_path):
     def model():
         kerax.utils.set_random_seed(0)
         m = kerax.Sequential(
-            [kerax.Input((5,)), kerax.layers.Dense(8, activation="relu"), kerax.layers.Dense(2)]
+            [
+                kerax.Input((5,)),
+                # Fixed names: the flat slot vector follows the sorted variable paths, and
+                # automatic names (dense_9, dense_10) could sort the other way round.
+                kerax.layers.Dense(8, activation="relu", name="hidden"),
+                kerax.layers.Dense(2, name="out"),
+            ]
         )
         m.compile(optimizers.Adam(0.01), "mse")
         return m

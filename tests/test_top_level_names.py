@@ -130,12 +130,10 @@ def test_remat_scope_modes(keras_oracle):
         keras_oracle.RematScope(mode="bogus")
     with pytest.raises(ValueError, match="Invalid RematScope mode 'bogus'"):
         keras.RematScope(mode="bogus")
-    with pytest.raises(NotImplementedError, match="larger_than"):
-        keras.RematScope(mode="larger_than")
     with keras.RematScope(mode=None):
         layer = keras.layers.Dense(1)
         layer(np.ones((1, 2), "float32"))
-    assert layer.__dict__["_remat"] is False
+    assert layer.__dict__["_remat"] is None
 
 
 def test_a_bare_variable_takes_the_name_scope(keras_oracle):

@@ -160,6 +160,7 @@ def _nasnet(
     name: str,
 ) -> Any:
     from kerax import layers
+    from kerax._naming import name_scope
     from kerax.models.functional import Functional
 
     label, default_size, penultimate, num_blocks, stem_filters, skip_reduction = MODEL_CONFIGS[
@@ -218,60 +219,69 @@ def _nasnet(
             kernel_initializer="he_normal",
         )
 
+    # Keras's name scopes (the ``normal_A_block_0/block_1/...`` prefixes of the variables'
+    # paths); layer names are not affected.
     def separable_stack(x, filters, kernel_size, block_id, strides=1):
         """Twice [ReLU, separable convolution, BatchNormalization]; the first
         convolution strided (after TensorFlow-like padding) where ``strides=2``."""
-        x = layers.Activation("relu")(x)
-        padding = "same"
-        if strides == 2:
-            x = layers.ZeroPadding2D(
-                padding=_correct_pad(x, kernel_size, True),
-                name=f"separable_conv_1_pad_{block_id}",
+        with name_scope(f"separable_conv_block_{block_id}"):
+            x = layers.Activation("relu")(x)
+            padding = "same"
+            if strides == 2:
+                x = layers.ZeroPadding2D(
+                    padding=_correct_pad(x, kernel_size, True),
+                    name=f"separable_conv_1_pad_{block_id}",
+                )(x)
+                padding = "valid"
+            x = layers.SeparableConv2D(
+                filters,
+                kernel_size,
+                strides=strides,
+                padding=padding,
+                use_bias=False,
+                name=f"separable_conv_1_{block_id}",
             )(x)
-            padding = "valid"
-        x = layers.SeparableConv2D(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            use_bias=False,
-            name=f"separable_conv_1_{block_id}",
-        )(x)
-        x = bn(f"separable_conv_1_bn_{block_id}")(x)
-        x = layers.Activation("relu")(x)
-        x = layers.SeparableConv2D(
-            filters,
-            kernel_size,
-            padding="same",
-            use_bias=False,
-            name=f"separable_conv_2_{block_id}",
-        )(x)
-        return bn(f"separable_conv_2_bn_{block_id}")(x)
+            x = bn(f"separable_conv_1_bn_{block_id}")(x)
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(
+                filters,
+                kernel_size,
+                padding="same",
+                use_bias=False,
+                name=f"separable_conv_2_{block_id}",
+            )(x)
+            return bn(f"separable_conv_2_bn_{block_id}")(x)
 
     def adjust(p, ip, filters, block_id):
         """``p`` (previous cell's input) brought to ``ip``'s size and ``filters``."""
-        if p is None:
-            return ip
-        if p.shape[2] != ip.shape[2]:  # one reduction between them (Keras compares widths)
-            p = layers.Activation("relu", name=f"adjust_relu_1_{block_id}")(p)
-            p1 = layers.AveragePooling2D(
-                1, strides=2, padding="valid", name=f"adjust_avg_pool_1_{block_id}"
-            )(p)
-            p1 = conv1x1(filters // 2, f"adjust_conv_1_{block_id}")(p1)
-            # the same, shifted by one pixel
-            p2 = layers.ZeroPadding2D(padding=((0, 1), (0, 1)))(p)
-            p2 = layers.Cropping2D(cropping=((1, 0), (1, 0)))(p2)
-            p2 = layers.AveragePooling2D(
-                1, strides=2, padding="valid", name=f"adjust_avg_pool_2_{block_id}"
-            )(p2)
-            p2 = conv1x1(filters // 2, f"adjust_conv_2_{block_id}")(p2)
-            p = layers.concatenate([p1, p2], axis=bn_axis)
-            return bn(f"adjust_bn_{block_id}")(p)
-        if p.shape[-1] != filters:
-            p = layers.Activation("relu")(p)
-            p = conv1x1(filters, f"adjust_conv_projection_{block_id}")(p)
-            return bn(f"adjust_bn_{block_id}")(p)
-        return p
+        with name_scope("adjust_block"):
+            if p is None:
+                return ip
+            if p.shape[2] != ip.shape[2]:  # one reduction between them (Keras: widths)
+                with name_scope(f"adjust_reduction_block_{block_id}"):
+                    return reduce_adjust(p, filters, block_id)
+            if p.shape[-1] != filters:
+                with name_scope(f"adjust_projection_block_{block_id}"):
+                    p = layers.Activation("relu")(p)
+                    p = conv1x1(filters, f"adjust_conv_projection_{block_id}")(p)
+                    return bn(f"adjust_bn_{block_id}")(p)
+            return p
+
+    def reduce_adjust(p, filters, block_id):
+        p = layers.Activation("relu", name=f"adjust_relu_1_{block_id}")(p)
+        p1 = layers.AveragePooling2D(
+            1, strides=2, padding="valid", name=f"adjust_avg_pool_1_{block_id}"
+        )(p)
+        p1 = conv1x1(filters // 2, f"adjust_conv_1_{block_id}")(p1)
+        # the same, shifted by one pixel
+        p2 = layers.ZeroPadding2D(padding=((0, 1), (0, 1)))(p)
+        p2 = layers.Cropping2D(cropping=((1, 0), (1, 0)))(p2)
+        p2 = layers.AveragePooling2D(
+            1, strides=2, padding="valid", name=f"adjust_avg_pool_2_{block_id}"
+        )(p2)
+        p2 = conv1x1(filters // 2, f"adjust_conv_2_{block_id}")(p2)
+        p = layers.concatenate([p1, p2], axis=bn_axis)
+        return bn(f"adjust_bn_{block_id}")(p)
 
     def squeeze(ip, filters, kind, block_id):
         """ReLU, 1x1 convolution to ``filters`` and BatchNormalization of the input."""
@@ -283,57 +293,60 @@ def _nasnet(
         padding = "same" if strides == 1 else "valid"
         return layers.AveragePooling2D(3, strides=strides, padding=padding, name=name)(x)
 
-    def normal_cell(ip, p, filters, block_id):
-        p = adjust(p, ip, filters, block_id)
-        h = squeeze(ip, filters, "normal", block_id)
-        i = block_id
-        x1 = layers.add(
-            [
-                separable_stack(h, filters, 5, f"normal_left1_{i}"),
-                separable_stack(p, filters, 3, f"normal_right1_{i}"),
-            ],
-            name=f"normal_add_1_{i}",
-        )
-        x2 = layers.add(
-            [
-                separable_stack(p, filters, 5, f"normal_left2_{i}"),
-                separable_stack(p, filters, 3, f"normal_right2_{i}"),
-            ],
-            name=f"normal_add_2_{i}",
-        )
-        x3 = layers.add([avg_pool(h, f"normal_left3_{i}"), p], name=f"normal_add_3_{i}")
-        x4 = layers.add(
-            [avg_pool(p, f"normal_left4_{i}"), avg_pool(p, f"normal_right4_{i}")],
-            name=f"normal_add_4_{i}",
-        )
-        x5 = separable_stack(h, filters, 3, f"normal_left5_{i}")
-        x5 = layers.add([x5, h], name=f"normal_add_5_{i}")
-        x = layers.concatenate([p, x1, x2, x3, x4, x5], axis=bn_axis, name=f"normal_concat_{i}")
+    def normal_cell(ip, p, filters, i):
+        with name_scope(f"normal_A_block_{i}"):
+            p = adjust(p, ip, filters, i)
+            h = squeeze(ip, filters, "normal", i)
+            with name_scope("block_1"):
+                x1_1 = separable_stack(h, filters, 5, f"normal_left1_{i}")
+                x1_2 = separable_stack(p, filters, 3, f"normal_right1_{i}")
+                x1 = layers.add([x1_1, x1_2], name=f"normal_add_1_{i}")
+            with name_scope("block_2"):
+                x2_1 = separable_stack(p, filters, 5, f"normal_left2_{i}")
+                x2_2 = separable_stack(p, filters, 3, f"normal_right2_{i}")
+                x2 = layers.add([x2_1, x2_2], name=f"normal_add_2_{i}")
+            with name_scope("block_3"):
+                x3 = layers.add([avg_pool(h, f"normal_left3_{i}"), p], name=f"normal_add_3_{i}")
+            with name_scope("block_4"):
+                x4_1, x4_2 = avg_pool(p, f"normal_left4_{i}"), avg_pool(p, f"normal_right4_{i}")
+                x4 = layers.add([x4_1, x4_2], name=f"normal_add_4_{i}")
+            with name_scope("block_5"):
+                x5 = separable_stack(h, filters, 3, f"normal_left5_{i}")
+                x5 = layers.add([x5, h], name=f"normal_add_5_{i}")
+            parts = [p, x1, x2, x3, x4, x5]
+            x = layers.concatenate(parts, axis=bn_axis, name=f"normal_concat_{i}")
         return x, ip
 
-    def reduction_cell(ip, p, filters, block_id):
-        p = adjust(p, ip, filters, block_id)
-        h = squeeze(ip, filters, "reduction", block_id)
-        i = block_id
-        h3 = layers.ZeroPadding2D(padding=_correct_pad(h, 3, True), name=f"reduction_pad_1_{i}")(h)
-        x1 = layers.add(
-            [
-                separable_stack(h, filters, 5, f"reduction_left1_{i}", strides=2),
-                separable_stack(p, filters, 7, f"reduction_right1_{i}", strides=2),
-            ],
-            name=f"reduction_add_1_{i}",
-        )
-        x2_1 = layers.MaxPooling2D(3, strides=2, padding="valid", name=f"reduction_left2_{i}")(h3)
-        x2_2 = separable_stack(p, filters, 7, f"reduction_right2_{i}", strides=2)
-        x2 = layers.add([x2_1, x2_2], name=f"reduction_add_2_{i}")
-        x3_1 = avg_pool(h3, f"reduction_left3_{i}", strides=2)
-        x3_2 = separable_stack(p, filters, 5, f"reduction_right3_{i}", strides=2)
-        x3 = layers.add([x3_1, x3_2], name=f"reduction_add3_{i}")
-        x4 = layers.add([x2, avg_pool(x1, f"reduction_left4_{i}")])
-        x5_1 = separable_stack(x1, filters, 3, f"reduction_left4_{i}")
-        x5_2 = layers.MaxPooling2D(3, strides=2, padding="valid", name=f"reduction_right5_{i}")(h3)
-        x5 = layers.add([x5_1, x5_2], name=f"reduction_add4_{i}")
-        x = layers.concatenate([x2, x3, x4, x5], axis=bn_axis, name=f"reduction_concat_{i}")
+    def reduction_cell(ip, p, filters, i):
+        with name_scope(f"reduction_A_block_{i}"):
+            p = adjust(p, ip, filters, i)
+            h = squeeze(ip, filters, "reduction", i)
+            pad = _correct_pad(h, 3, True)
+            h3 = layers.ZeroPadding2D(padding=pad, name=f"reduction_pad_1_{i}")(h)
+            with name_scope("block_1"):
+                x1_1 = separable_stack(h, filters, 5, f"reduction_left1_{i}", strides=2)
+                x1_2 = separable_stack(p, filters, 7, f"reduction_right1_{i}", strides=2)
+                x1 = layers.add([x1_1, x1_2], name=f"reduction_add_1_{i}")
+            with name_scope("block_2"):
+                x2_1 = layers.MaxPooling2D(
+                    3, strides=2, padding="valid", name=f"reduction_left2_{i}"
+                )(h3)
+                x2_2 = separable_stack(p, filters, 7, f"reduction_right2_{i}", strides=2)
+                x2 = layers.add([x2_1, x2_2], name=f"reduction_add_2_{i}")
+            with name_scope("block_3"):
+                x3_1 = avg_pool(h3, f"reduction_left3_{i}", strides=2)
+                x3_2 = separable_stack(p, filters, 5, f"reduction_right3_{i}", strides=2)
+                x3 = layers.add([x3_1, x3_2], name=f"reduction_add3_{i}")
+            with name_scope("block_4"):
+                x4 = layers.add([x2, avg_pool(x1, f"reduction_left4_{i}")])
+            with name_scope("block_5"):
+                x5_1 = separable_stack(x1, filters, 3, f"reduction_left4_{i}")
+                x5_2 = layers.MaxPooling2D(
+                    3, strides=2, padding="valid", name=f"reduction_right5_{i}"
+                )(h3)
+                x5 = layers.add([x5_1, x5_2], name=f"reduction_add4_{i}")
+            parts = [x2, x3, x4, x5]
+            x = layers.concatenate(parts, axis=bn_axis, name=f"reduction_concat_{i}")
         return x, ip
 
     filters = penultimate // 24

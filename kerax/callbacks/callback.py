@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 _HOOKS = (
     "on_train_begin",
     "on_train_end",
@@ -79,6 +81,29 @@ class Callback:
         return any(
             h in vars(self) or getattr(type(self), h) is not getattr(Callback, h) for h in hooks
         )
+
+
+def pythonify_logs(logs: dict) -> dict:
+    """Logs as Keras's callback list hands them on (its ``pythonify_logs``): keys
+    sorted (as ``kerax.trainer.engine.keras_logs`` sorts the logs fit makes), nested
+    dicts flattened into one, numbers and one-number arrays as Python floats (other
+    arrays as NumPy arrays). ``logs`` itself when it already is so, as fit's logs are:
+    then a callback's writes into it (``ReduceLROnPlateau``'s learning rate) reach the
+    caller.
+    """
+    flat: dict = {}
+    for key, value in sorted(logs.items()):
+        if isinstance(value, dict):
+            flat.update(pythonify_logs(value))
+            continue
+        if isinstance(value, (int, np.number)) and not isinstance(value, bool):
+            value = float(value)
+        elif hasattr(value, "__array__"):  # a JAX or NumPy array
+            value = np.asarray(value)
+            value = float(value) if value.ndim == 0 and value.dtype.kind in "iuf" else value
+        flat[key] = value
+    same = list(flat) == list(logs) and all(flat[k] is logs[k] for k in flat)
+    return logs if same else flat
 
 
 class CallbackList:
@@ -166,6 +191,8 @@ class CallbackList:
                 # Keras passes a dict callbacks may write into. Batch-end hooks keep None
                 # when no callback reads batch logs (fit then reads none from the device).
                 logs = {}
+            elif logs is not None:
+                logs = pythonify_logs(logs)
             # As Keras: epoch and begin/end hooks get logs positionally (a LambdaCallback's
             # `lambda epoch, logs: ...` always receives both), batch hooks as `logs=`
             # (so `def on_train_batch_end(self, batch, **kwargs)` works too).

@@ -122,6 +122,14 @@ class LoRA:
 
         return handle if _scope.current() is None else self._read(handle)
 
+    def _lora_weight_shape(self) -> tuple:
+        """The adapted weight's shape (a quantized layer's unpacked one, see _quantize)."""
+        return self._lora_handle(self._lora_weight).shape
+
+    def _lora_base(self, value: Any) -> Any:
+        """The weight value the update is added to (int4 layers unpack theirs)."""
+        return value
+
     # -- the merged weight -------------------------------------------------------------
     def _lora_merged(self, base: Variable) -> Any:
         """``W + (alpha / rank) * (A @ B)`` in the compute dtype (inside ``call``, from
@@ -134,6 +142,7 @@ class LoRA:
             w, a, b = (h.value for h in handles)
         else:
             w, a, b = (self._read(h) for h in handles)
+        w = self._lora_base(w)
         scale = self.lora_alpha / self.lora_rank
         return jnp.add(w, scale * jnp.matmul(a, b)).astype(self.compute_dtype)
 
@@ -196,7 +205,8 @@ class LoRA:
         rank = int(rank)
         base = self._lora_handle(self._lora_weight)
         regularizer = getattr(self, f"{self._lora_weight}_regularizer", None)
-        shapes = (base.shape[:-1] + (rank,), (rank, base.shape[-1]))
+        shape = self._lora_weight_shape()
+        shapes = (shape[:-1] + (rank,), (rank, shape[-1]))
         inits = (initializers.get(a_initializer), initializers.get(b_initializer))
         folder = posixpath.dirname(base.path)
         for attr, shape, init in zip(self._lora_names(), shapes, inits):

@@ -158,6 +158,18 @@ class Layer(Weights):
         """The dtype inputs and weights are cast to inside ``call``."""
         return self.dtype_policy.compute_dtype
 
+    @property
+    def quantization_mode(self) -> str | None:
+        """The quantization mode (``"int8"``) of a quantized layer, else ``None``."""
+        return self.dtype_policy.quantization_mode
+
+    def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
+        """Quantize the layer's weights (Dense, EinsumDense and Embedding implement it;
+        see ``kerax.layers._quantize``)."""
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `quantize` method implemented."
+        )
+
     # -- attribute tracking ----------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
@@ -295,7 +307,11 @@ class Layer(Weights):
         mask = kwargs.get("mask", _scope.get_mask(args[0]))
         if mask is not None and "mask" not in kwargs and self._call_accepts("mask"):
             kwargs["mask"] = mask
-        with jax.named_scope(self.name), _naming.layer_scope(self):
+        with (
+            jax.named_scope(self.name),
+            _naming.layer_scope(self),
+            _scope.training_default(scope, training),
+        ):
             try:
                 if self.__dict__.get("_remat"):
                     outputs = _remat.call(self, args, kwargs)
@@ -389,7 +405,11 @@ class Layer(Weights):
     # -- config ------------------------------------------------------------------------
     def get_config(self) -> dict:
         """The constructor arguments that recreate this layer (Keras format)."""
-        base = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_policy.name}
+        from kerax import mixed_precision
+
+        # The policy as Keras 3 writes it, a config dict (from_config takes a name too).
+        dtype = mixed_precision.serialize(self.dtype_policy)
+        base = {"name": self.name, "trainable": self.trainable, "dtype": dtype}
         if self._batch_input_shape is not None:
             base["batch_input_shape"] = self._batch_input_shape
         if type(self).get_config is not Layer.get_config:

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax import _graph, _scope, activations, constraints, initializers, regularizers
-from kerax.layers import _lora
+from kerax.layers import _lora, _quantize
 from kerax.layers.base import Layer
 
 
@@ -79,7 +79,7 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
     ).output
 
 
-class Dense(_lora.LoRA, Layer):
+class Dense(_quantize.Quantizable, _lora.LoRA, Layer):
     """A densely connected layer: ``activation(inputs @ kernel + bias)``.
 
     Args:
@@ -94,9 +94,13 @@ class Dense(_lora.LoRA, Layer):
             ``lora_kernel_a @ lora_kernel_b`` is trained instead.
         lora_alpha: the LoRA update's scale is ``lora_alpha / lora_rank`` (default
             ``lora_rank``: a scale of 1).
+        quantization_config: the ``keras.quantizers`` config of a quantized layer
+            (with a quantized ``dtype`` such as ``"int8_from_float32"``).
 
     Input shape ``(..., input_dim)``; output shape ``(..., units)``. The kernel has
-    shape ``(input_dim, units)`` as in Keras.
+    shape ``(input_dim, units)`` as in Keras. ``quantize("int8")`` makes it int8 with
+    a ``kernel_scale`` of shape ``(units,)``; ``quantize("int4")`` packs it two values
+    per byte (see ``kerax.layers._quantize``).
 
     Example:
         >>> import numpy as np, kerax as keras
@@ -122,6 +126,7 @@ class Dense(_lora.LoRA, Layer):
         bias_constraint: Any = None,
         lora_rank: int | None = None,
         lora_alpha: float | None = None,
+        quantization_config: Any = None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
@@ -137,6 +142,7 @@ class Dense(_lora.LoRA, Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self._init_lora(lora_rank, lora_alpha)
+        self._set_quantization_config(quantization_config)
 
     def build(self, input_shape):
         if not isinstance(input_shape, tuple) or len(input_shape) < 1 or input_shape[-1] is None:
@@ -144,13 +150,16 @@ class Dense(_lora.LoRA, Layer):
                 f"Layer '{self.name}' (Dense) needs inputs with a known last axis. "
                 f"Received: input_shape={input_shape}"
             )
-        self.kernel = self.add_weight(
-            shape=(input_shape[-1], self.units),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-            name="kernel",
-        )
+        if self.quantization_mode is not None:
+            self._build_quantized((input_shape[-1], self.units))
+        else:
+            self.kernel = self.add_weight(
+                shape=(input_shape[-1], self.units),
+                initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+                name="kernel",
+            )
         if self.use_bias:
             self.bias = self.add_weight(
                 shape=(self.units,),
@@ -163,14 +172,17 @@ class Dense(_lora.LoRA, Layer):
         self._build_lora()
 
     def call(self, inputs):
-        kernel = self.kernel
+        kernel = self._kernel
         if inputs.ndim < 1 or inputs.shape[-1] != kernel.shape[0]:
             hint = " Add a Flatten() layer before it." if inputs.ndim > 2 else ""
             raise ValueError(
                 f"Layer '{self.name}' expects inputs with last axis {kernel.shape[0]}, "
                 f"received shape {tuple(inputs.shape)}.{hint}"
             )
-        y = jnp.matmul(inputs, kernel)
+        if self.quantization_mode is not None:
+            y = self._quantized_product(inputs, _matmul, -1, lambda s: s)
+        else:
+            y = jnp.matmul(inputs, self.kernel)
         if self.use_bias:
             y = y + self.bias
         return self.activation(y)
@@ -189,7 +201,28 @@ class Dense(_lora.LoRA, Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
             **self._lora_config(),
+            **self._quantize_config(),
         }
+
+    # -- int8 quantization hooks: one scale per unit, over the input axis (as Keras) -
+    def _scale_shape(self, weight_shape):
+        return (weight_shape[1],)
+
+    def _default_weight_quantizer(self):
+        from kerax.quantizers import AbsMaxQuantizer
+
+        return AbsMaxQuantizer(axis=0)
+
+    def _quantize_weight(self, w, quantizer):
+        q, scale = quantizer(w, to_numpy=True)
+        return q, jnp.squeeze(scale, axis=0)
+
+    def _dequantize_weight(self, q, scale):
+        return q / scale
+
+
+def _matmul(x, w, preferred_element_type):
+    return jnp.matmul(x, w, preferred_element_type=preferred_element_type)
 
 
 class Activation(Layer):

@@ -14,9 +14,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from kerax import activations, constraints, initializers, regularizers
-from kerax.layers import _lora
+from kerax.layers import _lora, _quantize
 from kerax.layers.base import Layer
 
 # "[...]in,kernel->[...]out" or "in[...],kernel->out[...]", as Keras accepts them.
@@ -103,7 +104,7 @@ def _standardize_output_shape(output_shape: Any) -> tuple[int | None, ...]:
     return shape
 
 
-class EinsumDense(_lora.LoRA, Layer):
+class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
     """A dense layer computing ``activation(einsum(equation, inputs, kernel) + bias)``.
 
     Args:
@@ -126,6 +127,10 @@ class EinsumDense(_lora.LoRA, Layer):
             kernel.shape[-1])``) is trained instead.
         lora_alpha: the LoRA update's scale is ``lora_alpha / lora_rank`` (default
             ``lora_rank``).
+        quantization_config: the ``keras.quantizers`` config of a quantized layer.
+            ``quantize("int8")`` makes the kernel int8 with a ``kernel_scale`` laid out
+            to broadcast against the output; ``quantize("int4")`` packs it as Keras
+            does (see ``kerax.layers._quantize``).
 
     Input shape: the rank the equation's input spec gives (any rank >= that with an
     ellipsis). Output shape: ``(batch, *output_shape)`` with the ellipsis axes in place.
@@ -158,6 +163,7 @@ class EinsumDense(_lora.LoRA, Layer):
         bias_constraint: Any = None,
         lora_rank: int | None = None,
         lora_alpha: float | None = None,
+        quantization_config: Any = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -173,6 +179,7 @@ class EinsumDense(_lora.LoRA, Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self._init_lora(lora_rank, lora_alpha)
+        self._set_quantization_config(quantization_config)
 
     def _analyze(self, input_shape: tuple) -> tuple[tuple, tuple | None, tuple, list, list]:
         """Kernel shape, bias shape, full output shape and the kernel's in/out axes."""
@@ -249,13 +256,17 @@ class EinsumDense(_lora.LoRA, Layer):
             # Fans over the contracted and the produced axes, not the conv-kernel rule.
             config = {**kernel_init.get_config(), "input_axes": fan_in, "output_axes": fan_out}
             kernel_init = type(kernel_init).from_config(config)
-        self.kernel = self.add_weight(
-            shape=kernel_shape,
-            initializer=kernel_init,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-            name="kernel",
-        )
+        self._input_ndim = len(input_shape)
+        if self.quantization_mode is not None:
+            self._build_quantized(kernel_shape)
+        else:
+            self.kernel = self.add_weight(
+                shape=kernel_shape,
+                initializer=kernel_init,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+                name="kernel",
+            )
         if bias_shape is not None:
             self.bias = self.add_weight(
                 shape=bias_shape,
@@ -268,17 +279,72 @@ class EinsumDense(_lora.LoRA, Layer):
         self._build_lora()
 
     def call(self, inputs):
-        kernel = self.kernel
+        kernel = self._kernel
         kernel_shape, _, _, _, _ = self._analyze(tuple(inputs.shape))
-        if kernel_shape != tuple(kernel.shape):
+        built_shape = self.__dict__.get("_quantized_shape") or tuple(kernel.shape)
+        if kernel_shape != built_shape:
             raise ValueError(
                 f"Layer '{self.name}' (EinsumDense, equation {self.equation!r}) was built for a "
-                f"kernel of shape {tuple(self.kernel.shape)}, but inputs of shape "
+                f"kernel of shape {built_shape}, but inputs of shape "
                 f"{tuple(inputs.shape)} need {kernel_shape}. Call it on inputs shaped like the "
                 "ones it was built with."
             )
         bias = self.bias if self.bias_axes is not None else None
-        return self.activation(_contract(self.equation, inputs, kernel, bias))
+        if self.quantization_mode is None:
+            return self.activation(_contract(self.equation, inputs, self.kernel, bias))
+        info = self._quantization_info()
+
+        def product(x, w, preferred_element_type):
+            return jnp.einsum(self.equation, x, w, preferred_element_type=preferred_element_type)
+
+        def align(scale):
+            return _to_output_layout(scale, *info["input"])
+
+        y = self._quantized_product(inputs, product, info["input_reduced"], align)
+        return self.activation(y if bias is None else y + bias)
+
+    # -- int8 quantization (Keras's layout: the scale laid out like the output) --------
+    def _quantization_info(self) -> dict:
+        inp, ker, out, side = self._specs
+        elided = self._input_ndim - len(inp)
+        if side is not None and elided > 0:
+            spare = sorted(
+                set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") - set(inp + ker + out)
+            )[:elided]
+            pad = "".join(spare)
+            inp, out = (pad + inp, pad + out) if side == "left" else (inp + pad, out + pad)
+        return _analyze_quantization(inp, ker, out)
+
+    _int4_dequantize_first = True  # Keras's int4 EinsumDense contracts in float
+
+    def _int4_matrix_shape(self, weight_shape):
+        reduced = self._quantization_info()["kernel_reduced"]
+        rows = int(np.prod([d for i, d in enumerate(weight_shape) if i in reduced]))
+        return rows, int(np.prod(weight_shape)) // rows
+
+    def _scale_shape(self, weight_shape):
+        info = self._quantization_info()
+        keep = [1 if i in info["kernel_reduced"] else d for i, d in enumerate(weight_shape)]
+        return _to_output_layout(np.zeros(keep, "float32"), *info["kernel"]).shape
+
+    def _default_weight_quantizer(self):
+        from kerax.quantizers import AbsMaxQuantizer
+
+        return AbsMaxQuantizer(axis=tuple(self._quantization_info()["kernel_reduced"]))
+
+    def _quantize_weight(self, w, quantizer):
+        q, scale = quantizer(w, to_numpy=True)
+        return q, _to_output_layout(scale, *self._quantization_info()["kernel"])
+
+    def _dequantize_weight(self, q, scale):
+        transpose, expand, squeeze = self._quantization_info()["kernel"]
+        if squeeze:
+            scale = jnp.expand_dims(scale, tuple(squeeze))
+        if expand:
+            scale = jnp.squeeze(scale, tuple(expand))
+        if transpose:
+            scale = jnp.transpose(scale, np.argsort(transpose))
+        return q / scale
 
     def get_config(self):
         return {
@@ -295,17 +361,45 @@ class EinsumDense(_lora.LoRA, Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
             **self._lora_config(),
+            **self._quantize_config(),
         }
 
     @classmethod
     def from_config(cls, config: dict) -> EinsumDense:
-        config = dict(config)
-        # Keras 3.12+ writes a quantization entry; only the unquantized layer exists here.
-        if config.get("quantization_config") is not None:
-            raise ValueError(
-                f"EinsumDense '{config.get('name')}' was saved quantized "
-                f"(quantization_config={config['quantization_config']!r}); kerax loads only "
-                "unquantized EinsumDense layers."
-            )
-        config.pop("quantization_config", None)
         return cls(**config)
+
+
+def _to_output_layout(scale: Any, transpose: list, expand: list, squeeze: list) -> Any:
+    """A scale with the reduced axes kept (size 1) laid out to broadcast against the
+    output, as Keras's ``_adjust_scale_for_quant`` does."""
+    xp = np if isinstance(scale, np.ndarray) else jnp
+    if transpose:
+        scale = xp.transpose(scale, transpose)
+    if expand:
+        scale = xp.expand_dims(scale, tuple(expand))
+    if squeeze:
+        scale = xp.squeeze(scale, tuple(squeeze))
+    return scale
+
+
+def _analyze_quantization(inp: str, ker: str, out: str) -> dict:
+    """Keras's ``_analyze_quantization_info`` for full specs (ellipsis spelt out): the
+    reduced axes of the input and kernel, and the transpose / expand / squeeze steps that
+    lay each one's scale out like the output. Where an operand reduces more axes than
+    the output has new ones, Keras reuses the last insertion index; so does this."""
+    index = out.find(ker[-1])  # Keras's loop variable, carried between the loops below
+    steps = {}
+    for name, spec in (("input", inp), ("kernel", ker)):
+        reduced = [i for i, d in enumerate(spec) if d not in out]
+        expand = [i for i, d in enumerate(out) if d not in spec]
+        transpose = [spec.index(d) for d in out if d in spec]
+        squeeze = []
+        for axis in reduced:
+            if expand:
+                index = expand.pop(0)
+            else:
+                squeeze.append(axis)
+            transpose.insert(index, axis)
+        steps[name] = (transpose, expand, squeeze)
+        steps[f"{name}_reduced"] = reduced
+    return steps

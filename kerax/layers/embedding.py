@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import _warnings, constraints, initializers, regularizers
-from kerax.layers import _lora
+from kerax.layers import _lora, _quantize
 from kerax.layers.base import Layer
 
 
@@ -28,7 +28,7 @@ def _check_dim(value: Any, arg: str) -> int:
     return int(value)
 
 
-class Embedding(_lora.LoRA, Layer):
+class Embedding(_quantize.Quantizable, _lora.LoRA, Layer):
     """Turns integer indices into dense vectors: row ``i`` of ``embeddings`` for index ``i``.
 
     Args:
@@ -50,6 +50,10 @@ class Embedding(_lora.LoRA, Layer):
             ``(rank, output_dim)``) is trained instead.
         lora_alpha: the LoRA update's scale is ``lora_alpha / lora_rank`` (default
             ``lora_rank``).
+        quantization_config: the ``keras.quantizers`` config of a quantized layer.
+            ``quantize("int8")`` makes ``embeddings`` int8 with one scale per row
+            (``embeddings_scale``, shape ``(input_dim,)``); ``quantize("int4")``
+            packs each row two values per byte, as Keras does.
 
     Inputs of any integer dtype; floating inputs are cast to int32 as Keras does.
     Indices outside ``[0, input_dim)`` give NaN rows (JAX's gather fills them).
@@ -89,12 +93,8 @@ class Embedding(_lora.LoRA, Layer):
                 "Embedding argument `input_length` is deprecated (as in Keras 3) and "
                 "ignored. Just remove it; give the input shape with keras.Input instead."
             )
-        if quantization_config is not None:
-            raise ValueError(
-                "kerax's Embedding does not quantize its weights. Received: "
-                f"quantization_config={quantization_config!r}; pass None."
-            )
         super().__init__(**kwargs)
+        self._set_quantization_config(quantization_config)
         self.input_dim = _check_dim(input_dim, "input_dim")
         self.output_dim = _check_dim(output_dim, "output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -118,20 +118,63 @@ class Embedding(_lora.LoRA, Layer):
     def build(self, input_shape=None):
         if self.built:
             return
-        self.embeddings = self.add_weight(
-            shape=(self.input_dim, self.output_dim),
-            initializer=self.embeddings_initializer,
-            regularizer=self.embeddings_regularizer,
-            constraint=self.embeddings_constraint,
-            name="embeddings",
-        )
+        if self.quantization_mode is not None:
+            self._build_quantized((self.input_dim, self.output_dim))
+        else:
+            self.embeddings = self.add_weight(
+                shape=(self.input_dim, self.output_dim),
+                initializer=self.embeddings_initializer,
+                regularizer=self.embeddings_regularizer,
+                constraint=self.embeddings_constraint,
+                name="embeddings",
+            )
         self.built = True
         self._build_lora()
 
     def call(self, inputs):
         if not jnp.issubdtype(inputs.dtype, jnp.integer):
             inputs = inputs.astype(jnp.int32)
+        if self.quantization_mode is not None:
+            return self._quantized_lookup(inputs)
         return jnp.take(self.embeddings, inputs, axis=0).astype(self.compute_dtype)
+
+    def _quantized_lookup(self, inputs):
+        # No custom gradient: nothing upstream of the indices is differentiable.
+        arrays, compute = self._quantized_arrays(), self.compute_dtype
+        q = arrays["weight"]
+        if self.quantization_mode == "int4":
+            q = self._int4_unpacked(q)
+        rows = jnp.take(q, inputs, axis=0).astype(compute)
+        scale = jnp.take(arrays["scale"], inputs, axis=0)
+        if "zero" in arrays:  # int4 in groups of output features
+            zero = jnp.take(arrays["zero"], inputs, axis=0)
+            out = _quantize.dequantize_groups(rows, scale, zero, arrays["g_idx"], axis=-1)
+        else:
+            out = rows / scale[..., None]
+        if self.lora_enabled:
+            a_name, b_name = self._lora_names()
+            a, b = getattr(self, a_name), getattr(self, b_name)
+            lora = jnp.matmul(jnp.take(a, inputs, axis=0), b)
+            out = (out + (self.lora_alpha / self.lora_rank) * lora).astype(self.compute_dtype)
+        return out
+
+    # -- quantization: int8 scales per row; int4 packs each row (as Keras) --------------
+    _int4_transposed = True
+
+    def _scale_shape(self, weight_shape):
+        return (weight_shape[0],)
+
+    def _default_weight_quantizer(self):
+        from kerax.quantizers import AbsMaxQuantizer
+
+        return AbsMaxQuantizer(axis=-1)
+
+    def _quantize_weight(self, w, quantizer):
+        q, scale = quantizer(w, to_numpy=True)
+        return q, jnp.squeeze(scale, axis=-1)
+
+    def _dequantize_weight(self, q, scale):
+        return q / scale[:, None]
 
     def compute_mask(self, inputs, previous_mask=None):
         if not self.mask_zero:
@@ -148,8 +191,8 @@ class Embedding(_lora.LoRA, Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
-            "quantization_config": None,
             **self._lora_config(),
+            **self._quantize_config(),
         }
 
 
@@ -297,6 +340,17 @@ class ReversibleEmbedding(Embedding):
 
     def compute_mask(self, inputs, previous_mask=None):
         return None if self.__dict__["_reversed"] else super().compute_mask(inputs, previous_mask)
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        # The reverse projection would read the integer table as floats.
+        raise NotImplementedError(
+            f"Layer '{self.name}': kerax does not quantize ReversibleEmbedding yet (its "
+            "reverse projection has no quantized path). Keep it in a float dtype policy; "
+            "model.quantize() skips it with a warning."
+        )
+
+    def _build_quantized(self, weight_shape, folder=None):
+        self.quantize()  # built with a quantized policy: the same error
 
     def get_config(self):
         return {

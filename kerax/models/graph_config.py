@@ -24,6 +24,7 @@ import jax
 import numpy as np
 
 from kerax import _graph, _serialization
+from kerax import mixed_precision as _dtypes
 from kerax.layers.core import InputLayer
 
 
@@ -372,7 +373,7 @@ def sequential_get_config(model: Any) -> dict:
     config = {
         "name": model.name,
         "trainable": model.trainable,
-        "dtype": model.dtype_policy.name,
+        "dtype": _dtypes.serialize(model.dtype_policy),
         "layers": layers,
     }
     if model._input_layer is not None:

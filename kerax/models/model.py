@@ -387,6 +387,70 @@ class Model(Trainer, Layer):
 
         compile_from_config(self, config)
 
+    # -- quantization (kerax.layers._quantize) -------------------------------------------
+    def quantize(self, mode: Any = None, config: Any = None, filters: Any = None, **kwargs):
+        """Quantize the weights of every layer that supports it (Keras's
+        ``model.quantize``): Dense, EinsumDense and Embedding, to int8 or int4.
+
+        Other layers are skipped with a warning, as Keras does. The model stays usable:
+        ``predict`` uses the int8 weights and ``fit`` trains what is still trainable
+        (biases, unquantized layers, LoRA factors) from a fresh optimizer state.
+
+        Args:
+            mode: ``"int8"`` or ``"int4"``; optional when ``config`` is given.
+            config: a ``keras.quantizers.Int8QuantizationConfig`` or
+                ``Int4QuantizationConfig``.
+            filters: quantize only the layers whose name matches this regex (or any of
+                a list of them), or for which this callable returns True.
+
+        Raises:
+            ValueError: bad arguments, an unbuilt model or an already quantized layer.
+            NotImplementedError: the float8, gptq and awq modes.
+        """
+        import re
+
+        from kerax import _warnings
+        from kerax.quantizers import _config
+
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to quantize(): {kwargs}")
+        if filters is not None and not isinstance(filters, (str, list, tuple)):
+            if not callable(filters):
+                raise ValueError(
+                    "The `filters` argument must be a regex string, a list of regex strings "
+                    f"or a callable. Received: {type(filters).__name__}"
+                )
+        config = _config.resolve(mode, config)
+        if not self.built:
+            raise ValueError(
+                f"Cannot quantize model '{self.name}': it is not built yet. Build it first "
+                "(give it a keras.Input, call it on data, or call build(input_shape))."
+            )
+
+        def selected(layer: Layer) -> bool:
+            if filters is None:
+                return True
+            if isinstance(filters, str):
+                return bool(re.search(filters, layer.name))
+            if isinstance(filters, (list, tuple)):
+                return any(re.search(p, layer.name) for p in filters)
+            return bool(filters(layer))
+
+        modified = False
+        for layer in self._flat_layers():
+            if layer is self or layer._layers or not selected(layer):
+                continue
+            try:
+                layer.quantize(config.mode, type_check=type_check, config=config)
+                modified = True
+            except NotImplementedError as e:
+                _warnings.warn(str(e))
+        if modified:  # new variables, new call paths: compile the steps afresh
+            self._engines = {}
+            self.__dict__["_engines_layout"] = None
+            self._opt_state = None
+
     # -- saving (kerax.saving: Keras 3 .keras and .weights.h5 files) ------------------
     def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
         """Save architecture, weights, compile config and optimizer state to a .keras file.

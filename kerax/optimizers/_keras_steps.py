@@ -95,10 +95,11 @@ class KerasSteps:
         names = [name] if isinstance(name, str) else list(name)
         many = isinstance(initializer, (list, tuple))
         inits = initializer if many else [initializer] * len(names)
-        lists = tuple(
-            [self.add_variable_from_reference(v, n, init) for v in trainable_variables]
-            for n, init in zip(names, inits, strict=True)
-        )
+        pairs = list(zip(names, inits, strict=True))
+        lists: tuple[list, ...] = tuple([] for _ in pairs)
+        for v in trainable_variables:  # created interleaved, in Keras's order
+            for out, (n, init) in zip(lists, pairs):
+                out.append(self.add_variable_from_reference(v, n, init))
         return lists[0] if isinstance(name, str) else lists
 
     def _get_variable_index(self, variable: Variable) -> int:

@@ -405,23 +405,34 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
     def apply(self, grads, trainable_variables) -> None:
         """Update ``trainable_variables`` (objects with ``value``/``assign``) in place.
 
+        Inside a ``keras.StatelessScope`` the new values are recorded in the scope and
+        the optimizer's own state (moments, iterations: arrays, not Variables, in kerax)
+        is used but not advanced; ``stateless_apply`` carries it.
+
         Raises:
             ValueError: if called with other variables than the first time.
         """
+        from kerax._keras_scopes import StatelessScope, get_stateless_scope
+
         ids = tuple(id(v) for v in trainable_variables)
         values = [jnp.asarray(v.value) for v in trainable_variables]
-        if self._eager is None:
+        eager = self._eager
+        if eager is None:
             self._bind_paths({str(i): v for i, v in enumerate(trainable_variables)})
-            self._eager = (ids, self.init(values), jax.jit(self.update))
-        elif self._eager[0] != ids:
+            eager = (ids, self.init(values), jax.jit(self.update))
+        elif eager[0] != ids:
             raise ValueError(
                 f"{type(self).__name__}.apply was first called with other "
                 "variables. Create a new optimizer for a new set of variables."
             )
-        ids, state, step = self._eager
-        updates, state = step([jnp.asarray(g) for g in grads], self.sync_state(state), values)
+        ids, state, step = eager
+        stateless = isinstance(get_stateless_scope(), StatelessScope)
+        state = self.with_pending(state) if stateless else self.sync_state(state)
+        updates, state = step([jnp.asarray(g) for g in grads], state, values)
         for variable, value, update in zip(trainable_variables, values, updates, strict=True):
             variable.assign(value + update)
+        if stateless:
+            return
         self._eager = (ids, state, step)
         self.observe_state(state)
 

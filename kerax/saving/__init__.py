@@ -15,6 +15,7 @@ from kerax import _lazy
 
 __all__ = [
     "CustomObjectScope",
+    "KerasFileEditor",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
@@ -43,6 +44,7 @@ __getattr__, __dir__ = _lazy.attach(
                 "register_keras_serializable",
             ),
             "kerax.saving.checkpoint": ("restore_checkpoint", "save_checkpoint"),
+            "kerax.saving.file_editor": ("KerasFileEditor",),
             "kerax.saving.saving_api": ("load_model", "load_weights", "save_model", "save_weights"),
             "kerax.saving.serialization": ("deserialize_keras_object", "serialize_keras_object"),
         }

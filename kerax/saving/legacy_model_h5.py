@@ -39,7 +39,8 @@ from kerax.saving.weights_h5 import _unique, read_array, require_built, write_ar
 
 __all__ = ["load_legacy_model", "save_legacy_model"]
 
-# The Keras format kerax writes; readers check only the major version ("1" is converted).
+# The Keras format kerax writes (its .h5 attributes and its .keras metadata say so);
+# readers check only the major version ("1" is converted).
 KERAS_VERSION = "3"
 _HEADER_LIMIT = 64512  # bytes per attribute, as Keras splits them
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"

@@ -1,26 +1,31 @@
 """Optimizer state in a weights file: Keras 3's variable list, and kerax's exact pytree.
 
 Keras 3 saves an optimizer as one flat list under ``optimizer/vars``: the iteration
-count, the learning rate (unless it is a schedule), then the slot variables, in an
-order each optimizer defines (Adam: momentum and velocity interleaved per trainable
+count, the learning rate (unless it is a schedule), the weight averages (``use_ema``)
+and gradient accumulators (``gradient_accumulation_steps``), then the slot variables in
+an order each optimizer defines (Adam: momentum and velocity interleaved per trainable
 variable, in ``model.trainable_variables`` order; RMSprop: all velocities, then all
-momentums ...). kerax's state is an optax pytree. For the optimizers whose layout is
-known, the slots of the pytree (subtrees shaped like the parameters) are written in
-Keras's order, so a Keras model resumes from a kerax file and back.
+momentums; Adafactor: r, c, v per variable; a Keras-style custom optimizer: its
+variables in creation order; a MultiOptimizer: its own two, then each sub-optimizer's
+list). kerax's state is an optax pytree. For the optimizers whose layout is known, the
+slots of the pytree (subtrees with one array per parameter) are written in Keras's
+order, so a Keras model resumes from a kerax file and back.
 
 When that list does not hold the whole kerax state (an optimizer Keras lays out
-differently, EMA or gradient accumulation, changed hyper-parameters) the pytree's
-leaves are also written under ``optimizer/kerax_state``, which kerax reads first; a
-kerax model always resumes exactly where it stopped.
+differently, changed hyper-parameters) the pytree's leaves are also written under
+``optimizer/kerax_state``, which kerax reads first; a kerax model always resumes
+exactly where it stopped.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax.tree_util import DictKey, GetAttrKey, SequenceKey
 
 from kerax import _warnings
@@ -32,18 +37,51 @@ _TAIL = {"Nadam": 1}  # Keras's Nadam keeps its momentum-schedule product last
 def _negated(opt: Any) -> set[int]:
     """kerax slots Keras stores with the opposite sign (optax traces hold ``-lr * g``)."""
     if type(opt).__name__ == "RMSprop" and opt.momentum:
-        return {2 if opt.centered else 1}
+        return {(2 if opt.centered else 1) + int(opt.use_ema)}
     return set()
 
 
-def _groups(opt: Any, n_slots: int) -> list[list[int]] | None:
-    """Keras's slot order for ``opt`` as groups of kerax slot indices (interleaved)."""
-    if opt.use_ema or opt.gradient_accumulation_steps:
+class _PerVariable(NamedTuple):
+    """Keras variables that are not one kerax slot each (their number and shape depend
+    on the variable): ``write(shape, slots) -> arrays`` and ``read(shape, arrays,
+    old slots) -> slots`` (None keeps the old value), with ``slots`` the values of the
+    kerax slots ``self.slots`` for one variable (None where it has none)."""
+
+    slots: list[int]
+    write: Callable[[tuple, list], list]
+    read: Callable[[tuple, list, list], list]
+
+
+def _groups(opt: Any, prefixes: list[tuple]) -> list | None:
+    """Keras's slot order for ``opt``: groups of kerax slot indices, written per
+    variable in Keras's variable order (interleaved), or :class:`_PerVariable` ones.
+
+    Keras's base optimizer creates the weight averages (``use_ema``) and the gradient
+    accumulators first, then the optimizer's own slots; kerax's pytree holds the average
+    first (the EMA wraps the optimizer) and the accumulators last (``optax.MultiSteps``
+    keeps them after the state it wraps).
+    """
+    ema, acc = int(opt.use_ema), int(bool(opt.gradient_accumulation_steps))
+    own_prefixes = prefixes[ema : len(prefixes) - acc]
+    own = _own_groups(opt, len(own_prefixes), own_prefixes)
+    if own is None:
         return None
+    shifted = [
+        g._replace(slots=[s + ema if s >= 0 else s for s in g.slots])
+        if isinstance(g, _PerVariable)
+        else [s + ema for s in g]
+        for g in own
+    ]
+    return [[0]] * ema + [[len(prefixes) - 1]] * acc + shifted
+
+
+def _own_groups(opt: Any, n_slots: int, prefixes: list[tuple]) -> list | None:
     name = type(opt).__name__
+    if opt._has_update_step():  # its slots are a tuple, taken in :func:`_custom_order`
+        return [] if n_slots == 0 else None
     if name in ("Adam", "AdamW"):
         return {2: [[0, 1]], 3: [[0, 1], [2]]}.get(n_slots)
-    if name in ("Adamax", "Adadelta", "Ftrl", "Nadam", "ScheduleFreeAdamW"):
+    if name in ("Adamax", "Adadelta", "Ftrl", "Nadam", "ScheduleFreeAdamW", "Lamb"):
         return [[0, 1]] if n_slots == 2 else None
     if name in ("SGD", "Adagrad", "Lion"):
         return {0: [], 1: [[0]]}.get(n_slots)
@@ -58,19 +96,90 @@ def _groups(opt: Any, n_slots: int) -> list[list[int]] | None:
         }
         expected = 1 + centered + momentum
         return layouts[(centered, momentum)] if n_slots == expected else None
+    if name == "Adafactor":  # kerax: v_row, v_col, v (optax.scale_by_factored_rms)
+        group = _PerVariable([0, 1, 2], _adafactor_write, _adafactor_read)
+        return [group] if n_slots == 3 else None
+    if name == "Muon":
+        return _muon_groups(prefixes)
     return None
 
 
+def _adafactor_axes(shape: tuple) -> bool:
+    """Whether optax's ``v_row`` is Keras's ``r`` (the mean over the last axis) rather
+    than its ``c``. optax factors a tensor's two largest axes, Keras its last two: the
+    layouts agree only when those are the same axes."""
+    d1, d0 = (int(d) for d in np.argsort(shape)[-2:])  # as optax picks them
+    if {d0, d1} != {len(shape) - 1, len(shape) - 2}:
+        raise ValueError(f"optax and Keras factor a weight of shape {shape} differently")
+    return d0 == len(shape) - 1
+
+
+def _adafactor_write(shape: tuple, slots: list) -> list:
+    v_row, v_col, v = slots
+    if len(shape) < 2:  # Keras keeps two int32 zeros in place of the factors
+        return [np.asarray(0, np.int32), np.asarray(0, np.int32), v]
+    r, c = (v_row, v_col) if _adafactor_axes(shape) else (v_col, v_row)
+    # Keras's v of a factored weight is derived from r and c (it recomputes it each
+    # step); zeros before the first step.
+    mean = r.mean(axis=-1, keepdims=True)
+    ratio = np.divide(r, mean, out=np.zeros_like(r), where=mean != 0)
+    return [r, c, ratio[..., None] * c[..., None, :]]
+
+
+def _adafactor_read(shape: tuple, arrays: list, olds: list) -> list:
+    r, c, v = arrays
+    if len(shape) < 2:
+        return [None, None, v]
+    return [r, c, None] if _adafactor_axes(shape) else [c, r, None]
+
+
+def _muon_groups(prefixes: list[tuple]) -> list | None:
+    """kerax's Muon partitions the weights: Adam's ``mu``/``nu`` for some, an
+    ``optax.trace`` (Keras's momentum) and ``scale_by_muon``'s last gradient (``beta=0``:
+    no state) for the matrices. Keras keeps a momentum per weight, then a velocity for
+    Adam's."""
+    names = {}
+    for i, prefix in enumerate(prefixes):
+        keys = [getattr(k, "key", None) for k in prefix]
+        group = "adam" if "adam" in keys else "muon"
+        names[(group, getattr(prefix[-1], "name", None))] = i
+    wanted = [("adam", "mu"), ("adam", "nu"), ("muon", "trace")]
+    if set(names) - {*wanted, ("muon", "mu")} or len(names) != len(prefixes):
+        return None
+    slots = [names.get(key, -1) for key in wanted]
+
+    def write(shape: tuple, values: list) -> list:
+        mu, nu, trace = values
+        return [trace] if mu is None else [mu, nu]
+
+    def read(shape: tuple, arrays: list, olds: list) -> list:
+        return [None, None, arrays[0]] if olds[0] is None else [*arrays, None]
+
+    return [_PerVariable(slots, write, read)]
+
+
 # -- reading the pytree ------------------------------------------------------------------------
-def _slot_prefixes(state: Any, params: Any) -> list[tuple]:
+def _slot_prefixes(state: Any, params: Any, loose: bool = False) -> list[tuple]:
+    """The paths of the subtrees of ``state`` that hold one array per variable: shaped
+    like it, or with ``loose`` any shape, and some variables left out
+    (``optax.MaskedNode``: a slot of one group of an ``optax.partition``)."""
     params_def = jax.tree_util.tree_structure(params)
     shapes = [np.shape(p) for p in jax.tree_util.tree_leaves(params)]
     found: list[tuple] = []
 
     def is_slot(x: Any) -> bool:
-        if not isinstance(x, dict) or jax.tree_util.tree_structure(x) != params_def:
+        if not isinstance(x, dict):
             return False
-        return [np.shape(v) for v in jax.tree_util.tree_leaves(x)] == shapes
+        if not loose:
+            if jax.tree_util.tree_structure(x) != params_def:
+                return False
+            return [np.shape(v) for v in jax.tree_util.tree_leaves(x)] == shapes
+        try:
+            parts = params_def.flatten_up_to(x)
+        except (ValueError, TypeError):
+            return False
+        arrays = [p for p in parts if not isinstance(p, optax.MaskedNode)]
+        return bool(arrays) and all(hasattr(p, "shape") for p in arrays)
 
     def visit(x: Any, path: tuple) -> None:
         if is_slot(x):
@@ -91,11 +200,11 @@ def _slot_prefixes(state: Any, params: Any) -> list[tuple]:
     return found
 
 
-def _roles(state: Any, params: Any) -> tuple[list, list, list[tuple]]:
+def _roles(state: Any, params: Any, loose: bool = False) -> tuple[list, list, list[tuple]]:
     """``(flat, roles, slot prefixes)``: each leaf's role in Keras's list, for the
     per-variable view of ``state`` (flat slots split by variable)."""
     state = _flat.per_variable(state, params)
-    prefixes = _slot_prefixes(state, params)
+    prefixes = _slot_prefixes(state, params, loose)
     flat = jax.tree_util.tree_flatten_with_path(state)[0]
     roles = []
     for path, _ in flat:
@@ -108,8 +217,14 @@ def _roles(state: Any, params: Any) -> tuple[list, list, list[tuple]]:
             names = [getattr(k, "name", None) for k in path]
             if "hyperparams" in names:
                 role = ("hyper", path[names.index("hyperparams") + 1].key)
-            elif names and names[-1] == "count":
-                role = ("count",)
+            elif names and names[-1] in ("count", "steps"):
+                # Counts inside a gradient accumulation count updates, the others
+                # micro-steps (Keras's ``iteration`` variable).
+                role = ("count", "inner_opt_state" in names)
+            elif names and names[-1] in ("mini_step", "gradient_step"):
+                role = (names[-1],)
+            elif names and names[-1] == "ns_coeffs":  # Muon's constants, not state
+                role = ("const",)
         roles.append(role)
     return flat, roles, prefixes
 
@@ -134,27 +249,98 @@ def _trainable_paths(model: Any) -> list[tuple[str, ...]]:
     return [paths[id(v)] for v in order if v.trainable and id(v) in paths]
 
 
-def _layout(model: Any, state: Any, params: Any):
-    opt = model.optimizer
-    flat, roles, prefixes = _roles(state, params)
-    groups = _groups(opt, len(prefixes))
+def _layout(opt: Any, state: Any, params: Any, var_paths: list):
+    flat, roles, prefixes = _roles(state, params, loose=True)
+    groups = _groups(opt, prefixes)
     tails = [i for i, r in enumerate(roles) if r[0] == "tail"]
-    if groups is None or len(tails) != _TAIL.get(type(opt).__name__, 0):
+    if groups is None:
         return None
-    return flat, roles, groups, tails, _trainable_paths(model)
+    if opt._has_update_step():  # a Keras-style optimizer: its slots, in Keras's order
+        order = _custom_order(opt, params, var_paths)
+        if order is None or len(order) != len(tails):
+            return None
+        tails = [tails[i] for i in order]
+    elif len(tails) != _TAIL.get(type(opt).__name__, 0):
+        return None
+    shapes = {path: np.shape(leaf) for path, leaf in _by_path(params).items()}
+    return flat, roles, groups, tails, len(prefixes), shapes
+
+
+def _by_path(params: Any) -> dict[tuple, Any]:
+    """The leaves of ``params`` by their path of keys, in flattening order."""
+    flat = jax.tree_util.tree_flatten_with_path(params)[0]
+    return {tuple(k.key for k in path): leaf for path, leaf in flat}
+
+
+def _custom_order(opt: Any, params: Any, var_paths: list) -> list[int] | None:
+    """Where each slot of a Keras-style optimizer (``build`` + ``update_step``) is in
+    kerax's state, in the order Keras creates them. kerax builds it on the parameter
+    pytree's leaves, Keras on ``model.trainable_variables``; the slots of the two builds
+    are matched by name and shape (None when that is ambiguous and the orders differ)."""
+    from kerax.optimizers._keras_steps import KerasSteps, _stand_in
+
+    leaves = _by_path(params)
+    if sorted(leaves) != sorted(var_paths):
+        return None
+    saved = dict(opt.__dict__)  # build() rebinds the optimizer's attributes
+    try:
+        opt._build_for(params)
+        ours = [(v.name, tuple(v.shape)) for v in opt._slots]
+        opt.built, opt._slots = False, []
+        refs = [_stand_in("/".join(p), leaves[p]) for p in var_paths]
+        opt.build(refs)
+        if not opt.built:
+            KerasSteps.build(opt, refs)
+        theirs = [(v.name, tuple(v.shape)) for v in opt._slots]
+    finally:
+        opt.__dict__.clear()
+        opt.__dict__.update(saved)
+    if ours == theirs:
+        return list(range(len(ours)))
+    if len(set(ours)) != len(ours) or sorted(ours) != sorted(theirs):
+        return None
+    return [ours.index(key) for key in theirs]
+
+
+def _counts(opt: Any, iterations: int) -> dict[tuple, int]:
+    """Each count role's value after ``iterations`` micro-steps (Keras's ``iteration``)."""
+    every = opt.gradient_accumulation_steps or 1
+    updates, mini = divmod(iterations, every)
+    out = {("count", False): iterations, ("count", True): updates}
+    out.update({("mini_step",): mini, ("gradient_step",): updates})
+    return out
+
+
+def _factors(opt: Any, n_slots: int, iterations: int) -> dict[int, float]:
+    """kerax slot -> the factor that turns it into Keras's variable: optax traces hold
+    ``-lr * g`` where Keras keeps ``lr * g``, and ``optax.MultiSteps`` accumulates the
+    mean of the gradients where Keras keeps their sum."""
+    out = {s: -1.0 for s in _negated(opt)}
+    if opt.gradient_accumulation_steps:
+        out[n_slots - 1] = float(iterations % opt.gradient_accumulation_steps)
+    return out
 
 
 def _keras_list(model: Any, state: Any, params: Any) -> tuple[list | None, bool]:
     """Keras's variable list for ``state`` and whether it holds the state exactly."""
-    layout = _layout(model, state, params)
+    return _list_for(model.optimizer, state, params, _trainable_paths(model))
+
+
+def _list_for(opt: Any, state: Any, params: Any, var_paths: list) -> tuple[list | None, bool]:
+    from kerax.optimizers.multi_optimizer import MultiOptimizerState
+
+    if isinstance(state, MultiOptimizerState):
+        return _multi_list(opt, state, params, var_paths)
+    layout = _layout(opt, state, params, var_paths)
     if layout is None:
         return None, False
-    flat, roles, groups, tails, var_paths = layout
-    opt = model.optimizer
-    counts = [np.asarray(v) for (_, v), r in zip(flat, roles) if r[0] == "count"]
+    flat, roles, groups, tails, n_slots, shapes = layout
+    counts = {r: int(np.asarray(v)) for (_, v), r in zip(flat, roles) if r[0] in _COUNTS}
     hyper = {r[1]: np.asarray(v) for (_, v), r in zip(flat, roles) if r[0] == "hyper"}
-    iterations = int(counts[0]) if counts else opt.iterations
-    exact = all(int(c) == iterations for c in counts)
+    outer = [int(np.asarray(v)) for (_, v), r in zip(flat, roles) if r == ("count", False)]
+    iterations = outer[0] if outer else int(opt.iterations)
+    expected = _counts(opt, iterations)
+    exact = all(value == expected[role] for role, value in counts.items())
     schedule = callable(opt._learning_rate)
     # A loaded optimizer is rebuilt from its config: the other hyper-parameters in the
     # state must be what that config gives, or the Keras list alone is not enough.
@@ -165,51 +351,160 @@ def _keras_list(model: Any, state: Any, params: Any) -> tuple[list | None, bool]
     out = [np.asarray(iterations, np.int32)]
     if not schedule:
         out.append(np.asarray(hyper.get("learning_rate", opt.learning_rate), np.float32))
-    slots = {r[1:]: v for (_, v), r in zip(flat, roles) if r[0] == "slot"}
-    flip = _negated(opt)
+    slots = {r[1:]: np.asarray(v) for (_, v), r in zip(flat, roles) if r[0] == "slot"}
+    factors = _factors(opt, n_slots, iterations)
     for group in groups:
         for path in var_paths:
-            out.extend(np.asarray(slots[(s, path)]) * (-1 if s in flip else 1) for s in group)
+            if isinstance(group, _PerVariable):
+                out.extend(group.write(shapes[path], [slots.get((s, path)) for s in group.slots]))
+            else:
+                out.extend(slots[(s, path)] * factors.get(s, 1) for s in group)
     out.extend(np.asarray(flat[i][1]) for i in tails)
     return out, exact
 
 
+_COUNTS = ("count", "mini_step", "gradient_step")
+
+
 def _from_keras_list(model: Any, template: Any, params: Any, arrays: list) -> Any | None:
-    layout = _layout(model, template, params)
-    if layout is None:
+    return _state_from_list(model.optimizer, template, params, _trainable_paths(model), arrays)
+
+
+def _state_from_list(
+    opt: Any, template: Any, params: Any, var_paths: list, arrays: list
+) -> Any | None:
+    from kerax.optimizers.multi_optimizer import MultiOptimizerState
+
+    if isinstance(template, MultiOptimizerState):
+        return _multi_state(opt, template, params, var_paths, arrays)
+    layout = _layout(opt, template, params, var_paths)
+    if layout is None or len(arrays) != len(_list_for(opt, template, params, var_paths)[0]):
         return None
-    flat, roles, groups, tails, var_paths = layout
-    schedule = callable(model.optimizer._learning_rate)
-    expected = 1 + (not schedule) + sum(len(g) for g in groups) * len(var_paths) + len(tails)
-    if len(arrays) != expected:
-        return None
+    flat, roles, groups, tails, n_slots, shapes = layout
     iterations, pos = int(np.asarray(arrays[0])), 1
     hyper = {}
-    if not schedule:
+    if not callable(opt._learning_rate):
         hyper["learning_rate"], pos = arrays[1], 2
     else:
-        hyper["learning_rate"] = model.optimizer._learning_rate(max(iterations - 1, 0))
+        hyper["learning_rate"] = opt._learning_rate(max(iterations - 1, 0))
+    old_slots = {r[1:]: np.asarray(v) for (_, v), r in zip(flat, roles) if r[0] == "slot"}
     slots = {}
-    flip = _negated(model.optimizer)
+    factors = _factors(opt, n_slots, iterations)
     for group in groups:
         for path in var_paths:
+            if isinstance(group, _PerVariable):
+                olds = [old_slots.get((s, path)) for s in group.slots]
+                size = len(group.write(shapes[path], olds))
+                values = [np.asarray(a) for a in arrays[pos : pos + size]]
+                news = group.read(shapes[path], values, olds)
+                slots.update({(s, path): v for s, v in zip(group.slots, news) if v is not None})
+                pos += size
+                continue
             for s in group:
-                slots[(s, path)] = np.asarray(arrays[pos]) * (-1 if s in flip else 1)
+                factor = factors.get(s, 1)
+                value = np.asarray(arrays[pos])
+                slots[(s, path)] = value / factor if factor else np.zeros_like(value)
                 pos += 1
     tail_values = dict(zip(tails, arrays[pos:]))
+    counts = _counts(opt, iterations)
     leaves = []
     for i, ((_, old), role) in enumerate(zip(flat, roles)):
         new: Any = old
-        if role[0] == "count":
-            new = iterations
+        if role[0] in _COUNTS:
+            new = counts[role]
         elif role[0] == "hyper" and role[1] in hyper:
             new = hyper[role[1]]
         elif role[0] == "slot":
-            new = slots[role[1:]]
+            new = slots.get(role[1:], old)
         elif i in tail_values:
             new = tail_values[i]
         leaves.append(jnp.asarray(new, dtype=jnp.result_type(old)).reshape(jnp.shape(old)))
     return _in_layout(leaves, template, params)
+
+
+# -- MultiOptimizer: its own iteration and (unused) learning rate, then each sub-optimizer's
+# list over the variables it owns, in ``optimizers`` order -------------------------------------
+def _split(opt: Any, params: Any, var_paths: list) -> list[tuple[Any, list]]:
+    """``(masked params, variable paths in Keras's order)`` of each sub-optimizer."""
+    label_of = dict(zip(_by_path(params), opt._labels(params)))
+    labels = list(label_of.values())
+    return [
+        (opt._masked(params, labels, i), [p for p in var_paths if label_of[p] == i])
+        for i in range(len(opt.optimizers))
+    ]
+
+
+def _unbuilt(opt: Any) -> list:
+    """The variables of a sub-optimizer that owns no weight (Keras never builds it)."""
+    rate = [] if callable(opt._learning_rate) else [np.asarray(opt.learning_rate, np.float32)]
+    return [np.asarray(0, np.int32), *rate]
+
+
+def _multi_parts(opt: Any, state: Any, params: Any, var_paths: list) -> tuple[list | None, bool]:
+    """``([(sub-optimizer, its Keras list)], exact)``; None when one has no Keras layout."""
+    parts, exact = [], True
+    for inner, s, (sub_params, sub_paths) in zip(
+        opt.optimizers, state.inner_states, _split(opt, params, var_paths), strict=True
+    ):
+        if isinstance(s, optax.EmptyState):
+            parts.append((inner, _unbuilt(inner)))
+            continue
+        sub, sub_exact = _list_for(inner, s, sub_params, sub_paths)
+        if sub is None:
+            return None, False
+        parts.append((inner, sub))
+        exact = exact and sub_exact
+    return parts, exact
+
+
+def _multi_list(opt: Any, state: Any, params: Any, var_paths: list) -> tuple[list | None, bool]:
+    parts, exact = _multi_parts(opt, state, params, var_paths)
+    if parts is None:
+        return None, False
+    own = [np.asarray(state.count, np.int32), np.asarray(0.0, np.float32)]
+    return own + [a for _, sub in parts for a in sub], exact
+
+
+def _multi_state(opt: Any, template: Any, params: Any, var_paths: list, arrays: list) -> Any:
+    from kerax.optimizers.multi_optimizer import MultiOptimizerState
+
+    pos, states = 2, []
+    for inner, s, (sub_params, sub_paths) in zip(
+        opt.optimizers, template.inner_states, _split(opt, params, var_paths), strict=True
+    ):
+        if isinstance(s, optax.EmptyState):
+            pos += len(_unbuilt(inner))
+            states.append(s)
+            continue
+        size = len(_list_for(inner, s, sub_params, sub_paths)[0] or ())
+        new = _state_from_list(inner, s, sub_params, sub_paths, arrays[pos : pos + size])
+        if not size or new is None:
+            return None
+        pos += size
+        states.append(new)
+    if pos != len(arrays):
+        return None
+    count = jax.device_put(np.asarray(arrays[0], np.int32).reshape(()))
+    return MultiOptimizerState(count, tuple(states))
+
+
+def _write_sub_lists(h5: Any, model: Any, state: Any, params: Any) -> None:
+    """Keras also saves each sub-optimizer of a MultiOptimizer on its own, under
+    ``optimizer/optimizers/<snake_case class name>[_n]``, and reads them back."""
+    from kerax._naming import to_snake_case
+    from kerax.saving.weights_h5 import write_array
+
+    parts, _ = _multi_parts(model.optimizer, state, params, _trainable_paths(model))
+    used: dict[str, int] = {}
+    for inner, sub in parts or ():
+        name = to_snake_case(type(inner).__name__)
+        used[name] = used.get(name, -1) + 1
+        group = h5.create_group(
+            f"optimizer/optimizers/{name}{f'_{used[name]}' if used[name] else ''}/vars"
+        )
+        group.attrs["name"] = inner.name
+        for i, value in enumerate(sub):
+            write_array(group, str(i), value)
 
 
 def _in_layout(leaves: list, template: Any, params: Any) -> Any:
@@ -305,6 +600,7 @@ def write(h5: Any, model: Any) -> None:
     """Write ``model``'s optimizer state under ``optimizer/`` (nothing if not compiled)."""
     from kerax.optimizers import Optimizer
     from kerax.optimizers._utils import _with_hyperparams
+    from kerax.optimizers.multi_optimizer import MultiOptimizerState
     from kerax.saving.weights_h5 import write_array
 
     opt = getattr(model, "optimizer", None)
@@ -326,6 +622,8 @@ def write(h5: Any, model: Any) -> None:
         arrays, exact = None, False
     for i, value in enumerate(arrays or []):
         write_array(group, str(i), value)
+    if arrays is not None and isinstance(state, MultiOptimizerState):
+        _write_sub_lists(h5, model, state, params)
     if not exact and model._opt_state is not None:
         kerax_group = h5.create_group("optimizer/kerax_state")
         for name, value in state_to_arrays(model, state).items():

@@ -116,6 +116,8 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, **kwargs: Any)
     import kerax
 
     metadata = {
+        # The format's Keras version (Keras's own KerasFileEditor reads this key).
+        "keras_version": legacy_model_h5.KERAS_VERSION,
         "kerax_version": kerax.__version__,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     }
@@ -243,6 +245,11 @@ def load_model(
             config = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{path!r} is corrupted: its config.json is not JSON ({e}).") from None
+        if isinstance(config, dict) and config.get("class_name") == "FeatureSpace":
+            from kerax.utils import _feature_specs  # FeatureSpace.save: a layer, not a model
+
+            with safe_mode_scope(safe_mode):
+                return _feature_specs.load(config, archive, path, custom_objects)
         with safe_mode_scope(safe_mode):
             model = deserialize_model(config, custom_objects, compile=compile)
         # Opened writable (an in-memory copy) only to take Keras's tf_idf arrays out.

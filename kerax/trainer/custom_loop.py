@@ -23,6 +23,7 @@ from kerax.callbacks.progbar import fit_callbacks, with_progbar
 from kerax.data import arrays
 from kerax.data.streams import fit_stream, is_stream, unpack
 from kerax.optimizers._stateless import Layout
+from kerax.trainer.engine import keras_logs
 from kerax.trainer.keras_steps import step_context
 from kerax.trainer.runners import check_epochs_of
 from kerax.trainer.setup import should_validate
@@ -31,11 +32,12 @@ from kerax.utils.py_dataset import PyDataset
 
 
 def flat_logs(logs: Any) -> dict:
-    """Keras's logs to Python: nested dicts flattened, scalars as floats, one transfer."""
+    """Keras's logs to Python: keys sorted, nested dicts flattened in their key's
+    place, scalars as floats, one transfer (Keras's ``pythonify_logs``)."""
     flat: dict = {}
 
     def visit(d):
-        for k, v in d.items():
+        for k, v in keras_logs(d).items():
             if isinstance(v, dict):
                 visit(v)
             else:
@@ -329,7 +331,7 @@ class CustomLoop:
                     callback_list,
                     return_dict=True,
                 )
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                logs = keras_logs({**logs, **{f"val_{k}": v for k, v in val_logs.items()}})
             callback_list.on_epoch_end(epoch, logs)
             if m.stop_training:
                 break

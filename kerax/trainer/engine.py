@@ -147,22 +147,23 @@ class Engine:
         return self.metrics.initial_state(), tuple((zero, zero) for _ in range(n_losses))
 
     def logs(self, state: TrainState) -> dict[str, Any]:
-        """Device scalars for the logs: loss first, then metrics (no host sync here)."""
+        """Device scalars for the logs, keys sorted as Keras logs them (no host sync)."""
         return self._logs_of(state.losses, state.metrics)
 
     def _logs_of(self, losses, metrics) -> dict[str, Any]:
         names = ["loss", *self.loss.per_output_names]
         out = {n: _mean_result(s) for n, s in zip(names, losses)}
         out.update(self.metrics.results(metrics))
-        return out
+        return keras_logs(out)
 
     @property
     def log_names(self) -> list[str]:
-        """The logs' keys in Keras's order: the loss, per-output losses, the metrics."""
-        return ["loss", *self.loss.per_output_names, *self.metrics.names]
+        """The logs' keys in Keras's order (sorted, see ``keras_logs``)."""
+        return sorted(["loss", *self.loss.per_output_names, *self.metrics.names])
 
     def logs_fn(self, state: TrainState) -> dict[str, Any]:
-        """``logs`` in one compiled call, keeping Keras's key order (jit sorts dict keys)."""
+        """``logs`` in one compiled call (its values come back as a tuple, in ``log_names``'
+        order)."""
         return dict(zip(self.log_names, self._log_values(state)))
 
     def logs_on_host(self, state: TrainState) -> bool:
@@ -186,7 +187,7 @@ class Engine:
         # results, as Keras logs them (see Setup._reset_attribute_metrics).
         extra = self.model.__dict__.get("_attribute_logs") or {}
         logs.update({k: v for k, v in extra.items() if k not in logs})
-        return logs
+        return keras_logs(logs)
 
     def host_log_values(self, losses, metrics) -> tuple:
         """The log values (``log_names``' order) by NumPy from host copies of the loss
@@ -394,6 +395,14 @@ def _in_layout(state: TrainState, variable_paths: dict[str, str]) -> TrainState:
         state.trainable, state.non_trainable, state.opt_state, variable_paths
     )
     return state.replace(trainable=trainable, non_trainable=non_trainable, opt_state=opt_state)
+
+
+def keras_logs(logs: dict) -> dict:
+    """``logs`` with its keys sorted, the order in which Keras hands logs to callbacks,
+    ``History`` and ``evaluate(return_dict=True)`` (its ``CallbackList`` sorts them, and
+    on JAX its compiled steps return them sorted). ``evaluate``'s list keeps
+    ``metrics_names``' order."""
+    return {k: logs[k] for k in sorted(logs)}
 
 
 def python_logs(logs: dict) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from kerax.callbacks.progbar import with_progbar
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import is_stream
 from kerax.trainer.engine import forward_batch
-from kerax.trainer.predictor import Predictor
+from kerax.trainer.predictor import Predictor, forward_batches
 from kerax.trainer.runners import StreamRunner, whole_steps
 from kerax.trainer.runners import place as _place
 
@@ -56,12 +56,13 @@ class Predicting:
             outputs = self._predict_per_batch(x, batch_size, steps, hooks)
         else:
             outputs = self._predict(x, batch_size, steps)
-            n = len(jax.tree_util.tree_leaves(outputs)[0])
+            total = _predict_steps(x, batch_size, steps)
+            if total is None:  # a stream of unknown length: its outputs' rows
+                n = len(jax.tree_util.tree_leaves(outputs)[0])
+                total = math.ceil(n / int(batch_size or DEFAULT_BATCH))
             # One compiled call, and no callback reads batches: the progress bar is told
             # of the last batch.
-            hooks.on_predict_batch_end(
-                max(math.ceil(n / int(batch_size or DEFAULT_BATCH)) - 1, 0), {"outputs": outputs}
-            )
+            hooks.on_predict_batch_end(max(total - 1, 0), {"outputs": outputs})
         hooks.on_predict_end()
         return outputs
 
@@ -100,18 +101,9 @@ class Predicting:
                 return jax.tree_util.tree_map(lambda a: pad(a) if len(a) < batch_size else a, part)
 
             batches = ((cut(i), min(batch_size, n - i * batch_size)) for i in range(count))
-        forward = forward_batch(self)
-        variables, outputs = self.get_variables(), []
-        for i, (xb, n_valid) in enumerate(batches):
-            hooks.on_predict_batch_begin(i)
-            out = jax.tree_util.tree_map(
-                lambda a, k=n_valid: np.asarray(a[:k]), forward(variables, xb)
-            )
-            outputs.append(out)
-            hooks.on_predict_batch_end(i, {"outputs": out})
-        if not outputs:
-            raise ValueError("predict() received no batches.")
-        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)
+        return forward_batches(
+            self, batches, hooks.on_predict_batch_begin, hooks.on_predict_batch_end
+        )
 
     def _predict(self, x: Any, batch_size: int | None, steps: int | None) -> Any:
         batch_size = int(batch_size or DEFAULT_BATCH)
@@ -141,6 +133,11 @@ class Predicting:
         if self._check_stateful_batch(batch_size, n):
             cut = lambda i: jax.tree_util.tree_map(lambda a: a[i * batch_size :][:batch_size], x)
             return self._predict_carrying_states((cut(i), batch_size) for i in range(steps))
+        if not self._outputs_batch_major(first):  # Keras's batch-by-batch outputs
+            cut = lambda i: jax.tree_util.tree_map(lambda a: a[i * batch_size :][:batch_size], x)
+            return forward_batches(
+                self, ((cut(i), min(batch_size, n - i * batch_size)) for i in range(steps))
+            )
         _, loops_fast = self._forward_spec(first)
         if n >= batch_size and (not loops_fast or dist is not None):
             # Read by one call per window, or laid out over devices: placed once here.
@@ -206,5 +203,47 @@ class Predicting:
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)
 
     def predict_on_batch(self, x):
-        """Outputs for one batch as NumPy arrays."""
-        return self.predict(x, batch_size=arrays.num_samples(arrays.to_arrays(x, "x")), verbose=0)
+        """Outputs for one batch as NumPy arrays (as the model returns them, whatever
+        their first axis)."""
+        x = arrays.to_arrays(x, "x")
+        self._build_from_data(x)
+        if not self._outputs_batch_major(x):
+            return jax.tree_util.tree_map(
+                np.asarray, jax.device_get(forward_batch(self)(self.get_variables(), x))
+            )
+        return self.predict(x, batch_size=arrays.num_samples(x), verbose=0)
+
+    def _outputs_batch_major(self, x_sample: Any) -> bool:
+        """Whether every output's first axis is the batch axis: traced (not run) at two
+        numbers of rows, once per input signature. ``predict`` runs such a model in one pass over
+        all rows; any other (a transpose, a reduction over the batch, a scalar) batch by
+        batch, its outputs joined as Keras joins them (``predictor.forward_batches``).
+        Models with a fixed batch size or stateful layers are taken as batch-major."""
+        leaves = jax.tree_util.tree_leaves(x_sample)
+        key = (
+            jax.tree_util.tree_structure(x_sample),
+            tuple((np.shape(a)[1:], str(getattr(a, "dtype", ""))) for a in leaves),
+        )
+        cache = self.__dict__.setdefault("_batch_major", {})
+        if key not in cache:
+            inputs = getattr(self, "inputs", None) or []
+            fixed = any(getattr(t, "shape", (None,))[:1] != (None,) for t in inputs)
+            cache[key] = fixed or bool(self._state_index()) or self._traced_batch_major(x_sample)
+        return cache[key]
+
+    def _traced_batch_major(self, x_sample: Any) -> bool:
+        # The forward pass predict traces anyway (``_forward_spec``, at some number of
+        # rows), and one more trace at one row more.
+        first = jax.tree_util.tree_leaves(self._forward_spec(x_sample)[0])
+        rows = self._forward_cache[4]
+        if not all(np.ndim(a) and a.shape[0] == rows for a in first):
+            return False
+        sample = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct((rows + 1, *np.shape(a)[1:]), a.dtype), x_sample
+        )
+        forward = lambda v, x: self._apply(v, (x,), False, None)[0]
+        more = jax.eval_shape(forward, self._abstract_variables(), sample)
+        return all(
+            b.shape == (rows + 1, *a.shape[1:])
+            for a, b in zip(first, jax.tree_util.tree_leaves(more))
+        )

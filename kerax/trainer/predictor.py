@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -125,6 +126,67 @@ class Predictor:
             return jax.tree_util.tree_map(assemble, host)
 
         return out, finish
+
+
+def forward_batches(model, batches, on_begin=None, on_end=None) -> Any:
+    """``predict`` batch by batch: each ``(x, n_valid)`` of ``batches`` (``x`` padded to
+    a full batch, its first ``n_valid`` rows real) forwarded, its outputs (NumPy) passed
+    to ``on_end(i, {"outputs": ...})``, and all joined by :func:`join_batches`.
+
+    Outputs whose first axis is the batch axis keep their real rows; others (a
+    transpose, a reduction over the batch) come from the real rows alone, the short
+    last batch unpadded, as Keras computes them.
+    """
+    from kerax.trainer.engine import forward_batch
+
+    forward, variables, outputs, major = forward_batch(model), model.get_variables(), [], None
+    for i, (xb, n) in enumerate(batches):
+        if major is None:
+            major = model._outputs_batch_major(xb)
+        if not major:
+            xb = jax.tree_util.tree_map(lambda a, n=n: a[:n], xb)
+        if on_begin is not None:
+            on_begin(i)
+        out = jax.device_get(forward(variables, xb))
+        out = jax.tree_util.tree_map(lambda a, n=n, m=major: np.asarray(a[:n] if m else a), out)
+        outputs.append(out)
+        if on_end is not None:
+            on_end(i, {"outputs": out})
+    if not outputs:
+        raise ValueError("predict() received no batches.")
+    return join_batches(outputs, model.name)
+
+
+def join_batches(outputs: list, name: str) -> Any:
+    """Each output's batches concatenated along their first axis, as Keras's ``predict``
+    joins them, with a clear error where they cannot be (Keras's is NumPy's)."""
+
+    def join(path, *parts):
+        label = jax.tree_util.keystr(path)
+        where = f"output {label} of model '{name}'" if label else f"the output of model '{name}'"
+        fix = (
+            "Return outputs whose first axis is the batch axis, or call the model "
+            "directly (model(x) or predict_on_batch(x)) to get its outputs for one batch."
+        )
+        if np.ndim(parts[0]) == 0:
+            raise ValueError(
+                f"predict() joins the batches' outputs along their first axis (as Keras "
+                f"does), but {where} is a scalar (shape ()), which has no axis to join "
+                f"along. {fix}"
+            )
+        shapes = {np.shape(a)[1:] for a in parts}
+        if len(shapes) > 1:
+            seen = sorted({np.shape(a) for a in parts})
+            raise ValueError(
+                f"predict() joins the batches' outputs along their first axis (as Keras "
+                f"does), but {where} has shapes {seen} in different batches, which differ "
+                "beyond that axis: its first axis is not the batch axis, and the batches "
+                f"are not all the same size. {fix} A batch_size that divides the number "
+                "of samples gives batches of equal size."
+            )
+        return np.concatenate(parts)
+
+    return jax.tree_util.tree_map_with_path(join, *outputs)
 
 
 def in_place_rows(x, kept: int) -> tuple[int, int] | None:

@@ -333,13 +333,6 @@ class StreamRunner:
         return batch if dist is None else dist.process_batch(batch)
 
     def predict(self, model) -> Any:
-        from kerax.trainer.engine import forward_batch
+        from kerax.trainer.predictor import forward_batches
 
-        outputs = []
-        variables = model.get_variables()
-        for (x, _, _, _), n_valid in self.stream.epoch(self.steps):
-            out = forward_batch(model)(variables, x)
-            outputs.append(jax.tree_util.tree_map(lambda a, n=n_valid: np.asarray(a[:n]), out))
-        if not outputs:
-            raise ValueError("predict() received no batches.")
-        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)
+        return forward_batches(model, ((b[0], n) for b, n in self.stream.epoch(self.steps)))

@@ -63,9 +63,9 @@ class Setup:
             jaxpr, spec = jax.make_jaxpr(
                 lambda v, x: self._apply(v, (x,), False, None)[0], return_shape=True
             )(self._abstract_variables(), x_sample)
-            rows = max(1, jax.tree_util.tree_leaves(x_sample)[0].shape[0])
-            row_bytes = intermediate_bytes(jaxpr.jaxpr) // rows
-            self._forward_cache = (key, spec, loops_are_fast(jaxpr), row_bytes)
+            traced = jax.tree_util.tree_leaves(x_sample)[0].shape[0]
+            row_bytes = intermediate_bytes(jaxpr.jaxpr) // max(1, traced)
+            self._forward_cache = (key, spec, loops_are_fast(jaxpr), row_bytes, traced)
         return self._forward_cache[1], self._forward_cache[2]
 
     def _forward_row_bytes(self, x_sample: Any) -> int:

@@ -22,9 +22,7 @@ from kerax.data import arrays, grain_adapter
 from kerax.data.streams import fit_stream, is_stream
 from kerax.trainer import keras_steps
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, keras2_positional_metrics
-from kerax.trainer.engine import (
-    Engine,
-)
+from kerax.trainer.engine import Engine, keras_logs
 from kerax.trainer.evaluating import Evaluating
 from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
 from kerax.trainer.predictor import Predictor
@@ -408,6 +406,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
                     )
                     callback_list.on_test_end(val_logs)
                     logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
+                    logs = keras_logs(logs)
                 if callbacks:  # user callbacks may read or save the weights
                     self._finish(jax.device_put(state, may_alias=False))  # a copy, no compile
                 callback_list.on_epoch_end(epoch, logs)

@@ -31,6 +31,7 @@ _EXPORTS = {
         "text_dataset_from_directory",
     ),
     "kerax.utils._files": ("get_file",),
+    "kerax.utils.feature_space": ("FeatureSpace",),
     "kerax.utils._numerical": ("normalize", "to_categorical"),
     "kerax.utils._plot": ("model_to_dot", "plot_model"),
     "kerax.utils._rng": ("set_random_seed",),

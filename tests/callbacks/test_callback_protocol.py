@@ -199,3 +199,32 @@ def test_device_reads_per_epoch_unless_a_callback_reads_batches(tmp_path, count_
     ]
     capsys.readouterr()
     assert np.isfinite(model.get_weights()[0]).all()
+
+
+def test_callback_list_hands_on_logs_as_keras_does(keras_oracle):
+    """Sorted keys, nested dicts flattened, scalars as floats; callbacks share one dict."""
+    import jax.numpy as jnp
+
+    def run(lib):
+        seen = []
+
+        class Writes(lib.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                seen.append(dict(logs))
+                logs["extra"] = 1.0
+
+        class Reads(lib.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                seen.append(dict(logs))
+
+        cbs = lib.callbacks.CallbackList([Writes(), Reads()], epochs=1, steps=1, verbose=0)
+        logs = {"val_loss": jnp.float32(0.5), "loss": np.float32(0.25), "acc": 1}
+        cbs.on_epoch_end(0, {**logs, "m": {"z": 2.0, "a": jnp.ones(3)}})
+        return seen
+
+    ours, theirs = run(keras), run(keras_oracle)
+    assert [list(d) for d in ours] == [list(d) for d in theirs]
+    for a, b in zip(ours, theirs):
+        for k in a:
+            assert type(a[k]) is type(b[k]), k
+            np.testing.assert_array_equal(a[k], b[k])

@@ -227,7 +227,8 @@ def test_kerax_optimizer_state_follows_layer_positions_not_names(tmp_path):
         model = kerax.Sequential(
             [kerax.Input((3,)), layers.Dense(3, name=first), layers.Dense(3, name=second)]
         )
-        model.compile(optimizer=kerax.optimizers.Lamb(), loss="mse")  # kerax_state path
+        optimizer = kerax.optimizers.LossScaleOptimizer(kerax.optimizers.Lamb())
+        model.compile(optimizer=optimizer, loss="mse")  # kerax_state path
         return model
 
     trained = make("dense_8", "dense_9")

@@ -37,9 +37,11 @@ class _IndexLookup(_host.HostLayer):
         pad_to_max_tokens=False,
         oov_method="floormod",
         salt=None,
+        has_input_vocabulary=None,  # named, so config pruning keeps a False (learned)
         **kwargs,
     ):
-        has_input_vocabulary = kwargs.pop("has_input_vocabulary", vocabulary is not None)
+        if has_input_vocabulary is None:
+            has_input_vocabulary = vocabulary is not None
         kwargs.pop("vocabulary_size", None)
         kwargs.pop("vocabulary_dtype", None)
         super().__init__(**kwargs)

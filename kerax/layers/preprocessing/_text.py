@@ -89,9 +89,11 @@ class TextVectorization(_host.HostLayer):
         sparse=False,
         ragged=False,
         encoding="utf-8",
+        has_input_vocabulary=None,  # named, so config pruning keeps a False (learned)
         **kwargs,
     ):
-        has_input_vocabulary = kwargs.pop("has_input_vocabulary", vocabulary is not None)
+        if has_input_vocabulary is None:
+            has_input_vocabulary = vocabulary is not None
         kwargs.pop("vocabulary_size", None)
         super().__init__(**kwargs)
         owner = self._owner()

@@ -155,7 +155,7 @@ class Discretization(Layer):
         base = super().get_config()
         return {
             "name": base["name"],
-            "dtype": base["dtype"],
+            "dtype": self.dtype,  # Keras writes the dtype's name here, not the policy
             "bin_boundaries": self.bin_boundaries,
             "num_bins": self.num_bins,
             "epsilon": self.epsilon,

@@ -92,7 +92,7 @@ class _CellRNN(RNN):
 _SHAPES = """
     Input shape ``(batch, timesteps, features)``. Output ``(batch, units)``, or
     ``(batch, timesteps, units)`` with ``return_sequences``; with ``return_state``
-    a list ``[output, *final_states]``. Call with ``mask=`` (``(batch, timesteps)``,
+    a tuple ``(output, *final_states)``, as in Keras. Call with ``mask=`` (``(batch, timesteps)``,
     true for steps to use) and ``initial_state=`` (a list of ``(batch, units)``
     arrays) as in Keras.
 """

@@ -143,7 +143,7 @@ class RNN(Layer):
             state), optionally ``output_size``, and
             ``call(inputs, states, training=None) -> (output, new_states)``.
         return_sequences: return the output of every step, not only the last.
-        return_state: also return the final states (``[output, *states]``).
+        return_state: also return the final states (a tuple ``(output, *states)``).
         go_backwards: process the sequence from the end (outputs come reversed).
         stateful: the final states of a batch are the initial states of the next
             (in ``fit``, ``evaluate``, ``predict`` and eager calls); needs a fixed
@@ -383,7 +383,7 @@ class RNN(Layer):
         if not self.return_state:
             return output
         nest = getattr(self.cell, "nest_states", None)  # a stack: states per cell, as Keras
-        return [output, *(nest(list(final)) if nest is not None else final)]
+        return (output, *(nest(list(final)) if nest is not None else final))  # a tuple, as Keras
 
     def compute_mask(self, inputs, previous_mask=None):
         if isinstance(previous_mask, (list, tuple)):

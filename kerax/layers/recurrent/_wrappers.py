@@ -48,8 +48,9 @@ class Bidirectional(Layer):
     outputs are flipped back to input order before merging, and masked steps output
     zeros (Keras forces ``zero_output_for_mask`` to ``return_sequences``).
 
-    Output: the merged output (last axis doubled by ``"concat"``); with
-    ``return_state`` a list ``[output(s)..., *forward_states, *backward_states]``.
+    Output: the merged output (last axis doubled by ``"concat"``; a tuple of both
+    directions' with ``merge_mode=None``); with ``return_state`` a tuple
+    ``(output(s)..., *forward_states, *backward_states)``, as in Keras.
 
     Example:
         >>> import numpy as np
@@ -154,7 +155,7 @@ class Bidirectional(Layer):
             return (y + y_rev) / 2
         if self.merge_mode == "mul":
             return y * y_rev
-        return [y, y_rev]
+        return (y, y_rev)
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
         kwargs = {"training": training}
@@ -177,7 +178,7 @@ class Bidirectional(Layer):
         output = self._merge(y, y_rev)
         if not self.return_state:
             return output
-        return (output if self.merge_mode is None else [output]) + states
+        return (output if self.merge_mode is None else (output,)) + tuple(states)
 
     def compute_mask(self, inputs, previous_mask=None):
         if isinstance(previous_mask, (list, tuple)):

@@ -130,6 +130,7 @@ _FAMILIES = {
         "AutoContrast",
         "CategoryEncoding",
         "CenterCrop",
+        "ContrastLimitedAdaptiveHistogramEqualization",
         "CutMix",
         "Discretization",
         "Equalization",

@@ -47,7 +47,7 @@ _EXPORTS = {
 _ALIASES = {"Sequence": "PyDataset"}  # Keras 3 keeps Sequence as PyDataset's old name
 __all__ = sorted([name for names in _EXPORTS.values() for name in names] + list(_ALIASES))
 
-_getattr, _dir = _lazy.attach(__name__, _lazy.table(_EXPORTS))
+_getattr, _dir = _lazy.attach(__name__, _lazy.table(_EXPORTS), submodules=["bounding_boxes"])
 
 
 def __dir__() -> list[str]:

@@ -11,8 +11,9 @@ Numerical: ``Rescaling``, ``Normalization`` (with ``adapt``). Categorical:
 the batch mixers ``MixUp`` and ``CutMix`` and the composites ``RandAugment`` and
 ``AugMix``, which act only in training and draw their randomness from the ``key``
 given to ``apply``; ``Pipeline`` applies a list of layers in order. ``AutoContrast``,
-``Equalization`` and ``Solarization`` act as in Keras (``AutoContrast`` always, the
-other two unless ``training=False``). On the host (strings, NumPy; call them on data
+``Equalization`` and ``Solarization`` act as in Keras (``AutoContrast`` and
+``ContrastLimitedAdaptiveHistogramEqualization`` always, the other two unless
+``training=False``). On the host (strings, NumPy; call them on data
 before the model): ``Hashing``, ``StringLookup``, ``IntegerLookup`` (also traceable on integers),
 ``TextVectorization``. Audio: ``MelSpectrogram`` and ``STFTSpectrogram`` (the STFT as
 convolution weights, trainable as in Keras).
@@ -29,6 +30,9 @@ from kerax.layers.preprocessing.augment_policies import AugMix as AugMix
 from kerax.layers.preprocessing.augment_policies import RandAugment as RandAugment
 from kerax.layers.preprocessing.categorical import CategoryEncoding as CategoryEncoding
 from kerax.layers.preprocessing.categorical import Discretization as Discretization
+from kerax.layers.preprocessing.clahe import (
+    ContrastLimitedAdaptiveHistogramEqualization as ContrastLimitedAdaptiveHistogramEqualization,
+)
 from kerax.layers.preprocessing.color import RandomBrightness as RandomBrightness
 from kerax.layers.preprocessing.color import RandomContrast as RandomContrast
 from kerax.layers.preprocessing.color_histogram import AutoContrast as AutoContrast
@@ -69,6 +73,7 @@ __all__ = [
     "AutoContrast",
     "CategoryEncoding",
     "CenterCrop",
+    "ContrastLimitedAdaptiveHistogramEqualization",
     "CutMix",
     "Discretization",
     "Equalization",

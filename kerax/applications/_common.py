@@ -271,6 +271,28 @@ _ARG_ORDER = (
 )
 
 
+def inception_doc(network: str, module: str, min_size: int, features: int, example: str) -> str:
+    """The docstring of a builder whose ImageNet input is 299x299 scaled to -1..1 and
+    whose classifier is global average pooling then ``predictions`` (InceptionV3,
+    InceptionResNetV2, Xception). ``example``: the doctest lines, indented 8 spaces."""
+    intro = (
+        f"Feed it images prepared with ``kerax.applications.{module}.preprocess_input``\n"
+        "    (scaled to -1..1)."
+    )
+    args = {
+        "include_top": """include the classifier: global average pooling (``avg_pool``) and
+            ``predictions``.""",
+        "input_shape": f"""``(height, width, 3)`` (channels last). With ``include_top=True``
+            and ImageNet weights it must be ``(299, 299, 3)``; otherwise height and width
+            are at least {min_size} (``None`` for any size without the classifier).""",
+        "pooling": f"""without the classifier, ``None`` keeps the 4D features,
+            ``"avg"``/``"max"`` pool them globally to ``(batch, {features})`` (automatic layer
+            names, as in Keras).""",
+    }
+    head = f"The {network} network, optionally with Keras's ImageNet weights.\n"
+    return head + builder_doc(intro, args) + f"\n    Example:\n{example.rstrip()}\n    "
+
+
 def builder_doc(intro: str, args: dict, channels_last_only: bool = False) -> str:
     """The Args/Returns/Raises part of an application builder's docstring.
 

@@ -37,47 +37,6 @@ def InceptionV3(
     classifier_activation: Any = "softmax",
     name: str = "inception_v3",
 ) -> Any:
-    """The InceptionV3 network, optionally with Keras's ImageNet weights.
-
-    Feed it images prepared with ``kerax.applications.inception_v3.preprocess_input``
-    (scaled to -1..1).
-
-    Args:
-        include_top: include the classifier: global average pooling (``avg_pool``) and
-            ``predictions``.
-        weights: ``None`` (random initialisation), ``"imagenet"`` (Keras's pretrained
-            weights, fetched once into ``~/.keras/models`` or found there) or the path of
-            a weights file (Keras 3 ``.weights.h5``, or a Keras 2 ``.h5`` file, whose
-            layers are paired by position, as in Keras).
-        input_tensor: a symbolic tensor (from ``keras.Input``, or computed from one) to
-            build the network on.
-        input_shape: ``(height, width, 3)`` (channels last). With ``include_top=True``
-            and ImageNet weights it must be ``(299, 299, 3)``; otherwise height and width
-            are at least 75 (``None`` for any size without the classifier).
-        pooling: without the classifier, ``None`` keeps the 4D features,
-            ``"avg"``/``"max"`` pool them globally to ``(batch, 2048)`` (automatic layer
-            names, as in Keras).
-        classes: number of classes of ``predictions``; 1000 with ImageNet weights.
-        classifier_activation: activation of ``predictions`` (``None`` for logits; only
-            ``None`` or ``"softmax"`` with pretrained weights).
-        name: the model's name.
-
-    Returns:
-        A functional ``keras.Model``.
-
-    Raises:
-        ValueError: for an invalid ``weights``, ``input_shape``, ``pooling``,
-            ``classes`` or ``classifier_activation`` (each names the rule it breaks).
-        OSError: when the ImageNet weights are not cached and cannot be downloaded; the
-            message says where to put the file.
-
-    Example:
-        >>> import kerax as keras
-        >>> base = keras.applications.InceptionV3(weights=None, include_top=False,
-        ...                                       input_shape=(75, 75, 3))
-        >>> base.output_shape, base.layers[-1].name
-        ((None, 1, 1, 2048), 'mixed10')
-    """
     from kerax import layers
     from kerax.models.functional import Functional
 
@@ -169,3 +128,18 @@ preprocess_input = _common.preprocess_tf
 
 
 decode_predictions = _common.decode_predictions
+
+
+InceptionV3.__doc__ = _common.inception_doc(
+    "InceptionV3",
+    "inception_v3",
+    min_size=75,
+    features=2048,
+    example="""\
+        >>> import kerax as keras
+        >>> base = keras.applications.InceptionV3(weights=None, include_top=False,
+        ...                                       input_shape=(75, 75, 3))
+        >>> base.output_shape, base.layers[-1].name
+        ((None, 1, 1, 2048), 'mixed10')
+""",
+)

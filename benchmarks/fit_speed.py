@@ -355,8 +355,13 @@ def main() -> None:
                 if out.returncode != 0:
                     print(f"{workload}/{impl} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
                     continue
-                results.setdefault((workload, impl), []).append(
-                    json.loads(out.stdout.strip().splitlines()[-1])
+                run = json.loads(out.stdout.strip().splitlines()[-1])
+                results.setdefault((workload, impl), []).append(run)
+                print(  # as it goes: a run cut short still shows what it measured
+                    f"{workload}/{impl}: {run['samples_per_s']:,.0f} samples/s, first epoch "
+                    f"{run['first_epoch_s']:.2f} s",
+                    file=sys.stderr,
+                    flush=True,
                 )
     _report(results, args)
 

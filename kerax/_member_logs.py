@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from kerax.trainer.engine import precompile
+from kerax.trainer._loops import precompile
 
 
 class MemberLogs:

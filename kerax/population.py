@@ -34,7 +34,8 @@ from kerax.data import arrays
 from kerax.data.streams import is_stream
 from kerax.optimizers._utils import _with_hyperparams
 from kerax.trainer import shuffle as shuffle_lib
-from kerax.trainer.engine import TrainState, fused_compiler_options
+from kerax.trainer._loops import fused_compiler_options, steps_loop
+from kerax.trainer.engine import TrainState
 from kerax.trainer.runners import padded_order, place
 
 _HYPERPARAMETERS = ("learning_rate", "weight_decay")
@@ -304,10 +305,14 @@ class Population:
         engine = model._engine_for(xv, yv, batch_size)
         vdata, vorder = place((xv, yv, swv)), padded_order(nv, batch_size)
         steps = math.ceil(nv / batch_size)
+        trips = steps if engine.static_trips else None
         evaluate = self._cached(
             ("eval", id(engine), nv),
             lambda: jax.jit(
-                jax.vmap(partial(engine._eval_fused, n=nv), in_axes=(0, None, None, None, None))
+                jax.vmap(
+                    partial(engine._eval_fused, n=nv, trips=trips),
+                    in_axes=(0, None, None, None, None),
+                )
             ),
         )
         member_logs = self._logs_function(engine, state_like=self.state)
@@ -399,10 +404,12 @@ def _vmapped_train(engine, n: int, fused: bool, stopping: bool):
         return member_where(active, new, old) if stopping else new
 
     if fused:
+        trips = math.ceil(n / engine.batch_size) if engine.static_trips else None
 
         def run(state, data, order, start, stop, active):
             engine.trace_count += 1  # a Python side effect: runs only when jax traces
-            new = jax.lax.fori_loop(start, stop, lambda i, s: step(s, data, order, i), state)
+            body = lambda i, s: step(s, data, order, i)
+            new = steps_loop(start, stop, body, state, trips)
             return keep_stopped(new, state, active)
 
     else:

@@ -5,6 +5,8 @@ Both variables must be set before jax or keras is imported anywhere.
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 # XLA_FLAGS as given to the first process (xdist's workers inherit it changed below).
@@ -14,24 +16,48 @@ _GIVEN_XLA_FLAGS = os.environ.setdefault(
 os.environ.setdefault("XLA_FLAGS", "")
 if "xla_force_host_platform_device_count" not in os.environ["XLA_FLAGS"]:
     os.environ["XLA_FLAGS"] += " --xla_force_host_platform_device_count=8"
-# The suite compiles thousands of small programs, and XLA's older CPU fusion emitters
-# compile them about 20% faster (what users run keeps XLA's defaults; the programs and
-# their numbers do not depend on it). KERAX_TEST_XLA_DEFAULTS=1 runs the suite under
-# XLA's own defaults.
+# The suite compiles thousands of small programs, and XLA's CPU compiler can be told to
+# compile them faster (what users run keeps XLA's defaults; the programs and their
+# numbers do not depend on it). KERAX_TEST_XLA_DEFAULTS=1 runs the suite under XLA's
+# own defaults.
+_FAST_COMPILE = [
+    # XLA's older CPU fusion emitters compile them about 20% faster.
+    "--xla_cpu_use_fusion_emitters=false",
+    # XLA's CPU compiler splits each program's code for compiling on several threads;
+    # the suite's two workers already keep both cores busy, so one part compiles faster.
+    "--xla_cpu_parallel_codegen_split_count=1",
+    # LLVM's optimization level 0 compiles them about 28% faster again. It can move a
+    # result by an ulp (no fused multiply-adds), and with the older emitters it computes
+    # one colour program wrongly: the few tests that pin a result of XLA's defaults bit
+    # for bit, and that program's, are marked ``xla_defaults`` and run in a subprocess
+    # under XLA's defaults (tests/_under_defaults.py).
+    "--xla_backend_optimization_level=0",
+]
+
+
+def _known_to_xla(flags: list) -> list:
+    """The ``flags`` this jaxlib's XLA knows: it aborts a process whose XLA_FLAGS name a
+    flag it does not, and newer XLAs drop CPU flags (jaxlib 0.11 has no fusion-emitter
+    switch). One short subprocess per unknown flag, in the first process only."""
+    while flags:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import jax; jax.devices('cpu')"],
+            env=dict(os.environ, XLA_FLAGS=" ".join(flags), JAX_PLATFORMS="cpu"),
+            capture_output=True,
+            text=True,
+        )
+        unknown = [f for f in flags if probe.returncode and f.split("=")[0] in probe.stderr]
+        if not unknown:  # all known (or a failure the suite will report itself)
+            return flags
+        flags = [f for f in flags if f not in unknown]
+    return flags
+
+
 _defaults = os.environ.get("KERAX_TEST_XLA_DEFAULTS") == "1"
-if not _defaults and "fusion_emitters" not in os.environ["XLA_FLAGS"]:
-    os.environ["XLA_FLAGS"] += " --xla_cpu_use_fusion_emitters=false"
-# XLA's CPU compiler splits each program's code for compiling on several threads; the
-# suite's two workers already keep both cores busy, so one part compiles faster.
-if not _defaults and "parallel_codegen_split_count" not in os.environ["XLA_FLAGS"]:
-    os.environ["XLA_FLAGS"] += " --xla_cpu_parallel_codegen_split_count=1"
-# LLVM's optimization level 0 compiles them about 28% faster again. It can move a result
-# by an ulp (no fused multiply-adds), and with the older emitters it computes one colour
-# program wrongly: the few tests that pin a result of XLA's defaults bit for bit, and
-# that program's, are marked ``xla_defaults`` and run in a subprocess under XLA's
-# defaults.
-if not _defaults and "xla_backend_optimization_level" not in os.environ["XLA_FLAGS"]:
-    os.environ["XLA_FLAGS"] += " --xla_backend_optimization_level=0"
+if not _defaults and "KERAX_TEST_FAST_FLAGS" not in os.environ:  # workers inherit them
+    _wanted = [f for f in _FAST_COMPILE if f.split("=")[0] not in os.environ["XLA_FLAGS"]]
+    os.environ["KERAX_TEST_FAST_FLAGS"] = " ".join(_known_to_xla(_wanted))
+    os.environ["XLA_FLAGS"] += " " + os.environ["KERAX_TEST_FAST_FLAGS"]
 # The same small programs recur across tests and across the xdist workers (a Dense model
 # of the same shapes, the same metric update): JAX's persistent compilation cache, in a
 # directory private to this run and shared by its workers, compiles each once. The
@@ -43,15 +69,19 @@ if not os.environ.get("JAX_COMPILATION_CACHE_DIR") and os.environ.get("KERAX_TES
     os.environ["JAX_COMPILATION_CACHE_DIR"] = _OWN_CACHE
     os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+# A folder for files the processes of one run share (the first process makes it).
+_OWN_SHARED = None
+if not os.environ.get("KERAX_TEST_SHARED"):
+    _OWN_SHARED = os.environ["KERAX_TEST_SHARED"] = tempfile.mkdtemp(prefix="kerax-test-")
+_SHARED = os.environ["KERAX_TEST_SHARED"]
 os.environ["KERAS_BACKEND"] = "jax"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 import threading  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _under_defaults import DefaultsRun, run_file  # noqa: E402
 
 
 def _share_mlir_contexts(uses: int = 64) -> None:
@@ -141,71 +171,83 @@ _RUN_SLOW = os.environ.get("KERAX_SLOW_TESTS") == "1"
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``slow`` (each tens of seconds on 2 cores: building large Keras 3
     reference models) run only with KERAX_SLOW_TESTS=1, so the default suite stays
-    within CI's time."""
-    if _RUN_SLOW:
-        return
-    skip = pytest.mark.skip(reason="slow: set KERAX_SLOW_TESTS=1 to run it")
-    for item in items:
-        if "slow" in item.keywords:
+    within CI's time; tests marked ``gpu`` run only where JAX sees a GPU (the suite
+    runs on the CPU unless JAX_PLATFORMS names another platform, e.g. "cuda,cpu"), and
+    those marked ``cpu`` only where the CPU is JAX's default backend."""
+    if not _RUN_SLOW:
+        skip = pytest.mark.skip(reason="slow: set KERAX_SLOW_TESTS=1 to run it")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)
+    gpu = [item for item in items if item.get_closest_marker("gpu") is not None]
+    if gpu and not _has_gpu():
+        skip = pytest.mark.skip(reason='needs a GPU: set JAX_PLATFORMS="cuda,cpu" on a GPU machine')
+        for item in gpu:
             item.add_marker(skip)
+    cpu = [item for item in items if item.get_closest_marker("cpu") is not None]
+    if cpu and _default_backend() != "cpu":
+        skip = pytest.mark.skip(reason="pins what XLA's CPU backend does; runs on the CPU")
+        for item in cpu:
+            item.add_marker(skip)
+    _start_defaults_run(config, items)
 
 
-_UNDER_DEFAULTS: dict = {}  # test file -> (outcome by node id, output)
+def _has_gpu() -> bool:
+    import jax
+
+    return any(device.platform == "gpu" for device in jax.devices())
+
+
+def _default_backend() -> str:
+    import jax
+
+    return jax.default_backend()
+
+
+_BY_FILE: dict = {}  # test file -> (outcome by node id, output), when run per file
 _OUTCOMES = os.environ.get("KERAX_TEST_OUTCOMES")  # set in that subprocess
+_DEFAULTS_RUN = DefaultsRun(os.path.join(_SHARED, "xla-defaults"), _GIVEN_XLA_FLAGS)
+
+
+def _start_defaults_run(config, items) -> None:
+    """One worker (or the only process) starts the background run of every collected
+    ``xla_defaults`` test as soon as collection ends (see ``tests/_under_defaults.py``)."""
+    if _defaults or _OUTCOMES or os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0":
+        return
+    marked = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("xla_defaults") is not None
+        and (_RUN_SLOW or "slow" not in item.keywords)
+    ]
+    if marked:
+        _DEFAULTS_RUN.start(marked, config.rootpath)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
-    """Runs the tests marked ``xla_defaults`` (a result that holds for what users run but
-    not under the suite's fast compile settings, or a run those settings slow down) in a
-    pytest subprocess under XLA's defaults: one subprocess for the marked tests of each
-    file, in each worker that meets one."""
+    """Reports a test marked ``xla_defaults`` (a result that holds for what users run but
+    not under the suite's fast compile settings, or a run those settings slow down) from
+    its run under XLA's defaults, in a subprocess."""
     if _defaults or pyfuncitem.get_closest_marker("xla_defaults") is None:
         return None
-    path = pyfuncitem.path
-    if path not in _UNDER_DEFAULTS:
-        marked = [
-            item.nodeid
-            for item in pyfuncitem.session.items
-            if item.path == path and item.get_closest_marker("xla_defaults") is not None
-        ]
-        _UNDER_DEFAULTS[path] = _run_under_defaults(marked, pyfuncitem.config.rootpath)
-    outcomes, output = _UNDER_DEFAULTS[path]
+    outcomes, output = _DEFAULTS_RUN.outcomes()
+    if pyfuncitem.nodeid not in outcomes:  # that run died or never started: this file alone
+        path = pyfuncitem.path
+        if path not in _BY_FILE:
+            marked = [
+                item.nodeid
+                for item in pyfuncitem.session.items
+                if item.path == path and item.get_closest_marker("xla_defaults") is not None
+            ]
+            _BY_FILE[path] = run_file(marked, pyfuncitem.config.rootpath, _GIVEN_XLA_FLAGS, _SHARED)
+        outcomes, output = _BY_FILE[path]
     outcome = outcomes.get(pyfuncitem.nodeid)
     if outcome == "passed":
         return True
     if outcome == "skipped":
         pytest.skip("skipped under XLA's defaults, in a subprocess")
     pytest.fail(f"under XLA's defaults, in a subprocess:\n{output}", pytrace=False)
-
-
-def _run_under_defaults(nodeids, rootpath):
-    """``({node id: "passed" | "failed" | "skipped"}, output)`` of a pytest subprocess
-    running ``nodeids`` under XLA's defaults (a test's worst phase is its outcome)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = os.path.join(tmp, "outcomes")
-        env = dict(
-            os.environ,
-            KERAX_TEST_XLA_DEFAULTS="1",
-            XLA_FLAGS=_GIVEN_XLA_FLAGS,
-            KERAX_TEST_OUTCOMES=report,
-        )
-        run = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", *nodeids],
-            cwd=rootpath,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        lines = []
-        if os.path.exists(report):
-            with open(report) as f:
-                lines = f.read().splitlines()
-    outcomes: dict = {}
-    for outcome, nodeid in (line.split(" ", 1) for line in lines):
-        if outcomes.get(nodeid, "passed") == "passed":
-            outcomes[nodeid] = outcome
-    return outcomes, run.stdout + run.stderr
 
 
 def pytest_runtest_logreport(report):
@@ -216,5 +258,7 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_unconfigure(config):
-    if _OWN_CACHE is not None:
-        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
+    _DEFAULTS_RUN.stop()
+    for own in (_OWN_CACHE, _OWN_SHARED):
+        if own is not None:
+            shutil.rmtree(own, ignore_errors=True)

@@ -54,6 +54,7 @@ def _plain_model(dropout, optimizer):
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.cpu
 def test_member_equals_a_plain_fit_with_its_seed(shuffle):
     # member 1 (seed 5, its own learning rate and weight decay) against the script a
     # user would write to train it alone: set_random_seed(5), build, compile, fit
@@ -91,6 +92,7 @@ def test_compiles_once_and_members_differ():
 
 
 @pytest.mark.xla_defaults
+@pytest.mark.cpu
 def test_predict_best_and_member():
     x, y = _data()
     pop = keras.Population(_model(), size=3, learning_rate=[0.0, 1e-2, 3e-2])
@@ -119,6 +121,7 @@ def test_per_member_early_stopping_freezes_members():
 
 
 @pytest.mark.xla_defaults
+@pytest.mark.cpu
 def test_early_stopping_acts_per_member_and_restores_its_best_weights():
     x, y = _data()
     # Member 0 has learning rate 0: its loss never improves, so it stops after epoch 1
@@ -172,6 +175,7 @@ def test_best_member_saves_and_loads_as_an_ordinary_model(tmp_path):
 
 
 @pytest.mark.xla_defaults
+@pytest.mark.cpu
 def test_member_weights_drawn_on_the_host_equal_the_vmapped_init(monkeypatch):
     from kerax.models.model import Model
 

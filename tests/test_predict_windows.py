@@ -99,6 +99,7 @@ def _at(offset_bytes, shape, dtype=np.float32):
     return out
 
 
+@pytest.mark.cpu
 def test_in_place_rows_finds_the_first_aligned_row(monkeypatch):
     monkeypatch.setattr(predictor, "IN_PLACE_MIN_BYTES", 0)
     rows = predictor.in_place_rows
@@ -117,6 +118,7 @@ def test_in_place_rows_finds_the_first_aligned_row(monkeypatch):
     assert rows(_at(16, (50, 100)), 50) is None  # small: the copy is cheap
 
 
+@pytest.mark.cpu
 def test_an_aligned_numpy_array_is_read_in_place_on_the_cpu():
     """The fact in_place_rows builds on (XLA's CPU client, as of jax 0.10)."""
     x = _at(0, (64, 100))
@@ -124,6 +126,7 @@ def test_an_aligned_numpy_array_is_read_in_place_on_the_cpu():
 
 
 @pytest.mark.parametrize("offset", [0, 4, 8, 12, 16, 20, 36, 60])
+@pytest.mark.cpu
 def test_rows_read_in_place_give_the_same_outputs_and_compile_once(monkeypatch, offset):
     monkeypatch.setattr(predictor, "IN_PLACE_MIN_BYTES", 0)
     model = _model()  # 5 float32 inputs: 20-byte rows, aligned every 16 rows

@@ -14,7 +14,6 @@ weight) removes them from every number, so an epoch compiles once.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import flax.struct
@@ -26,6 +25,7 @@ import optax
 from kerax import _mask_count
 from kerax import distribution as distribution_lib
 from kerax._host_eval import host_eval, host_function
+from kerax.trainer._loops import fused_compiler_options, static_trip_counts, steps_loop
 from kerax.trainer.compile_utils import (
     CompiledLoss,
     CompiledMetrics,
@@ -111,16 +111,17 @@ class Engine:
         self.constrained = [(p, v.constraint) for p, v in index if v.trainable and v.constraint]
         self.trace_count = 0
         self.loops_fast = loops_fast
+        self.static_trips = static_trip_counts()
         options = fused_compiler_options(loops_fast)
         self.train_fused = jax.jit(
             self._train_fused,
             donate_argnums=0,
-            static_argnames=("n", "chunk"),
+            static_argnames=("n", "chunk", "trips"),
             compiler_options=options,
         )
         self.train_single = jax.jit(self._train_single, donate_argnums=0, static_argnames="n")
         self.eval_fused = jax.jit(
-            self._eval_fused, static_argnames=("n", "chunk"), compiler_options=options
+            self._eval_fused, static_argnames=("n", "chunk", "trips"), compiler_options=options
         )
         self.eval_single = jax.jit(self._eval_single, static_argnames=("n",))
         self.train_one = jax.jit(self.train_step)  # *_on_batch: nothing donated
@@ -337,14 +338,15 @@ class Engine:
         take = lambda a: jnp.take(a, idx, axis=0, mode="clip").reshape(chunk, bs, *a.shape[1:])
         return first, jax.tree_util.tree_map(take, data)
 
-    def _train_fused(self, state, data, order, start, stop, n, chunk=None):
+    def _train_fused(self, state, data, order, start, stop, n, chunk=None, trips=None):
         self.trace_count += 1  # a Python side effect: runs only when jax traces
         rows = self.gather(data, order, start, chunk) if chunk else None
         part = _part(n, order, self.batch_size)
         batch = lambda i: self._batch(data, order, n, i, rows)
         body = lambda i, s: self.train_step(s, batch(i), part, self.valid_rows(order, n, i))
         with data_rows(_rows(n, order)):
-            return _in_layout(jax.lax.fori_loop(start, stop, body, state), self.variable_paths)
+            state = steps_loop(start, stop, body, state, trips)
+            return _in_layout(state, self.variable_paths)
 
     def _train_single(self, state, data, order, i, n):
         self.trace_count += 1
@@ -353,13 +355,13 @@ class Engine:
         with data_rows(_rows(n, order)):
             return self.train_step(state, batch, part, self.valid_rows(order, n, i))
 
-    def _eval_fused(self, state, data, order, start, stop, n, chunk=None):
+    def _eval_fused(self, state, data, order, start, stop, n, chunk=None, trips=None):
         rows = self.gather(data, order, start, chunk) if chunk else None
         part = _part(n, order, self.batch_size)
         batch = lambda i: self._batch(data, order, n, i, rows)
         body = lambda i, s: self.eval_step(s, batch(i), part, self.valid_rows(order, n, i))
         with data_rows(_rows(n, order)):
-            return jax.lax.fori_loop(start, stop, body, state)
+            return steps_loop(start, stop, body, state, trips)
 
     def _eval_single(self, state, data, order, i, n):
         part = _part(n, order, self.batch_size)
@@ -367,18 +369,19 @@ class Engine:
         with data_rows(_rows(n, order)):
             return self.eval_step(state, batch, part, self.valid_rows(order, n, i))
 
-    def run_train(self, state, data, order, start, stop, n, fused, chunk=None):
+    def run_train(self, state, data, order, start, stop, n, fused, chunk=None, trips=None):
         """Steps ``start..stop`` of an epoch, rows in ``order`` (see kerax.trainer.shuffle);
-        fused, ``chunk`` (static) steps' rows are gathered at once (see ``gather``)."""
+        fused, ``chunk`` (static) steps' rows are gathered at once (see ``gather``), in a
+        loop of ``trips`` (static) iterations where given (see ``steps_loop``)."""
         if fused:
-            return self.train_fused(state, data, order, start, stop, n, chunk)
+            return self.train_fused(state, data, order, start, stop, n, chunk, trips)
         for i in range(start, stop):
             state = self.train_single(state, data, order, i, n)
         return state
 
-    def run_eval(self, state, data, order, steps, n, fused, chunk=None):
+    def run_eval(self, state, data, order, steps, n, fused, chunk=None, trips=None):
         if fused:
-            return self.eval_fused(state, data, order, 0, steps, n, chunk)
+            return self.eval_fused(state, data, order, 0, steps, n, chunk, trips)
         for i in range(steps):
             state = self.eval_single(state, data, order, i, n)
         return state
@@ -421,69 +424,6 @@ def _part(n: int, order: Any, batch_size: int) -> int | None:
     """The valid rows of the padded last batch of ``n`` rows (static), or None: no padded
     batch, or pre-batched multi-process data (``order`` None), padded per process."""
     return None if order is None else n % batch_size or None
-
-
-def precompile(jitted, *args) -> threading.Thread:
-    """Compile ``jitted`` for the shapes and shardings of ``args`` in a background thread.
-
-    XLA compiles on one core; fit's other programs (the logs, validation) compile on the
-    other while the train program compiles, and jax's caches hand the result to the
-    later real call. Errors are left for that call to raise.
-    """
-
-    def abstract(a):
-        if isinstance(a, jax.Array):
-            return jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding)
-        return a
-
-    shapes = jax.tree_util.tree_map(abstract, args)  # read here: the buffers get donated
-
-    def run():
-        try:
-            jitted.lower(*shapes).compile()
-        except Exception:  # noqa: BLE001 - the real call reports it
-            pass
-
-    thread = threading.Thread(target=run, name="kerax-precompile", daemon=True)
-    thread.start()
-    return thread
-
-
-def fused_compiler_options(loops_fast: bool) -> dict | None:
-    """XLA options for the fused loops (many steps in one program) of a model.
-
-    On CPU, LLVM's optimization level 1 compiles such a program 7-15% faster than the
-    default level 2 (a tutorial MLP's epoch: 0.41 s instead of 0.45 s), and runs dense,
-    normalization and recurrent models as fast (measured: MLPs of batch 32 and 1024, a
-    BatchNorm/LayerNorm MLP, a GRU). Convolutional models run 8-11% slower at level 1:
-    they keep the default (and run one step per call on CPU anyway).
-    """
-    if loops_fast and jax.default_backend() == "cpu":
-        return {"xla_backend_optimization_level": 1}
-    return None
-
-
-def loops_are_fast(jaxpr) -> bool:
-    """False when running this computation inside a loop body is slow on this backend."""
-    if jax.default_backend() != "cpu":
-        return True
-    return not _has_primitive(jaxpr.jaxpr, _SLOW_IN_CPU_LOOPS)
-
-
-_SLOW_IN_CPU_LOOPS = frozenset({"conv_general_dilated"})
-
-
-def _has_primitive(jaxpr, names) -> bool:
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name in names:
-            return True
-        for param in eqn.params.values():
-            subs = param if isinstance(param, (list, tuple)) else [param]
-            for sub in subs:
-                inner = getattr(sub, "jaxpr", None)
-                if inner is not None and _has_primitive(getattr(inner, "jaxpr", inner), names):
-                    return True
-    return False
 
 
 def intermediate_bytes(jaxpr) -> int:

@@ -150,7 +150,7 @@ class ArrayRunner:
             self.data = self.feed.arrange(permute)
         elif base == 0 and shuffle:
             self.order = place(self.orders.get(epoch_key))
-        chunk = self.chunk(k)
+        chunk, trips = self.chunk(k), self.trips(k)
         end = min(base + self.steps, self.total)
         if end - base < self.steps:  # Keras's warning; the next epoch starts a new pass
             _warnings.warn(
@@ -164,7 +164,7 @@ class ArrayRunner:
             state = on_begin(start - base, state)
             # one dispatch per step when unfused, so each can be settled (distribution.settle)
             for a, b in [(start, stop)] if fused else [(i, i + 1) for i in range(start, stop)]:
-                args = (state, self.data, self.order, a, b, self.n, fused, chunk)
+                args = (state, self.data, self.order, a, b, self.n, fused, chunk, trips)
                 state = self.engine.run_train(*args)
                 distribution_lib.settle(state)
             on_dispatch(stop - 1 - base, state)
@@ -172,6 +172,11 @@ class ArrayRunner:
                 break
         self.pass_start = 0 if end >= self.total else end
         return state
+
+    def trips(self, k: int) -> int | None:
+        """The static trip count of a fused dispatch of up to ``k`` steps, on backends
+        that want one (``kerax.trainer.engine.static_trip_counts``), else None."""
+        return min(k, self.steps) if self.engine.static_trips else None
 
     def chunk(self, k: int) -> int | None:
         """How many steps' rows a fused dispatch of ``k`` steps gathers at once (see
@@ -204,7 +209,14 @@ class ArrayRunner:
         if self.engine.loops_fast:
             return distribution_lib.settle(
                 self.engine.run_eval(
-                    state, self.data, self.order, self.steps, self.n, True, self.chunk(self.steps)
+                    state,
+                    self.data,
+                    self.order,
+                    self.steps,
+                    self.n,
+                    True,
+                    self.chunk(self.steps),
+                    self.trips(self.steps),
                 )
             )
         for i in range(self.steps):

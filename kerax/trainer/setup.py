@@ -13,15 +13,9 @@ import numpy as np
 
 from kerax import _scope, _warnings
 from kerax.data import arrays
+from kerax.trainer._loops import loops_are_fast, precompile
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, align, flatten_outputs
-from kerax.trainer.engine import (
-    Engine,
-    TrainState,
-    intermediate_bytes,
-    loops_are_fast,
-    precompile,
-    python_logs,
-)
+from kerax.trainer.engine import Engine, TrainState, intermediate_bytes, python_logs
 from kerax.trainer.runners import ArrayRunner, place_state
 from kerax.trainer.runners import place as _place
 
@@ -253,6 +247,7 @@ class Setup:
             # dispatch) finds the lowering cached and goes straight to compiling.
             stop = min(k, runner.steps)
             args = (state, runner.data, runner.order, 0, stop, runner.n, runner.chunk(k))
+            args += (runner.trips(k),)
             engine.train_fused.trace(*args).lower()
         # Logs computed by NumPy (engine.logs_on_host) need no logs program.
         threads = [] if engine.logs_on_host(state) else [precompile(engine._log_values, state)]
@@ -262,7 +257,8 @@ class Setup:
             data, order, n = val_runner.data, val_runner.order, val_runner.n
             if val_engine.loops_fast:
                 chunk = val_runner.chunk(val_runner.steps)
-                args = (eval_state, data, order, 0, val_runner.steps, n, chunk)
+                trips = val_runner.trips(val_runner.steps)
+                args = (eval_state, data, order, 0, val_runner.steps, n, chunk, trips)
                 threads.append(precompile(val_engine.eval_fused, *args))
             else:
                 threads.append(precompile(val_engine.eval_single, eval_state, data, order, 0, n))

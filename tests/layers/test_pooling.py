@@ -160,6 +160,7 @@ SLICED = [
 
 
 @pytest.mark.parametrize(("pool", "data_format", "shape"), SLICED)
+@pytest.mark.cpu
 def test_sliced_max_pool_equals_the_reduction_in_every_transform(pool, data_format, shape):
     # Values from {0, 1, 2}: most windows hold their maximum more than once, so the
     # tie-splitting derivative is exercised, not only the single-maximum case.
@@ -189,6 +190,7 @@ def test_sliced_max_pool_equals_the_reduction_in_every_transform(pool, data_form
     np.testing.assert_array_equal(ours[1], ref[1])  # reverse mode: bit for bit
 
 
+@pytest.mark.cpu
 def test_sliced_max_pool_keeps_nan_and_falls_back_where_slicing_does_not_pay(monkeypatch):
     x = _data((1, 4, 4, 2))
     x[0, 1, 1, 0] = np.nan

@@ -265,6 +265,24 @@ def serialize_keras_object(obj: Any, module: str, module_objects: Mapping[str, A
     }
 
 
+def class_config(obj: Any, module: str, builtin_classes: Mapping[str, Any]) -> dict:
+    """The Keras 3 config dict of an object whose custom classes are saved under their
+    Python module (dtype policies, quantizers), registered or not.
+
+    A class found by name in ``builtin_classes`` (that very class) is saved under
+    ``module`` with ``registered_name`` None; any other under its ``__module__``, with
+    its class name as ``registered_name``.
+    """
+    cls = type(obj)
+    builtin = builtin_classes.get(cls.__name__) is cls
+    return {
+        "module": module if builtin else cls.__module__,
+        "class_name": cls.__name__,
+        "config": obj.get_config(),
+        "registered_name": None if builtin else cls.__name__,
+    }
+
+
 def deserialize_keras_object(
     config: Any,
     module_objects: Mapping[str, Any],

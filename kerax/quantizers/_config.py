@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kerax._serialization import class_config
 from kerax.quantizers._quantizers import AbsMaxQuantizer, Quantizer
 
 
@@ -175,14 +176,7 @@ def serialize(obj: Any) -> dict | None:
             "keras.quantizers.serialize expects a Quantizer or QuantizationConfig. "
             f"Received: {obj!r} (of type {type(obj).__name__})"
         )
-    cls = type(obj)
-    builtin = _OBJECTS.get(cls.__name__) is cls
-    return {
-        "module": "keras.quantizers" if builtin else cls.__module__,
-        "class_name": cls.__name__,
-        "config": obj.get_config(),
-        "registered_name": None if builtin else cls.__name__,
-    }
+    return class_config(obj, "keras.quantizers", _OBJECTS)
 
 
 def deserialize(config: Any, custom_objects: dict | None = None) -> Any:

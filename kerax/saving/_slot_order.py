@@ -3,7 +3,7 @@
 Each built-in optimizer creates its slots in its own order (Adam: momentum and velocity
 per variable; RMSprop: all velocities, then all momentums; Adafactor: r, c, v per
 variable); ``groups`` maps the slots of kerax's optax pytree onto it. Used by
-:mod:`kerax.saving.optimizer_state`, which writes and reads the list.
+:mod:`kerax.saving._optimizer_list`, which makes and reads the list.
 """
 
 from __future__ import annotations

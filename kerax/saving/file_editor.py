@@ -1,11 +1,12 @@
 """``KerasFileEditor``: inspect, edit and resave the weights of a Keras 3 file.
 
 The editor reads every array of a ``.keras`` or ``.weights.h5`` file into
-``weights_dict``, a tree of dicts that follows the file's layout without its ``vars``
-groups: ``{"layers": {"dense": {"0": kernel, "1": bias}}, "optimizer": {"0": ...}}``.
-Edits change that tree in memory; :meth:`KerasFileEditor.save` writes it back, atomically,
-in Keras 3's layout (an object's arrays under ``<path>/vars``), as a ``.weights.h5`` file
-that Keras and kerax load. The use: adapt an old weights file to a changed architecture.
+``weights_dict`` (:mod:`kerax.saving._weights_tree`), a tree of dicts that follows the
+file's layout without its ``vars`` groups: ``{"layers": {"dense": {"0": kernel, "1":
+bias}}, "optimizer": {"0": ...}}``. Edits change that tree in memory;
+:meth:`KerasFileEditor.save` writes it back, atomically, in Keras 3's layout (an
+object's arrays under ``<path>/vars``), as a ``.weights.h5`` file that Keras and kerax
+load. The use: adapt an old weights file to a changed architecture.
 
 Where Keras 3.15 loses or miscounts data, this one does not: an object holding both
 arrays and sub-objects (a nested model, ``MultiHeadAttention``) keeps its sub-objects,
@@ -18,88 +19,20 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from typing import Any
 
 import numpy as np
 
 from kerax.saving import _io
+from kerax.saving._weights_tree import Direct as _Direct
+from kerax.saving._weights_tree import compare_trees, keras_layout, read_tree
 from kerax.saving.saving_api import _CONFIG, _METADATA, _WEIGHTS, _Archive, _h5py, _open_h5
-from kerax.saving.weights_h5 import read_array, require_built, vars_path, write_array, write_weights
+from kerax.saving.weights_h5 import require_built, vars_path, write_array, write_weights
 
-_MAX_BYTES = 1 << 32  # one array above 4 GiB is a malformed or hostile file, as in Keras
 _RULE = "─" * 21
 
 
-class _Direct(dict):
-    """An object whose arrays sit in its h5 group itself, not in ``vars`` (kerax's
-    ``kerax/train_key`` and ``optimizer/kerax_state``): saved back that way, and left out
-    of :meth:`KerasFileEditor.compare`, which checks Keras's layout only."""
-
-
-# -- reading --------------------------------------------------------------------------------
-def _child(group: Any, key: str, where: str) -> Any:
-    h5py = _h5py()
-    link = group.get(key, getlink=True)
-    if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
-        raise ValueError(
-            f"Not allowed: '{where}' in the file is an HDF5 {type(link).__name__}. Keras "
-            "weights files hold plain groups and datasets only; re-save the weights."
-        )
-    return group[key]
-
-
-def _read_dataset(dataset: Any, where: str) -> np.ndarray:
-    if dataset.external or dataset.is_virtual:
-        raise ValueError(
-            f"Not allowed: the array at '{where}' is stored outside the file (an external "
-            "or virtual HDF5 dataset). Re-save the weights."
-        )
-    size = math.prod(dataset.shape or ()) * dataset.dtype.itemsize
-    if size > _MAX_BYTES:
-        raise ValueError(
-            f"The array at '{where}' declares {size} bytes, over the {_MAX_BYTES}-byte limit "
-            "for one array: the file is malformed."
-        )
-    return read_array(dataset)
-
-
-def _read_tree(group: Any, path: str, metadata: dict[str, dict]) -> dict:
-    """The arrays under ``group`` as nested dicts; ``vars`` attributes go to ``metadata``."""
-    h5py = _h5py()
-    node: dict[str, Any] = {}
-    direct = False
-    if "vars" in group and isinstance(_child(group, "vars", f"{path}/vars"), h5py.Group):
-        own = group["vars"]
-        for key in own:
-            node[key] = _read_dataset(_child(own, key, f"{path}/vars/{key}"), f"{path}/{key}")
-        if path and own.attrs:
-            metadata[path] = dict(own.attrs)
-    for key in group:
-        where = f"{path}/{key}"
-        item = _child(group, key, where)
-        if isinstance(item, h5py.Dataset):
-            node[key], direct = _read_dataset(item, where), True
-        elif key != "vars":
-            child = _read_tree(item, where, metadata)
-            if child:
-                node[key] = child
-    if not node:
-        metadata.pop(path, None)
-    return _Direct(node) if direct else node
-
-
-def _keras_layout(tree: dict) -> dict:
-    """``tree`` without kerax's own groups (:class:`_Direct`)."""
-    out = {}
-    for key, value in tree.items():
-        if isinstance(value, _Direct):
-            continue
-        out[key] = _keras_layout(value) if isinstance(value, dict) else value
-    return out
-
-
-# -- writing --------------------------------------------------------------------------------
+# -- writing the tree back, and checking the arrays edits add ---------------------------------
 def _write_tree(h5: Any, node: dict, path: str, metadata: dict[str, dict]) -> None:
     leaves = {k: v for k, v in node.items() if not isinstance(v, dict)}
     attrs = metadata.get(path, {}) if path else {}
@@ -196,7 +129,7 @@ class KerasFileEditor:
                 archive.close()
         self.object_metadata: dict[str, dict] = {}
         with _open_h5(source, path) as h5:
-            self.weights_dict = _read_tree(h5, "", self.object_metadata)
+            self.weights_dict = read_tree(h5, "", self.object_metadata)
         print(f"Keras model file '{self.filepath}'")
         for library, key in (("Keras", "keras_version"), ("kerax", "kerax_version")):
             if self.metadata and key in self.metadata:
@@ -260,12 +193,14 @@ class KerasFileEditor:
         buffer = io.BytesIO()
         with _h5py().File(buffer, "w") as h5:
             write_weights(h5, reference_model)
-            reference = _keras_layout(_read_tree(h5, "", {}))
-        saved = _keras_layout(self.weights_dict)
+            reference = keras_layout(read_tree(h5, "", {}))
+        saved = keras_layout(self.weights_dict)
         print("Running comparison")
         checked: set[str] = set()
-        errors, matches = _compare(saved, reference, "", "saved file", "reference model", checked)
-        errors += _compare(reference, saved, "", "reference model", "saved file", checked)[0]
+        errors, matches = compare_trees(
+            saved, reference, "", "saved file", "reference model", checked
+        )
+        errors += compare_trees(reference, saved, "", "reference model", "saved file", checked)[0]
         print(_RULE)
         if errors == 0:
             print("Comparison successful: saved file is compatible with the reference model")
@@ -410,43 +345,3 @@ class KerasFileEditor:
     def resave_weights(self, filepath: Any) -> None:
         """The same as :meth:`save`."""
         self.save(filepath)
-
-
-def _compare(
-    target: dict, reference: dict, path: str, target_name: str, ref_name: str, checked: set
-) -> tuple[int, int]:
-    """``(errors, matches)`` of ``target`` against ``reference``, printing each error once
-    (paths in ``checked`` were reported already)."""
-    errors = matches = 0
-    for key, ref in reference.items():
-        where = f"{path}/{key}"
-        if where in checked:
-            continue
-        if key not in target:
-            checked.add(where)
-            errors += 1
-            kind = "Object" if isinstance(ref, dict) else "Weight"
-            print(f"...{kind} {where} present in {ref_name}, missing from {target_name}")
-            if isinstance(ref, dict):
-                print(f"    In {ref_name}, {where} contains the following keys: {list(ref)}")
-        elif isinstance(ref, dict) != isinstance(target[key], dict):
-            checked.add(where)
-            errors += 1
-            kinds = (
-                ("an object", "a weight") if isinstance(ref, dict) else ("a weight", "an object")
-            )
-            print(f"...{where} is {kinds[0]} in {ref_name}, {kinds[1]} in {target_name}")
-        elif isinstance(ref, dict):
-            e, m = _compare(target[key], ref, where, target_name, ref_name, checked)
-            errors, matches = errors + e, matches + m
-        elif tuple(target[key].shape) != tuple(ref.shape):
-            checked.add(where)
-            errors += 1
-            print(
-                f"...Weight shape mismatch for {where}\n"
-                f"    In {ref_name}: shape={tuple(ref.shape)}\n"
-                f"    In {target_name}: shape={tuple(target[key].shape)}"
-            )
-        else:
-            matches += 1
-    return errors, matches

@@ -4,9 +4,10 @@ The classes and functions live in :mod:`kerax.mixed_precision`, the one home of 
 policies that layers use: ``kerax.dtype_policies.DTypePolicy`` is
 ``kerax.mixed_precision.DTypePolicy``. The quantized policies of int8 and int4 layers
 (``QuantizedDTypePolicy``, ``Int4DTypePolicy``; names such as ``"int8_from_float32"``)
-work as in Keras; those of float8, GPTQ and AWQ, and ``DTypePolicyMap``, exist so that
-``isinstance`` checks and imports work, and constructing one raises
-``NotImplementedError``.
+work as in Keras; those of float8, GPTQ and AWQ exist so that ``isinstance`` checks and
+imports work, and constructing one raises ``NotImplementedError``.
+``DTypePolicyMap`` (policies by layer path, :mod:`kerax._dtype_policy_map`) works as in
+Keras.
 
 Example:
     >>> import kerax as keras
@@ -17,10 +18,10 @@ Example:
     {'name': 'mixed_bfloat16'}
 """
 
+from kerax._dtype_policy_map import DTypePolicyMap
 from kerax.mixed_precision import (
     AWQDTypePolicy,
     DTypePolicy,
-    DTypePolicyMap,
     FloatDTypePolicy,
     GPTQDTypePolicy,
     Int4DTypePolicy,

@@ -243,23 +243,6 @@ class AWQDTypePolicy(_Unsupported):
     """Unsupported in kerax (AWQ): constructing one raises ``NotImplementedError``."""
 
 
-class DTypePolicyMap(DTypePolicy):
-    """Unsupported in kerax: constructing one raises ``NotImplementedError``.
-
-    Keras resolves a map of layer paths to policies inside each layer (its large
-    pretrained models use it); kerax layers take one policy each, which is what saved
-    Sequential and functional models (quantized ones included) need.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        raise NotImplementedError(
-            "kerax does not support DTypePolicyMap (policies per layer path): kerax "
-            "layers take one dtype policy each. Pass a policy or its name to each "
-            "layer's `dtype=` argument instead, e.g. keras.layers.Dense(4, "
-            "dtype='int8_from_float32'), or call model.quantize('int8')."
-        )
-
-
 _CLASSES = {
     cls.__name__: cls
     for cls in (
@@ -270,9 +253,16 @@ _CLASSES = {
         Int4DTypePolicy,
         GPTQDTypePolicy,
         AWQDTypePolicy,
-        DTypePolicyMap,
     )
 }
+
+
+def _classes() -> dict:
+    """Keras's policy classes by name (DTypePolicyMap imported here: it subclasses
+    DTypePolicy, so its module imports this one)."""
+    from kerax._dtype_policy_map import DTypePolicyMap
+
+    return {**_CLASSES, "DTypePolicyMap": DTypePolicyMap}
 
 
 def serialize(policy: DTypePolicy) -> dict:
@@ -287,14 +277,10 @@ def serialize(policy: DTypePolicy) -> dict:
             f"{policy!r} (of type {type(policy).__name__}). Use "
             "keras.dtype_policies.get(...) to make one from a name."
         )
-    cls = type(policy)
-    builtin = _CLASSES.get(cls.__name__) is cls
-    return {
-        "module": "keras" if builtin else cls.__module__,
-        "class_name": cls.__name__,
-        "config": policy.get_config(),
-        "registered_name": None if builtin else cls.__name__,
-    }
+    from kerax._serialization import class_config
+
+    module = "keras" if type(policy) in (DTypePolicy, FloatDTypePolicy) else "keras.dtype_policies"
+    return class_config(policy, module, _classes())
 
 
 def deserialize(config: Any, custom_objects: dict | None = None) -> DTypePolicy:
@@ -302,8 +288,8 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> DTypePolicy:
     config or a policy name.
 
     Raises:
-        NotImplementedError: for the quantized policies kerax lacks (float8, int4,
-            GPTQ, AWQ) and DTypePolicyMap.
+        NotImplementedError: for the quantized policies kerax lacks (float8, GPTQ,
+            AWQ).
         ValueError: for an unknown class name or a config that is not a dict.
     """
     if isinstance(config, (str, DTypePolicy)):
@@ -317,12 +303,14 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> DTypePolicy:
         return DTypePolicy(**config)
     name = config["class_name"]
     inner = config.get("config") or {}
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
+    cls = (custom_objects or {}).get(name) or _classes().get(name)
     if cls is None:
         raise ValueError(
-            f"Unknown dtype policy class {name!r}. Known: {sorted(_CLASSES)}; pass a "
+            f"Unknown dtype policy class {name!r}. Known: {sorted(_classes())}; pass a "
             "custom policy class in `custom_objects={name: cls}`."
         )
+    if name == "DTypePolicyMap":  # its entries may be custom policies
+        return cls.from_config(inner, custom_objects)
     return cls.from_config(inner)
 
 

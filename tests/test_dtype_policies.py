@@ -96,8 +96,6 @@ def test_unsupported_quantized_policies_raise_not_implemented(keras_oracle):
     ):
         with pytest.raises(NotImplementedError, match="does not support the quantized dtype"):
             make()
-    with pytest.raises(NotImplementedError, match="DTypePolicyMap"):
-        dtype_policies.DTypePolicyMap()
 
 
 def test_layer_accepts_a_keras_policy_config(keras_oracle):

@@ -87,6 +87,11 @@ class Quantizable:
     def dtype_policy(self, value: Any) -> None:
         policy = mixed_precision.get(value)
         current = self.__dict__.get("_dtype_policy")
+        from kerax._dtype_policy_map import DTypePolicyMap
+
+        if isinstance(current, DTypePolicyMap):  # as Keras: the layer's own entry is set
+            super(Quantizable, type(self)).dtype_policy.fset(self, policy)
+            return
         mode = policy.quantization_mode
         if mode is None or not self.built or current is None or current.quantization_mode:
             self.__dict__["_dtype_policy"] = policy
@@ -125,7 +130,7 @@ class Quantizable:
         if isinstance(config, _config.Int4QuantizationConfig):
             size = config.block_size
         else:
-            size = getattr(self.dtype_policy, "block_size", None)
+            size = getattr(self._own_policy(), "block_size", None)
         return None if size in (None, -1) else size
 
     def _build_quantized(self, weight_shape: tuple, folder: str | None = None) -> None:

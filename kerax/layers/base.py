@@ -145,23 +145,52 @@ class Layer(Weights):
         return None
 
     @property
+    def dtype_policy(self) -> Any:
+        """The layer's policy (a ``DTypePolicyMap`` stays one: see ``_own_policy``)."""
+        return self.__dict__["_dtype_policy"]
+
+    @dtype_policy.setter
+    def dtype_policy(self, value: Any) -> None:
+        from kerax import mixed_precision
+        from kerax._dtype_policy_map import DTypePolicyMap
+
+        policy = mixed_precision.get(value)
+        current = self.__dict__.get("_dtype_policy")
+        if isinstance(current, DTypePolicyMap) and self.path:  # as Keras: set own entry
+            if self.path in current:
+                del current[self.path]
+            current[self.path] = policy
+        else:
+            self.__dict__["_dtype_policy"] = policy
+
+    def _own_policy(self) -> Any:
+        """The policy the layer computes with: its path's entry when its dtype policy is
+        a DTypePolicyMap and it has a path (once built), as in Keras."""
+        from kerax._dtype_policy_map import DTypePolicyMap
+
+        policy = self.dtype_policy
+        if isinstance(policy, DTypePolicyMap) and self.path:
+            return policy[self.path]
+        return policy
+
+    @property
     def dtype(self) -> str:
         """The variable dtype (Keras's ``layer.dtype``)."""
-        return self.dtype_policy.variable_dtype
+        return self._own_policy().variable_dtype
 
     @property
     def variable_dtype(self) -> str:
-        return self.dtype_policy.variable_dtype
+        return self._own_policy().variable_dtype
 
     @property
     def compute_dtype(self) -> str:
         """The dtype inputs and weights are cast to inside ``call``."""
-        return self.dtype_policy.compute_dtype
+        return self._own_policy().compute_dtype
 
     @property
     def quantization_mode(self) -> str | None:
         """The quantization mode (``"int8"``) of a quantized layer, else ``None``."""
-        return self.dtype_policy.quantization_mode
+        return self._own_policy().quantization_mode
 
     def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
         """Quantize the layer's weights (Dense, EinsumDense and Embedding implement it;
@@ -304,6 +333,8 @@ class Layer(Weights):
             return self._eager_call(args, kwargs, training)
         with _naming.layer_scope(self):
             self._maybe_build(args)
+        if self._own_policy() is not self.dtype_policy:  # a map's entry, known once built
+            args = (self._convert_inputs(args[0]), *args[1:])
         mask = kwargs.get("mask", _scope.get_mask(args[0]))
         if mask is not None and "mask" not in kwargs and self._call_accepts("mask"):
             kwargs["mask"] = mask

@@ -151,6 +151,9 @@ def fused_attention(
     """
     if mask is not None:
         mask = jnp.broadcast_to(mask, (query.shape[0], mask.shape[1], query.shape[1], key.shape[1]))
+    # Projections of different dtypes (a DTypePolicyMap entry): promoted, as einsum does.
+    dtype = jnp.result_type(query, key, value)
+    query, key, value = (t.astype(dtype) for t in (query, key, value))
     if value.shape[-1] != key.shape[-1]:
         # jax.nn needs equal key and value head sizes; this is its XLA path otherwise.
         return _xla_attention(query, key, value, mask, scale, is_causal)

@@ -137,6 +137,7 @@ _FAMILIES = {
         "HashedCrossing",
         "Hashing",
         "IntegerLookup",
+        "MaxNumBoundingBoxes",
         "MelSpectrogram",
         "MixUp",
         "Normalization",

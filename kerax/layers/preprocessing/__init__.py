@@ -61,6 +61,7 @@ from kerax.layers.preprocessing.geometric_more import (
 from kerax.layers.preprocessing.geometric_more import RandomPerspective as RandomPerspective
 from kerax.layers.preprocessing.geometric_more import RandomShear as RandomShear
 from kerax.layers.preprocessing.image import CenterCrop as CenterCrop
+from kerax.layers.preprocessing.image import MaxNumBoundingBoxes as MaxNumBoundingBoxes
 from kerax.layers.preprocessing.image import Resizing as Resizing
 from kerax.layers.preprocessing.mixing import CutMix as CutMix
 from kerax.layers.preprocessing.mixing import MixUp as MixUp
@@ -80,6 +81,7 @@ __all__ = [
     "HashedCrossing",
     "Hashing",
     "IntegerLookup",
+    "MaxNumBoundingBoxes",
     "MelSpectrogram",
     "MixUp",
     "Normalization",

@@ -24,6 +24,7 @@ import numpy as np
 from kerax import _scope
 from kerax import config as _config
 from kerax.layers.base import Layer
+from kerax.layers.preprocessing import _boxes
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
 AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
@@ -67,20 +68,40 @@ class ImageLayer(Layer):
     Args:
         data_format: ``"channels_last"`` or ``"channels_first"``; default
             ``kerax.config.image_data_format()``.
+        bounding_box_format: the format of the boxes in a dict input
+            ``{"images": ..., "bounding_boxes": ...}`` (see ``_boxes``); needed only for
+            such inputs.
     """
 
-    def __init__(self, data_format: str | None = None, **kwargs):
+    def __init__(
+        self, data_format: str | None = None, bounding_box_format: str | None = None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format, f"Layer '{self.name}'")
+        self.bounding_box_format = _boxes.check_box_format(bounding_box_format, self)
+
+    def __init_subclass__(cls, pixel_only: bool = False, **kwargs):
+        """``pixel_only=True`` (``class RandomHue(ImageLayer, pixel_only=True)``): a layer
+        that changes pixel values alone returns a dict input's boxes, masks and labels
+        as they are (Keras 3's ``transform_bounding_boxes`` returns them unchanged)."""
+        super().__init_subclass__(**kwargs)
+        if pixel_only:
+            cls.call = _boxes.keep_boxes(cls.call)
 
     def _to_batch(self, images: jax.Array) -> tuple[jax.Array, bool]:
         """Channels-last batch of ``images``, and whether the input was a single image."""
         if isinstance(images, dict):
+            if "bounding_boxes" in images:
+                raise NotImplementedError(
+                    f"Layer '{self.name}' ({type(self).__name__}) does not transform "
+                    "bounding_boxes yet. The layers that do are listed in kerax's README "
+                    "(augmentation layers)."
+                )
             raise TypeError(
                 f"Layer '{self.name}' ({type(self).__name__}) takes an image batch, not a dict "
                 f"(received keys {sorted(images)}). Pass the images alone, e.g. "
-                "layer(data['images']); of kerax's image layers, MixUp and CutMix take "
-                "{'images': ..., 'labels': ...}."
+                "layer(data['images']). The layers that take {'images': ...} dicts are "
+                "listed in kerax's README (augmentation layers)."
             )
         if images.ndim not in (3, 4):
             layout = "(height, width, channels)"
@@ -106,7 +127,56 @@ class ImageLayer(Layer):
         return x if x.dtype == self.compute_dtype else x.astype(self.compute_dtype)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "data_format": self.data_format}
+        config = {**super().get_config(), "data_format": self.data_format}
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
+        return config
+
+    # -- layers that move pixels (see _boxes): one draw for images, masks and boxes --
+    _ZERO_PADDING_BOXES = False
+
+    def _draw(self, x: jax.Array, training: Any) -> Any:
+        """The transformation of the channels-last batch ``x``; ``None`` (a random layer
+        in inference) leaves boxes as they are, as in Keras."""
+        return ()
+
+    def _warp(self, x: jax.Array, transformation: Any, masks: bool = False) -> jax.Array:
+        """``x`` (a channels-last batch of images, or of masks) transformed."""
+        raise NotImplementedError
+
+    def _warp_boxes(self, boxes, transformation, height, width) -> tuple[jax.Array, int, int]:
+        """``"xyxy"`` boxes ``(batch, N, 4)`` of ``(height, width)`` images, moved, and
+        the output height and width."""
+        raise NotImplementedError
+
+    def _call_moving_pixels(self, inputs: Any, training: Any = None) -> Any:
+        """``call`` of the layers that implement ``_draw``, ``_warp`` and ``_warp_boxes``."""
+        images, data = _boxes.unpack(self, inputs)
+        x, unbatched = self._to_batch(images)
+        transformation = self._draw(x, training)
+        out = self._from_batch(self._warp(x, transformation), unbatched)
+        if data is None:
+            return out
+        data["images"] = out
+        if data.get("segmentation_masks") is not None:
+            masks, _ = self._to_batch(jnp.asarray(data["segmentation_masks"]))
+            masks = self._warp(masks, transformation, masks=True)
+            data["segmentation_masks"] = self._from_batch(masks, unbatched)
+        found = data.get("bounding_boxes")
+        if found is not None and transformation is None:
+            data["bounding_boxes"] = _boxes.as_given(self, found, unbatched)
+        elif found is not None:
+            given, labels = _boxes.batched_boxes(self, found, unbatched)
+            height, width = x.shape[1], x.shape[2]
+            boxes = _boxes.to_xyxy(self, given, height, width)
+            boxes, height, width = self._warp_boxes(boxes, transformation, height, width)
+            if self._ZERO_PADDING_BOXES:
+                padding = jnp.all(given == -1, axis=-1) | jnp.all(given == 0, axis=-1)
+                boxes = jnp.where(padding[..., None], 0.0, boxes)
+            data["bounding_boxes"] = _boxes.from_xyxy(
+                self, found, boxes, labels, height, width, unbatched
+            )
+        return data
 
 
 class RandomImageLayer(ImageLayer):
@@ -157,6 +227,14 @@ def parse_range(
 # -- resizing ------------------------------------------------------------------------
 
 
+def aspect_window(h: int, w: int, height: int, width: int) -> tuple[int, int, int, int]:
+    """``(top, left, crop_h, crop_w)``: the largest centred window of an ``(h, w)`` image
+    with the aspect ratio of ``(height, width)``."""
+    crop_h = max(min(h, int(float(w * height) / width)), 1)
+    crop_w = max(min(w, int(float(h * width) / height)), 1)
+    return int(float(h - crop_h) / 2), int(float(w - crop_w) / 2), crop_h, crop_w
+
+
 def resize(
     images: jax.Array,
     height: int,
@@ -174,9 +252,7 @@ def resize(
     """
     batch, h, w, channels = images.shape
     if crop_to_aspect_ratio:
-        crop_h = max(min(h, int(float(w * height) / width)), 1)
-        crop_w = max(min(w, int(float(h * width) / height)), 1)
-        top, left = int(float(h - crop_h) / 2), int(float(w - crop_w) / 2)
+        top, left, crop_h, crop_w = aspect_window(h, w, height, width)
         images = images[:, top : top + crop_h, left : left + crop_w, :]
     elif pad_to_aspect_ratio:
         pad_h = max(h, int(float(w * height) / width))

@@ -219,7 +219,7 @@ class RandAugment(_CompositeLayer):
         }
 
 
-class AugMix(_CompositeLayer):
+class AugMix(_CompositeLayer, pixel_only=True):
     """AugMix (Hendrycks et al., 2020): mixes several random augmentation chains.
 
     Per call: ``num_chains`` chains of ``chain_depth`` steps, each step one random

@@ -113,7 +113,7 @@ def _tile_grid_size(value: Any, owner: str) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
+class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer, pixel_only=True):
     """Contrast limited adaptive histogram equalization (CLAHE) of each image channel.
 
     Values, mapped to [0, 255], are cut into ``tile_grid_size`` tiles (the image is

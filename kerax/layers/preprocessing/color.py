@@ -30,7 +30,7 @@ def _value_range(value_range: Any, owner: str) -> tuple[float, float]:
     return low, high
 
 
-class RandomContrast(RandomImageLayer):
+class RandomContrast(RandomImageLayer, pixel_only=True):
     """Randomly scales each image's contrast in training: ``(x - mean) * c + mean``.
 
     ``mean`` is each channel's mean over the image; one factor ``c`` per image is drawn
@@ -92,7 +92,7 @@ class RandomContrast(RandomImageLayer):
         }
 
 
-class RandomBrightness(RandomImageLayer):
+class RandomBrightness(RandomImageLayer, pixel_only=True):
     """Randomly adds a brightness offset to each image in training.
 
     One offset per image is drawn from ``[lower, upper] * (high - low)`` of the

@@ -25,7 +25,7 @@ from kerax.layers.preprocessing.color_more import _ColorLayer
 _equalize = jax.jit(ops.equalize, static_argnames=("value_range", "bins", "form", "keras_formulas"))
 
 
-class AutoContrast(ImageLayer):
+class AutoContrast(ImageLayer, pixel_only=True):
     """Stretches each channel of each image to fill ``value_range``, always.
 
     Per image and channel, ``[min, max]`` is mapped linearly onto ``value_range``;
@@ -59,7 +59,7 @@ class AutoContrast(ImageLayer):
         return {**super().get_config(), "value_range": self.value_range}
 
 
-class Equalization(ImageLayer):
+class Equalization(ImageLayer, pixel_only=True):
     """Histogram equalization of each channel of each image.
 
     Per image and channel, values (mapped to ``[0, 255]``) are binned into ``bins``
@@ -111,7 +111,7 @@ class Equalization(ImageLayer):
         return {**super().get_config(), "bins": self.bins, "value_range": self.value_range}
 
 
-class RandomInvert(_ColorLayer):
+class RandomInvert(_ColorLayer, pixel_only=True):
     """Randomly inverts the colours of some images in training: ``low + high - x``.
 
     Per image, a probability ``p`` is drawn from ``factor`` and the image is inverted
@@ -154,7 +154,7 @@ class RandomInvert(_ColorLayer):
         return jnp.where(invert, (low + high) - x, x)
 
 
-class RandomPosterization(_ColorLayer):
+class RandomPosterization(_ColorLayer, pixel_only=True):
     """Randomly keeps only the top ``bits`` bits of each 8-bit channel value in training.
 
     Values are mapped from ``value_range`` to ``[0, 255]``, truncated to integers,
@@ -200,7 +200,7 @@ class RandomPosterization(_ColorLayer):
         return ops.posterize(x, bits, self.value_range)
 
 
-class Solarization(RandomImageLayer):
+class Solarization(RandomImageLayer, pixel_only=True):
     """Inverts the pixels above a threshold (``255 - x`` on a 0-255 scale), as Keras does.
 
     Values are mapped from ``value_range`` to ``[0, 255]``; an optional random addition

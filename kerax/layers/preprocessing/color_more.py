@@ -111,7 +111,7 @@ class _ColorLayer(RandomImageLayer):
         }
 
 
-class RandomColorDegeneration(_ColorLayer):
+class RandomColorDegeneration(_ColorLayer, pixel_only=True):
     """Randomly blends each image towards its grayscale version in training.
 
     ``x + f * (gray(x) - x)`` with one ``f`` per image, clipped to ``value_range``:
@@ -143,7 +143,7 @@ class RandomColorDegeneration(_ColorLayer):
         return ops.blend(x, ops.gray(x), f, self.value_range)
 
 
-class RandomHue(_ColorLayer):
+class RandomHue(_ColorLayer, pixel_only=True):
     """Randomly rotates the hue of each image in training.
 
     Images go to HSV (after mapping ``value_range`` to ``[0, 1]``), the hue moves by
@@ -172,7 +172,7 @@ class RandomHue(_ColorLayer):
         return _random_hue(x, key, self.factor, self.value_range)
 
 
-class RandomSaturation(_ColorLayer):
+class RandomSaturation(_ColorLayer, pixel_only=True):
     """Randomly scales the saturation of each image in training.
 
     One ``u`` per image is drawn from ``factor``; the HSV saturation is multiplied by
@@ -203,7 +203,7 @@ class RandomSaturation(_ColorLayer):
         return _random_saturation(x, key, self.factor, self.value_range)
 
 
-class RandomSharpness(_ColorLayer):
+class RandomSharpness(_ColorLayer, pixel_only=True):
     """Randomly sharpens or blurs each image in training.
 
     The image is smoothed by a 3x3 kernel (``1/13`` around, ``5/13`` in the centre, zero
@@ -237,7 +237,7 @@ class RandomSharpness(_ColorLayer):
         return ops.sharpen(x, sharpness, self.value_range, method="kernel")
 
 
-class RandomGrayscale(RandomImageLayer):
+class RandomGrayscale(RandomImageLayer, pixel_only=True):
     """Randomly turns some images to grayscale in training, keeping their channel count.
 
     Each image becomes gray (``0.2989 R + 0.5870 G + 0.1140 B`` in every channel) with
@@ -287,7 +287,7 @@ class RandomGrayscale(RandomImageLayer):
         return {**super().get_config(), "factor": self.factor, "seed": self.seed}
 
 
-class RandomColorJitter(RandomImageLayer):
+class RandomColorJitter(RandomImageLayer, pixel_only=True):
     """Randomly changes brightness, contrast, saturation and hue, in that order, in training.
 
     Each step runs only when its factor is given, with the conventions (and draws) of

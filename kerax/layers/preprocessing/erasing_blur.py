@@ -28,7 +28,7 @@ def _gaussian_1d(size: int, sigma: jax.Array, dtype: Any) -> jax.Array:
     return k / jnp.sum(k)
 
 
-class RandomErasing(RandomImageLayer):
+class RandomErasing(RandomImageLayer, pixel_only=True):
     """Random Erasing (Zhong et al., 2017): fills a random box of some images in training.
 
     Each image is erased with a probability drawn in ``factor``; its box has sides
@@ -129,7 +129,7 @@ class RandomErasing(RandomImageLayer):
         }
 
 
-class RandomGaussianBlur(RandomImageLayer):
+class RandomGaussianBlur(RandomImageLayer, pixel_only=True):
     """Blurs some images in training with a Gaussian kernel of random width.
 
     Each image is blurred with a probability drawn in ``factor``. One pair of standard

@@ -7,6 +7,9 @@ instead (its output size is fixed). Each call draws one key from the ``key`` giv
 ``apply`` (``kerax._scope.next_key``, with ``seed`` folded in), so a layer is a pure
 function of that key: the same key gives the same augmentation, under ``jit`` and
 ``vmap`` too. Every image of a batch gets its own flip, angle, shift and zoom.
+
+Made with ``bounding_box_format=...``, they also take Keras 3's dict input and move its
+bounding boxes and segmentation masks with the same draw (see ``_boxes``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax.layers.preprocessing._boxes import affine_boxes, window_boxes
 from kerax.layers.preprocessing._image import (
     AFFINE_INTERPOLATIONS,
     FILL_MODES,
     RandomImageLayer,
     affine_transform,
+    aspect_window,
     check_choice,
     check_size,
     parse_range,
@@ -65,15 +70,32 @@ class RandomFlip(RandomImageLayer):
         self.mode = check_choice(mode, _FLIP_MODES, "mode", f"Layer '{self.name}' (RandomFlip)")
 
     def call(self, inputs, training=None):
-        x, unbatched = self._to_batch(inputs)
+        return self._call_moving_pixels(inputs, training)
+
+    def _draw(self, x, training):
+        if not training:
+            return None
+        return jax.random.uniform(self._next_key(), (x.shape[0], 1, 1, 1)) <= 0.5
+
+    def _warp(self, x, flips, masks=False):
         x = self._as_float(x)
-        if training:
-            flips = jax.random.uniform(self._next_key(), (x.shape[0], 1, 1, 1)) <= 0.5
+        if flips is not None:
             if self.mode != "vertical":
                 x = jnp.where(flips, jnp.flip(x, axis=2), x)
             if self.mode != "horizontal":
                 x = jnp.where(flips, jnp.flip(x, axis=1), x)
-        return self._from_batch(x, unbatched)
+        return x
+
+    def _warp_boxes(self, boxes, flips, height, width):
+        if flips is not None:
+            flips = flips[:, :, 0, 0]  # (batch, 1)
+            x1, y1, x2, y2 = (boxes[..., i] for i in range(4))
+            if self.mode != "vertical":
+                x1, x2 = jnp.where(flips, width - x2, x1), jnp.where(flips, width - x1, x2)
+            if self.mode != "horizontal":
+                y1, y2 = jnp.where(flips, height - y2, y1), jnp.where(flips, height - y1, y2)
+            boxes = jnp.stack([x1, y1, x2, y2], axis=-1)
+        return boxes, height, width
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "seed": self.seed}
@@ -103,12 +125,20 @@ class _AffineLayer(RandomImageLayer):
         raise NotImplementedError
 
     def call(self, inputs, training=None):
-        x, unbatched = self._to_batch(inputs)
+        return self._call_moving_pixels(inputs, training)
+
+    def _draw(self, x, training):
+        return self._transforms(self._next_key(), *x.shape[:3]) if training else None
+
+    def _warp(self, x, transforms, masks=False):
         x = self._as_float(x)
-        if training:
-            transforms = self._transforms(self._next_key(), *x.shape[:3])
-            x = affine_transform(x, transforms, self.interpolation, self.fill_mode, self.fill_value)
-        return self._from_batch(x, unbatched)
+        if transforms is None:
+            return x
+        interpolation = "nearest" if masks else self.interpolation
+        return affine_transform(x, transforms, interpolation, self.fill_mode, self.fill_value)
+
+    def _warp_boxes(self, boxes, transforms, height, width):
+        return (boxes if transforms is None else affine_boxes(boxes, transforms)), height, width
 
     def get_config(self):
         return {
@@ -322,19 +352,31 @@ class RandomCrop(RandomImageLayer):
         self.width = check_size(width, "width", owner)
 
     def call(self, inputs, training=None):
-        x, unbatched = self._to_batch(inputs)
-        x = self._as_float(x)
-        batch, h, w, channels = x.shape
+        return self._call_moving_pixels(inputs, training)
+
+    def _draw(self, x, training):
+        """The window ``(top, left, crop_height, crop_width)``: a random one of the
+        output size in training, else the centred one of the output's aspect ratio."""
+        h, w = x.shape[1], x.shape[2]
         if training and h >= self.height and w >= self.width:
             k_top, k_left = jax.random.split(self._next_key())
             top = jax.random.randint(k_top, (), 0, h - self.height + 1)
             left = jax.random.randint(k_left, (), 0, w - self.width + 1)
-            y = jax.lax.dynamic_slice(
+            return top, left, self.height, self.width
+        return aspect_window(h, w, self.height, self.width)
+
+    def _warp(self, x, window, masks=False):
+        x = self._as_float(x)
+        top, left, crop_h, crop_w = window
+        if isinstance(top, jax.Array):  # a random window of the output size
+            batch, _, _, channels = x.shape
+            return jax.lax.dynamic_slice(
                 x, (0, top, left, 0), (batch, self.height, self.width, channels)
             )
-        else:
-            y = resize(x, self.height, self.width, crop_to_aspect_ratio=True)
-        return self._from_batch(y, unbatched)
+        return resize(x, self.height, self.width, crop_to_aspect_ratio=True)
+
+    def _warp_boxes(self, boxes, window, height, width):
+        return window_boxes(boxes, *window, self.height, self.width), self.height, self.width
 
     def get_config(self):
         return {

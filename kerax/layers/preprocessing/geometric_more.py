@@ -6,6 +6,8 @@ As in ``geometric``: they change images only with ``training=True`` and otherwis
 them through, cast to the compute dtype; every call draws one key from ``apply``'s key
 (``seed`` folded in), so the augmentation is a pure function of that key, under ``jit``
 and ``vmap`` as well. Shapes are static and no Python branch reads a traced value.
+RandomShear and RandomPerspective also move bounding boxes (see ``_boxes``);
+RandomElasticTransform does not (nor does Keras's).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax.layers.preprocessing._boxes import affine_boxes
 from kerax.layers.preprocessing._color_ops import separable_blur
 from kerax.layers.preprocessing._factors import coin, unit_range
 from kerax.layers.preprocessing._image import (
@@ -157,24 +160,37 @@ class RandomPerspective(RandomImageLayer):
         self.fill_value = float(fill_value)
 
     def call(self, inputs, training=None):
+        return self._call_moving_pixels(inputs, training)
+
+    def _draw(self, x, training):
+        """``(warp (batch, 1, 1, 1), transforms (batch, 8))``, or ``None`` in inference."""
         from kerax.ops._image_extra import _homographies
 
-        x, unbatched = self._to_batch(inputs)
+        if not training:
+            return None
+        batch, h, w, _ = x.shape
+        k_apply, k_move = jax.random.split(self._next_key())
+        warp = coin(k_apply, batch, self.factor)
+        half = 0.5 * self.scale
+        moves = jax.random.uniform(k_move, (batch, 4, 2), minval=-half, maxval=half)
+        start = jnp.asarray(
+            [[0.0, 0.0], [w - 1.0, 0.0], [0.0, h - 1.0], [w - 1.0, h - 1.0]], "float32"
+        )
+        start = jnp.broadcast_to(start, (batch, 4, 2))
+        return warp, _homographies(start, start + start * moves)
+
+    def _warp(self, x, transformation, masks=False):
         x = self._as_float(x)
-        if training:
-            batch, h, w, _ = x.shape
-            k_apply, k_move = jax.random.split(self._next_key())
-            warp = coin(k_apply, batch, self.factor)
-            half = 0.5 * self.scale
-            moves = jax.random.uniform(k_move, (batch, 4, 2), minval=-half, maxval=half)
-            start = jnp.asarray(
-                [[0.0, 0.0], [w - 1.0, 0.0], [0.0, h - 1.0], [w - 1.0, h - 1.0]], "float32"
-            )
-            start = jnp.broadcast_to(start, (batch, 4, 2))
-            transforms = _homographies(start, start + start * moves)
-            warped = _projective(x, transforms, self.interpolation, self.fill_value)
-            x = jnp.where(warp, warped, x)
-        return self._from_batch(x, unbatched)
+        if transformation is None:
+            return x
+        warp, transforms = transformation
+        interpolation = "nearest" if masks else self.interpolation
+        return jnp.where(warp, _projective(x, transforms, interpolation, self.fill_value), x)
+
+    def _warp_boxes(self, boxes, transformation, height, width):
+        warp, transforms = transformation
+        moved = jnp.where(warp[:, :, 0], affine_boxes(boxes, transforms), boxes)
+        return moved, height, width
 
     def get_config(self):
         return {

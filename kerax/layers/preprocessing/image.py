@@ -1,12 +1,14 @@
-"""Deterministic image layers: Resizing and CenterCrop."""
+"""Deterministic image layers: Resizing, CenterCrop and MaxNumBoundingBoxes."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 
+from kerax.layers.preprocessing._boxes import batched_boxes, unpack, window_boxes
 from kerax.layers.preprocessing._image import (
     RESIZE_INTERPOLATIONS,
     ImageLayer,
+    aspect_window,
     check_choice,
     check_size,
     resize,
@@ -74,8 +76,13 @@ class Resizing(ImageLayer):
         self.fill_value = float(fill_value)
         self.antialias = bool(antialias)
 
-    def call(self, inputs):
-        x, unbatched = self._to_batch(inputs)
+    # Keras's Resizing keeps padding boxes (all -1 or all 0 as given) at zero.
+    _ZERO_PADDING_BOXES = True
+
+    def call(self, inputs, training=None):
+        return self._call_moving_pixels(inputs, training)
+
+    def _warp(self, x, transformation, masks=False):
         integer = not jnp.issubdtype(x.dtype, jnp.floating)
         # Integer images are resized in float32 and rounded back, as Keras does.
         work = x.astype("float32") if integer else x
@@ -83,7 +90,7 @@ class Resizing(ImageLayer):
             work,
             self.height,
             self.width,
-            self.interpolation,
+            "nearest" if masks else self.interpolation,
             self.antialias,
             self.crop_to_aspect_ratio,
             self.pad_to_aspect_ratio,
@@ -92,7 +99,24 @@ class Resizing(ImageLayer):
         if integer:
             info = jnp.iinfo(x.dtype)
             y = jnp.clip(jnp.round(y), info.min, info.max).astype(x.dtype)
-        return self._from_batch(y, unbatched)
+        return y
+
+    def _warp_boxes(self, boxes, transformation, height, width):
+        # Keras's box arithmetic, which for the aspect-ratio modes rounds the offsets
+        # in output pixels (it can differ from the image's crop by under a pixel).
+        h_out, w_out = self.height, self.width
+        if self.pad_to_aspect_ratio:
+            sx = sy = min(h_out / height, w_out / width)
+            ox, oy = (w_out - width * sx) // 2, (h_out - height * sy) // 2
+        elif self.crop_to_aspect_ratio:
+            source, target = width / height, w_out / h_out
+            new_w, new_h = (h_out * source, h_out) if source > target else (w_out, w_out / source)
+            sx, sy = new_w / width, new_h / height
+            ox, oy = -((new_w - w_out) // 2), -((new_h - h_out) // 2)
+        else:
+            sx, sy, ox, oy = w_out / width, h_out / height, 0.0, 0.0
+        scale = jnp.asarray([sx, sy, sx, sy], "float32")
+        return boxes * scale + jnp.asarray([ox, oy, ox, oy], "float32"), h_out, w_out
 
     def get_config(self):
         return {
@@ -138,15 +162,87 @@ class CenterCrop(ImageLayer):
         self.width = check_size(width, "width", owner)
 
     def call(self, inputs):
-        x, unbatched = self._to_batch(inputs)
+        return self._call_moving_pixels(inputs)
+
+    def _window(self, height, width):
+        """The centred window ``(top, left, crop_height, crop_width)`` that is kept."""
+        if height >= self.height and width >= self.width:
+            return (height - self.height) // 2, (width - self.width) // 2, self.height, self.width
+        return aspect_window(height, width, self.height, self.width)
+
+    def _warp(self, x, transformation, masks=False):
         x = self._as_float(x)
-        h, w = x.shape[1], x.shape[2]
-        if h >= self.height and w >= self.width:
-            top, left = (h - self.height) // 2, (w - self.width) // 2
-            y = x[:, top : top + self.height, left : left + self.width, :]
-        else:
-            y = resize(x, self.height, self.width, crop_to_aspect_ratio=True)
-        return self._from_batch(y, unbatched)
+        top, left, crop_h, crop_w = self._window(x.shape[1], x.shape[2])
+        if (crop_h, crop_w) == (self.height, self.width):
+            return x[:, top : top + crop_h, left : left + crop_w, :]
+        return resize(x, self.height, self.width, crop_to_aspect_ratio=True)
+
+    def _warp_boxes(self, boxes, transformation, height, width):
+        window = self._window(height, width)
+        return window_boxes(boxes, *window, self.height, self.width), self.height, self.width
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+class MaxNumBoundingBoxes(ImageLayer):
+    """Pads or truncates the bounding boxes of a dict input to ``max_number`` per image.
+
+    Images, ``"labels"`` and ``"segmentation_masks"`` pass through unchanged; boxes
+    (as float32) and their labels are cut to their first ``max_number`` or padded with
+    ``fill_value`` to that many, so that batches of a fixed shape can be stacked.
+
+    Args:
+        max_number: the number of boxes per image in the output.
+        fill_value: the value of padding boxes and their labels. Default ``-1``.
+        bounding_box_format: required for a dict with ``"bounding_boxes"`` (as in
+            Keras), though the boxes' format does not change what this layer does.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Input: images, or ``{"images": ..., "bounding_boxes": {"boxes": (batch, N, 4),
+    "labels": (batch, N)}, ...}`` (``(N, 4)`` and ``(N,)`` for one image). Output: the
+    same, with boxes ``(batch, max_number, 4)`` and labels ``(batch, max_number)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from kerax.layers import MaxNumBoundingBoxes
+        >>> layer = MaxNumBoundingBoxes(3, bounding_box_format="xyxy")
+        >>> boxes = {"boxes": np.array([[[0, 0, 2, 2]]]), "labels": np.array([[4]])}
+        >>> out = layer({"images": np.zeros((1, 4, 4, 3)), "bounding_boxes": boxes})
+        >>> out["bounding_boxes"]["labels"].tolist()
+        [[4, -1, -1]]
+    """
+
+    def __init__(self, max_number: int, fill_value: int = -1, **kwargs):
+        super().__init__(**kwargs)
+        owner = f"Layer '{self.name}' (MaxNumBoundingBoxes)"
+        self.max_number = check_size(max_number, "max_number", owner)
+        self.fill_value = int(fill_value)
+
+    def call(self, inputs):
+        images, data = unpack(self, inputs)
+        if data is None or data.get("bounding_boxes") is None:
+            return inputs
+        found = data["bounding_boxes"]
+        unbatched = jnp.ndim(images) == 3
+        boxes, labels = batched_boxes(self, found, unbatched)
+        keep, missing = (
+            min(boxes.shape[1], self.max_number),
+            max(self.max_number - boxes.shape[1], 0),
+        )
+        boxes = jnp.pad(
+            boxes[:, :keep], ((0, 0), (0, missing), (0, 0)), constant_values=self.fill_value
+        )
+        labels = jnp.pad(labels[:, :keep], ((0, 0), (0, missing)), constant_values=self.fill_value)
+        if unbatched:
+            boxes, labels = boxes[0], labels[0]
+        data["bounding_boxes"] = {**found, "boxes": boxes, "labels": labels}
+        return data
+
+    def get_config(self):
+        # fill_value too, which Keras 3.15 leaves out of its config (and so loses).
+        return {
+            **super().get_config(),
+            "max_number": self.max_number,
+            "fill_value": self.fill_value,
+        }

@@ -187,6 +187,18 @@ def get_registered_object(
     return None
 
 
+def find_class(config: Mapping[str, Any], custom_objects, builtin: Mapping[str, Any]) -> Any:
+    """The class a Keras config dict names: by its ``registered_name`` (a registered
+    class, ``"package>Name"``), else its ``class_name``, in ``custom_objects``, open
+    scopes and the registry, then ``builtin``; None if none has it."""
+    registered = config.get("registered_name")
+    if isinstance(registered, str):
+        found = get_registered_object(registered, custom_objects)
+        if found is not None:
+            return found
+    return get_registered_object(config["class_name"], custom_objects, builtin)
+
+
 def lookup(name: str, table: Mapping[str, Any], kind: str) -> Any:
     """``table[name]``, or a ValueError that lists the valid names.
 
@@ -258,28 +270,34 @@ def serialize_keras_object(obj: Any, module: str, module_objects: Mapping[str, A
     return {
         # A class that lives in a Keras module outside the built-in tables (ConvNeXt's
         # LayerScale) names it, so that both Keras and kerax find it when loading.
-        "module": getattr(cls, "_keras_module", None),
+        "module": getattr(cls, "_keras_module", None) or custom_module(cls),
         "class_name": cls.__name__,
         "config": config,
         "registered_name": registered or cls.__name__,
     }
 
 
+def custom_module(cls: type) -> str | None:
+    """The ``module`` Keras 3 writes for a custom class: its Python module, None for a
+    class defined in ``__main__`` (a script)."""
+    return None if cls.__module__ == "__main__" else cls.__module__
+
+
 def class_config(obj: Any, module: str, builtin_classes: Mapping[str, Any]) -> dict:
-    """The Keras 3 config dict of an object whose custom classes are saved under their
-    Python module (dtype policies, quantizers), registered or not.
+    """The Keras 3 config dict of a dtype policy or quantizer.
 
     A class found by name in ``builtin_classes`` (that very class) is saved under
-    ``module`` with ``registered_name`` None; any other under its ``__module__``, with
-    its class name as ``registered_name``.
+    ``module`` with ``registered_name`` None; any other, as Keras 3.15 saves it, under
+    its Python module (``custom_module``) with its registered name (``"package>Name"``),
+    or its class name when it is not registered, as ``registered_name``.
     """
     cls = type(obj)
     builtin = builtin_classes.get(cls.__name__) is cls
     return {
-        "module": module if builtin else cls.__module__,
+        "module": module if builtin else custom_module(cls),
         "class_name": cls.__name__,
         "config": obj.get_config(),
-        "registered_name": None if builtin else cls.__name__,
+        "registered_name": None if builtin else registered_name(cls) or cls.__name__,
     }
 
 

@@ -303,7 +303,9 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> DTypePolicy:
         return DTypePolicy(**config)
     name = config["class_name"]
     inner = config.get("config") or {}
-    cls = (custom_objects or {}).get(name) or _classes().get(name)
+    from kerax._serialization import find_class
+
+    cls = find_class(config, custom_objects, _classes())
     if cls is None:
         raise ValueError(
             f"Unknown dtype policy class {name!r}. Known: {sorted(_classes())}; pass a "

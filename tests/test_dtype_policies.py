@@ -115,3 +115,41 @@ def test_default_name_is_the_global_policy(keras_oracle):
         mixed_precision.set_global_policy(None)
         keras_oracle.config.set_dtype_policy("float32")
     assert dtype_policies.DTypePolicy().name == "float32"
+
+
+def _custom_classes(lib, package):
+    @lib.saving.register_keras_serializable(package)
+    class RegisteredPolicy(lib.dtype_policies.DTypePolicy):
+        pass
+
+    class PlainPolicy(lib.dtype_policies.DTypePolicy):
+        pass
+
+    class PlainQuantizer(lib.quantizers.Quantizer):
+        def get_config(self):
+            return {}
+
+    return RegisteredPolicy, PlainPolicy, PlainQuantizer
+
+
+def test_custom_policies_and_quantizers_serialize_as_keras(keras_oracle):
+    configs = []
+    for lib in (kerax, keras_oracle):
+        registered, plain, quantizer = _custom_classes(lib, "kerax_test_custom")
+        configs.append(
+            [
+                lib.dtype_policies.serialize(registered("bfloat16")),
+                lib.dtype_policies.serialize(plain("float16")),
+                lib.quantizers.serialize(quantizer()),
+            ]
+        )
+        # registered: found by its registered name; plain: through custom_objects
+        assert type(lib.dtype_policies.deserialize(configs[-1][0])) is registered
+        by_name = {"PlainPolicy": plain}
+        again = lib.dtype_policies.deserialize(configs[-1][1], custom_objects=by_name)
+        assert type(again) is plain and again.name == "float16"
+        custom = {"PlainQuantizer": quantizer}
+        assert type(lib.quantizers.deserialize(configs[-1][2], custom_objects=custom)) is quantizer
+    assert configs[0] == configs[1]
+    assert configs[0][0]["registered_name"] == "kerax_test_custom>RegisteredPolicy"
+    assert configs[0][1]["module"] == __name__  # the class's module, as Keras writes it

@@ -625,7 +625,7 @@ def test_custom_loss_subclass_round_trip():
     assert loss.name.startswith("scaled_mse")
     assert float(loss(np.zeros((2, 2)), np.ones((2, 2)))) == 3.0
     config = losses.serialize(loss)
-    assert config["module"] is None and config["registered_name"] == "ScaledMSE"
+    assert config["module"] == __name__ and config["registered_name"] == "ScaledMSE"
     again = losses.deserialize(config, custom_objects={"ScaledMSE": ScaledMSE})
     assert again.scale == 3.0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kerax._serialization import class_config
+from kerax._serialization import class_config, find_class
 from kerax.quantizers._quantizers import AbsMaxQuantizer, Quantizer
 
 
@@ -193,7 +193,7 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
             f"'AbsMaxQuantizer', 'config': {{...}}}}. Received: {config!r}"
         )
     name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _OBJECTS.get(name)
+    cls = find_class(config, custom_objects, _OBJECTS)
     if cls is None:
         raise ValueError(
             f"Unknown quantizer or quantization config {name!r}. Known: "

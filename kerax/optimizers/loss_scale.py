@@ -10,7 +10,9 @@ gradients hold an inf or a NaN is skipped and the scale halved; after
 The scale and the finite-step counter live in the optimizer state
 (:class:`LossScaleState`), so the whole rule runs inside the compiled step.
 ``model.compile`` wraps the optimizer in :class:`LossScaleOptimizer` by itself when
-the model's dtype policy is ``"mixed_float16"``, as Keras does.
+the model's dtype policy is ``"mixed_float16"``, as Keras does. Files hold the state in
+Keras 3's layout (the step counter and the scale, then the inner optimizer's variables;
+:mod:`kerax.saving._optimizer_list`), so training resumes in either library.
 """
 
 from __future__ import annotations

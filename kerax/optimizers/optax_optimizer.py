@@ -19,6 +19,10 @@ class OptaxOptimizer(Optimizer):
     ``learning_rate`` reads and writes the ``learning_rate`` hyper-parameter of an
     ``optax.inject_hyperparams`` state; other transformations have no settable rate.
 
+    A transformation has no config, so ``model.save`` refuses a model compiled with one
+    (Keras refuses an optimizer without a config too); ``model.save_weights`` keeps its
+    state for kerax, and Keras loads those weights and skips the optimizer's state.
+
     Args:
         transformation: an ``optax.GradientTransformation``.
         name: the optimizer's name.

@@ -5,7 +5,8 @@ is a schedule), the weight averages (``use_ema``) and gradient accumulators
 (``gradient_accumulation_steps``), then the slot variables in the order each optimizer
 creates them (:mod:`kerax.saving._slot_order`), over ``model.trainable_variables``; a
 Keras-style custom optimizer's in creation order; a MultiOptimizer's own two, then each
-sub-optimizer's list over the variables it owns. :func:`keras_list` writes that list
+sub-optimizer's list over the variables it owns; a LossScaleOptimizer's own four, then
+its inner optimizer's list. :func:`keras_list` writes that list
 from kerax's optax state (and says whether it holds the state exactly);
 :func:`from_keras_list` rebuilds the state from it. Both give None for an optimizer
 whose layout is not known. :mod:`kerax.saving.optimizer_state` puts the list in files.
@@ -116,10 +117,13 @@ def keras_list(model: Any, state: Any, params: Any) -> tuple[list | None, bool]:
 
 
 def _list_for(opt: Any, state: Any, params: Any, var_paths: list) -> tuple[list | None, bool]:
+    from kerax.optimizers.loss_scale import LossScaleState
     from kerax.optimizers.multi_optimizer import MultiOptimizerState
 
     if isinstance(state, MultiOptimizerState):
         return _multi_list(opt, state, params, var_paths)
+    if isinstance(state, LossScaleState):
+        return _loss_scale_list(opt, state, params, var_paths)
     layout = _layout(opt, state, params, var_paths)
     if layout is None:
         return None, False
@@ -162,10 +166,13 @@ def from_keras_list(model: Any, template: Any, params: Any, arrays: list) -> Any
 def _state_from_list(
     opt: Any, template: Any, params: Any, var_paths: list, arrays: list
 ) -> Any | None:
+    from kerax.optimizers.loss_scale import LossScaleState
     from kerax.optimizers.multi_optimizer import MultiOptimizerState
 
     if isinstance(template, MultiOptimizerState):
         return _multi_state(opt, template, params, var_paths, arrays)
+    if isinstance(template, LossScaleState):
+        return _loss_scale_state(opt, template, params, var_paths, arrays)
     layout = _layout(opt, template, params, var_paths)
     if layout is None or len(arrays) != len(_list_for(opt, template, params, var_paths)[0]):
         return None
@@ -275,3 +282,67 @@ def _multi_state(opt: Any, template: Any, params: Any, var_paths: list, arrays: 
         return None
     count = jax.device_put(np.asarray(arrays[0], np.int32).reshape(()))
     return MultiOptimizerState(count, tuple(states))
+
+
+# -- LossScaleOptimizer: its own iteration (never advanced) and learning rate (0), its
+# step counter and dynamic scale, then the inner optimizer's list ------------------------------
+_LOSS_SCALE_OWN = 4
+
+
+def _loss_scale_list(
+    opt: Any, state: Any, params: Any, var_paths: list
+) -> tuple[list | None, bool]:
+    inner, exact = _list_for(opt.inner_optimizer, state.inner_state, params, var_paths)
+    if inner is None:
+        return None, False
+    own = [
+        np.asarray(0, np.int32),
+        np.asarray(0.0, np.float32),
+        np.asarray(state.good_steps, np.int32),
+        np.asarray(state.loss_scale, np.float32),
+    ]
+    return own + inner, exact
+
+
+def _loss_scale_state(opt: Any, template: Any, params: Any, var_paths: list, arrays: list) -> Any:
+    inner_arrays = arrays[_LOSS_SCALE_OWN:]
+    inner = opt.inner_optimizer
+    if not inner_arrays:
+        return None
+    new = _state_from_list(inner, template.inner_state, params, var_paths, inner_arrays)
+    if new is None:
+        return None
+    good, scale = (np.asarray(a).reshape(()) for a in arrays[2:_LOSS_SCALE_OWN])
+    return template._replace(
+        inner_state=new,
+        good_steps=jax.device_put(good.astype(np.int32)),
+        loss_scale=jax.device_put(scale.astype(np.float32)),
+    )
+
+
+def sub_lists(opt: Any, state: Any, params: Any, var_paths: list, where: str = "optimizer"):
+    """``[(group, name, list)]``: Keras also saves each optimizer that an optimizer holds
+    on its own, a LossScaleOptimizer's under ``<where>/inner_optimizer/vars`` and a
+    MultiOptimizer's under ``<where>/optimizers/<snake_case class name>[_n]/vars``."""
+    from kerax._naming import to_snake_case
+    from kerax.optimizers.loss_scale import LossScaleState
+    from kerax.optimizers.multi_optimizer import MultiOptimizerState
+
+    if isinstance(state, LossScaleState):
+        inner, where = opt.inner_optimizer, f"{where}/inner_optimizer"
+        arrays, _ = _list_for(inner, state.inner_state, params, var_paths)
+        if arrays is None:
+            return []
+        nested = sub_lists(inner, state.inner_state, params, var_paths, where)
+        return [(f"{where}/vars", inner.name, arrays), *nested]
+    if not isinstance(state, MultiOptimizerState):
+        return []
+    parts, _ = multi_parts(opt, state, params, var_paths)
+    used: dict[str, int] = {}
+    out = []
+    for inner, sub in parts or ():
+        name = to_snake_case(type(inner).__name__)
+        used[name] = used.get(name, -1) + 1
+        suffix = f"_{used[name]}" if used[name] else ""
+        out.append((f"{where}/optimizers/{name}{suffix}/vars", inner.name, sub))
+    return out

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax import _warnings
-from kerax.saving._optimizer_list import from_keras_list, keras_list, multi_parts, trainable_paths
+from kerax.saving._optimizer_list import from_keras_list, keras_list, sub_lists, trainable_paths
 from kerax.saving._optimizer_roles import in_layout, leaf_roles
 
 
@@ -107,30 +107,10 @@ def _params(model: Any) -> Any:
     return model.get_variables()["trainable"]
 
 
-def _write_sub_lists(h5: Any, model: Any, state: Any, params: Any) -> None:
-    """Keras also saves each sub-optimizer of a MultiOptimizer on its own, under
-    ``optimizer/optimizers/<snake_case class name>[_n]``, and reads them back."""
-    from kerax._naming import to_snake_case
-    from kerax.saving.weights_h5 import write_array
-
-    parts, _ = multi_parts(model.optimizer, state, params, trainable_paths(model))
-    used: dict[str, int] = {}
-    for inner, sub in parts or ():
-        name = to_snake_case(type(inner).__name__)
-        used[name] = used.get(name, -1) + 1
-        group = h5.create_group(
-            f"optimizer/optimizers/{name}{f'_{used[name]}' if used[name] else ''}/vars"
-        )
-        group.attrs["name"] = inner.name
-        for i, value in enumerate(sub):
-            write_array(group, str(i), value)
-
-
 def write(h5: Any, model: Any) -> None:
     """Write ``model``'s optimizer state under ``optimizer/`` (nothing if not compiled)."""
     from kerax.optimizers import Optimizer
     from kerax.optimizers._utils import _with_hyperparams
-    from kerax.optimizers.multi_optimizer import MultiOptimizerState
     from kerax.saving.weights_h5 import write_array
 
     opt = getattr(model, "optimizer", None)
@@ -152,8 +132,13 @@ def write(h5: Any, model: Any) -> None:
         arrays, exact = None, False
     for i, value in enumerate(arrays or []):
         write_array(group, str(i), value)
-    if arrays is not None and isinstance(state, MultiOptimizerState):
-        _write_sub_lists(h5, model, state, params)
+    # Keras also saves the optimizers an optimizer holds (a LossScaleOptimizer's inner
+    # one, a MultiOptimizer's), each on its own, and reads them back.
+    for path, name, sub in sub_lists(opt, state, params, trainable_paths(model)) if arrays else ():
+        sub_group = h5.create_group(path)
+        sub_group.attrs["name"] = name
+        for i, value in enumerate(sub):
+            write_array(sub_group, str(i), value)
     if not exact and model._opt_state is not None:
         kerax_group = h5.create_group("optimizer/kerax_state")
         for name, value in state_to_arrays(model, state).items():

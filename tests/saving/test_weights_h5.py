@@ -227,8 +227,9 @@ def test_kerax_optimizer_state_follows_layer_positions_not_names(tmp_path):
         model = kerax.Sequential(
             [kerax.Input((3,)), layers.Dense(3, name=first), layers.Dense(3, name=second)]
         )
-        optimizer = kerax.optimizers.LossScaleOptimizer(kerax.optimizers.Lamb())
-        model.compile(optimizer=optimizer, loss="mse")  # kerax_state path
+        # A raw optax transformation: its state is saved under optimizer/kerax_state.
+        lamb = kerax.optimizers.OptaxOptimizer(__import__("optax").lamb(1e-3))
+        model.compile(optimizer=kerax.optimizers.LossScaleOptimizer(lamb), loss="mse")
         return model
 
     trained = make("dense_8", "dense_9")

@@ -315,7 +315,10 @@ def test_pipeline_config_is_the_one_keras_pipeline_takes():
     ]
 
 
-def test_dict_inputs_get_a_clear_error_outside_the_mixing_layers():
+def test_dict_inputs_keep_their_labels_and_need_images():
+    # every image layer takes Keras 3's dict now (RandomElasticTransform the last one)
     data = {"images": np.ones((2, 4, 4, 3), "float32"), "labels": np.ones((2, 1), "float32")}
-    with pytest.raises(TypeError, match="take .'images'. .... dicts are listed"):
-        P.RandomElasticTransform()(data, training=True)
+    out = P.RandomElasticTransform()(data, training=False)
+    np.testing.assert_array_equal(out["labels"], data["labels"])
+    with pytest.raises(ValueError, match="'images' key"):
+        P.RandomElasticTransform()({"labels": data["labels"]}, training=True)

@@ -14,7 +14,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax.layers.preprocessing import _boxes
 from kerax.layers.preprocessing import _color_ops as ops
+from kerax.layers.preprocessing._boxes import affine_boxes
 from kerax.layers.preprocessing._factors import log_gammas, positive, uniform, unit_range
 from kerax.layers.preprocessing._image import (
     AFFINE_INTERPOLATIONS,
@@ -26,6 +28,7 @@ from kerax.layers.preprocessing._image import (
     translation_matrices,
 )
 from kerax.layers.preprocessing.color import _value_range
+from kerax.utils.bounding_boxes import _formats
 
 # RandAugment's value-range maps (see ``_color_ops.rescale``).
 _FORM = "shift"
@@ -46,29 +49,36 @@ class _Ops:
     def _affine(self, x, transforms):
         return affine_transform(x, transforms, self.interpolation, "reflect", 0.0)
 
-    def shear(self, x, key):
-        b = x.shape[0]
+    # The geometric operations as (batch, 8) transforms, shared by images, masks and boxes.
+    def shear_transforms(self, key, b, h, w):
         k_sign, k_x, k_y = jax.random.split(key, 3)
         lo, hi = self.factor
         sign = jnp.where(jax.random.uniform(k_sign, (b,)) > 0.5, -1.0, 1.0)
         sx = sign * jax.random.uniform(k_x, (b,), minval=lo, maxval=hi)
         sy = sign * jax.random.uniform(k_y, (b,), minval=lo, maxval=hi)
         one, zero = jnp.ones((b,)), jnp.zeros((b,))
-        return self._affine(x, jnp.stack([one, sx, zero, sy, one, zero, zero, zero], axis=1))
+        return jnp.stack([one, sx, zero, sy, one, zero, zero, zero], axis=1)
 
-    def translation(self, x, key):
-        b, h, w, _ = x.shape
+    def translation_transforms(self, key, b, h, w):
         k_h, k_w = jax.random.split(key)
         lo, hi = self.factor
         dy = jax.random.uniform(k_h, (b,), minval=lo, maxval=hi) * h
         dx = jax.random.uniform(k_w, (b,), minval=lo, maxval=hi) * w
-        return self._affine(x, translation_matrices(dx, dy))
+        return translation_matrices(dx, dy)
 
-    def rotation(self, x, key):
-        b, h, w, _ = x.shape
+    def rotation_transforms(self, key, b, h, w):
         lo, hi = self.factor
         angles = jax.random.uniform(key, (b,), minval=lo * 360.0, maxval=hi * 360.0)
-        return self._affine(x, rotation_matrices(angles, h, w))
+        return rotation_matrices(angles, h, w)
+
+    def shear(self, x, key):
+        return self._affine(x, self.shear_transforms(key, *x.shape[:3]))
+
+    def translation(self, x, key):
+        return self._affine(x, self.translation_transforms(key, *x.shape[:3]))
+
+    def rotation(self, x, key):
+        return self._affine(x, self.rotation_transforms(key, *x.shape[:3]))
 
     def brightness(self, x, key):
         return ops.brightness(x, uniform(key, x.shape[0], *self.factor), self.value_range)
@@ -120,6 +130,7 @@ _RANDAUGMENT_OPS = (
     "auto_contrast",
     "equalization",
 )
+_GEOMETRIC = ("shear", "translation", "rotation")
 _AUGMIX_OPS = (
     "shear",
     "translation",
@@ -132,16 +143,44 @@ _AUGMIX_OPS = (
 _AUGMIX_OPS_ALL = (*_AUGMIX_OPS, "brightness", "color_degeneration", "contrast", "sharpness")
 
 
-def _chain(x, picks, keys, names, ops):
-    """Apply ``ops.<names[picks[i]]>`` with ``keys[i]`` in turn: one traced step (a
-    ``scan`` over a ``switch``), so each operation is traced and compiled once."""
-    branches = [lambda x_, k_, n=n: getattr(ops, n)(x_, k_).astype(x_.dtype) for n in names]
+def _scan_switch(state, picks, keys, branches):
+    """Apply ``branches[picks[i]](state, keys[i])`` in turn: one traced step (a ``scan``
+    over a ``switch``), so each operation is traced and compiled once."""
 
-    def step(y, pick_key):
+    def step(carry, pick_key):
         pick, key = pick_key
-        return jax.lax.switch(pick, branches, y, key), None
+        return jax.lax.switch(pick, branches, carry, key), None
 
-    return jax.lax.scan(step, x, (picks, keys))[0]
+    return jax.lax.scan(step, state, (picks, keys))[0]
+
+
+def _chain(x, picks, keys, names, ops):
+    """Apply ``ops.<names[picks[i]]>`` with ``keys[i]`` in turn to the images ``x``."""
+    branches = [lambda x_, k_, n=n: getattr(ops, n)(x_, k_).astype(x_.dtype) for n in names]
+    return _scan_switch(x, picks, keys, branches)
+
+
+def _chain_all(state, picks, keys, names, ops):
+    """:func:`_chain` on ``(images, masks, boxes, labels)`` (masks, boxes may be None),
+    boxes in ``"xyxy"``; the colour operations leave masks and boxes as they are."""
+
+    def branch(name):
+        def apply(state, key):
+            x, masks, boxes, labels = state
+            if name not in _GEOMETRIC:
+                return getattr(ops, name)(x, key).astype(x.dtype), masks, boxes, labels
+            b, h, w, _ = x.shape
+            t = getattr(ops, f"{name}_transforms")(key, b, h, w)
+            x = ops._affine(x, t).astype(x.dtype)
+            if masks is not None:
+                masks = affine_transform(masks, t, "nearest", "reflect", 0.0)
+            if boxes is not None:
+                boxes, labels = _formats._clip(affine_boxes(boxes, t), labels, h, w, False)
+            return x, masks, boxes, labels
+
+        return apply
+
+    return _scan_switch(state, picks, keys, [branch(n) for n in names])
 
 
 class _CompositeLayer(RandomImageLayer):
@@ -172,9 +211,12 @@ class RandAugment(_CompositeLayer):
         interpolation: ``"bilinear"`` (default) or ``"nearest"`` (geometric operations).
         seed: an optional int folded into the key.
         data_format: ``"channels_last"`` or ``"channels_first"``.
+        bounding_box_format: the format of dict bounding boxes (needed only for them).
 
-    Input: a batch ``(batch, height, width, channels)`` or one image. Output: the same
-    shape, in the compute dtype.
+    Input: a batch ``(batch, height, width, channels)`` or one image, or Keras 3's dict
+    (see ``_boxes``): each geometric operation also moves the segmentation masks
+    (nearest neighbour) and the boxes (clipped after each, as Keras does), in the
+    images' order. Output: the same structure, images in the compute dtype.
 
     Example:
         >>> import numpy as np
@@ -198,15 +240,51 @@ class RandAugment(_CompositeLayer):
         self._common(value_range, factor, interpolation, owner)
         self.num_ops = check_size(num_ops, "num_ops", owner)
 
+    def _draw(self, x, training):
+        """``(picks, keys)``: indices in ``_RANDAUGMENT_OPS`` and keys; None in inference."""
+        if not training:
+            return None
+        k_idx, k_ops = jax.random.split(self._next_key())
+        picks = jax.random.randint(k_idx, (self.num_ops,), 0, len(_RANDAUGMENT_OPS))
+        return picks, jax.random.split(k_ops, self.num_ops)
+
     def call(self, inputs, training=None):
-        x, unbatched = self._to_batch(inputs)
+        images, data = _boxes.unpack(self, inputs)
+        x, unbatched = self._to_batch(images)
         x = self._as_float(x)
-        if training:
-            ops = self._ops()
-            k_idx, k_ops = jax.random.split(self._next_key())
-            picks = jax.random.randint(k_idx, (self.num_ops,), 0, len(_RANDAUGMENT_OPS))
-            x = _chain(x, picks, jax.random.split(k_ops, self.num_ops), _RANDAUGMENT_OPS, ops)
-        return self._from_batch(x, unbatched)
+        drawn = self._draw(x, training)
+        if data is None:
+            if drawn is not None:
+                x = _chain(x, *drawn, _RANDAUGMENT_OPS, self._ops())
+            return self._from_batch(x, unbatched)
+        return self._call_on_dict(x, unbatched, data, drawn)
+
+    def _call_on_dict(self, x, unbatched, data, drawn):
+        # Keras's dict input; classification labels are left as they are
+        found = data.get("bounding_boxes")
+        if drawn is None:
+            data["images"] = self._from_batch(x, unbatched)
+            if found is not None:
+                data["bounding_boxes"] = _boxes.as_given(self, found, unbatched)
+            return data
+        masks = data.get("segmentation_masks")
+        if masks is not None:
+            masks = self._as_float(self._to_batch(jnp.asarray(masks))[0])
+        boxes = labels = None
+        height, width = x.shape[1], x.shape[2]
+        if found is not None:
+            boxes, labels = _boxes.batched_boxes(self, found, unbatched)
+            boxes = _boxes.to_xyxy(self, boxes, height, width)
+        state = (x, masks, boxes, labels)
+        x, masks, boxes, labels = _chain_all(state, *drawn, _RANDAUGMENT_OPS, self._ops())
+        data["images"] = self._from_batch(x, unbatched)
+        if masks is not None:
+            data["segmentation_masks"] = self._from_batch(masks, unbatched)
+        if found is not None:
+            data["bounding_boxes"] = _boxes.from_xyxy(
+                self, found, boxes, labels, height, width, unbatched
+            )
+        return data
 
     def get_config(self):
         return {

@@ -7,12 +7,14 @@ them through, cast to the compute dtype; every call draws one key from ``apply``
 (``seed`` folded in), so the augmentation is a pure function of that key, under ``jit``
 and ``vmap`` as well. Shapes are static and no Python branch reads a traced value.
 RandomShear and RandomPerspective also move bounding boxes (see ``_boxes``);
-RandomElasticTransform does not (nor does Keras's).
+RandomElasticTransform deforms a dict's segmentation masks with its images but refuses
+bounding boxes (as Keras's does).
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -240,8 +242,10 @@ class RandomElasticTransform(RandomImageLayer):
         seed: an optional int folded into the key.
         data_format: ``"channels_last"`` or ``"channels_first"``.
 
-    Input: a batch ``(batch, height, width, channels)`` or one image. Output: the same
-    shape, in the compute dtype.
+    Input: a batch ``(batch, height, width, channels)`` or one image, or Keras 3's dict
+    ``{"images", "segmentation_masks"?, "labels"?}`` (masks deformed by the same fields,
+    nearest neighbour; labels unchanged; bounding boxes refused, as by Keras). Output:
+    the same shape, in the compute dtype.
 
     Example:
         >>> import numpy as np
@@ -275,15 +279,19 @@ class RandomElasticTransform(RandomImageLayer):
         self.value_range = _value_range(value_range, owner)
 
     def call(self, inputs, training=None):
-        x, unbatched = self._to_batch(inputs)
-        x = self._as_float(x)
-        if training and self.scale[1] > 0 and self.factor[1] > 0:
-            x = self._deform(x)
-        return self._from_batch(x, unbatched)
+        if isinstance(inputs, Mapping) and "bounding_boxes" in inputs:
+            # Keras 3.15 refuses them too, in inference as well
+            raise NotImplementedError(
+                f"Layer '{self.name}' (RandomElasticTransform) does not transform "
+                "bounding_boxes, nor does Keras 3's RandomElasticTransform. Pass a dict "
+                "without 'bounding_boxes' (segmentation masks are deformed with the images)."
+            )
+        return self._call_moving_pixels(inputs, training)
 
-    def _deform(self, x):
-        from kerax.ops import image as ops_image
-
+    def _draw(self, x, training):
+        """``(deform (batch, 1, 1, 1), source rows, source columns)``, or ``None``."""
+        if not (training and self.scale[1] > 0 and self.factor[1] > 0):
+            return None
         batch, h, w, _ = x.shape
         k_apply, k_scale, k_dx, k_dy = jax.random.split(self._next_key(), 4)
         deform = coin(k_apply, batch, self.factor)
@@ -305,15 +313,23 @@ class RandomElasticTransform(RandomImageLayer):
         rows, cols = jnp.meshgrid(
             jnp.arange(h, dtype="float32"), jnp.arange(w, dtype="float32"), indexing="ij"
         )
+        return deform, rows + field(k_dy), cols + field(k_dx)
+
+    def _warp(self, x, drawn, masks=False):
+        """Images deformed and clipped to ``value_range``; masks (``masks=True``) by the
+        same fields with nearest-neighbour sampling, not clipped."""
+        from kerax.ops import image as ops_image
+
+        x = self._as_float(x)
+        if drawn is None:
+            return x
+        deform, src_rows, src_cols = drawn
+        interpolation = "nearest" if masks else self.interpolation
         warped = ops_image._sample(
-            x.astype("float32"),
-            rows + field(k_dy),
-            cols + field(k_dx),
-            self.interpolation,
-            self.fill_mode,
-            self.fill_value,
+            x.astype("float32"), src_rows, src_cols, interpolation, self.fill_mode, self.fill_value
         ).astype(x.dtype)
-        return jnp.clip(jnp.where(deform, warped, x), *self.value_range)
+        warped = jnp.where(deform, warped, x)
+        return warped if masks else jnp.clip(warped, *self.value_range)
 
     def get_config(self):
         return {

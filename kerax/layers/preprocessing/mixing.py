@@ -2,62 +2,69 @@
 
 CutMix and MixUp combine each image with another image of the same batch (a random
 permutation); called on a dict ``{"images": ..., "labels": ...}`` they mix the labels
-with the same weights, as Keras 3 does. Both act only with ``training=True`` and draw
-their randomness from ``apply``'s key (see ``geometric``), so they work under ``jit``.
+with the same weights, as Keras 3 does. MixUp also takes bounding boxes (made with
+``bounding_box_format``); CutMix refuses them, as Keras's does. Both act only with
+``training=True`` and draw their randomness from ``apply``'s key (see ``geometric``), so
+they work under ``jit``.
 RandAugment and AugMix live in ``augment_policies``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from kerax.layers.base import Layer
+from kerax.layers.preprocessing import _boxes
 from kerax.layers.preprocessing._factors import beta, positive, unit_range
 from kerax.layers.preprocessing._image import RandomImageLayer
 
 
 class _DictMixin(RandomImageLayer):
-    """Images alone, or a dict ``{"images", "labels"?, "segmentation_masks"?}``."""
+    """Images alone, or Keras 3's dict ``{"images", "labels"?, "segmentation_masks"?,
+    "bounding_boxes"?}`` (boxes only where ``_mix_boxes`` is implemented)."""
 
-    def _mix(self, images, labels, masks):
+    def _mix(self, x, labels, masks):
+        """``(x, labels, masks, permutation)`` mixed; ``labels``, ``masks`` may be None."""
+        raise NotImplementedError
+
+    def _mix_boxes(self, bounding_boxes, perm, unbatched):
+        """The ``"bounding_boxes"`` entry of the output (``perm`` None: not mixed)."""
         raise NotImplementedError
 
     def call(self, inputs, training=None):
-        is_dict = isinstance(inputs, dict)
-        if is_dict:
-            if "images" not in inputs:
-                raise ValueError(
-                    f"Layer '{self.name}' ({type(self).__name__}) expects images or a dict "
-                    f"with an 'images' key. Received: keys={sorted(inputs)}"
-                )
-            if "bounding_boxes" in inputs:
-                raise NotImplementedError(
-                    f"Layer '{self.name}' ({type(self).__name__}) does not transform "
-                    "bounding_boxes (Keras's CutMix does not either)."
-                )
-        images = inputs["images"] if is_dict else inputs
+        takes_boxes = type(self)._mix_boxes is not _DictMixin._mix_boxes
+        if isinstance(inputs, Mapping) and "bounding_boxes" in inputs and not takes_boxes:
+            # Keras refuses them too, in inference as well
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}) does not transform "
+                f"bounding_boxes, nor does Keras 3's {type(self).__name__}. Pass a dict "
+                "without 'bounding_boxes', or use MixUp, which takes them."
+            )
+        images, data = _boxes.unpack(self, inputs)
         x, unbatched = self._to_batch(images)
         x = self._as_float(x)
-        labels = inputs.get("labels") if is_dict else None
-        masks = inputs.get("segmentation_masks") if is_dict else None
+        data = {} if data is None else data
+        labels, masks = data.get("labels"), data.get("segmentation_masks")
         if masks is not None:
             masks = self._as_float(self._to_batch(jnp.asarray(masks))[0])
+        perm = None
         if training and not unbatched:
-            x, labels, masks = self._mix(x, labels, masks)
+            x, labels, masks, perm = self._mix(x, labels, masks)
         x = self._from_batch(x, unbatched)
-        if masks is not None:
-            masks = self._from_batch(masks, unbatched)
-        if not is_dict:
+        if not isinstance(inputs, Mapping):
             return x
-        out = {**inputs, "images": x}
+        data["images"] = x
         if labels is not None:
-            out["labels"] = labels
+            data["labels"] = labels
         if masks is not None:
-            out["segmentation_masks"] = masks
-        return out
+            data["segmentation_masks"] = self._from_batch(masks, unbatched)
+        if data.get("bounding_boxes") is not None:
+            data["bounding_boxes"] = self._mix_boxes(data["bounding_boxes"], perm, unbatched)
+        return data
 
 
 def _per_row(weights: jax.Array, like: jax.Array) -> jax.Array:
@@ -69,13 +76,16 @@ class MixUp(_DictMixin):
 
     Per call, a random permutation ``p`` of the batch and one weight per image
     ``lam ~ Beta(alpha, alpha)`` give ``lam x + (1 - lam) x[p]``; dict labels (and
-    segmentation masks) are mixed with the same ``lam``. Single images pass through.
+    segmentation masks) are mixed with the same ``lam``; dict bounding boxes ``(batch,
+    N, 4)`` become ``(batch, 2 N, 4)``: an image's own boxes, then its partner's, labels
+    likewise (as Keras 3 does; boxes keep their format). Single images pass through.
 
     Args:
         alpha: the Beta distribution's concentration (> 0); smaller values mix less.
             Default ``0.2``.
         data_format: ``"channels_last"`` or ``"channels_first"``.
         seed: an optional int folded into the key.
+        bounding_box_format: the format of dict bounding boxes (needed only for them).
 
     Input: a batch ``(batch, height, width, channels)``, or a dict with ``"images"``
     and optional ``"labels"`` ``(batch, ...)`` (floats, e.g. one-hot). Output: the same
@@ -112,7 +122,19 @@ class MixUp(_DictMixin):
             mix(x),
             None if labels is None else mix(labels),
             None if masks is None else mix(masks),
+            perm,
         )
+
+    def _mix_boxes(self, bounding_boxes, perm, unbatched):
+        # Each image gets its partner's boxes after its own: (batch, 2 N, 4), labels
+        # (batch, 2 N). Keras 3.15 joins the labels along the batch axis instead,
+        # (2 batch, N), which no longer lines up with its boxes.
+        if perm is None:
+            return _boxes.as_given(self, bounding_boxes, unbatched)
+        boxes, labels = _boxes.batched_boxes(self, bounding_boxes, unbatched)
+        boxes = jnp.concatenate([boxes, boxes[perm]], axis=1)
+        labels = jnp.concatenate([labels, labels[perm]], axis=1)
+        return {**bounding_boxes, "boxes": boxes, "labels": labels}
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "seed": self.seed}
@@ -181,7 +203,7 @@ class CutMix(_DictMixin):
                 labels = labels.astype(self.compute_dtype)
             wk = _per_row(kept, labels)
             labels = wk * labels + (1 - wk) * labels[perm]
-        return paste(x), labels, None if masks is None else paste(masks)
+        return paste(x), labels, None if masks is None else paste(masks), perm
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "seed": self.seed}

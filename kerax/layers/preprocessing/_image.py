@@ -90,18 +90,13 @@ class ImageLayer(Layer):
 
     def _to_batch(self, images: jax.Array) -> tuple[jax.Array, bool]:
         """Channels-last batch of ``images``, and whether the input was a single image."""
-        if isinstance(images, dict):
-            if "bounding_boxes" in images:
-                raise NotImplementedError(
-                    f"Layer '{self.name}' ({type(self).__name__}) does not transform "
-                    "bounding_boxes yet. The layers that do are listed in kerax's README "
-                    "(augmentation layers)."
-                )
+        if isinstance(images, dict):  # a subclass whose call() does not unpack dicts
             raise TypeError(
                 f"Layer '{self.name}' ({type(self).__name__}) takes an image batch, not a dict "
                 f"(received keys {sorted(images)}). Pass the images alone, e.g. "
-                "layer(data['images']). The layers that take {'images': ...} dicts are "
-                "listed in kerax's README (augmentation layers)."
+                "layer(data['images']), or declare a layer that changes pixel values alone "
+                f"with `class {type(self).__name__}(..., pixel_only=True)` so that boxes, "
+                "masks and labels pass through."
             )
         if images.ndim not in (3, 4):
             layout = "(height, width, channels)"

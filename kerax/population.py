@@ -305,7 +305,7 @@ class Population:
         engine = model._engine_for(xv, yv, batch_size)
         vdata, vorder = place((xv, yv, swv)), padded_order(nv, batch_size)
         steps = math.ceil(nv / batch_size)
-        trips = steps if engine.static_trips else None
+        trips = engine.trips(steps)
         evaluate = self._cached(
             ("eval", id(engine), nv),
             lambda: jax.jit(
@@ -404,7 +404,7 @@ def _vmapped_train(engine, n: int, fused: bool, stopping: bool):
         return member_where(active, new, old) if stopping else new
 
     if fused:
-        trips = math.ceil(n / engine.batch_size) if engine.static_trips else None
+        trips = engine.trips(math.ceil(n / engine.batch_size))
 
         def run(state, data, order, start, stop, active):
             engine.trace_count += 1  # a Python side effect: runs only when jax traces

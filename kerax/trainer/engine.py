@@ -369,6 +369,11 @@ class Engine:
         with data_rows(_rows(n, order)):
             return self.eval_step(state, batch, part, self.valid_rows(order, n, i))
 
+    def trips(self, steps: int) -> int | None:
+        """The static trip count of a fused loop of up to ``steps`` steps on backends
+        that want one (``_loops.static_trip_counts``), else None (run-time bounds)."""
+        return steps if self.static_trips else None
+
     def run_train(self, state, data, order, start, stop, n, fused, chunk=None, trips=None):
         """Steps ``start..stop`` of an epoch, rows in ``order`` (see kerax.trainer.shuffle);
         fused, ``chunk`` (static) steps' rows are gathered at once (see ``gather``), in a

@@ -174,9 +174,8 @@ class ArrayRunner:
         return state
 
     def trips(self, k: int) -> int | None:
-        """The static trip count of a fused dispatch of up to ``k`` steps, on backends
-        that want one (``kerax.trainer.engine.static_trip_counts``), else None."""
-        return min(k, self.steps) if self.engine.static_trips else None
+        """The static trip count of a fused dispatch of up to ``k`` steps (``Engine.trips``)."""
+        return self.engine.trips(min(k, self.steps))
 
     def chunk(self, k: int) -> int | None:
         """How many steps' rows a fused dispatch of ``k`` steps gathers at once (see

@@ -29,7 +29,10 @@ def _free_port() -> int:
 
 def _env(devices: int, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_DISTRIBUTION_")}
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    # the device count, and the suite's faster compile settings (tests/conftest.py): the
+    # reference and the processes compile alike, so they still train alike
+    fast = os.environ.get("KERAX_TEST_FAST_FLAGS", "")
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices} {fast}".strip()
     env["JAX_PLATFORMS"] = "cpu"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env.update(extra)

@@ -180,8 +180,7 @@ def test_layers_shapes_and_parameters_match_keras(keras_resnet50, arch, kwargs):
 
 @pytest.mark.keras
 def test_layer_order_matches_keras(keras_resnet50):
-    keras = keras_resnet50[0]
-    theirs = keras.applications.ResNet50(weights=None, include_top=False, input_shape=SHAPE)
+    theirs = keras_resnet50[1]  # ResNet50(weights=None, include_top=False, input_shape=SHAPE)
     ours = kerax.applications.ResNet50(weights=None, include_top=False, input_shape=SHAPE)
     assert [layer.name for layer in ours.layers][1:] == [layer.name for layer in theirs.layers][1:]
     # so whole-model weight lists line up with Keras's

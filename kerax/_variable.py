@@ -105,7 +105,24 @@ class Variable:
         self.initializer = initializer
         self.regularizer = regularizer
         self.constraint = constraint
+        self._overwrite_with_gradient = False
         self._value: jax.Array | None = None
+
+    @property
+    def overwrite_with_gradient(self) -> bool:
+        """Whether training writes this variable's gradient into it instead of letting
+        the optimizer update it (Keras's flag; float8 layers compute their new scales
+        and magnitude histories as "gradients", see ``kerax.optimizers._overwrite``)."""
+        return self._overwrite_with_gradient
+
+    @overwrite_with_gradient.setter
+    def overwrite_with_gradient(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(
+                f"`overwrite_with_gradient` of variable '{self.path}' must be a boolean. "
+                f"Received: {value!r}"
+            )
+        self._overwrite_with_gradient = value
 
     # -- the value -------------------------------------------------------------
     def initial_value(self, key: jax.Array | None) -> jax.Array:

@@ -121,15 +121,17 @@ def _is_quantized_name(name: str) -> bool:
     return name.startswith(QUANTIZATION_MODES) and "_from_" in name
 
 
-_SUPPORTED_MODES = ("int8", "int4")  # what kerax's layers quantize to (layers/_quantize.py)
+# What kerax's layers quantize to (layers/_quantize.py, layers/_float8.py).
+_SUPPORTED_MODES = ("int8", "int4", "float8")
 
 
 def _quantization_error(what: str) -> NotImplementedError:
     return NotImplementedError(
         f"kerax does not support the quantized dtype policy {what}: it quantizes to "
-        f"{' and '.join(map(repr, _SUPPORTED_MODES))} only (policies such as "
-        "'int8_from_float32' and 'int4/128_from_float32'). float8, GPTQ and AWQ are not "
-        "implemented; use model.quantize('int8'), or a float policy such as 'float32'."
+        f"{', '.join(map(repr, _SUPPORTED_MODES))} only (policies such as "
+        "'int8_from_float32', 'int4/128_from_float32' and 'float8_from_float32'). GPTQ and "
+        "AWQ are not implemented; use model.quantize('int8'), or a float policy such as "
+        "'float32'."
     )
 
 
@@ -141,13 +143,14 @@ class QuantizedDTypePolicy(DTypePolicy):
     with it creates quantized weights (``kerax.layers._quantize``).
 
     Args:
-        mode: the quantization mode; kerax supports ``"int8"`` and ``"int4"`` (one
-            scale per output channel; :class:`Int4DTypePolicy` names a block size).
+        mode: the quantization mode; kerax supports ``"int8"``, ``"int4"`` (one
+            scale per output channel; :class:`Int4DTypePolicy` names a block size) and
+            ``"float8"`` (:class:`QuantizedFloat8DTypePolicy` names the history length).
         source_name: the float policy computation uses (default: the global one).
 
     Raises:
         ValueError: an unknown mode, or int8 with a float16 compute dtype (as Keras).
-        NotImplementedError: a mode kerax does not quantize to (float8, gptq, awq).
+        NotImplementedError: a mode kerax does not quantize to (gptq, awq).
 
     Example:
         >>> policy = QuantizedDTypePolicy("int8", "mixed_bfloat16")
@@ -179,7 +182,7 @@ class QuantizedDTypePolicy(DTypePolicy):
 
     @property
     def quantization_mode(self) -> str:  # type: ignore[override]
-        """The quantization mode (``"int8"``, ``"int4"``)."""
+        """The quantization mode (``"int8"``, ``"int4"``, ``"float8"``)."""
         return self._quantization_mode
 
     def get_config(self) -> dict:
@@ -196,9 +199,51 @@ class _Unsupported(QuantizedDTypePolicy):
         raise _quantization_error(f"{type(self).__name__}{args or ''}")
 
 
-class QuantizedFloat8DTypePolicy(_Unsupported):
-    """Unsupported in kerax (float8 training): constructing one raises
-    ``NotImplementedError``."""
+class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
+    """The policy of a float8-trained layer (``"float8_from_float32"``): the layer keeps
+    its float weights and records ``amax_history_length`` recent magnitudes of its
+    inputs, kernel and output gradients (see ``kerax.layers._float8``).
+
+    Args:
+        mode: ``"float8"``.
+        source_name: the float policy computation uses (default: the global one).
+        amax_history_length: the length of each magnitude history (Keras's default 1024).
+
+    Raises:
+        TypeError: a history length that is not an integer.
+
+    Example:
+        >>> policy = QuantizedFloat8DTypePolicy("float8", "float32", amax_history_length=16)
+        >>> policy.name, policy.amax_history_length
+        ('float8_from_float32', 16)
+    """
+
+    default_amax_history_length = 1024
+
+    def __init__(self, mode: str, source_name: str | None = None, amax_history_length: int = 1024):
+        super().__init__(mode, source_name)
+        if not isinstance(amax_history_length, int):
+            raise TypeError(
+                "`amax_history_length` must be an integer. "
+                f"Received: amax_history_length={amax_history_length!r}"
+            )
+        self._amax_history_length = amax_history_length
+
+    @property
+    def amax_history_length(self) -> int:
+        """How many recent magnitudes each float8 scale is computed from."""
+        return self._amax_history_length
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "amax_history_length": self._amax_history_length}
+
+    def __eq__(self, other: Any) -> bool:
+        return super().__eq__(other) and self._amax_history_length == other._amax_history_length
+
+    __hash__ = QuantizedDTypePolicy.__hash__
+
+    def __repr__(self) -> str:
+        return f'<QuantizedFloat8DTypePolicy "{self.name}">'
 
 
 class Int4DTypePolicy(QuantizedDTypePolicy):
@@ -288,8 +333,7 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> DTypePolicy:
     config or a policy name.
 
     Raises:
-        NotImplementedError: for the quantized policies kerax lacks (float8, GPTQ,
-            AWQ).
+        NotImplementedError: for the quantized policies kerax lacks (GPTQ, AWQ).
         ValueError: for an unknown class name or a config that is not a dict.
     """
     if isinstance(config, (str, DTypePolicy)):
@@ -321,8 +365,7 @@ def get(identifier: Any) -> DTypePolicy:
     policy.
 
     Raises:
-        NotImplementedError: for a quantized policy name kerax lacks
-            (``"float8_from_float32"``, ...).
+        NotImplementedError: for a quantized policy name kerax lacks (GPTQ's, AWQ's).
         ValueError: for anything else that is not a policy.
     """
     if identifier is None:
@@ -338,6 +381,8 @@ def get(identifier: Any) -> DTypePolicy:
                 return Int4DTypePolicy(mode, source)
             if mode not in _SUPPORTED_MODES:
                 raise _quantization_error(repr(identifier))
+            if mode == "float8":
+                return QuantizedFloat8DTypePolicy(mode, source)
             return QuantizedDTypePolicy(mode, source)
         return DTypePolicy(identifier)
     from kerax.backend import standardize_dtype

@@ -82,17 +82,17 @@ def test_bad_policies_raise_as_keras(keras_oracle):
 
 
 def test_unsupported_quantized_policies_raise_not_implemented(keras_oracle):
-    # int8 and int4 policies work (tests/test_quantization.py); the other modes raise.
+    # int8, int4 and float8 policies work (tests/test_quantization*.py); gptq and awq raise.
     k = keras_oracle.dtype_policies
     public = {n for n in dir(k) if not n.startswith("_")}
     assert public == set(dtype_policies.__all__)
-    config = k.serialize(k.get("float8_from_float32"))
+    config = k.serialize(k.get("gptq/4/128_from_float32"))
     for make in (
-        lambda: dtype_policies.get("float8_from_mixed_bfloat16"),
-        lambda: dtype_policies.QuantizedDTypePolicy("float8", "float32"),
-        lambda: dtype_policies.QuantizedFloat8DTypePolicy("float8", "float32"),
+        lambda: dtype_policies.get("gptq/4/128_from_mixed_bfloat16"),
+        lambda: dtype_policies.QuantizedDTypePolicy("awq", "float32"),
+        lambda: dtype_policies.GPTQDTypePolicy("gptq/4/128", "float32"),
         lambda: dtype_policies.deserialize(config),
-        lambda: kerax.layers.Dense(2, dtype="float8_from_float32"),
+        lambda: kerax.layers.Dense(2, dtype="gptq/4/128_from_float32"),
     ):
         with pytest.raises(NotImplementedError, match="does not support the quantized dtype"):
             make()

@@ -278,6 +278,16 @@ def test_batch_normalization_refused_at_compile_unless_frozen(rng):
     assert np.isfinite(model.fit(x, y, batch_size=8, verbose=0).history["loss"][-1])
 
 
+def test_float8_layers_refused_at_compile_unless_frozen():
+    model = _mlp()
+    model.quantize("float8")
+    with pytest.raises(ValueError, match="quantized to float8"):
+        model.compile(optimizer="sgd", loss="mse", dp_l2_clip=1.0, dp_noise_multiplier=1.0)
+    for layer in model.layers:
+        layer.trainable = False
+    model.compile(optimizer="sgd", loss="mse", dp_l2_clip=1.0, dp_noise_multiplier=1.0)
+
+
 class _Counter(layers.Layer):
     def build(self, input_shape):
         self.seen = self.add_weight(shape=(), initializer="zeros", trainable=False, name="seen")

@@ -166,6 +166,7 @@ def test_quantized_policies_match_keras(keras_oracle):
         "int4/128_from_float32",
         "int4/-1_from_mixed_bfloat16",
         "int4_from_float32",
+        "float8_from_mixed_bfloat16",  # float8: tests/test_quantization_float8.py
     ):
         policy, theirs = ours.get(name), kp.get(name)
         assert type(policy).__name__ == type(theirs).__name__
@@ -180,12 +181,12 @@ def test_quantized_policies_match_keras(keras_oracle):
     with pytest.raises(ValueError, match="int4/<block_size>"):
         ours.Int4DTypePolicy("int4/0", "float32")
     for make in (
-        lambda: ours.get("float8_from_float32"),
-        lambda: ours.QuantizedDTypePolicy("float8", "float32"),
-        lambda: ours.QuantizedFloat8DTypePolicy("float8", "float32"),
-        lambda: ours.deserialize(kp.serialize(kp.get("float8_from_float32"))),
+        lambda: ours.get("gptq/4/128_from_float32"),
+        lambda: ours.QuantizedDTypePolicy("gptq", "float32"),
+        lambda: ours.GPTQDTypePolicy("gptq/4/128", "float32"),
+        lambda: ours.AWQDTypePolicy("awq/4/128", "float32"),
     ):
-        with pytest.raises(NotImplementedError, match="quantizes to 'int8' and 'int4' only"):
+        with pytest.raises(NotImplementedError, match="'int4', 'float8' only"):
             make()
 
 
@@ -397,11 +398,11 @@ def test_quantize_errors():
         dense.quantize("int8", config=kerax.quantizers.Int4QuantizationConfig())
     with pytest.raises(ValueError, match="QuantizationConfig"):
         dense.quantize("int8", config={"mode": "int8"})
-    for mode in ("gptq", "float8"):
-        with pytest.raises(NotImplementedError, match="'int8' and 'int4' only"):
+    for mode in ("gptq", "awq"):
+        with pytest.raises(NotImplementedError, match="GPTQ and AWQ are not implemented"):
             dense.quantize(mode)
-    with pytest.raises(NotImplementedError, match="'int8' and 'int4' only"):
-        kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)]).quantize("float8")
+    with pytest.raises(NotImplementedError, match="GPTQ and AWQ are not implemented"):
+        kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)]).quantize("gptq")
     with pytest.raises(ValueError, match="not built yet"):
         kerax.Sequential([kerax.layers.Dense(2)]).quantize("int8")
     with pytest.raises(ValueError, match="filters"):
@@ -425,8 +426,3 @@ def test_quantize_errors():
     assert mine.quantization_mode == "int8"
     with pytest.raises(NotImplementedError, match="Dropout does not have a `quantize`"):
         kerax.layers.Dropout(0.5).quantize("int8")
-    reversible = kerax.layers.ReversibleEmbedding(5, 2)
-    reversible.build()
-    with pytest.raises(NotImplementedError, match="does not quantize ReversibleEmbedding"):
-        reversible.dtype_policy = "int8_from_float32"
-    assert reversible.quantization_mode is None and reversible.weights[0].dtype == np.float32

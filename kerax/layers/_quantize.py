@@ -17,12 +17,18 @@ a saved quantized layer is rebuilt: built with that policy, it creates these wei
   128) each group of rows has its own scale and zero point per column
   (``W ~ (q - kernel_zero) * scale``, ``g_idx`` maps rows to groups); with -1 one
   symmetric scale per column. ``call`` dequantizes and multiplies in float (weight-only).
+- float8 (Dense and EinsumDense): training in float8 with the float weight kept, see
+  ``kerax.layers._float8``.
 
 The numbers are Keras's, operation for operation. Gradients reach the inputs through
 the dequantized weight (a straight-through estimator), never the integer weight:
 training a quantized model trains its biases, other layers and LoRA factors.
 
 A layer mixes :class:`Quantizable` in before ``_lora.LoRA`` and defines the hooks below.
+A layer may hold more float weights quantized like the main one (``_quantized_twins``:
+ReversibleEmbedding's untied ``reverse_embeddings``): each is quantized as the transpose
+of a main weight and stored transposed (``<name>``, ``<name>_scale``, ``<name>_zero``, the
+main ``g_idx`` shared), Keras's layout for it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import numpy as np
 
 from kerax import mixed_precision
 from kerax._variable import Variable
+from kerax.layers._float8 import Float8, float8_names
 from kerax.quantizers import _config
 from kerax.quantizers._quantizers import (
     AbsMaxQuantizer,
@@ -46,8 +53,9 @@ from kerax.quantizers._quantizers import (
 )
 
 
-class Quantizable:
-    """Mixed into a layer: int8/int4 quantization of its weight named ``_lora_weight``."""
+class Quantizable(Float8):
+    """Mixed into a layer: int8/int4 quantization of its weight named ``_lora_weight``
+    (and float8 training, :class:`Float8`)."""
 
     quantization_config: Any = None
     _int4_transposed = False  # Embedding: the stored arrays are the matrix's transposes
@@ -69,6 +77,10 @@ class Quantizable:
     def _dequantize_weight(self, q: Any, scale: Any) -> Any:
         """The float weight ``q / scale`` (scale broadcast to ``q``'s layout)."""
         raise NotImplementedError
+
+    def _quantized_twins(self) -> list[str]:
+        """Float weights shaped like the main one's transpose, quantized with it."""
+        return []
 
     def _int4_matrix_shape(self, weight_shape: tuple) -> tuple[int, int]:
         """int4's 2D view of the weight: (reduced rows, output columns)."""
@@ -99,11 +111,29 @@ class Quantizable:
         config = None
         if mode == "int4":
             config = _config.Int4QuantizationConfig(block_size=getattr(policy, "block_size", -1))
-        self.quantize(mode, type_check=False, config=config)
+        self.__dict__["_policy_request"] = policy  # quantize builds with it (float8's length)
+        try:
+            self.quantize(mode, type_check=False, config=config)
+        finally:
+            self.__dict__.pop("_policy_request", None)
         self.__dict__["_dtype_policy"] = policy
 
-    def _names(self) -> dict[str, str]:
-        w = self._lora_weight
+    @property
+    def _keeps_float_weight(self) -> bool:
+        """Whether ``build`` creates the float weight (not quantized, or float8)."""
+        return self.quantization_mode in (None, "float8")
+
+    def _check_mode_supported(self, mode: str) -> None:
+        if mode == "float8" and not self._float8_supported:
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}) does not support quantization "
+                "mode 'float8'; it quantizes to 'int8' and 'int4' only (as in Keras). "
+                f"Received: quantization_mode={mode!r}"
+            )
+
+    def _names(self, weight: str | None = None) -> dict[str, str]:
+        """The quantized weights' names by role, for the main weight or a twin."""
+        w = weight or self._lora_weight
         return {"weight": w, "scale": f"{w}_scale", "zero": f"{w}_zero", "g_idx": "g_idx"}
 
     def _set_quantization_config(self, config: Any) -> None:
@@ -135,9 +165,11 @@ class Quantizable:
 
     def _build_quantized(self, weight_shape: tuple, folder: str | None = None) -> None:
         """Create the quantized weights (in ``build``, or in ``quantize``)."""
-        names = self._names()
+        self._check_mode_supported(self.quantization_mode)
+        if self.quantization_mode == "float8":
+            return self._build_float8(folder)
         self.__dict__["_quantized_shape"] = tuple(weight_shape)
-        created = []
+        specs = {}  # role -> (shape, dtype, initializer), in Keras's order
         if self.quantization_mode == "int8":
             stored, scale_shape = weight_shape, self._scale_shape(weight_shape)
         else:
@@ -148,12 +180,21 @@ class Quantizable:
                 stored, scale_shape = (cols, (rows + 1) // 2), scale_shape[::-1]
             else:
                 stored = (rows, (cols + 1) // 2)
-        created.append(self._frozen(names["weight"], stored, "int8", "zeros"))
-        created.append(self._frozen(names["scale"], scale_shape, None, "ones"))
+        specs["weight"] = stored, "int8", "zeros"
+        specs["scale"] = scale_shape, None, "ones"
         if self.quantization_mode == "int4" and self._block_size() is not None:
-            created.append(self._frozen(names["zero"], scale_shape, "int8", "zeros"))
+            specs["zero"] = scale_shape, "int8", "zeros"
             groups = np.arange(rows, dtype="float32") // self._block_size()
-            created.append(self._frozen(names["g_idx"], (rows,), "float32", groups))
+            specs["g_idx"] = (rows,), "float32", groups
+        names = self._names()
+        created = [self._frozen(names[role], *spec) for role, spec in specs.items()]
+        for twin in self._quantized_twins():
+            names = self._names(twin)
+            for role in ("weight", "scale", "zero"):
+                if role in specs:
+                    shape, dtype, init = specs[role]
+                    dtype = None if role == "zero" else dtype  # Keras: a float zero point
+                    created.append(self._frozen(names[role], shape[::-1], dtype, init))
         for v in created:
             if folder is not None:
                 v.path = posixpath.join(folder, v.name)
@@ -168,17 +209,18 @@ class Quantizable:
         """Quantize the layer's weight in place (Keras's ``layer.quantize``).
 
         Args:
-            mode: ``"int8"`` or ``"int4"``; optional with ``config``.
+            mode: ``"int8"``, ``"int4"`` or ``"float8"``; optional with ``config``.
             type_check: refuse subclasses (as Keras: their ``call`` may read the float
                 weight); ``False`` quantizes them anyway.
             config: a ``keras.quantizers.Int8QuantizationConfig`` (weight and input
                 quantizers; ``activation_quantizer=None``: weight-only) or
-                ``Int4QuantizationConfig`` (``block_size``).
+                ``Int4QuantizationConfig`` (``block_size``), or
+                ``Float8QuantizationConfig``.
 
         Raises:
             ValueError: the layer is not built or already quantized, a bad mode or
                 config, or int8 with a float16 compute dtype.
-            NotImplementedError: float8, gptq and awq, or a subclass with
+            NotImplementedError: gptq and awq, float8 on Embedding, or a subclass with
                 ``type_check=True``.
         """
         cls = type(self).__name__
@@ -197,6 +239,7 @@ class Quantizable:
                 f"Layer '{self.name}' is already quantized with dtype_policy="
                 f"'{self.dtype_policy.name}'. Received: mode={config.mode!r}"
             )
+        self._check_mode_supported(config.mode)
         if config.mode == "int8" and self.compute_dtype == "float16":
             raise ValueError(
                 f"Quantization mode 'int8' does not work well with compute_dtype 'float16' "
@@ -204,24 +247,33 @@ class Quantizable:
                 "before calling quantize()."
             )
         old = self._lora_handle(self._lora_weight)
+        twins = {n: self._lora_handle(n) for n in self._quantized_twins()}
         before = self.dtype_policy, self.quantization_config
-        if config.mode == "int8":
-            policy = mixed_precision.QuantizedDTypePolicy("int8", before[0].name)
-        else:
+        policy = self.__dict__.get("_policy_request")
+        if policy is None and config.mode == "int4":
             size = config.block_size if config.block_size is not None else -1
             policy = mixed_precision.Int4DTypePolicy(f"int4/{size}", before[0].name)
+        elif policy is None:
+            policy = mixed_precision.get(f"{config.mode}_from_{before[0].name}")
         self.__dict__["_dtype_policy"], self.quantization_config = policy, config
+        if config.mode == "float8":  # the float weight stays; six weights join it
+            return self._build_float8(folder=posixpath.dirname(old.path))
         try:
-            values = self._quantize_values(np.asarray(old.value), config)
+            values = {None: self._quantize_values(np.asarray(old.value), config)}
+            for name, twin in twins.items():  # quantized as its transpose, stored back
+                twin_values = self._quantize_values(np.asarray(twin.value).T, config)
+                values[name] = [None if a is None else a.T for a in twin_values]
         except Exception:
             self.__dict__["_dtype_policy"], self.quantization_config = before
             raise
-        _forget(self, old)
+        for v in (old, *twins.values()):
+            _forget(self, v)
         self._build_quantized(old.shape, folder=posixpath.dirname(old.path))
-        names = self._names()
-        for key, value in zip(("weight", "scale", "zero"), values):
-            if value is not None:
-                self._lora_handle(names[key]).assign(value)
+        for weight, arrays in values.items():
+            names = self._names(weight)
+            for key, value in zip(("weight", "scale", "zero"), arrays):
+                if value is not None:
+                    self._lora_handle(names[key]).assign(value)
 
     def _quantize_values(self, w: Any, config: Any) -> tuple:
         """``(stored weight, scale, zero or None)`` of a float weight, on the host."""
@@ -246,14 +298,16 @@ class Quantizable:
         return pack_int4(np.asarray(q), axis=-1)[0], scale, zero
 
     # -- reading the quantized weight -------------------------------------------------
-    def _quantized_arrays(self, stored: bool = False) -> dict:
+    def _quantized_arrays(self, stored: bool = False, weight: str | None = None) -> dict:
         """The quantized weights by role: their bound values inside ``call``, their
-        stored values with ``stored=True``."""
+        stored values with ``stored=True``; a twin's (``weight``) in the main layout."""
         out = {}
-        for key, name in self._names().items():
+        for key, name in self._names(weight).items():
             if name in self.__dict__["_var_attrs"]:
                 handle = self._lora_handle(name)
                 out[key] = handle.value if stored else self._read(handle)
+                if weight is not None and key != "g_idx":
+                    out[key] = out[key].T
         return out
 
     def _int4_unpacked(self, packed: Any) -> Any:
@@ -284,24 +338,36 @@ class Quantizable:
         return self._int4_dequantized(arrays, dtype)
 
     # -- call -----------------------------------------------------------------------
-    def _quantized_product(self, inputs: Any, product: Any, input_axes: Any, align: Any) -> Any:
+    def _quantized_product(
+        self,
+        inputs: Any,
+        product: Any,
+        input_axes: Any,
+        align: Any,
+        weight: str | None = None,
+        with_lora: bool = True,
+    ) -> Any:
         """``product(inputs, W)`` with the quantized weight (LoRA update included).
 
         Args:
             product: ``fn(x, w, preferred_element_type)``: the layer's contraction.
             input_axes: the input axes the input quantizer reduces.
             align: ``fn(input_scale)``: the input scale laid out like the output.
+            weight: a twin (``_quantized_twins``) instead of the main weight.
+            with_lora: add the LoRA update (of the main weight).
         """
-        arrays = self._quantized_arrays()
+        if self.quantization_mode == "float8":
+            return self._float8_product(inputs, product)
+        arrays = self._quantized_arrays(weight=weight)
         quantizer = self._input_quantizer()
         compute = self.compute_dtype
         int4 = self.quantization_mode == "int4"
         grouped = "zero" in arrays
 
         def forward(x, arrays):
-            if grouped:  # asymmetric int4: weight-only, in float
-                return product(x, self._int4_dequantized(arrays, compute), None)
-            if int4 and self._int4_dequantize_first:
+            # Asymmetric int4 (grouped) is in float, weight-only unless the layer's input
+            # quantizer says otherwise (ReversibleEmbedding built from a policy, as Keras).
+            if grouped or (int4 and self._int4_dequantize_first):
                 w = self._int4_dequantized(arrays, compute)
                 if quantizer is None:
                     return product(x, w, None)
@@ -332,7 +398,7 @@ class Quantizable:
 
         quantized_product.defvjp(fwd, bwd)
         y = quantized_product(inputs, arrays)
-        if self.__dict__.get("lora_enabled"):
+        if with_lora and self.__dict__.get("lora_enabled"):
             a_name, b_name = self._lora_names()
             a, b = self._read(self._lora_handle(a_name)), self._read(self._lora_handle(b_name))
             lora = jnp.matmul(product(inputs, a, None), b)
@@ -349,24 +415,25 @@ class Quantizable:
             return value
         return self._int4_unpacked(value).reshape(self.__dict__["_quantized_shape"])
 
-    # -- saving (Keras's order: weight, the others, scale, zero, g_idx; LoRA merged and
-    # requantized)
+    # -- saving (Keras's order: weight, the others, scale, zero, g_idx, or the float8
+    # weights; LoRA merged, and requantized)
     def _stored_variables(self) -> list[Variable]:
         own = super()._stored_variables()
         if self.quantization_mode is None:
             return own
         names = self._names()
-        quantized = [
-            self._lora_handle(names[k])
-            for k in ("scale", "zero", "g_idx")
-            if names[k] in self.__dict__["_var_attrs"]
-        ]
+        tail = [names[k] for k in ("scale", "zero", "g_idx")]
+        for twin in self._quantized_twins():
+            tail += [self._names(twin)[k] for k in ("weight", "scale", "zero")]
+        if self.quantization_mode == "float8":
+            tail = float8_names()
+        quantized = [self._lora_handle(n) for n in tail if n in self.__dict__["_var_attrs"]]
         weight = self._lora_handle(names["weight"])
         rest = [v for v in own if v is not weight and all(v is not u for u in quantized)]
         return [weight, *rest, *quantized]
 
     def _stored_value(self, v: Variable) -> Any:
-        if self.quantization_mode is None or not self.__dict__.get("lora_enabled"):
+        if self._keeps_float_weight or not self.__dict__.get("lora_enabled"):
             return super()._stored_value(v)
         names = self._names()
         roles = {"weight": 0, "scale": 1, "zero": 2}

@@ -27,6 +27,7 @@ class Weights:
         constraint: Any = None,
         aggregation: str = "none",
         name: str | None = None,
+        overwrite_with_gradient: bool = False,
     ) -> Variable:
         """Create a weight of this layer and return its handle.
 
@@ -39,6 +40,8 @@ class Weights:
             regularizer: a penalty of the weight added to the training loss.
             constraint: a projection applied after each optimizer update.
             name: unique within the layer (default ``"variable"``, made unique).
+            overwrite_with_gradient: training writes the weight's gradient into it
+                instead of an optimizer update (Keras's flag, for float8 training).
 
         Returns:
             The :class:`kerax.Variable`.
@@ -68,6 +71,7 @@ class Weights:
         with _naming.layer_scope(self, record=False):  # Keras: "outer/inner/name"
             variable.path = f"{_naming.current_path()}/{unique}"
         variable.autocast = autocast
+        variable.overwrite_with_gradient = overwrite_with_gradient
         if trainable:
             self._created_trainable.append(variable)
             variable.trainable = self._trainable

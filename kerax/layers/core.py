@@ -100,7 +100,8 @@ class Dense(_quantize.Quantizable, _lora.LoRA, Layer):
     Input shape ``(..., input_dim)``; output shape ``(..., units)``. The kernel has
     shape ``(input_dim, units)`` as in Keras. ``quantize("int8")`` makes it int8 with
     a ``kernel_scale`` of shape ``(units,)``; ``quantize("int4")`` packs it two values
-    per byte (see ``kerax.layers._quantize``).
+    per byte (see ``kerax.layers._quantize``); ``quantize("float8")`` trains it in
+    float8 (``kerax.layers._float8``).
 
     Example:
         >>> import numpy as np, kerax as keras
@@ -152,7 +153,7 @@ class Dense(_quantize.Quantizable, _lora.LoRA, Layer):
             )
         if self.quantization_mode is not None:
             self._build_quantized((input_shape[-1], self.units))
-        else:
+        if self._keeps_float_weight:
             self.kernel = self.add_weight(
                 shape=(input_shape[-1], self.units),
                 initializer=self.kernel_initializer,
@@ -184,7 +185,7 @@ class Dense(_quantize.Quantizable, _lora.LoRA, Layer):
         else:
             y = jnp.matmul(inputs, self.kernel)
         if self.use_bias:
-            y = y + self.bias
+            y = y + self._added_bias(self.bias)
         return self.activation(y)
 
     def get_config(self):

@@ -130,7 +130,8 @@ class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
         quantization_config: the ``keras.quantizers`` config of a quantized layer.
             ``quantize("int8")`` makes the kernel int8 with a ``kernel_scale`` laid out
             to broadcast against the output; ``quantize("int4")`` packs it as Keras
-            does (see ``kerax.layers._quantize``).
+            does (see ``kerax.layers._quantize``); ``quantize("float8")`` trains it in
+            float8 (``kerax.layers._float8``).
 
     Input shape: the rank the equation's input spec gives (any rank >= that with an
     ellipsis). Output shape: ``(batch, *output_shape)`` with the ellipsis axes in place.
@@ -259,7 +260,7 @@ class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
         self._input_ndim = len(input_shape)
         if self.quantization_mode is not None:
             self._build_quantized(kernel_shape)
-        else:
+        if self._keeps_float_weight:
             self.kernel = self.add_weight(
                 shape=kernel_shape,
                 initializer=kernel_init,
@@ -301,7 +302,7 @@ class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
             return _to_output_layout(scale, *info["input"])
 
         y = self._quantized_product(inputs, product, info["input_reduced"], align)
-        return self.activation(y if bias is None else y + bias)
+        return self.activation(y if bias is None else y + self._added_bias(bias))
 
     # -- int8 quantization (Keras's layout: the scale laid out like the output) --------
     def _quantization_info(self) -> dict:

@@ -158,8 +158,9 @@ class Embedding(_quantize.Quantizable, _lora.LoRA, Layer):
             out = (out + (self.lora_alpha / self.lora_rank) * lora).astype(self.compute_dtype)
         return out
 
-    # -- quantization: int8 scales per row; int4 packs each row (as Keras) --------------
+    # -- quantization: int8 scales per row; int4 packs each row (as Keras); no float8 ----
     _int4_transposed = True
+    _float8_supported = False
 
     def _scale_shape(self, weight_shape):
         return (weight_shape[0],)
@@ -246,6 +247,11 @@ class Masking(Layer):
         return {**super().get_config(), "mask_value": self.mask_value}
 
 
+def _reverse_product(x, table, preferred_element_type):
+    """``x @ table.T``: hidden vectors to logits over the vocabulary."""
+    return jnp.matmul(x, table.T, preferred_element_type=preferred_element_type)
+
+
 class ReversibleEmbedding(Embedding):
     """An ``Embedding`` that also maps vectors back to logits over the vocabulary.
 
@@ -260,8 +266,16 @@ class ReversibleEmbedding(Embedding):
         tie_weights: reuse ``embeddings`` for the reverse projection (default); False
             adds a separate ``(output_dim, input_dim)`` weight ``reverse_embeddings``
             (same initializer).
-        reverse_dtype: a dtype both operands of the reverse matmul are cast to.
+        reverse_dtype: a dtype both operands of the float reverse matmul are cast to.
         logit_soft_cap: if set, reverse logits become ``tanh(logits / cap) * cap``.
+
+    ``quantize("int8")`` / ``quantize("int4")`` quantize ``embeddings`` as ``Embedding``
+    does and, untied, ``reverse_embeddings`` with its own scales (one per vocabulary
+    entry; int4 packed along ``output_dim``, Keras's layout). The reverse call then
+    quantizes its inputs per row (unless the config's ``activation_quantizer`` is
+    ``None``, int4's default) and multiplies in int8 with int32 accumulation; grouped
+    int4 dequantizes first, as in Keras. No LoRA update and no ``reverse_dtype`` on the
+    quantized reverse path (as in Keras).
 
     Shapes: ``(batch, ...)`` -> ``(batch, ..., output_dim)``; reversed,
     ``(batch, ..., output_dim)`` -> ``(batch, ..., input_dim)`` (no mask).
@@ -312,8 +326,8 @@ class ReversibleEmbedding(Embedding):
     def build(self, input_shape=None):
         if self.built:
             return
-        super().build(input_shape)
-        if not self.tie_weights:
+        super().build(input_shape)  # a quantized layer builds its twin there
+        if not self.tie_weights and self.quantization_mode is None:
             self.reverse_embeddings = self.add_weight(
                 shape=(self.output_dim, self.input_dim),
                 initializer=self.embeddings_initializer,
@@ -330,10 +344,17 @@ class ReversibleEmbedding(Embedding):
                 f"with last axis {self.output_dim} (output_dim). Received: "
                 f"inputs.shape={tuple(inputs.shape)}"
             )
-        kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
-        if self.reverse_dtype is not None:
-            inputs, kernel = inputs.astype(self.reverse_dtype), kernel.astype(self.reverse_dtype)
-        logits = jnp.matmul(inputs, kernel)
+        if self.quantization_mode is not None:
+            twin = None if self.tie_weights else "reverse_embeddings"
+            logits = self._quantized_product(
+                inputs, _reverse_product, -1, lambda s: s, weight=twin, with_lora=False
+            )
+        else:
+            kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
+            if self.reverse_dtype is not None:
+                inputs = inputs.astype(self.reverse_dtype)
+                kernel = kernel.astype(self.reverse_dtype)
+            logits = jnp.matmul(inputs, kernel)
         if self.logit_soft_cap is not None:
             logits = jnp.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
         return logits
@@ -341,16 +362,22 @@ class ReversibleEmbedding(Embedding):
     def compute_mask(self, inputs, previous_mask=None):
         return None if self.__dict__["_reversed"] else super().compute_mask(inputs, previous_mask)
 
+    # -- quantization: the untied reverse weight is a twin of the table (_quantize) -----
     def quantize(self, mode=None, type_check=True, config=None):
-        # The reverse projection would read the integer table as floats.
-        raise NotImplementedError(
-            f"Layer '{self.name}': kerax does not quantize ReversibleEmbedding yet (its "
-            "reverse projection has no quantized path). Keep it in a float dtype policy; "
-            "model.quantize() skips it with a warning."
-        )
+        # As Keras: ReversibleEmbedding quantizes, its subclasses only without type_check.
+        exact = type(self) is ReversibleEmbedding
+        super().quantize(mode, type_check=type_check and not exact, config=config)
 
-    def _build_quantized(self, weight_shape, folder=None):
-        self.quantize()  # built with a quantized policy: the same error
+    def _quantized_twins(self):
+        return [] if self.tie_weights else ["reverse_embeddings"]
+
+    def _input_quantizer(self):
+        # Keras's reverse call: built from a policy alone, int4 quantizes its inputs too.
+        if self.quantization_config is None:
+            from kerax.quantizers import AbsMaxQuantizer
+
+            return AbsMaxQuantizer(axis=-1)
+        return self.quantization_config.activation_quantizer
 
     def get_config(self):
         return {

@@ -390,22 +390,24 @@ class Model(Trainer, Layer):
     # -- quantization (kerax.layers._quantize) -------------------------------------------
     def quantize(self, mode: Any = None, config: Any = None, filters: Any = None, **kwargs):
         """Quantize the weights of every layer that supports it (Keras's
-        ``model.quantize``): Dense, EinsumDense and Embedding, to int8 or int4.
+        ``model.quantize``): Dense, EinsumDense, Embedding and ReversibleEmbedding, to
+        int8 or int4; Dense and EinsumDense to float8 training (``kerax.layers._float8``).
 
         Other layers are skipped with a warning, as Keras does. The model stays usable:
         ``predict`` uses the int8 weights and ``fit`` trains what is still trainable
         (biases, unquantized layers, LoRA factors) from a fresh optimizer state.
 
         Args:
-            mode: ``"int8"`` or ``"int4"``; optional when ``config`` is given.
-            config: a ``keras.quantizers.Int8QuantizationConfig`` or
-                ``Int4QuantizationConfig``.
+            mode: ``"int8"``, ``"int4"`` or ``"float8"``; optional when ``config`` is
+                given.
+            config: a ``keras.quantizers.Int8QuantizationConfig``,
+                ``Int4QuantizationConfig`` or ``Float8QuantizationConfig``.
             filters: quantize only the layers whose name matches this regex (or any of
                 a list of them), or for which this callable returns True.
 
         Raises:
             ValueError: bad arguments, an unbuilt model or an already quantized layer.
-            NotImplementedError: the float8, gptq and awq modes.
+            NotImplementedError: the gptq and awq modes.
         """
         import re
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
+
+from kerax.optimizers import _overwrite
 
 
 class Layout:
@@ -87,10 +88,17 @@ class StatelessApply:
             )
         state = jax.tree_util.tree_unflatten(layout.treedef, leaves)
         params = layout.to_tree(list(trainable_variables))
-        updates, state = self.update(layout.to_tree(list(grads)), state, params)
-        new = layout.from_tree(optax.apply_updates(params, updates))
+        flags = [bool(getattr(v, "overwrite_with_gradient", False)) for v in layout.handles]
+        tree, state = _overwrite.apply(
+            self.update,
+            layout.to_tree(list(grads)),
+            state,
+            params,
+            jax.tree_util.tree_leaves(layout.to_tree(flags)),
+        )
+        new = layout.from_tree(tree)
         new = [
-            v.constraint(value) if getattr(v, "constraint", None) is not None else value
-            for v, value in zip(layout.handles, new, strict=True)
+            v.constraint(value) if getattr(v, "constraint", None) is not None and not f else value
+            for v, value, f in zip(layout.handles, new, flags, strict=True)
         ]
         return new, jax.tree_util.tree_leaves(state)

@@ -7,6 +7,9 @@ caller owns; the object itself holds no arrays. The contract the trainer uses::
     opt_state = opt.init(params)
     updates, opt_state = opt.update(grads, opt_state, params)  # pure: jit, vmap, shard
     params = optax.apply_updates(params, updates)
+    # or both at once, writing the gradients of weights flagged overwrite_with_gradient
+    # (float8 scales) into them, as Keras does (see kerax.optimizers._overwrite):
+    params, opt_state = opt.apply_update(grads, opt_state, params)
     # Between compiled dispatches, on the host:
     opt_state = opt.sync_state(opt_state)  # push `opt.learning_rate = x` into the state
     opt.observe_state(opt_state)           # so `opt.learning_rate`/`opt.iterations` read it
@@ -30,7 +33,7 @@ import optax
 
 from kerax import _naming, _warnings
 from kerax._host_eval import host_eval
-from kerax.optimizers import _flat, _transforms, schedules
+from kerax.optimizers import _flat, _overwrite, _transforms, schedules
 from kerax.optimizers._host_view import HostView
 from kerax.optimizers._keras_steps import KerasSteps
 from kerax.optimizers._stateless import StatelessApply
@@ -335,6 +338,25 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
             )
         return self.transform.update(grads, opt_state, params)
 
+    def apply_update(self, grads: Any, opt_state: Any, params: Any) -> tuple[Any, Any]:
+        """``(new params, new opt_state)``: :meth:`update` applied, except that the weights
+        bound to variables flagged ``overwrite_with_gradient`` (float8 scales and
+        histories) become their gradient, as in Keras; pure."""
+        return _overwrite.apply(
+            self.update, grads, opt_state, params, self._overwrite_flags(params)
+        )
+
+    def _overwrite_flags(self, params: Any) -> list[bool] | None:
+        """Per leaf of ``params``: whether its bound variable is overwritten with its
+        gradient (None when none is)."""
+        if not self._path_variables:
+            return None
+        flags = [
+            bool(getattr(self._path_variables.get(p), "overwrite_with_gradient", False))
+            for p in leaf_paths(params)
+        ]
+        return flags if any(flags) else None
+
     # -- EMA, loss scaling -----------------------------------------------------------
     def ema_params(self, opt_state: Any) -> Any:
         """The EMA of the weights kept in ``opt_state`` (``use_ema=True`` only).
@@ -353,7 +375,8 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         """The weights to keep after training: the EMA with ``use_ema``, else ``params``."""
         if not self.use_ema:
             return params
-        return jax.tree.map(lambda p, e: e.astype(p.dtype), params, self.ema_params(opt_state))
+        ema = jax.tree.map(lambda p, e: e.astype(p.dtype), params, self.ema_params(opt_state))
+        return _overwrite.keep(params, ema, self._overwrite_flags(params))
 
     def finalize_variable_values(self, var_list) -> None:
         """Keras: with ``use_ema``, assign the latest state's EMA to the variables of
@@ -368,7 +391,7 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
             if path in self._path_variables:
                 found[id(self._path_variables[path])] = value
         for variable in var_list:
-            if id(variable) in found:
+            if id(variable) in found and not getattr(variable, "overwrite_with_gradient", False):
                 variable.assign(found[id(variable)])
 
     def scale_loss(self, loss: Any) -> Any:
@@ -419,7 +442,7 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         eager = self._eager
         if eager is None:
             self._bind_paths({str(i): v for i, v in enumerate(trainable_variables)})
-            eager = (ids, self.init(values), jax.jit(self.update))
+            eager = (ids, self.init(values), jax.jit(self.apply_update))
         elif eager[0] != ids:
             raise ValueError(
                 f"{type(self).__name__}.apply was first called with other "
@@ -428,9 +451,9 @@ class Optimizer(KerasSteps, HostView, StatelessApply):
         ids, state, step = eager
         stateless = isinstance(get_stateless_scope(), StatelessScope)
         state = self.with_pending(state) if stateless else self.sync_state(state)
-        updates, state = step([jnp.asarray(g) for g in grads], state, values)
-        for variable, value, update in zip(trainable_variables, values, updates, strict=True):
-            variable.assign(value + update)
+        new, state = step([jnp.asarray(g) for g in grads], state, values)
+        for variable, value in zip(trainable_variables, new, strict=True):
+            variable.assign(value)
         if stateless:
             return
         self._eager = (ids, state, step)

@@ -2,7 +2,8 @@
 
 ``model.quantize("int8")`` or ``"int4"`` (or ``layer.quantize(...)``) turns the weights
 of ``Dense``, ``EinsumDense`` and ``Embedding`` layers into integers with float scales,
-as Keras 3 does; see :mod:`kerax.layers._quantize`.
+as Keras 3 does; see :mod:`kerax.layers._quantize`. ``"float8"`` trains ``Dense`` and
+``EinsumDense`` in float8 (:mod:`kerax.layers._float8`).
 
 Example:
     >>> import numpy as np

@@ -135,8 +135,9 @@ class Int4QuantizationConfig(QuantizationConfig):
 
 
 class Float8QuantizationConfig(QuantizationConfig):
-    """float8 training (Keras's config; kerax's layers do not support it, so
-    ``quantize`` with it raises ``NotImplementedError``)."""
+    """float8 training (fp8 delayed scaling, ``kerax.layers._float8``): no custom
+    quantizers; the history length comes from the layer's
+    ``QuantizedFloat8DTypePolicy`` (default 1024)."""
 
     def __init__(self):
         super().__init__(None, None)
@@ -238,7 +239,7 @@ def resolve(mode: Any, config: Any) -> QuantizationConfig:
     Raises:
         ValueError: an unknown mode, neither given, a config that is not a
             ``QuantizationConfig``, or a mode that contradicts the config's.
-        NotImplementedError: modes kerax does not quantize to (float8, int4, gptq, awq).
+        NotImplementedError: modes kerax does not quantize to (gptq, awq).
     """
     from kerax.mixed_precision import _SUPPORTED_MODES, QUANTIZATION_MODES
 
@@ -279,7 +280,8 @@ def unsupported_mode(mode: str) -> NotImplementedError:
     from kerax.mixed_precision import _SUPPORTED_MODES
 
     return NotImplementedError(
-        f"kerax does not support quantization mode {mode!r} yet; it quantizes Dense, "
-        f"EinsumDense and Embedding to {' and '.join(map(repr, _SUPPORTED_MODES))} only. "
-        "Use model.quantize('int8') or model.quantize('int4')."
+        f"kerax does not support quantization mode {mode!r} yet (GPTQ and AWQ are not "
+        f"implemented); it quantizes to {', '.join(map(repr, _SUPPORTED_MODES))} only "
+        "(Dense and EinsumDense; Embedding to int8 and int4). Use model.quantize('int8'), "
+        "'int4' or 'float8'."
     )

@@ -26,7 +26,10 @@ from kerax.saving._optimizer_roles import by_path, in_layout, leaf_roles
 
 
 def trainable_paths(model: Any) -> list[tuple[str, ...]]:
-    """Trainable variables' pytree paths in Keras's ``model.trainable_variables`` order."""
+    """Trainable variables' pytree paths in Keras's ``model.trainable_variables`` order,
+    without those flagged ``overwrite_with_gradient`` (float8 scales): Keras's optimizers
+    keep no slots for them. (Keras's gradient accumulators do cover them; a saved
+    float8 model's optimizer with ``gradient_accumulation_steps`` does not cross over.)"""
     from kerax.saving.weights_h5 import keras_sublayers, layer_variables
 
     paths = {id(v): p for p, v in model._variable_index()}
@@ -42,7 +45,11 @@ def trainable_paths(model: Any) -> list[tuple[str, ...]]:
             visit(sub)
 
     visit(model)
-    return [paths[id(v)] for v in order if v.trainable and id(v) in paths]
+    return [
+        paths[id(v)]
+        for v in order
+        if v.trainable and not v.overwrite_with_gradient and id(v) in paths
+    ]
 
 
 def _layout(opt: Any, state: Any, params: Any, var_paths: list):

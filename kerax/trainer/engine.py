@@ -20,7 +20,6 @@ import flax.struct
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from kerax import _mask_count
 from kerax import distribution as distribution_lib
@@ -108,7 +107,11 @@ class Engine:
         # pytree path -> Keras's variable.path, both matched by a LayoutMap
         self.variable_paths = {"/".join(p): v.path for p, v in model._variable_index(True)}
         self.regularized = [(p, v.regularizer) for p, v in index if v.trainable and v.regularizer]
-        self.constrained = [(p, v.constraint) for p, v in index if v.trainable and v.constraint]
+        self.constrained = [
+            (p, v.constraint)
+            for p, v in index
+            if v.trainable and v.constraint and not v.overwrite_with_gradient
+        ]
         self.trace_count = 0
         self.loops_fast = loops_fast
         self.static_trips = static_trip_counts()
@@ -256,8 +259,8 @@ class Engine:
             (total, (preds, parts, non_trainable, masks)), grads = jax.value_and_grad(
                 loss_fn, has_aux=True
             )(state.trainable)
-        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.trainable)
-        trainable = optax.apply_updates(state.trainable, updates)
+        # The weights flagged overwrite_with_gradient (float8 scales) become their gradient.
+        trainable, opt_state = self.optimizer.apply_update(grads, state.opt_state, state.trainable)
         for path, constraint in self.constrained:
             trainable = _set(trainable, path, constraint(_get(trainable, path)))
         state = state.replace(

@@ -113,6 +113,15 @@ def check_model(model) -> None:
                 "batch into the next, which DP-SGD's per-example gradients cannot bound. "
                 "Use stateful=False, or compile without dp_l2_clip/dp_noise_multiplier."
             )
+        if layer.trainable and getattr(layer, "quantization_mode", None) == "float8":
+            raise ValueError(
+                f"Layer '{layer.name}' is quantized to float8: its scales and magnitude "
+                "histories are written from each batch's largest values (their "
+                "'gradients'), which DP-SGD would clip and noise as gradients, and which "
+                "carry one example's magnitude into every later step. Train it in float "
+                "and quantize after, freeze it (layer.trainable = False), or compile "
+                "without dp_l2_clip/dp_noise_multiplier."
+            )
 
 
 def check_optimizer(optimizer) -> None:

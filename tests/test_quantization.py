@@ -7,6 +7,7 @@ import warnings
 import jax
 import numpy as np
 import pytest
+from _quantization_checks import assert_same_arrays, assert_same_model, describe
 
 import kerax
 from kerax import mixed_precision
@@ -48,23 +49,11 @@ def _pair(lib_keras, name, kwargs, shape):
     return theirs, ours
 
 
-def _describe(layer):
-    return [(v.path, np.dtype(v.dtype).name, tuple(v.shape), v.trainable) for v in layer.weights]
-
-
-def _assert_same_arrays(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        x, y = np.asarray(x), np.asarray(y)
-        assert x.dtype == y.dtype
-        np.testing.assert_array_equal(x, y)
-
-
 @pytest.mark.parametrize(("axis", "to_numpy"), [(0, True), (-1, False), ((0, 1), False)])
 def test_abs_max_quantize_matches_keras(keras_oracle, axis, to_numpy):
     ours = kerax.quantizers.abs_max_quantize(W, axis, to_numpy=to_numpy)
     theirs = keras_oracle.quantizers.abs_max_quantize(W, axis, to_numpy=to_numpy)
-    _assert_same_arrays(ours, theirs)
+    assert_same_arrays(ours, theirs)
     q, scale = kerax.quantizers.AbsMaxQuantizer(value_range=(-8, 7))(W, axis=axis)
     assert int(np.max(q)) <= 7 and int(np.min(q)) >= -8
     np.testing.assert_allclose(np.asarray(q) / np.asarray(scale), W, atol=np.abs(W).max() / 7)
@@ -76,25 +65,25 @@ def test_int4_packing_and_float8_helpers_match_keras(keras_oracle):
     for axis, dtype in ((0, "int8"), (-1, "uint8")):
         packed, shape, n = ours.pack_int4(values, axis)
         theirs = kq.pack_int4(values, axis)
-        _assert_same_arrays([packed], [theirs[0]])
+        assert_same_arrays([packed], [theirs[0]])
         assert (shape, n) == theirs[1:]
-        _assert_same_arrays(
+        assert_same_arrays(
             [ours.unpack_int4(packed, n, axis, dtype)],
             [kq.unpack_int4(theirs[0], n, axis, dtype)],
         )
-    _assert_same_arrays([ours.unpack_int4(*ours.pack_int4(values, 1)[::2], axis=1)], [values])
+    assert_same_arrays([ours.unpack_int4(*ours.pack_int4(values, 1)[::2], axis=1)], [values])
     history = np.arange(4, dtype="float32")
     for amax in (3.0, 0.0, np.inf):
         amax = np.float32(amax)
-        _assert_same_arrays(
+        assert_same_arrays(
             [ours.compute_float8_scale(amax, np.float32(0.5), 448.0, 1)],
             [kq.compute_float8_scale(amax, np.float32(0.5), 448.0, 1)],
         )
-    _assert_same_arrays(
+    assert_same_arrays(
         [ours.compute_float8_amax_history(W, history)],
         [kq.compute_float8_amax_history(W, history)],
     )
-    _assert_same_arrays(
+    assert_same_arrays(
         [ours.quantize_and_dequantize(W, 0.01, "float8_e4m3fn", "float32")],
         [kq.quantize_and_dequantize(W, 0.01, "float8_e4m3fn", "float32")],
     )
@@ -105,7 +94,7 @@ def test_int4_packing_and_float8_helpers_match_keras(keras_oracle):
 def test_grouped_and_fake_quantization_match_keras(keras_oracle):
     kq, ours = keras_oracle.quantizers, kerax.quantizers
     for to_numpy in (True, False):
-        _assert_same_arrays(
+        assert_same_arrays(
             ours.abs_max_quantize_grouped_with_zero_point(W, 2, to_numpy=to_numpy),
             kq.abs_max_quantize_grouped_with_zero_point(W, 2, to_numpy=to_numpy),
         )
@@ -121,7 +110,7 @@ def test_grouped_and_fake_quantization_match_keras(keras_oracle):
         return [fake(x, low, high, 4, True, -1), *grads]
 
     got = values_and_grads(ours.fake_quant_with_min_max_vars)
-    _assert_same_arrays(got, values_and_grads(kq.fake_quant_with_min_max_vars))
+    assert_same_arrays(got, values_and_grads(kq.fake_quant_with_min_max_vars))
     assert np.abs(np.asarray(got[2])).sum() > 0  # the range's lower end gets a gradient
 
 
@@ -218,8 +207,8 @@ def test_layer_quantize_matches_keras(keras_oracle, case, spec):
     mode = spec[:4]
     theirs.quantize(mode, config=_config(keras_oracle, spec))
     ours.quantize(mode, config=_config(kerax, spec))
-    assert _describe(ours) == _describe(theirs)
-    _assert_same_arrays(ours.get_weights(), theirs.get_weights())
+    assert describe(ours) == describe(theirs)
+    assert_same_arrays(ours.get_weights(), theirs.get_weights())
     assert ours.dtype_policy == mixed_precision.get(theirs.dtype_policy.name)
     assert ours.quantization_mode == mode
     x = _inputs(shape, x)
@@ -261,7 +250,7 @@ def test_lora_on_a_quantized_layer_matches_keras(keras_oracle, case, spec):
     ours.quantize(spec[:4], config=_config(kerax, spec))
     theirs.enable_lora(2)
     ours.enable_lora(2)
-    assert _describe(ours) == _describe(theirs)
+    assert describe(ours) == describe(theirs)
     rng = np.random.default_rng(1)
     values = [  # new float weights; the quantized ones and g_idx stay
         rng.normal(size=w.shape).astype(w.dtype) if "lora" in v.name or "bias" in v.name else w
@@ -275,7 +264,7 @@ def test_lora_on_a_quantized_layer_matches_keras(keras_oracle, case, spec):
     ours.save_own_variables(stored_ours)
     theirs.save_own_variables(stored_theirs)
     assert list(stored_ours) == list(stored_theirs)  # merged and requantized, as Keras
-    _assert_same_arrays(list(stored_ours.values()), list(stored_theirs.values()))
+    assert_same_arrays(list(stored_ours.values()), list(stored_theirs.values()))
 
 
 def _model(lib):
@@ -301,19 +290,14 @@ def test_quantized_models_move_between_kerax_and_keras(keras_oracle, tmp_path):
     said = [_quantize(theirs), _quantize(ours)]
     assert said[0] == said[1]  # the layers that do not quantize, named as Keras does
     assert "Layer Flatten does not have a `quantize` method implemented." in said[1]
-    assert _describe(ours) == _describe(theirs)
+    assert describe(ours) == describe(theirs)
     x = RNG.integers(0, 10, (3, 4)).astype("int32")
     expected = theirs.predict(x, verbose=0)
     # int4's float products may fuse differently under jit: equal to float rounding
     np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
 
     def same(model):  # Keras's layout, policies and arrays
-        assert _describe(model) == _describe(theirs)
-        for name in ("emb", "ein", "out"):
-            assert model.get_layer(name).dtype_policy.name == (
-                theirs.get_layer(name).dtype_policy.name
-            )
-        _assert_same_arrays(model.get_weights(), theirs.get_weights())
+        assert_same_model(model, theirs, ("emb", "ein", "out"))
 
     ours.save(tmp_path / "ours.keras")
     theirs.save(tmp_path / "theirs.keras")
@@ -361,7 +345,7 @@ def test_a_layer_built_from_a_quantized_config_has_int8_weights(keras_oracle):
     theirs.quantize(config=keras_oracle.quantizers.Int8QuantizationConfig(None, None))
     ours = kerax.layers.Dense.from_config(theirs.get_config())
     ours.build((None, 4))
-    assert _describe(ours) == _describe(theirs)
+    assert describe(ours) == describe(theirs)
     assert ours.quantization_config.activation_quantizer is None  # weight-only, kept
     back = keras_oracle.layers.Dense.from_config(ours.get_config())
     assert back.dtype_policy == theirs.dtype_policy
@@ -375,8 +359,8 @@ def test_assigning_a_quantized_policy_quantizes_a_built_layer(keras_oracle):
     theirs, ours = _pair(keras_oracle, "Dense", {"units": 3}, (None, 4))
     theirs.dtype_policy = "int8_from_float32"
     ours.dtype_policy = "int8_from_float32"
-    assert _describe(ours) == _describe(theirs)
-    _assert_same_arrays(ours.get_weights(), theirs.get_weights())
+    assert describe(ours) == describe(theirs)
+    assert_same_arrays(ours.get_weights(), theirs.get_weights())
     # int4 follows the policy's block size (Keras 3.15 groups by 128 whatever it says)
     ours = kerax.layers.Dense(3)
     ours.build((None, 4))

@@ -7,6 +7,7 @@ import warnings
 import jax
 import numpy as np
 import pytest
+from _quantization_checks import assert_same_arrays, assert_same_model, describe
 
 import kerax
 from kerax import mixed_precision
@@ -14,18 +15,6 @@ from kerax import mixed_precision
 RNG = np.random.default_rng(0)
 IDS = RNG.integers(0, 7, (2, 3)).astype("int32")
 HIDDEN = RNG.normal(size=(2, 3, 5)).astype("float32")
-
-
-def _describe(layer):
-    return [(v.path, np.dtype(v.dtype).name, tuple(v.shape), v.trainable) for v in layer.weights]
-
-
-def _assert_same_arrays(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        x, y = np.asarray(x), np.asarray(y)
-        assert x.dtype == y.dtype
-        np.testing.assert_array_equal(x, y)
 
 
 def _config(lib, spec):
@@ -65,8 +54,8 @@ def test_layer_quantize_matches_keras(keras_oracle, tie, spec):
     ours.set_weights(theirs.get_weights())
     theirs.quantize(spec[:4], config=_config(keras_oracle, spec))
     ours.quantize(spec[:4], config=_config(kerax, spec))
-    assert _describe(ours) == _describe(theirs)
-    _assert_same_arrays(ours.get_weights(), theirs.get_weights())
+    assert describe(ours) == describe(theirs)
+    assert_same_arrays(ours.get_weights(), theirs.get_weights())
     assert ours.dtype_policy == mixed_precision.get(theirs.dtype_policy.name)
     assert ours.get_config() == theirs.get_config()
     _assert_same_calls(ours, theirs)
@@ -74,7 +63,7 @@ def test_layer_quantize_matches_keras(keras_oracle, tie, spec):
     ours.save_own_variables(stored_ours)
     theirs.save_own_variables(stored_theirs)
     assert list(stored_ours) == list(stored_theirs)
-    _assert_same_arrays(list(stored_ours.values()), list(stored_theirs.values()))
+    assert_same_arrays(list(stored_ours.values()), list(stored_theirs.values()))
 
 
 @pytest.mark.parametrize(
@@ -88,7 +77,7 @@ def test_built_from_a_policy_matches_keras(keras_oracle, policy, spec):
     ours = kerax.layers.ReversibleEmbedding(**kwargs, name="p")
     theirs.build()
     ours.build()
-    assert _describe(ours) == _describe(theirs)
+    assert describe(ours) == describe(theirs)
     source = keras_oracle.layers.ReversibleEmbedding(7, 5, tie_weights=False)
     source.build()
     source.quantize(spec[:4], config=_config(keras_oracle, spec))
@@ -97,7 +86,7 @@ def test_built_from_a_policy_matches_keras(keras_oracle, policy, spec):
     _assert_same_calls(ours, theirs)
     rebuilt = kerax.layers.ReversibleEmbedding.from_config(source.get_config())
     rebuilt.build()
-    assert [d[1:] for d in _describe(rebuilt)] == [d[1:] for d in _describe(source)]
+    assert [d[1:] for d in describe(rebuilt)] == [d[1:] for d in describe(source)]
     rebuilt.set_weights(source.get_weights())
     _assert_same_calls(rebuilt, source)
 
@@ -149,11 +138,7 @@ def test_quantized_models_move_between_kerax_and_keras(keras_oracle, tmp_path):
     same_outputs(ours)
 
     def same(model):
-        assert _describe(model) == _describe(theirs)
-        for name in ("a", "b"):
-            policy = model.get_layer(name).dtype_policy
-            assert policy.name == theirs.get_layer(name).dtype_policy.name
-        _assert_same_arrays(model.get_weights(), theirs.get_weights())
+        assert_same_model(model, theirs, ("a", "b"))
 
     ours.save(tmp_path / "ours.keras")
     theirs.save(tmp_path / "theirs.keras")

@@ -190,3 +190,32 @@ def test_optimizer_overwrites_flagged_variables_as_keras(keras_oracle):
     np.testing.assert_array_equal(results[1][1], results[0][1])
     with pytest.raises(TypeError, match="boolean"):
         kerax.Variable(1.0).overwrite_with_gradient = 1
+
+
+def test_weights_without_a_gradient_keep_their_values():
+    """A step whose float8 layers ran outside training (or not at all) gives the inputs'
+    and kernel's scales and histories zero gradients: they keep their values (Keras:
+    None, skipped). The output gradient's are written in any step, as in Keras."""
+    kerax.utils.set_random_seed(0)
+    model = _model(kerax)
+    model.quantize("float8")
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)  # scales and histories move off 1, 0
+    before = {v.path: np.asarray(v) for v in model.trainable_variables}
+    opt = kerax.optimizers.SGD(0.1)
+
+    def loss(trainable):
+        out, _ = model.stateless_call(trainable, model.non_trainable_variables, X)
+        return ((out - Y) ** 2).mean()
+
+    grads = jax.grad(loss)([v.value for v in model.trainable_variables])
+    opt.apply(grads, model.trainable_variables)
+    for v in model.trainable_variables:
+        if v.overwrite_with_gradient and "outputs_grad" not in v.path:
+            np.testing.assert_array_equal(np.asarray(v), before[v.path])
+        elif not v.path.endswith("outputs_grad_scale"):  # (a scale may come out the same)
+            # an SGD step, or the output gradient's history rolled by one
+            assert not np.array_equal(np.asarray(v), before[v.path])
+    assert any(
+        np.any(before[v.path] != 0) for v in model.trainable_variables if "history" in v.path
+    )

@@ -40,10 +40,20 @@ def apply(
     updates, opt_state = update(treedef.unflatten(zeroed), opt_state, params)
     stepped = treedef.flatten_up_to(optax.apply_updates(params, updates))
     new = [
-        jnp.asarray(g).astype(p.dtype) if f else s
+        _written(p, g) if f else s
         for p, s, g, f in zip(leaves, stepped, written, flags, strict=True)
     ]
     return treedef.unflatten(new), opt_state
+
+
+def _written(param: Any, grad: Any) -> Any:
+    """The flagged weight's next value: its gradient, unless that is all zeros, which is
+    what a weight gets when its layer took no part in the step or ran outside training
+    (Keras's optimizers skip such a weight, whose gradient is None there). A float8
+    scale is never zero, and a new magnitude history is all zeros only when the old one
+    was zero but for its oldest entry (which then stays, where Keras drops it)."""
+    grad = jnp.asarray(grad).astype(param.dtype)
+    return jnp.where(jnp.any(grad != 0), grad, param)
 
 
 def keep(params: Any, replaced: Any, flags: list[bool] | None) -> Any:

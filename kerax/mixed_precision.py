@@ -220,7 +220,12 @@ class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
 
     default_amax_history_length = 1024
 
-    def __init__(self, mode: str, source_name: str | None = None, amax_history_length: int = 1024):
+    def __init__(
+        self,
+        mode: str,
+        source_name: str | None = None,
+        amax_history_length: int = default_amax_history_length,
+    ):
         super().__init__(mode, source_name)
         if not isinstance(amax_history_length, int):
             raise TypeError(

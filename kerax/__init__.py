@@ -34,6 +34,7 @@ _SUBMODULES = (
     "config",
     "constraints",
     "datasets",
+    "distillation",
     "distribution",
     "dtype_policies",
     "initializers",
@@ -51,6 +52,7 @@ _SUBMODULES = (
     "saving",
     "tree",
     "utils",
+    "wrappers",
 )
 _NAMES = {
     "KerasTensor": "kerax._graph",

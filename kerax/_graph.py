@@ -26,6 +26,8 @@ _PROBE_SIZES = (37, 61)  # large enough for pooling/cropping windows, distinct
 class KerasTensor:
     """A symbolic tensor: shape, dtype and the graph node that produced it."""
 
+    sparse = ragged = False  # Keras's flags; kerax's symbolic tensors are always dense
+
     def __init__(self, shape, dtype="float32", name=None, node=None, index=0):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = jnp.dtype(dtype)

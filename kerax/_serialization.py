@@ -137,7 +137,9 @@ class CustomObjectScope:
     """A ``with`` block inside which extra objects resolve by name, as in Keras.
 
     Args:
-        *objects: dicts of ``{name: object}``, checked before the global registry.
+        *objects: dicts of ``{name: object}``, checked before the global registry (Keras
+            3 takes one, also as ``custom_objects=``; Keras 2 took several).
+        custom_objects: one more such dict, by keyword.
 
     Example:
         >>> with CustomObjectScope({"my_abs": abs}):
@@ -145,7 +147,8 @@ class CustomObjectScope:
         True
     """
 
-    def __init__(self, *objects: Mapping[str, Any]):
+    def __init__(self, *objects: Mapping[str, Any], custom_objects: Mapping | None = None):
+        objects = (*objects, custom_objects)
         self._objects = {k: v for mapping in objects for k, v in (mapping or {}).items()}
 
     def __enter__(self) -> CustomObjectScope:

@@ -63,6 +63,16 @@ def call_initializer(initializer: Any, shape: tuple[int, ...], dtype: Any, key: 
     return value
 
 
+def _check_choice(name: str, value: str | None, choices: tuple) -> str:
+    """Keras's ``aggregation``/``synchronization`` values (None means ``"none"``)."""
+    if value is not None and value not in choices:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected None or one of "
+            f"{', '.join(repr(c) for c in choices)}. Received: {name}={value!r}"
+        )
+    return value or "none"
+
+
 class Variable:
     """A named weight: shape, dtype, initializer, trainability, regularizer, constraint.
 
@@ -79,6 +89,10 @@ class Variable:
         name: str = "variable",
         regularizer: Any = None,
         constraint: Any = None,
+        autocast: bool = True,
+        aggregation: str | None = "none",
+        synchronization: str | None = "auto",
+        layout: Any = None,
     ):
         from kerax import config
 
@@ -87,6 +101,22 @@ class Variable:
                 f"Variable names must be non-empty strings without '/'. Received: name={name!r}"
             )
         self.name = name
+        # Keras's distribution hints: how replicas combine and sync this variable. kerax
+        # keeps them (for configs and code that reads them); jax.sharding needs neither.
+        self.aggregation = _check_choice(
+            "aggregation", aggregation, ("none", "mean", "sum", "only_first_replica")
+        )
+        self.synchronization = _check_choice(
+            "synchronization", synchronization, ("none", "on_read", "on_write", "auto")
+        )
+        if layout is not None:
+            raise ValueError(
+                f"Variable '{name}': kerax lays variables out over devices by their paths, "
+                "with keras.distribution.ModelParallel(layout_map=LayoutMap(...)) (a "
+                "LayoutMap key matching this variable's path), not per variable. Received: "
+                f"layout={layout!r}"
+            )
+        self.autocast = bool(autocast)
         scope = _naming.current_path()  # keras.name_scope; a layer's add_weight sets its own
         self.path = f"{scope}/{name}" if scope else name
         if isinstance(initializer, (str, dict)):  # "zeros", as keras.Variable takes

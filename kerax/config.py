@@ -38,14 +38,15 @@ def image_data_format() -> str:
     return _IMAGE_DATA_FORMAT
 
 
-def set_image_data_format(value: str) -> None:
+def set_image_data_format(data_format: str) -> None:
     """Set the default image layout: ``"channels_last"`` or ``"channels_first"``."""
     global _IMAGE_DATA_FORMAT
-    if value not in ("channels_last", "channels_first"):
+    if data_format not in ("channels_last", "channels_first"):
         raise ValueError(
-            f"image_data_format must be 'channels_last' or 'channels_first'. Received: {value!r}"
+            "image_data_format must be 'channels_last' or 'channels_first'. Received: "
+            f"{data_format!r}"
         )
-    _IMAGE_DATA_FORMAT = value
+    _IMAGE_DATA_FORMAT = data_format
 
 
 def enable_compilation_cache(directory: str | None = None) -> str:
@@ -198,6 +199,13 @@ def disable_flash_attention() -> None:
 def is_flash_attention_enabled() -> bool | None:
     """False once disabled; otherwise None (enabled where it fits), as in Keras."""
     return _FLASH_ATTENTION
+
+
+def is_nnx_enabled() -> bool:
+    """Keras's flag for its flax NNX mode: always False, since kerax's layers are not NNX
+    modules (a flax module joins a kerax model through ``kerax.layers.FlaxLayer`` (linen)
+    or ``kerax.layers.NnxLayer`` (NNX))."""
+    return False
 
 
 # -- debugging caps on fit/evaluate/predict --------------------------------------------

@@ -2,11 +2,10 @@
 
 The classes and functions live in :mod:`kerax.mixed_precision`, the one home of dtype
 policies that layers use: ``kerax.dtype_policies.DTypePolicy`` is
-``kerax.mixed_precision.DTypePolicy``. The quantized policies of int8, int4 and float8
-layers (``QuantizedDTypePolicy``, ``Int4DTypePolicy``, ``QuantizedFloat8DTypePolicy``;
-names such as ``"int8_from_float32"``) work as in Keras; those of GPTQ and AWQ exist so
-that ``isinstance`` checks and imports work, and constructing one raises
-``NotImplementedError``.
+``kerax.mixed_precision.DTypePolicy``. The quantized policies of int8, int4, float8, GPTQ
+and AWQ layers (``QuantizedDTypePolicy``, ``Int4DTypePolicy``,
+``QuantizedFloat8DTypePolicy``, ``GPTQDTypePolicy``, ``AWQDTypePolicy``; names such as
+``"int8_from_float32"`` or ``"gptq/4/128_from_float32"``) work as in Keras.
 ``DTypePolicyMap`` (policies by layer path, :mod:`kerax._dtype_policy_map`) works as in
 Keras.
 

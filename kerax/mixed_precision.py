@@ -121,18 +121,8 @@ def _is_quantized_name(name: str) -> bool:
     return name.startswith(QUANTIZATION_MODES) and "_from_" in name
 
 
-# What kerax's layers quantize to (layers/_quantize.py, layers/_float8.py).
-_SUPPORTED_MODES = ("int8", "int4", "float8")
-
-
-def _quantization_error(what: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"kerax does not support the quantized dtype policy {what}: it quantizes to "
-        f"{', '.join(map(repr, _SUPPORTED_MODES))} only (policies such as "
-        "'int8_from_float32', 'int4/128_from_float32' and 'float8_from_float32'). GPTQ and "
-        "AWQ are not implemented; use model.quantize('int8'), or a float policy such as "
-        "'float32'."
-    )
+# What kerax's layers quantize to (layers/_quantize.py, _float8.py, _gptq.py): Keras's all.
+_SUPPORTED_MODES = QUANTIZATION_MODES
 
 
 class QuantizedDTypePolicy(DTypePolicy):
@@ -144,13 +134,14 @@ class QuantizedDTypePolicy(DTypePolicy):
 
     Args:
         mode: the quantization mode; kerax supports ``"int8"``, ``"int4"`` (one
-            scale per output channel; :class:`Int4DTypePolicy` names a block size) and
-            ``"float8"`` (:class:`QuantizedFloat8DTypePolicy` names the history length).
+            scale per output channel; :class:`Int4DTypePolicy` names a block size),
+            ``"float8"`` (:class:`QuantizedFloat8DTypePolicy` names the history length)
+            and ``"gptq"`` / ``"awq"`` (:class:`GPTQDTypePolicy`, :class:`AWQDTypePolicy`
+            name their bits and group size).
         source_name: the float policy computation uses (default: the global one).
 
     Raises:
         ValueError: an unknown mode, or int8 with a float16 compute dtype (as Keras).
-        NotImplementedError: a mode kerax does not quantize to (gptq, awq).
 
     Example:
         >>> policy = QuantizedDTypePolicy("int8", "mixed_bfloat16")
@@ -161,14 +152,11 @@ class QuantizedDTypePolicy(DTypePolicy):
     def __init__(self, mode: str, source_name: str | None = None):
         if source_name is None:
             source_name = global_policy().name
-        what = f"QuantizedDTypePolicy({mode!r}, {source_name!r})"
         if mode not in QUANTIZATION_MODES:
             raise ValueError(
                 f"Invalid quantization mode. Expected one of {QUANTIZATION_MODES}. "
                 f"Received: mode={mode!r}"
             )
-        if mode not in _SUPPORTED_MODES:
-            raise _quantization_error(what)
         self._compute_dtype, self._variable_dtype = _parse_name(source_name)
         if mode == "int8" and self._compute_dtype == "float16":
             raise ValueError(
@@ -182,7 +170,7 @@ class QuantizedDTypePolicy(DTypePolicy):
 
     @property
     def quantization_mode(self) -> str:  # type: ignore[override]
-        """The quantization mode (``"int8"``, ``"int4"``, ``"float8"``)."""
+        """The quantization mode (``"int8"``, ``"int4"``, ``"float8"``, ``"gptq"``, ``"awq"``)."""
         return self._quantization_mode
 
     def get_config(self) -> dict:
@@ -190,13 +178,6 @@ class QuantizedDTypePolicy(DTypePolicy):
 
     def __repr__(self) -> str:
         return f'<QuantizedDTypePolicy "{self.name}">'
-
-
-class _Unsupported(QuantizedDTypePolicy):
-    """Keras's policies for modes kerax lacks: the names exist, construction raises."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        raise _quantization_error(f"{type(self).__name__}{args or ''}")
 
 
 class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
@@ -285,12 +266,82 @@ class Int4DTypePolicy(QuantizedDTypePolicy):
         return f'<Int4DTypePolicy "{self.name}">'
 
 
-class GPTQDTypePolicy(_Unsupported):
-    """Unsupported in kerax (GPTQ): constructing one raises ``NotImplementedError``."""
+class _CalibratedPolicy(QuantizedDTypePolicy):
+    """The policies of GPTQ and AWQ layers: ``"<mode>/<weight_bits>/<group_size>"``."""
+
+    _mode, _bits, _bits_error, _one_group = "", (), "", ""
+
+    def __init__(self, mode: str, source_name: str | None = None):
+        cls, form = type(self).__name__, f"'{self._mode}/<weight_bits>/<group_size>'"
+        parts = str(mode).split("/")
+        if len(parts) != 3 or parts[0] != self._mode:
+            raise ValueError(f"Invalid mode for {cls}. Expected format {form}, but got '{mode}'.")
+        try:
+            bits, group = int(parts[1]), int(parts[2])
+        except ValueError:
+            raise ValueError(
+                f"Invalid mode for {cls}. <weight_bits> and <group_size> must be "
+                f"integers. Expected format {form}, but got '{mode}'."
+            ) from None
+        if bits not in self._bits:
+            raise ValueError(
+                f"Invalid weight_bits in mode. {self._bits_error}{bits} from '{mode}'."
+            )
+        if group < -1 or group == 0:
+            raise ValueError(
+                f"Invalid group_size in mode. Supported values are -1 ({self._one_group}) or "
+                f"a positive integer, but got {group} from '{mode}'."
+            )
+        super().__init__(self._mode, source_name)
+        self._name = f"{mode}_from_{self._source_name}"
+        self.weight_bits, self.group_size = bits, group
+
+    def get_config(self) -> dict:
+        mode = f"{self._mode}/{self.weight_bits}/{self.group_size}"
+        return {"mode": mode, "source_name": self._source_name}
+
+    def __eq__(self, other: Any) -> bool:
+        return super().__eq__(other) and (self.weight_bits, self.group_size) == (
+            other.weight_bits,
+            other.group_size,
+        )
+
+    __hash__ = QuantizedDTypePolicy.__hash__
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__} "{self.name}">'
 
 
-class AWQDTypePolicy(_Unsupported):
-    """Unsupported in kerax (AWQ): constructing one raises ``NotImplementedError``."""
+class GPTQDTypePolicy(_CalibratedPolicy):
+    """The policy of a GPTQ-quantized layer (``"gptq/4/128_from_float32"``), which a
+    layer built with it (a loaded GPTQ model) takes its weights' layout from.
+
+    Args:
+        mode: ``"gptq/<weight_bits>/<group_size>"``: bits 2, 3, 4 or 8; group size -1
+            (one group) or a positive integer.
+        source_name: the float policy computation uses (default: the global one).
+
+    Raises:
+        ValueError: a mode not of that form.
+    """
+
+    _mode, _bits, _one_group = "gptq", (2, 3, 4, 8), "whole-tensor"
+    _bits_error = "Supported values are 2, 3, 4, and 8, but got "
+
+
+class AWQDTypePolicy(_CalibratedPolicy):
+    """The policy of an AWQ-quantized layer (``"awq/4/128_from_float32"``).
+
+    Args:
+        mode: ``"awq/4/<group_size>"``: group size -1 (one group) or a positive integer.
+        source_name: the float policy computation uses (default: the global one).
+
+    Raises:
+        ValueError: a mode not of that form.
+    """
+
+    _mode, _bits, _one_group = "awq", (4,), "per-channel"
+    _bits_error = "AWQ only supports 4-bit quantization, but got "
 
 
 _CLASSES = {
@@ -315,12 +366,13 @@ def _classes() -> dict:
     return {**_CLASSES, "DTypePolicyMap": DTypePolicyMap}
 
 
-def serialize(policy: DTypePolicy) -> dict:
+def serialize(dtype_policy: DTypePolicy) -> dict:
     """A policy's config in Keras's format (``{"module": "keras", "class_name": ...}``).
 
     Raises:
         TypeError: if ``policy`` is not a :class:`DTypePolicy`.
     """
+    policy = dtype_policy
     if not isinstance(policy, DTypePolicy):
         raise TypeError(
             "keras.dtype_policies.serialize expects a DTypePolicy. Received: "
@@ -338,7 +390,6 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> DTypePolicy:
     config or a policy name.
 
     Raises:
-        NotImplementedError: for the quantized policies kerax lacks (GPTQ, AWQ).
         ValueError: for an unknown class name or a config that is not a dict.
     """
     if isinstance(config, (str, DTypePolicy)):
@@ -370,7 +421,6 @@ def get(identifier: Any) -> DTypePolicy:
     policy.
 
     Raises:
-        NotImplementedError: for a quantized policy name kerax lacks (GPTQ's, AWQ's).
         ValueError: for anything else that is not a policy.
     """
     if identifier is None:
@@ -384,8 +434,10 @@ def get(identifier: Any) -> DTypePolicy:
             mode, _, source = identifier.partition("_from_")
             if mode.startswith("int4/"):
                 return Int4DTypePolicy(mode, source)
-            if mode not in _SUPPORTED_MODES:
-                raise _quantization_error(repr(identifier))
+            if mode.startswith("gptq"):
+                return GPTQDTypePolicy(mode, source)
+            if mode.startswith("awq"):
+                return AWQDTypePolicy(mode, source)
             if mode == "float8":
                 return QuantizedFloat8DTypePolicy(mode, source)
             return QuantizedDTypePolicy(mode, source)

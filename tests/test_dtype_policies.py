@@ -81,21 +81,14 @@ def test_bad_policies_raise_as_keras(keras_oracle):
         x.serialize("float32")
 
 
-def test_unsupported_quantized_policies_raise_not_implemented(keras_oracle):
-    # int8, int4 and float8 policies work (tests/test_quantization*.py); gptq and awq raise.
+def test_every_keras_policy_class_exists(keras_oracle):
+    # int8, int4, float8, gptq and awq policies work (tests/test_quantization*.py,
+    # tests/quantizers/test_gptq.py and test_awq.py).
     k = keras_oracle.dtype_policies
     public = {n for n in dir(k) if not n.startswith("_")}
     assert public == set(dtype_policies.__all__)
-    config = k.serialize(k.get("gptq/4/128_from_float32"))
-    for make in (
-        lambda: dtype_policies.get("gptq/4/128_from_mixed_bfloat16"),
-        lambda: dtype_policies.QuantizedDTypePolicy("awq", "float32"),
-        lambda: dtype_policies.GPTQDTypePolicy("gptq/4/128", "float32"),
-        lambda: dtype_policies.deserialize(config),
-        lambda: kerax.layers.Dense(2, dtype="gptq/4/128_from_float32"),
-    ):
-        with pytest.raises(NotImplementedError, match="does not support the quantized dtype"):
-            make()
+    config = k.serialize(k.get("awq/4/128_from_float32"))
+    assert dtype_policies.deserialize(config).name == "awq/4/128_from_float32"
 
 
 def test_layer_accepts_a_keras_policy_config(keras_oracle):

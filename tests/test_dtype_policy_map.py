@@ -79,8 +79,8 @@ def test_errors_match_keras(keras_oracle):
         m["dense_1"]
     with pytest.raises(TypeError, match="keys are layer paths"):
         m[3] = "float32"
-    with pytest.raises(NotImplementedError, match="GPTQ"):
-        m["q"] = "gptq/4/128_from_float32"
+    m["q"] = "awq/4/128_from_float32"
+    assert type(m["q"]).__name__ == "AWQDTypePolicy"
 
 
 def test_docstring_example_runs():

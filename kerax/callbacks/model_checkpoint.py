@@ -35,13 +35,16 @@ class BatchCounter:
     index went down, i.e. a new epoch started).
     """
 
-    def __init__(self, every: int):
+    def __init__(self, every: int, total: int = 0):
         self.every = every
         self.since = 0
         self.last = None
+        self.total = total  # batches counted in all, from ``total`` on
 
     def step(self, batch: int) -> bool:
-        self.since += batch + 1 if self.last is None or batch <= self.last else batch - self.last
+        gap = batch + 1 if self.last is None or batch <= self.last else batch - self.last
+        self.since += gap
+        self.total += gap
         self.last = batch
         if self.since >= self.every:
             self.since = 0

@@ -43,6 +43,7 @@ import numpy as np
 from kerax import mixed_precision
 from kerax._variable import Variable
 from kerax.layers._float8 import Float8, float8_names
+from kerax.layers._gptq import GPTQ
 from kerax.quantizers import _config
 from kerax.quantizers._quantizers import (
     AbsMaxQuantizer,
@@ -53,7 +54,7 @@ from kerax.quantizers._quantizers import (
 )
 
 
-class Quantizable(Float8):
+class Quantizable(Float8, GPTQ):
     """Mixed into a layer: int8/int4 quantization of its weight named ``_lora_weight``
     (and float8 training, :class:`Float8`)."""
 
@@ -108,6 +109,14 @@ class Quantizable(Float8):
         if mode is None or not self.built or current is None or current.quantization_mode:
             self.__dict__["_dtype_policy"] = policy
             return
+        if mode in ("gptq", "awq"):
+            name = mode.upper()
+            raise ValueError(
+                f"Implicitly enabling {name} quantization by setting `dtype_policy` to "
+                f"'{policy.name}' is not supported (layer '{self.name}'). {name} requires a "
+                f"calibration dataset and a `{name}Config` object. Please use the "
+                f"`.quantize('{mode}', config=...)` method on the model instead."
+            )
         config = None
         if mode == "int4":
             config = _config.Int4QuantizationConfig(block_size=getattr(policy, "block_size", -1))
@@ -124,6 +133,12 @@ class Quantizable(Float8):
         return self.quantization_mode in (None, "float8")
 
     def _check_mode_supported(self, mode: str) -> None:
+        if mode in ("gptq", "awq") and not self._gptq_supported:
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}) does not support quantization "
+                f"mode '{mode}'; GPTQ and AWQ quantize Dense and EinsumDense (as in Keras). "
+                f"Received: quantization_mode={mode!r}"
+            )
         if mode == "float8" and not self._float8_supported:
             raise NotImplementedError(
                 f"Layer '{self.name}' ({type(self).__name__}) does not support quantization "
@@ -168,6 +183,8 @@ class Quantizable(Float8):
         self._check_mode_supported(self.quantization_mode)
         if self.quantization_mode == "float8":
             return self._build_float8(folder)
+        if self.quantization_mode in ("gptq", "awq"):
+            return self._build_gptq(weight_shape, folder)
         self.__dict__["_quantized_shape"] = tuple(weight_shape)
         specs = {}  # role -> (shape, dtype, initializer), in Keras's order
         if self.quantization_mode == "int8":
@@ -219,8 +236,9 @@ class Quantizable(Float8):
 
         Raises:
             ValueError: the layer is not built or already quantized, a bad mode or
-                config, or int8 with a float16 compute dtype.
-            NotImplementedError: gptq and awq, float8 on Embedding, or a subclass with
+                config, int8 with a float16 compute dtype, or gptq and awq (which
+                need ``model.quantize``'s calibration).
+            NotImplementedError: float8 on Embedding, or a subclass with
                 ``type_check=True``.
         """
         cls = type(self).__name__
@@ -240,6 +258,13 @@ class Quantizable(Float8):
                 f"'{self.dtype_policy.name}'. Received: mode={config.mode!r}"
             )
         self._check_mode_supported(config.mode)
+        if config.mode in ("gptq", "awq"):  # Keras: uncalibrated weights; kerax asks for data
+            name = config.mode.upper()
+            raise ValueError(
+                f"Layer '{self.name}': {name} quantizes a layer from calibration data. Use "
+                f"model.quantize('{config.mode}', config=keras.quantizers.{name}Config("
+                "dataset=..., tokenizer=..., quantization_layer_structure=...)) on the model."
+            )
         if config.mode == "int8" and self.compute_dtype == "float16":
             raise ValueError(
                 f"Quantization mode 'int8' does not work well with compute_dtype 'float16' "
@@ -358,6 +383,8 @@ class Quantizable(Float8):
         """
         if self.quantization_mode == "float8":
             return self._float8_product(inputs, product)
+        if self.quantization_mode in ("gptq", "awq"):
+            return self._gptq_product(inputs, product)
         arrays = self._quantized_arrays(weight=weight)
         quantizer = self._input_quantizer()
         compute = self.compute_dtype
@@ -421,6 +448,8 @@ class Quantizable(Float8):
         own = super()._stored_variables()
         if self.quantization_mode is None:
             return own
+        if self.quantization_mode in ("gptq", "awq"):
+            return self._gptq_stored(own)
         names = self._names()
         tail = [names[k] for k in ("scale", "zero", "g_idx")]
         for twin in self._quantized_twins():

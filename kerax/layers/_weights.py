@@ -67,16 +67,33 @@ class Weights:
             name=unique,
             regularizer=regularizers.get(regularizer),
             constraint=constraints.get(constraint),
+            autocast=autocast,
+            aggregation=aggregation,
         )
         with _naming.layer_scope(self, record=False):  # Keras: "outer/inner/name"
             variable.path = f"{_naming.current_path()}/{unique}"
-        variable.autocast = autocast
         variable.overwrite_with_gradient = overwrite_with_gradient
         if trainable:
             self._created_trainable.append(variable)
             variable.trainable = self._trainable
         self._own_variables.append(variable)
         return variable
+
+    def add_variable(
+        self,
+        shape: Any,
+        initializer: Any,
+        dtype: Any = None,
+        trainable: bool = True,
+        autocast: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+        name: str | None = None,
+    ) -> Variable:
+        """Keras's alias of :meth:`add_weight` (``shape`` and ``initializer`` required)."""
+        return self.add_weight(
+            shape, initializer, dtype, trainable, autocast, regularizer, constraint, name=name
+        )
 
     @property
     def trainable(self) -> bool:
@@ -114,6 +131,19 @@ class Weights:
         for layer in self._flat_layers():
             out += [m for m in layer._own_metrics() if m not in out]
         return out
+
+    @property
+    def metrics_variables(self) -> list:
+        """Every metric's variables, in the order of ``metrics``."""
+        return [v for m in self.metrics for v in m.variables]
+
+    def add_metric(self, *args: Any, **kwargs: Any) -> None:
+        """Removed in Keras 3 (as there): raises, saying where metrics go instead."""
+        raise NotImplementedError(
+            f"Layer.add_metric() was removed in Keras 3 (called on '{self.name}'). Pass "
+            "metrics to Model.compile(metrics=[...]), or create a keras.metrics.Metric in "
+            "__init__ or build() and call its update_state() in call()."
+        )
 
     def _flat_layers(self) -> list:
         """This layer and every nested layer, each once, in tracking order."""
@@ -234,6 +264,64 @@ class Weights:
                 )
         for v, w in zip(params, weights):
             v.assign(w)
+
+    def stateless_call(
+        self,
+        trainable_variables: list,
+        non_trainable_variables: list,
+        *args: Any,
+        return_losses: bool = False,
+        **kwargs: Any,
+    ) -> tuple:
+        """Keras's ``stateless_call``: ``call`` with the weights' values given, nothing
+        written back.
+
+        Args:
+            trainable_variables: values in the order of ``layer.trainable_variables``.
+            non_trainable_variables: values in the order of
+                ``layer.non_trainable_variables``.
+            *args, **kwargs: the call's arguments (``training=True`` among them).
+            return_losses: also return the losses the call added with ``add_loss``.
+
+        Returns:
+            ``(outputs, non_trainable_variables)``, the second with the values the call
+            assigned (moving statistics), in the same order; plus the list of losses with
+            ``return_losses``.
+
+        Raises:
+            ValueError: the layer is not built, or a list's length differs from the
+                layer's.
+        """
+        from kerax._keras_scopes import StatelessScope
+
+        self._check_stateless_lists(trainable_variables, non_trainable_variables)
+        mapping = [
+            *zip(self.trainable_variables, trainable_variables),
+            *zip(self.non_trainable_variables, non_trainable_variables),
+        ]
+        with StatelessScope(state_mapping=mapping, collect_losses=return_losses) as scope:
+            outputs = self(*args, **kwargs)
+        updated = [scope.get_current_value(v) for v in self.non_trainable_variables]
+        if return_losses:
+            return outputs, updated, list(scope.losses)
+        return outputs, updated
+
+    def _check_stateless_lists(self, trainable: list, non_trainable: list) -> None:
+        """``stateless_call``'s arguments: a built layer, one value per variable."""
+        if not self.built:
+            raise ValueError(
+                f"stateless_call on '{self.name}' needs it built (its variables created). "
+                "Call it on some data, or call build(input_shape), first."
+            )
+        for what, handles, values in (
+            ("trainable_variables", self.trainable_variables, trainable),
+            ("non_trainable_variables", self.non_trainable_variables, non_trainable),
+        ):
+            if len(values) != len(handles):
+                raise ValueError(
+                    f"stateless_call on '{self.name}' expects {len(handles)} {what} "
+                    f"(the values of .{what}, in that order). Received {len(values)}."
+                )
 
     def count_params(self) -> int:
         """The number of scalars in all weights."""

@@ -76,6 +76,10 @@ class Layer(Weights):
         input_shape, input_dim, batch_size: for the first layer of a ``Sequential``.
     """
 
+    # Keras's flag: a layer that sets it False (its call needs concrete values) makes a
+    # model's fit/evaluate/predict run eagerly (kerax.trainer._eager).
+    supports_jit = True
+
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
         d = self.__dict__
@@ -177,6 +181,11 @@ class Layer(Weights):
     def dtype(self) -> str:
         """The variable dtype (Keras's ``layer.dtype``)."""
         return self._own_policy().variable_dtype
+
+    @property
+    def input_dtype(self) -> str:
+        """The dtype floating inputs are cast to (Keras's ``input_dtype``)."""
+        return self.compute_dtype
 
     @property
     def variable_dtype(self) -> str:

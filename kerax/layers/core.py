@@ -1,4 +1,4 @@
-"""Core layers: Input, Dense, Activation, Dropout, Lambda, Identity."""
+"""Core layers: Dense, Activation, Dropout, Lambda, Identity (and, from ``input_layer``, Input)."""
 
 from __future__ import annotations
 
@@ -7,76 +7,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from kerax import _graph, _scope, activations, constraints, initializers, regularizers
+from kerax import _scope, activations, constraints, initializers, regularizers
 from kerax.layers import _lora, _quantize
 from kerax.layers.base import Layer
-
-
-class InputLayer(Layer):
-    """The entry point of a functional model; holds the input's shape and dtype.
-
-    Args:
-        shape: the shape of one sample, without the batch axis.
-        batch_size: an optional fixed batch size.
-        dtype: the input dtype (default ``config.floatx()``).
-        name: the input's name (used to match dict inputs).
-    """
-
-    def __init__(
-        self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs
-    ):
-        super().__init__(name=name or None, dtype=dtype, **kwargs)
-        if batch_shape is None:
-            if shape is None:
-                if self._batch_input_shape is None:
-                    raise ValueError("InputLayer needs shape=..., e.g. keras.Input(shape=(784,)).")
-                batch_shape = self._batch_input_shape
-            else:
-                shape = (shape,) if isinstance(shape, int) else tuple(shape)
-                batch_shape = (batch_size, *shape)
-        for d in batch_shape[1:]:
-            if d is not None and (not isinstance(d, int) or d <= 0):
-                raise ValueError(
-                    f"Input shapes must hold positive integers or None. Received: "
-                    f"shape={tuple(batch_shape[1:])}"
-                )
-        self.batch_shape = tuple(batch_shape)
-        self.built = True
-        tensor = _graph.KerasTensor(self.batch_shape, self.dtype, name=self.name)
-        tensor.node = _graph.Node(self, (), {}, tensor)
-        self._inbound_nodes.append(tensor.node)
-
-    def call(self, inputs):
-        return inputs
-
-    def get_config(self):
-        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "name": self.name}
-
-
-def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
-    """A symbolic input for the functional API and ``Sequential``.
-
-    Args:
-        shape: the shape of one sample, without the batch axis; ``None`` for unknown sizes.
-        batch_size: an optional fixed batch size.
-        dtype: default ``config.floatx()``.
-        name: the input's name (dict inputs to ``fit`` are matched by it).
-
-    Returns:
-        A ``KerasTensor``.
-
-    Example:
-        >>> import kerax as keras
-        >>> keras.Input(shape=(784,)).shape
-        (None, 784)
-    """
-    if name is None:
-        from kerax import _naming
-
-        name = _naming.unique_name("input_layer")
-    return InputLayer(
-        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape
-    ).output
+from kerax.layers.input_layer import Input as Input
+from kerax.layers.input_layer import InputLayer as InputLayer
 
 
 class Dense(_quantize.Quantizable, _lora.LoRA, Layer):
@@ -110,6 +45,7 @@ class Dense(_quantize.Quantizable, _lora.LoRA, Layer):
     """
 
     supports_masking = True  # Keras 3 passes the incoming mask through
+    _gptq_supported = True  # kerax.layers._gptq
     kernel = _lora.adapted_weight("kernel")
     _kernel = _lora.frozen_weight("kernel")
 
@@ -173,11 +109,11 @@ class Dense(_quantize.Quantizable, _lora.LoRA, Layer):
         self._build_lora()
 
     def call(self, inputs):
-        kernel = self._kernel
-        if inputs.ndim < 1 or inputs.shape[-1] != kernel.shape[0]:
+        rows = (self.__dict__.get("_quantized_shape") or self._kernel.shape)[0]
+        if inputs.ndim < 1 or inputs.shape[-1] != rows:
             hint = " Add a Flatten() layer before it." if inputs.ndim > 2 else ""
             raise ValueError(
-                f"Layer '{self.name}' expects inputs with last axis {kernel.shape[0]}, "
+                f"Layer '{self.name}' expects inputs with last axis {rows}, "
                 f"received shape {tuple(inputs.shape)}.{hint}"
             )
         if self.quantization_mode is not None:

@@ -149,6 +149,7 @@ class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
 
     kernel = _lora.adapted_weight("kernel")
     _kernel = _lora.frozen_weight("kernel")
+    _gptq_supported, _gptq_zero_name = True, "zero_point"  # kerax.layers._gptq
 
     def __init__(
         self,
@@ -165,8 +166,11 @@ class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
         lora_rank: int | None = None,
         lora_alpha: float | None = None,
         quantization_config: Any = None,
+        gptq_unpacked_column_size: int | None = None,
         **kwargs,
     ):
+        # gptq_unpacked_column_size: in Keras's configs of GPTQ layers; the kernel's
+        # shape gives it.
         super().__init__(**kwargs)
         self._specs = _parse(equation, bias_axes)
         self.equation = equation
@@ -363,7 +367,14 @@ class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             **self._lora_config(),
             **self._quantize_config(),
+            **self._gptq_config(),
         }
+
+    def _gptq_config(self) -> dict:
+        if self.quantization_mode != "gptq":
+            return {}
+        columns = self._gptq_matrix_shape(self.__dict__["_quantized_shape"])[1]
+        return {"gptq_unpacked_column_size": columns}
 
     @classmethod
     def from_config(cls, config: dict) -> EinsumDense:

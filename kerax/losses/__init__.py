@@ -196,11 +196,11 @@ def serialize(loss: Any) -> Any:
     return _serialization.serialize_keras_object(loss, "keras.losses", ALL_OBJECTS)
 
 
-def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
+def deserialize(name: Any, custom_objects: dict[str, Any] | None = None) -> Any:
     """Rebuild a loss from a name or a Keras 3 config dict.
 
     Args:
-        config: as returned by :func:`serialize` (or written by Keras 3), or a name.
+        name: a name, or a config as returned by :func:`serialize` (or written by Keras 3).
         custom_objects: ``{name: class_or_function}`` for custom losses (registered
             ones are found without it).
 
@@ -214,9 +214,9 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
     >>> deserialize(serialize(Huber(delta=2.0))).delta
     2.0
     """
-    if (auto := _auto_crossentropy(config)) is not None:
+    if (auto := _auto_crossentropy(name)) is not None:
         return auto
-    return _serialization.deserialize_keras_object(config, ALL_OBJECTS, custom_objects, kind="loss")
+    return _serialization.deserialize_keras_object(name, ALL_OBJECTS, custom_objects, kind="loss")
 
 
 def get(identifier: Any) -> Any:

@@ -29,7 +29,15 @@ def _new_inputs(model: Any, input_tensors: Any) -> list:
 
     old = model.inputs
     if input_tensors is None:
-        return [Input(batch_shape=t.shape, dtype=t.dtype.name, name=t.node.layer.name) for t in old]
+        return [
+            Input(
+                batch_shape=t.shape,
+                dtype=t.dtype.name,
+                name=t.node.layer.name,
+                optional=t.node.layer.optional,
+            )
+            for t in old
+        ]
     new = _flatten(input_tensors)
     if len(new) != len(old):
         raise ValueError(
@@ -93,7 +101,7 @@ def _clone_sequential(model: Any, input_tensors: Any, clone: Callable) -> Any:
         layers = [first[0], *layers]
     elif model._input_layer is not None:
         old = model._input_layer
-        layers = [InputLayer(batch_shape=old.batch_shape, dtype=old.dtype, name=old.name), *layers]
+        layers = [InputLayer.from_config(old.get_config()), *layers]
     return Sequential(layers, trainable=model.trainable, name=model.name)
 
 
@@ -119,7 +127,8 @@ def clone_model(
             with the default ``clone_function``).
 
     Returns:
-        The new, uncompiled model; copy weights with ``set_weights(model.get_weights())``.
+        The new model, compiled as ``model`` is (a fresh optimizer) when ``model`` is
+        compiled; copy weights with ``set_weights(model.get_weights())``.
 
     Raises:
         ValueError: for ``input_tensors`` or ``clone_function`` on a subclassed model, or
@@ -147,13 +156,18 @@ def clone_model(
         return user_clone(layer)
 
     if isinstance(model, Sequential):
-        return _clone_sequential(model, input_tensors, clone)
-    if isinstance(model, Functional):
-        return _clone_functional(model, input_tensors, clone, call_function)
-    if input_tensors is not None or clone_function is not None:
+        cloned = _clone_sequential(model, input_tensors, clone)
+    elif isinstance(model, Functional):
+        cloned = _clone_functional(model, input_tensors, clone, call_function)
+    elif input_tensors is not None or clone_function is not None:
         raise ValueError(
             f"clone_model: model '{model.name}' is a subclassed model, which is cloned from "
             "its config only; input_tensors and clone_function apply to Sequential and "
             "functional models."
         )
-    return type(model).from_config(model.get_config())
+    else:
+        cloned = type(model).from_config(model.get_config())
+    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    if compile_config is not None:  # as Keras 3.15: a compiled model's clone is compiled
+        cloned.compile_from_config(compile_config)
+    return cloned

@@ -6,7 +6,7 @@ from typing import Any
 
 import jax
 
-from kerax import _graph
+from kerax import _graph, _scope
 from kerax.layers.core import InputLayer
 from kerax.models.model import Model
 
@@ -204,6 +204,12 @@ class Functional(Model):
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         values: dict[int, Any] = {}
         for tensor, value in zip(self.inputs, self._match_inputs(inputs)):
+            if value is None and not tensor.node.layer.optional:
+                raise ValueError(
+                    f"The input '{tensor.node.layer.name}' is not optional, but None was "
+                    "passed. Please provide a valid tensor, or build the model with "
+                    "keras.Input(..., optional=True) to allow None."
+                )
             values[id(tensor)] = tensor.node.layer._convert_inputs(value)
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
@@ -218,9 +224,16 @@ class Functional(Model):
             got = jax.tree_util.tree_leaves(outputs)
             for t, v in zip(produced, got):
                 values[id(t)] = v
-        return jax.tree_util.tree_map(
+        outputs = jax.tree_util.tree_map(
             lambda t: values[id(t)], self._outputs_struct, is_leaf=_graph.is_symbolic
         )
+        # As Keras: outputs=[y] (a list or tuple of one) gives the array itself, while a
+        # symbolic call (building another model) keeps the list.
+        scope = _scope.current()
+        if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+            if scope is None or not scope.abstract:
+                return outputs[0]
+        return outputs
 
     def build(self, input_shape: Any = None) -> None:
         self.built = True

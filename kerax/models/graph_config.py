@@ -124,8 +124,9 @@ def _encode_arg(value: Any, node_ids: set[int], owner: str) -> Any:
 
 
 def _build_config(layer: Any, node: Any) -> dict | None:
-    """Keras's ``build_config``: ``{"input_shape": ...}`` for one tensor argument, else
-    ``{"shapes_dict": {"query_shape": ..., "value_shape": ...}}`` named after call()."""
+    """Keras's ``build_config``: ``{"input_shape": ...}`` for one tensor argument or a
+    ``build(input_shape)``, else ``{"shapes_dict": {"query_shape": ..., ...}}`` named
+    after call()."""
     import inspect
 
     if isinstance(layer, InputLayer) or node is None or not node.args:
@@ -145,7 +146,13 @@ def _build_config(layer: Any, node: Any) -> dict | None:
     except TypeError:
         bound = {"inputs": node.args[0]}
     tensors = {k: v for k, v in bound.items() if k not in ("mask", "training") and _flatten(v)}
-    if len(tensors) > 1:
+    # As Keras: a build() of one argument is given (and records) the first input's shape.
+    takes = [
+        p
+        for p in inspect.signature(layer.build).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if len(tensors) > 1 and len(takes) > 1:
         return {"shapes_dict": {f"{k}_shape": shape(v) for k, v in tensors.items()}}
     return {"input_shape": shape(next(iter(tensors.values()), node.args[0]))}
 

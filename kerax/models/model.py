@@ -278,17 +278,15 @@ class Model(Trainer, Layer):
             order, plus the list of losses with ``return_losses``.
         """
         self._check_built("stateless_call")
-        given: dict[int, Any] = {}
-        for what, handles, values in (
-            ("trainable_variables", self.trainable_variables, trainable_variables),
-            ("non_trainable_variables", self.non_trainable_variables, non_trainable_variables),
-        ):
-            if len(values) != len(handles):
-                raise ValueError(
-                    f"stateless_call on model '{self.name}' expects {len(handles)} {what} "
-                    f"(model.{what}, in that order). Received {len(values)}."
-                )
-            given.update((id(v), value) for v, value in zip(handles, values))
+        self._check_stateless_lists(trainable_variables, non_trainable_variables)
+        given = {
+            id(v): value
+            for handles, values in (
+                (self.trainable_variables, trainable_variables),
+                (self.non_trainable_variables, non_trainable_variables),
+            )
+            for v, value in zip(handles, values)
+        }
         variables = self._tree(lambda path, v: given.get(id(v), v.value))
         if key is None:  # inside a custom train_step: the step's key (Keras: a seed variable)
             key = keras_steps.call_key(training)
@@ -388,26 +386,34 @@ class Model(Trainer, Layer):
         compile_from_config(self, config)
 
     # -- quantization (kerax.layers._quantize) -------------------------------------------
+    def get_quantization_layer_structure(self, mode: Any = None) -> dict | None:
+        """The layers GPTQ quantizes block by block (override it; Keras's hook):
+        ``{"pre_block_layers": [...], "sequential_blocks": [...]}``, or ``None``."""
+        del mode
+        return None
+
     def quantize(self, mode: Any = None, config: Any = None, filters: Any = None, **kwargs):
         """Quantize the weights of every layer that supports it (Keras's
         ``model.quantize``): Dense, EinsumDense, Embedding and ReversibleEmbedding, to
-        int8 or int4; Dense and EinsumDense to float8 training (``kerax.layers._float8``).
+        int8 or int4; Dense and EinsumDense to float8 training (``kerax.layers._float8``)
+        or with GPTQ or AWQ from calibration data (``kerax.quantizers._gptq_core``).
 
         Other layers are skipped with a warning, as Keras does. The model stays usable:
         ``predict`` uses the int8 weights and ``fit`` trains what is still trainable
         (biases, unquantized layers, LoRA factors) from a fresh optimizer state.
 
         Args:
-            mode: ``"int8"``, ``"int4"`` or ``"float8"``; optional when ``config`` is
-                given.
+            mode: ``"int8"``, ``"int4"``, ``"float8"``, ``"gptq"`` or ``"awq"``;
+                optional when ``config`` is given.
             config: a ``keras.quantizers.Int8QuantizationConfig``,
-                ``Int4QuantizationConfig`` or ``Float8QuantizationConfig``.
+                ``Int4QuantizationConfig``, ``Float8QuantizationConfig``, ``GPTQConfig``
+                or ``AWQConfig`` (required for gptq and awq).
             filters: quantize only the layers whose name matches this regex (or any of
                 a list of them), or for which this callable returns True.
 
         Raises:
-            ValueError: bad arguments, an unbuilt model or an already quantized layer.
-            NotImplementedError: the gptq and awq modes.
+            ValueError: bad arguments, an unbuilt model or an already quantized layer;
+                for gptq and awq, no layer structure, dataset or tokenizer.
         """
         import re
 
@@ -440,7 +446,12 @@ class Model(Trainer, Layer):
             return bool(filters(layer))
 
         modified = False
-        for layer in self._flat_layers():
+        calibrated = config.mode in ("gptq", "awq")
+        if calibrated:
+            from kerax.quantizers._gptq_core import gptq_quantize
+
+            modified = gptq_quantize(self, config, filters)
+        for layer in self._flat_layers() if not calibrated else ():
             if layer is self or layer._layers or not selected(layer):
                 continue
             try:
@@ -464,11 +475,12 @@ class Model(Trainer, Layer):
 
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
-        """Save the weights in Keras's ``.weights.h5`` layout (written atomically)."""
+    def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
+        """Save the weights in Keras's ``.weights.h5`` layout (written atomically); with
+        ``max_shard_size`` (GB), as shards indexed by a ``.weights.json`` file."""
         from kerax.saving import save_weights
 
-        save_weights(self, filepath, overwrite=overwrite)
+        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
         """Load weights saved by ``save_weights`` (kerax or Keras), matched by position.
@@ -478,6 +490,28 @@ class Model(Trainer, Layer):
         from kerax.saving import load_weights
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def get_state_tree(self, value_format: str = "backend_tensor") -> dict:
+        """Every variable as Keras 3's nested dicts (``trainable_variables``,
+        ``non_trainable_variables``, ``optimizer_variables``, ``metrics_variables``),
+        keyed by variable path; ``value_format="numpy_array"`` gives NumPy arrays.
+
+        Raises:
+            ValueError: for another ``value_format``, or two variables with one path.
+        """
+        from kerax.saving.state_tree import get_state_tree
+
+        return get_state_tree(self, value_format)
+
+    def set_state_tree(self, state_tree: dict) -> None:
+        """Assign a tree from ``get_state_tree`` (kerax's or Keras's), matched by path.
+
+        Raises:
+            ValueError: for an unknown top-level key or a value of the wrong shape.
+        """
+        from kerax.saving.state_tree import set_state_tree
+
+        set_state_tree(self, state_tree)
 
     def to_json(self, **kwargs) -> str:
         """The model's architecture as Keras-compatible JSON."""

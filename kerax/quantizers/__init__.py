@@ -3,7 +3,9 @@
 ``model.quantize("int8")`` or ``"int4"`` (or ``layer.quantize(...)``) turns the weights
 of ``Dense``, ``EinsumDense`` and ``Embedding`` layers into integers with float scales,
 as Keras 3 does; see :mod:`kerax.layers._quantize`. ``"float8"`` trains ``Dense`` and
-``EinsumDense`` in float8 (:mod:`kerax.layers._float8`).
+``EinsumDense`` in float8 (:mod:`kerax.layers._float8`), and ``"gptq"`` / ``"awq"``
+(with a :class:`GPTQConfig` / :class:`AWQConfig` and calibration data) quantizes them
+with GPTQ or AWQ (:mod:`kerax.quantizers._gptq_core`).
 
 Example:
     >>> import numpy as np
@@ -22,6 +24,7 @@ from kerax.quantizers._config import (
     get,
     serialize,
 )
+from kerax.quantizers._gptq_config import AWQConfig, GPTQConfig
 from kerax.quantizers._quantizers import (
     AbsMaxQuantizer,
     Quantizer,
@@ -36,8 +39,10 @@ from kerax.quantizers._quantizers import (
 )
 
 __all__ = [
+    "AWQConfig",
     "AbsMaxQuantizer",
     "Float8QuantizationConfig",
+    "GPTQConfig",
     "Int4QuantizationConfig",
     "Int8QuantizationConfig",
     "QuantizationConfig",

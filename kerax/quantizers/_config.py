@@ -26,8 +26,9 @@ class QuantizationConfig:
     @property
     def mode(self) -> str:
         raise NotImplementedError(
-            "QuantizationConfig is a base class; use Int8QuantizationConfig (or a "
-            "subclass that defines `mode`)."
+            "QuantizationConfig is a base class: Do not instantiate QuantizationConfig "
+            "directly; use Int8QuantizationConfig, GPTQConfig, ... (or a subclass that "
+            "defines `mode`)."
         )
 
     def get_config(self) -> dict:
@@ -168,8 +169,10 @@ _OBJECTS = {
 _OBJECTS.update({re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): v for k, v in _OBJECTS.items()})
 
 
-def serialize(obj: Any) -> dict | None:
-    """A quantizer's or config's dict in Keras's format (``None`` stays ``None``)."""
+def serialize(initializer: Any) -> dict | None:
+    """A quantizer's or config's dict in Keras's format (``None`` stays ``None``); the
+    argument's name is Keras's."""
+    obj = initializer
     if obj is None:
         return None
     if not hasattr(obj, "get_config"):
@@ -239,9 +242,8 @@ def resolve(mode: Any, config: Any) -> QuantizationConfig:
     Raises:
         ValueError: an unknown mode, neither given, a config that is not a
             ``QuantizationConfig``, or a mode that contradicts the config's.
-        NotImplementedError: modes kerax does not quantize to (gptq, awq).
     """
-    from kerax.mixed_precision import _SUPPORTED_MODES, QUANTIZATION_MODES
+    from kerax.mixed_precision import QUANTIZATION_MODES
 
     if isinstance(config, str):
         mode, config = config, None
@@ -261,8 +263,11 @@ def resolve(mode: Any, config: Any) -> QuantizationConfig:
             "int4": Int4QuantizationConfig,
             "float8": Float8QuantizationConfig,
         }
-        if mode not in defaults:
-            raise unsupported_mode(mode)
+        if mode in ("gptq", "awq"):
+            name = {"gptq": "a `GPTQ", "awq": "an `AWQ"}[mode]
+            raise ValueError(
+                f"For {mode.upper()}, you must pass {name}Config` object in the `config` argument."
+            )
         config = defaults[mode]()
     elif not isinstance(config, QuantizationConfig):
         raise ValueError(
@@ -271,17 +276,18 @@ def resolve(mode: Any, config: Any) -> QuantizationConfig:
         )
     if mode is not None and config.mode != mode:
         raise ValueError(f"Contradictory arguments: mode={mode!r} but config.mode={config.mode!r}.")
-    if config.mode not in _SUPPORTED_MODES:
-        raise unsupported_mode(config.mode)
+    needed = {"gptq": GPTQConfig, "awq": AWQConfig}.get(config.mode)
+    if needed is not None and not isinstance(config, needed):
+        raise ValueError(
+            f"Mode '{config.mode}' requires a valid `config` argument of type "
+            f"`{needed.__name__}`. Received: {type(config)}"
+        )
     return config
 
 
-def unsupported_mode(mode: str) -> NotImplementedError:
-    from kerax.mixed_precision import _SUPPORTED_MODES
+# Registered last: GPTQConfig subclasses QuantizationConfig (the package imports this
+# module first, so the import below finds this module complete).
+from kerax.quantizers._gptq_config import AWQConfig, GPTQConfig  # noqa: E402
 
-    return NotImplementedError(
-        f"kerax does not support quantization mode {mode!r} yet (GPTQ and AWQ are not "
-        f"implemented); it quantizes to {', '.join(map(repr, _SUPPORTED_MODES))} only "
-        "(Dense and EinsumDense; Embedding to int8 and int4). Use model.quantize('int8'), "
-        "'int4' or 'float8'."
-    )
+# As Keras's: AWQConfig has a snake-case name too, GPTQConfig not.
+_OBJECTS.update({"GPTQConfig": GPTQConfig, "AWQConfig": AWQConfig, "awq_config": AWQConfig})

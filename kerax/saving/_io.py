@@ -6,6 +6,8 @@ the destination with ``os.replace`` (atomic on POSIX and Windows). A crash, a fu
 or an exception half-way leaves the previous file untouched and no partial file behind.
 The temporary file must live in the same directory: a rename across file systems is a
 copy, which is not atomic.
+Files that belong together (sharded weights and their index) go through
+:func:`staged_writes`: every temporary file is complete before the first rename.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 
@@ -101,6 +103,68 @@ def _final_mode(path: str) -> int:
 
 
 @contextlib.contextmanager
+def staged_writes(what: str = "model") -> Iterator[Callable[[str], Any]]:
+    """Write several files that replace their destinations only if the whole block succeeds.
+
+    The yielded ``stage(path)`` is a context manager giving a writable binary file (a
+    temporary file next to ``path``); the file is flushed to disk and closed when its own
+    block ends. Only when the outer block succeeds are the destinations replaced, in the
+    order staged, each with one ``os.replace``; a failure anywhere removes every temporary
+    file and leaves all destinations as they were.
+
+    Args:
+        what: what is saved, for error messages.
+
+    Yields:
+        ``stage``: a function from a destination path to a context manager of its file.
+
+    Raises:
+        PermissionError: a temporary file cannot be created next to a destination.
+
+    Example:
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> with staged_writes() as stage:
+        ...     for name in ("a.bin", "b.bin"):
+        ...         with stage(os.path.join(d, name)) as f:
+        ...             _ = f.write(b"ok")
+        >>> sorted(os.listdir(d))
+        ['a.bin', 'b.bin']
+    """
+    done: list[tuple[str, str]] = []
+    temps: list[str] = []
+
+    @contextlib.contextmanager
+    def stage(path: str) -> Iterator[IO[bytes]]:
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, tmp = tempfile.mkstemp(
+                dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+            )
+        except PermissionError:
+            raise PermissionError(
+                f"No permission to write the {what} file {path!r} in {directory!r}."
+            ) from None
+        temps.append(tmp)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _final_mode(path))
+        done.append((tmp, path))
+
+    try:
+        yield stage
+        for tmp, path in done:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_write(filepath: Any, overwrite: bool = True, what: str = "model") -> Iterator[IO[bytes]]:
     """A binary file object whose contents replace ``filepath`` only if the block succeeds.
 
@@ -126,23 +190,5 @@ def atomic_write(filepath: Any, overwrite: bool = True, what: str = "model") -> 
         b'ok'
     """
     path = check_writable(filepath, overwrite, what)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-        )
-    except PermissionError:
-        raise PermissionError(
-            f"No permission to write the {what} file {path!r} in {directory!r}."
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _final_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with staged_writes(what) as stage, stage(path) as f:
+        yield f

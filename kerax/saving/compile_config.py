@@ -70,8 +70,8 @@ def get_compile_config(model: Any) -> dict | None:
         "loss_weights": loss_weights,
         "metrics": _encode(metric_specs, metrics.serialize),
         "weighted_metrics": _encode(weighted_specs, metrics.serialize),
-        "run_eagerly": False,
-        "jit_compile": True,
+        "run_eagerly": model.run_eagerly,
+        "jit_compile": model.jit_compile,
     }
     # Keras 3 writes its default, 1, and takes only an integer back; kerax's default
     # "auto" is written as 1 too, and compile_from_config reads 1 back as "auto".
@@ -103,6 +103,10 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
     extra = {}
     if isinstance(steps, (int, float)) and not isinstance(steps, bool) and int(steps) != 1:
         extra["steps_per_execution"] = int(steps)
+    # Keras writes the flags it resolved; True (or a missing key) is read back as "auto".
+    extra["run_eagerly"] = bool(config.get("run_eagerly", False))
+    if config.get("jit_compile", True) is False:
+        extra["jit_compile"] = False
     model.compile(
         optimizer=optimizer,
         loss=_decode(config.get("loss"), losses.deserialize, custom_objects),

@@ -19,6 +19,7 @@ from typing import Any
 
 from kerax import _serialization
 from kerax.saving.object_config import (
+    _kerax_class,
     deserialize_function,
     prune_keras_config,
     serialize_function,
@@ -114,6 +115,8 @@ def serialize_model(model: Any, include_compile: bool = True) -> dict:
             )
     elif cls is functional:
         head = dict(_FUNCTIONAL_HEAD)
+    elif cls.__dict__.get("_keras_module"):  # a built-in model of another Keras module
+        head = {"module": cls._keras_module, "class_name": cls.__name__, "registered_name": None}
     else:
         registered = _serialization.registered_name(cls)
         head = {"module": None, "class_name": cls.__name__, "registered_name": registered}
@@ -129,7 +132,10 @@ def serialize_model(model: Any, include_compile: bool = True) -> dict:
     if include_compile:
         from kerax.saving.compile_config import get_compile_config
 
-        out["compile_config"] = get_compile_config(model)
+        if type(model).get_compile_config is not _model_classes()[0].get_compile_config:
+            out["compile_config"] = model.get_compile_config() or None  # the class's own
+        else:
+            out["compile_config"] = get_compile_config(model)
     return out
 
 
@@ -164,6 +170,8 @@ def _resolve(config: dict, custom_objects: dict | None) -> type | None:
     if class_name in builtin:
         return builtin[class_name]
     obj = getattr(layers, class_name, None) if isinstance(class_name, str) else None
+    if obj is None and isinstance(class_name, str):  # a model Keras keeps elsewhere
+        obj = _kerax_class(config.get("module") or "", class_name)  # (keras.distillation)
     return obj if isinstance(obj, type) and issubclass(obj, layers.Layer) else None
 
 
@@ -273,7 +281,11 @@ def deserialize_model(config: Any, custom_objects: dict | None = None, compile: 
     if compile and compile_config:
         from kerax.saving.compile_config import compile_from_config
 
-        compile_from_config(model, prune_keras_config(compile_config), custom_objects)
+        if type(model).compile_from_config is not model_cls.compile_from_config:
+            with _serialization.CustomObjectScope(custom_objects or {}):
+                model.compile_from_config(compile_config)  # the class's own, as in Keras
+        else:
+            compile_from_config(model, prune_keras_config(compile_config), custom_objects)
     return model
 
 

@@ -231,6 +231,7 @@ _KERAX_MODULES = {
     "schedules": "kerax.optimizers.schedules",
     "losses": "kerax.losses",
     "metrics": "kerax.metrics",
+    "distillation": "kerax.distillation",
 }
 
 

@@ -107,23 +107,30 @@ def _params(model: Any) -> Any:
     return model.get_variables()["trainable"]
 
 
+def current_state(model: Any, opt: Any, params: Any) -> Any:
+    """The optimizer state to save: the latest one with a learning rate set since the last
+    fit written in, or, for a model compiled but never trained, the one fit starts from."""
+    from kerax.optimizers._utils import _with_hyperparams
+
+    state = model._opt_state
+    if state is not None:
+        return opt.with_pending(state)
+    state = opt.transform.init(params)
+    if not callable(opt._learning_rate):
+        state, _ = _with_hyperparams(state, {"learning_rate": opt.learning_rate})
+    return state
+
+
 def write(h5: Any, model: Any) -> None:
     """Write ``model``'s optimizer state under ``optimizer/`` (nothing if not compiled)."""
     from kerax.optimizers import Optimizer
-    from kerax.optimizers._utils import _with_hyperparams
     from kerax.saving.weights_h5 import write_array
 
     opt = getattr(model, "optimizer", None)
     if not isinstance(opt, Optimizer) or not getattr(model, "compiled", False):
         return
     params = _params(model)
-    state = model._opt_state
-    if state is not None:  # a learning rate set since the last fit is saved too
-        state = opt.with_pending(state)
-    else:  # compiled, never trained: the state fit() would start from
-        state = opt.transform.init(params)
-        if not callable(opt._learning_rate):
-            state, _ = _with_hyperparams(state, {"learning_rate": opt.learning_rate})
+    state = current_state(model, opt, params)
     group = h5.create_group("optimizer/vars")
     group.attrs["name"] = opt.name
     try:

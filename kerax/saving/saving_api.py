@@ -203,6 +203,15 @@ def _open_h5(data: Any, source: str, mode: str = "r") -> Iterator[Any]:
         h5.close()
 
 
+def _orbax_dir(path: str) -> bool:
+    """A directory written by ``OrbaxCheckpoint`` (not a Keras model directory)."""
+    if not os.path.isdir(path) or os.path.exists(os.path.join(path, _CONFIG)):
+        return False
+    from kerax.saving.orbax_util import is_orbax_checkpoint
+
+    return is_orbax_checkpoint(path)
+
+
 def load_model(
     filepath: Any,
     custom_objects: dict | None = None,
@@ -214,9 +223,12 @@ def load_model(
     A path ending in ``.h5`` or ``.hdf5`` is read as Keras's legacy whole-model HDF5
     file, as written by ``model.save("m.h5")`` in kerax, Keras 3 or tf.keras 2.x. Adapted
     lookup vocabularies that Keras keeps in ``assets/`` are read (:mod:`kerax.saving.assets`).
+    A directory written by ``OrbaxCheckpoint`` (kerax's or Keras 3's) gives the model of
+    its latest step (:mod:`kerax.saving.orbax_util`).
 
     Args:
-        filepath: the ``.keras`` (or ``.h5`` / ``.hdf5``) file.
+        filepath: the ``.keras`` (or ``.h5`` / ``.hdf5``) file, or an Orbax checkpoint
+            directory.
         custom_objects: custom classes and functions by name (registered ones are found
             without it).
         compile: compile the model as it was saved, with its optimizer state restored.
@@ -234,6 +246,10 @@ def load_model(
             refused in safe mode.
     """
     path = _io.fspath(filepath)
+    if _orbax_dir(path):
+        from kerax.saving import orbax_util
+
+        return orbax_util.load_model(path, custom_objects, compile, safe_mode)
     if not os.path.isdir(path):
         _io.check_readable(path)
         if path.endswith((".h5", ".hdf5")) and not zipfile.is_zipfile(path):
@@ -268,25 +284,41 @@ def load_model(
     return model
 
 
-def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
+def save_weights(
+    model: Any, filepath: Any, overwrite: bool = True, max_shard_size: Any = None, **kwargs: Any
+) -> None:
     """Save the weights (and optimizer state) in Keras 3's ``.weights.h5`` layout.
 
     Args:
         model: a built kerax model.
-        filepath: a path ending in ``.weights.h5``.
+        filepath: a path ending in ``.weights.h5``; with ``max_shard_size``, the index
+            ``.weights.json`` of the shards (see :mod:`kerax.saving.sharded_weights`).
         overwrite: replace an existing file (default); otherwise raise.
+        max_shard_size: None for one file, else the largest shard in GB.
 
     Raises:
         ValueError: for another extension or an unbuilt model.
+        TypeError: for other keyword arguments (Keras's ``objects_to_skip``).
         IsADirectoryError, FileExistsError, FileNotFoundError, PermissionError: see
             :func:`save_model`.
     """
+    if kwargs:
+        raise TypeError(
+            f"save_weights got unexpected keyword arguments {sorted(kwargs)}; it takes "
+            "overwrite= and max_shard_size=."
+        )
+    if max_shard_size is not None:
+        from kerax.saving.sharded_weights import save_sharded
+
+        save_sharded(model, filepath, overwrite, max_shard_size)
+        return
     path = _io.fspath(filepath)
     if os.path.isdir(path):
         _io.check_writable(path, what="weights")
     if not path.endswith(".weights.h5"):
         raise ValueError(
-            "The weights file name must end in '.weights.h5' (the Keras 3 convention). "
+            "The weights file name must end in '.weights.h5' (the Keras 3 convention); "
+            "sharded weights (max_shard_size=...) end in '.weights.json'. "
             f"Received: filepath={path!r}"
         )
     require_built(model)
@@ -304,8 +336,10 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, **kwarg
 
     Args:
         model: a built kerax model.
-        filepath: a ``.weights.h5`` file, a ``.keras`` file (its weights are read), or a
-            Keras 2 ``.h5`` weights or model file.
+        filepath: a ``.weights.h5`` file, the ``.weights.json`` index of sharded
+            weights, a ``.keras`` file (its weights are read), a
+            Keras 2 ``.h5`` weights or model file, or an ``OrbaxCheckpoint`` directory
+            (its latest step, or one step's directory: the whole state tree is set).
         skip_mismatch: skip layers whose weights do not fit (with a warning) instead of
             raising.
         **kwargs: ``by_name=True`` pairs the layers of a Keras 2 ``.h5`` file by name.
@@ -321,6 +355,13 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, **kwarg
             f"load_weights got unexpected keyword arguments {sorted(kwargs)}; it takes "
             "skip_mismatch= and, for Keras 2 .h5 files, by_name=."
         )
+    if _orbax_dir(_io.fspath(filepath)):
+        from kerax.saving import orbax_util
+
+        if by_name:
+            raise ValueError("by_name=True applies to Keras 2 .h5 weights files only. Drop it.")
+        orbax_util.load_weights(model, _io.fspath(filepath))
+        return
     path = _io.check_readable(filepath, what="weights")
     if not model.built:
         raise ValueError(
@@ -347,6 +388,11 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, **kwarg
             f"by_name=True applies to Keras 2 .h5 weights files only; {path!r} is not one. "
             "Drop by_name=."
         )
+    if path.endswith(".json"):  # the index of sharded weights
+        from kerax.saving.sharded_weights import load_sharded
+
+        load_sharded(model, path, skip_mismatch)
+        return
     archive = _Archive(path)
     try:
         with _open_h5(io.BytesIO(archive.read(_WEIGHTS)), path) as h5:

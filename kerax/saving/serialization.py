@@ -18,9 +18,11 @@ from kerax import _serialization
 
 def _dispatch_table() -> list[tuple[type, Any, str]]:
     from kerax import constraints, initializers, losses, metrics, optimizers, regularizers
+    from kerax.distillation import distillation_loss
     from kerax.optimizers import schedules
 
     return [
+        (distillation_loss.DistillationLoss, distillation_loss.serialize, "keras.distillation"),
         (optimizers.Optimizer, optimizers.serialize, "keras.optimizers"),
         (schedules.LearningRateSchedule, schedules.serialize, "keras.optimizers.schedules"),
         (losses.Loss, losses.serialize, "keras.losses"),
@@ -80,9 +82,11 @@ def serialize_keras_object(obj: Any) -> Any:
 
 def _by_module(module: str) -> Any:
     from kerax import constraints, initializers, losses, metrics, optimizers, regularizers
+    from kerax.distillation import distillation_loss
     from kerax.optimizers import schedules
 
     table = {
+        "distillation": distillation_loss.deserialize,
         "optimizers": optimizers.deserialize,
         "schedules": schedules.deserialize,
         "losses": losses.deserialize,

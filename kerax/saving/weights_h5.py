@@ -235,9 +235,14 @@ def _check_layer(h5: Any, path: str, layer: Any) -> tuple[list, str | None]:
         if not expected:
             return [], f"{where}: the file holds {stored} arrays, the model's layer has none"
         shapes = [v.shape for v in expected]
+        hint = ""
+        calibrated = getattr(layer, "quantization_mode", None) in ("gptq", "awq")
+        if calibrated and stored == len(expected) - 1:
+            hint = " (Keras 3.15 writes GPTQ and AWQ layers without their zero point)"
         return (
             [],
-            f"{where}: the model expects {len(expected)} arrays {shapes}, the file holds {stored}",
+            f"{where}: the model expects {len(expected)} arrays {shapes}, the file holds "
+            f"{stored}{hint}",
         )
     datasets = {}
     for i, v in enumerate(expected):

@@ -10,6 +10,7 @@ from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
 from kerax.data import grain_adapter
 from kerax.data.streams import is_stream
+from kerax.trainer import _eager
 from kerax.trainer.engine import TrainState
 from kerax.trainer.predicting import DEFAULT_BATCH
 from kerax.trainer.runners import ArrayRunner, StreamRunner
@@ -122,6 +123,7 @@ class Evaluating:
         self._sync_keras_metrics(state)  # model.metrics hold this batch's numbers, as in Keras
         return engine.host_logs(state)
 
+    @_eager.honours_run_eagerly
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns its loss (and metrics)."""
         self._require_compiled("train_on_batch")
@@ -133,6 +135,7 @@ class Evaluating:
             self._on_batch(x, y, sample_weight, class_weight, True), return_dict, self._keras_order
         )
 
+    @_eager.honours_run_eagerly
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) on one batch, without updating the model."""
         self._require_compiled("test_on_batch")

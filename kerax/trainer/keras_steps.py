@@ -207,11 +207,6 @@ class KerasSteps:
         first = [n for n in dict.fromkeys(names) if n in keys]
         return first + sorted(k for k in keys if k not in first)
 
-    @property
-    def metrics_variables(self) -> list:
-        """Every metric's variables, in the order of ``model.metrics``."""
-        return [v for m in self.metrics for v in m.variables]
-
     def reset_metrics(self) -> None:
         for m in self.metrics:
             m.reset_state()
@@ -320,12 +315,21 @@ class KerasSteps:
 
     # -- Keras's default steps -------------------------------------------------------------
     def _loss_and_updates(self, trainable, non_trainable, metrics_vars, x, y, sw, training):
-        """Forward pass and ``compute_loss``, metric updates inside it recorded."""
+        """Forward pass and ``compute_loss``. Inside ``compute_loss``, as in Keras's
+        stateless scope, the model's weights read the step's values (layers it calls, a
+        distiller's teacher and student, are differentiated) and metric updates and
+        non-trainable writes are recorded."""
         y_pred, non_trainable, losses = self.stateless_call(
             trainable, non_trainable, x, training=training, return_losses=True
         )
         handles = self.metrics_variables
-        scope = _scope.Scope(values={id(h): v for h, v in zip(handles, metrics_vars)})
+        weights = self.non_trainable_variables
+        values = dict(zip(map(id, self.trainable_variables), trainable))
+        values.update(zip(map(id, weights), non_trainable))
+        values.update(zip(map(id, handles), metrics_vars))
+        context = _step.get()
+        key = None if context is None or context.key is None else (lambda: call_key(True))
+        scope = _scope.Scope(values=values, key=key)
         takes_training = "training" in inspect.signature(self.compute_loss).parameters
         with _scope.bind(scope):
             if takes_training:
@@ -333,6 +337,7 @@ class KerasSteps:
             else:  # written before Keras 3.3 added the argument
                 loss = self.compute_loss(x, y, y_pred, sw)
         metrics_vars = [scope.updates.get(id(h), v) for h, v in zip(handles, metrics_vars)]
+        non_trainable = [scope.updates.get(id(h), v) for h, v in zip(weights, non_trainable)]
         return loss, (y_pred, non_trainable, metrics_vars)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:

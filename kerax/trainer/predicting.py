@@ -14,6 +14,7 @@ from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import is_stream
+from kerax.trainer import _eager
 from kerax.trainer.engine import forward_batch
 from kerax.trainer.predictor import Predictor, forward_batches
 from kerax.trainer.runners import StreamRunner, whole_steps
@@ -202,6 +203,7 @@ class Predicting:
         self._set_states(variables["non_trainable"])
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)
 
+    @_eager.honours_run_eagerly
     def predict_on_batch(self, x):
         """Outputs for one batch as NumPy arrays (as the model returns them, whatever
         their first axis)."""

@@ -20,7 +20,7 @@ from kerax.callbacks import History, ProgbarLogger, _fit_state
 from kerax.callbacks.progbar import fit_callbacks
 from kerax.data import arrays, grain_adapter
 from kerax.data.streams import fit_stream, is_stream
-from kerax.trainer import keras_steps
+from kerax.trainer import _eager, keras_steps
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, keras2_positional_metrics
 from kerax.trainer.engine import Engine, keras_logs
 from kerax.trainer.evaluating import Evaluating
@@ -94,6 +94,9 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
             loss_weights: per-output weights of the total loss (list or dict).
             metrics: names, functions or ``Metric`` objects (a list, or per output).
             weighted_metrics: metrics that also take ``sample_weight``/``class_weight``.
+            run_eagerly: run fit/evaluate/predict uncompiled, op by op, for debugging
+                (``kerax.trainer._eager``); ``jit_compile=False`` does the same, "auto"
+                compiles unless a layer has ``supports_jit = False``.
             steps_per_execution: training steps run inside one compiled call; "auto"
                 (the default) picks it per model and backend.
             auto_scale_loss: under the ``"mixed_float16"`` dtype policy, wrap the
@@ -107,11 +110,8 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
         from kerax.trainer import privacy
 
         keras_steps.check_overrides(self)
-        if run_eagerly:
-            raise ValueError(
-                "run_eagerly=True is not supported: kerax always compiles the train step. "
-                "To debug, call model.apply(...) eagerly or use jax.disable_jit()."
-            )
+        self.jit_compile = _eager.resolve(self, run_eagerly, jit_compile)
+        self.run_eagerly = run_eagerly
         if steps_per_execution != "auto" and (
             not isinstance(steps_per_execution, int) or steps_per_execution < 1
         ):
@@ -187,6 +187,33 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
             self.__dict__["_keras_custom_loop"] = CustomLoop(self)
         return self.__dict__["_keras_custom_loop"]
 
+    # -- Keras's run_eagerly / jit_compile (kerax.trainer._eager) -------------------------
+    @property
+    def run_eagerly(self) -> bool:
+        """True runs ``fit``/``evaluate``/``predict`` uncompiled, op by op (debugging)."""
+        return self.__dict__.get("_run_eagerly", False)
+
+    @run_eagerly.setter
+    def run_eagerly(self, value: bool) -> None:
+        self.__dict__["_run_eagerly"] = bool(value)
+
+    @property
+    def jit_compile(self) -> bool:
+        """Whether the loops are XLA-compiled (False runs them as ``run_eagerly``)."""
+        value = self.__dict__.get("_jit_compile")
+        return _eager.supports_jit(self) if value is None else value
+
+    @jit_compile.setter
+    def jit_compile(self, value: bool) -> None:
+        if value and not _eager.supports_jit(self):
+            _warnings.warn(
+                f"Model '{self.name}' has a layer with supports_jit=False, so it cannot be "
+                "compiled: jit_compile is set to False (fit/evaluate/predict run eagerly)."
+            )
+            value = False
+        self.__dict__["_jit_compile"] = bool(value)
+
+    @_eager.honours_run_eagerly
     def evaluate(
         self,
         x: Any = None,
@@ -217,6 +244,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
 
     evaluate.__doc__ = Evaluating.evaluate.__doc__
 
+    @_eager.honours_run_eagerly
     def predict(
         self,
         x: Any,
@@ -234,6 +262,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
     predict.__doc__ = Predicting.predict.__doc__
 
     # -- fit -----------------------------------------------------------------------------
+    @_eager.honours_run_eagerly
     @clear_out_of_memory
     def fit(
         self,

@@ -19,6 +19,7 @@ _EXPORTS = {
         "is_interactive_logging_enabled",
     ),
     "kerax.preprocessing.image._pil": ("array_to_img", "img_to_array", "load_img", "save_img"),
+    "kerax.utils._config": ("Config",),
     "kerax.utils._datasets": (
         "ArrayDataset",
         "TimeseriesDataset",

@@ -146,7 +146,8 @@ def timeseries_dataset_from_array(
     seed: int | None = None,
     start_index: int | None = None,
     end_index: int | None = None,
-) -> TimeseriesDataset:
+    format: str = "tf",
+) -> Any:
     """Sliding windows over a timeseries, as batches, with Keras's arguments and checks.
 
     Window ``i`` holds ``data[s + k * sampling_rate]`` for ``k < sequence_length``, where
@@ -165,11 +166,23 @@ def timeseries_dataset_from_array(
         seed: the shuffling seed.
         start_index: the first step used (default 0).
         end_index: the step after the last one used (default ``len(data)``).
+        format: ``"tf"`` (Keras's default, a ``tf.data.Dataset`` there) gives kerax's
+            :class:`TimeseriesDataset`; ``"grain"`` gives a grain ``IterDataset`` of the
+            same batches, as Keras's ``"grain"`` (grain must be installed).
 
     Returns:
         A :class:`TimeseriesDataset` (a ``kerax.utils.PyDataset``) of ``(x, y)`` batches,
-        or ``x`` batches when ``targets`` is None.
+        or ``x`` batches when ``targets`` is None; a grain ``IterDataset`` for "grain".
+
+    Raises:
+        ValueError: for arguments Keras refuses (with the value received).
+        ImportError: ``format="grain"`` without grain installed.
     """
+    if format not in ("tf", "grain"):
+        raise ValueError(
+            f'`format` must be "tf" (kerax\'s TimeseriesDataset) or "grain". Received: '
+            f"format={format!r}"
+        )
     n = len(data)
     if start_index:
         if start_index < 0:
@@ -223,9 +236,24 @@ def timeseries_dataset_from_array(
         not hasattr(targets, "__getitem__") or isinstance(targets, (list, tuple))
     ):
         targets = np.asarray(targets)
-    return TimeseriesDataset(
+    dataset = TimeseriesDataset(
         data, targets, start_positions, sequence_length, sampling_rate, start_index, batch_size
     )
+    return _as_grain(dataset) if format == "grain" else dataset
+
+
+def _as_grain(dataset: TimeseriesDataset) -> Any:
+    """The same windows, in the same order and batches, as a grain ``IterDataset``."""
+    try:
+        import grain
+    except ImportError as e:
+        raise ImportError(
+            'timeseries_dataset_from_array(format="grain") needs grain: pip install grain '
+            '(or use the default format="tf", kerax\'s own dataset).'
+        ) from e
+    windows = grain.MapDataset.range(len(dataset.start_positions)).map(dataset._take)
+    windows = windows.to_iter_dataset()
+    return windows if dataset.batch_size is None else windows.batch(dataset.batch_size)
 
 
 def _split_sizes(left_size: Any, right_size: Any, total: int) -> tuple[int, int]:
@@ -281,6 +309,7 @@ def split_dataset(
     right_size: int | float | None = None,
     shuffle: bool = False,
     seed: int | None = None,
+    preferred_backend: str | None = None,
 ) -> tuple[ArrayDataset, ArrayDataset]:
     """Split a dataset into a left and a right part, by count or fraction of samples.
 
@@ -293,6 +322,8 @@ def split_dataset(
         right_size: likewise for the right, taken from the end.
         shuffle: shuffle the samples first (Python's ``random`` with ``seed``).
         seed: the shuffling seed.
+        preferred_backend: Keras picks tf.data or torch datasets by it; kerax returns
+            its own datasets whatever it names (a torch or tf.data input is refused).
 
     Returns:
         ``(left, right)``: :class:`ArrayDataset` objects; unbatched (one sample per

@@ -56,6 +56,8 @@ _SUBMODULES = (
 )
 _NAMES = {
     "KerasTensor": "kerax._graph",
+    "Function": "kerax._function",
+    "Operation": "kerax._operation",
     "Variable": "kerax._variable",
     "Input": "kerax.layers.core",
     "InputSpec": "kerax.layers.input_spec",

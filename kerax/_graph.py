@@ -228,7 +228,13 @@ def symbolic_call(layer, args: tuple, kwargs: dict) -> Any:
         return layer(*a, **k)
 
     spec = trace_spec(fn, args, kwargs, training=kwargs.get("training"))
-    leaves, treedef = jax.tree_util.tree_flatten(spec)
+    return record_node(layer, args, kwargs, spec)
+
+
+def record_node(layer, args: tuple, kwargs: dict, spec: Any) -> Any:
+    """Record a call of ``layer`` whose outputs have shapes and dtypes ``spec`` (a
+    structure of ``ShapeDtypeStruct``s or KerasTensors); return its output KerasTensors."""
+    leaves, treedef = jax.tree_util.tree_flatten(spec, is_leaf=is_symbolic)
     node = Node(layer, args, kwargs, None)
     names = [layer.name if len(leaves) == 1 else f"{layer.name}_{i}" for i in range(len(leaves))]
     tensors = [

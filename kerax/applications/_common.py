@@ -109,6 +109,7 @@ def imagenet_weights(
     file_hash: str | None,
     include_top: bool,
     url_fname: str | None = None,
+    base_url: str = BASE_URL,
 ):
     """The path of Keras's ImageNet weights file ``fname``, cached or downloaded.
 
@@ -121,6 +122,8 @@ def imagenet_weights(
         include_top: for the message.
         url_fname: the file's name in the bucket where Keras caches it under another
             name (NASNet: ``NASNet-mobile.h5`` cached as ``nasnet_mobile.h5``).
+        base_url: the bucket; EfficientNet's files are in another one, at its root
+            (``url_dir=""``).
 
     Raises:
         OSError: the file is neither cached nor downloadable; the message names the URL
@@ -128,7 +131,7 @@ def imagenet_weights(
     """
     from kerax.utils import get_file
 
-    url = BASE_URL + f"{url_dir}/{url_fname or fname}"
+    url = base_url + (f"{url_dir}/" if url_dir else "") + (url_fname or fname)
     try:
         return get_file(fname, url, cache_subdir="models", file_hash=file_hash)
     except OSError as e:
@@ -220,8 +223,7 @@ def classifier_top(
     return x
 
 
-def load_weights(
-    model: Any,
+def resolve_weights(
     weights: Any,
     label: str,
     url_dir: str,
@@ -229,16 +231,34 @@ def load_weights(
     file_hash: str | None,
     include_top: bool,
     url_fname: str | None = None,
+    base_url: str = BASE_URL,
 ) -> Any:
-    """Load ``weights`` into ``model``: Keras's ImageNet file ``fname`` (see
-    :func:`imagenet_weights`, also for ``url_fname``) for ``"imagenet"``, the file at
-    that path for a path, nothing for ``None``. Returns the model."""
+    """The file a builder loads once its network is built, found before it builds any
+    layer, so that a missing ImageNet file is reported at once rather than after the build.
+
+    Args:
+        weights: as checked by :func:`check_weights`.
+        label, url_dir, fname, file_hash, include_top, url_fname, base_url: see
+            :func:`imagenet_weights`; used only for ``weights="imagenet"``.
+
+    Returns:
+        The path of Keras's cached (or just downloaded) ImageNet file for ``"imagenet"``,
+        the path ``weights`` itself (its existence checked by :func:`check_weights`), or
+        ``None``.
+
+    Raises:
+        OSError: see :func:`imagenet_weights`.
+    """
     if weights == "imagenet":
-        model.load_weights(
-            imagenet_weights(label, url_dir, fname, file_hash, include_top, url_fname)
-        )
-    elif weights is not None:
-        model.load_weights(weights)
+        return imagenet_weights(label, url_dir, fname, file_hash, include_top, url_fname, base_url)
+    return weights
+
+
+def load_weights(model: Any, path: Any) -> Any:
+    """Load the file :func:`resolve_weights` found into ``model`` (nothing for ``None``);
+    return the model."""
+    if path is not None:
+        model.load_weights(path)
     return model
 
 

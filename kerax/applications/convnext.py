@@ -286,6 +286,12 @@ def _convnext(
         input_shape,
         default_size=DEFAULT_SIZE,
     )
+    fname, file_hash = "", None
+    if weights == "imagenet":
+        fname = f"{arch}{'.h5' if include_top else '_notop.h5'}"
+        file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
+
+    path = _common.resolve_weights(weights, label, "convnext", fname, file_hash, include_top)
     depths, dims = MODEL_CONFIGS[arch]
 
     x = img_input
@@ -326,12 +332,7 @@ def _convnext(
         )
         x = layers.LayerNormalization(epsilon=_EPSILON)(x)
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname, file_hash = "", None
-    if weights == "imagenet":
-        fname = f"{arch}{'.h5' if include_top else '_notop.h5'}"
-        file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
-    return _common.load_weights(model, weights, label, "convnext", fname, file_hash, include_top)
+    return _common.load_weights(model, path)
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

@@ -201,6 +201,12 @@ def _densenet(
         input_tensor,
         input_shape,
     )
+    fname = f"{arch}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
+
+    path = _common.resolve_weights(
+        weights, _LABELS[arch], "densenet", fname, file_hash, include_top
+    )
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(img_input)
     x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
     x = _bn_relu(x, "conv1")
@@ -215,12 +221,7 @@ def _densenet(
     x = layers.Activation("relu", name="relu")(x)
     x = _common.classifier_top(x, include_top, pooling, classes, classifier_activation)
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname = f"{arch}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
-    return _common.load_weights(
-        model, weights, _LABELS[arch], "densenet", fname, file_hash, include_top
-    )
+    return _common.load_weights(model, path)
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

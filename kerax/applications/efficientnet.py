@@ -358,6 +358,12 @@ def _efficientnet(
         input_shape,
         default_size=default_size,
     )
+    fname = f"efficientnet{variant}{'.h5' if include_top else '_notop.h5'}"
+    file_hash = WEIGHTS_HASHES[variant][0 if include_top else 1]
+    # Keras keeps these files at the root of another bucket than the other families'.
+    path = _common.resolve_weights(
+        weights, label, "", fname, file_hash, include_top, base_url=BASE_URL
+    )
     last = config.image_data_format() == "channels_last"
     axis = 3 if last else 1
 
@@ -409,17 +415,7 @@ def _efficientnet(
     x = layers.Activation("swish", name="top_activation")(x)
     x = top(x, include_top, pooling, classes, classifier_activation, dropout_rate)
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    if weights == "imagenet":
-        fname = f"efficientnet{variant}{'.h5' if include_top else '_notop.h5'}"
-        model.load_weights(
-            _weights_path(
-                label, fname, WEIGHTS_HASHES[variant][0 if include_top else 1], include_top
-            )
-        )
-    elif weights is not None:
-        model.load_weights(weights)
-    return model
+    return _common.load_weights(model, path)
 
 
 def top(
@@ -447,21 +443,6 @@ def top(
         bias_initializer=bias_initializer,
         name="predictions",
     )(x)
-
-
-def _weights_path(label: str, fname: str, file_hash: str, include_top: bool) -> str:
-    """Keras's cached or downloaded EfficientNet file (its own bucket, see
-    ``BASE_URL``), with the message of :func:`_common.imagenet_weights` on failure."""
-    from kerax.utils import get_file
-
-    try:
-        return get_file(fname, BASE_URL + fname, cache_subdir="models", file_hash=file_hash)
-    except OSError as e:
-        raise OSError(
-            f"{label}(weights='imagenet', include_top={include_top}) needs Keras's "
-            f"pretrained weights file {fname}. {e} Alternatively pass weights=None (random "
-            "initialisation) or weights='/path/to/weights.h5'."
-        ) from e
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

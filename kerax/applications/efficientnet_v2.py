@@ -358,6 +358,12 @@ def _efficientnet_v2(
         input_shape,
         default_size=default_size,
     )
+    fname, file_hash = "", None
+    if weights == "imagenet":
+        fname = f"efficientnetv2-{variant}{'.h5' if include_top else '_notop.h5'}"
+        file_hash = WEIGHTS_HASHES[variant][0 if include_top else 1]
+
+    path = _common.resolve_weights(weights, label, "efficientnet_v2", fname, file_hash, include_top)
     last = config.image_data_format() == "channels_last"
     axis = 3 if last else 1
     blocks = BLOCKS[variant]
@@ -400,14 +406,7 @@ def _efficientnet_v2(
     x = _bn_act(x, "top_bn", "top_activation", axis)
     x = top(x, include_top, pooling, classes, classifier_activation, DROPOUT_RATE)
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname, file_hash = "", None
-    if weights == "imagenet":
-        fname = f"efficientnetv2-{variant}{'.h5' if include_top else '_notop.h5'}"
-        file_hash = WEIGHTS_HASHES[variant][0 if include_top else 1]
-    return _common.load_weights(
-        model, weights, label, "efficientnet_v2", fname, file_hash, include_top
-    )
+    return _common.load_weights(model, path)
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

@@ -114,6 +114,20 @@ def InceptionResNetV2(
         min_size=75,
         default_size=299,
     )
+    fname = (
+        "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels"
+        f"{'' if include_top else '_notop'}.h5"
+    )
+    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
+
+    path = _common.resolve_weights(
+        weights,
+        "InceptionResNetV2",
+        "inception_resnet_v2",
+        fname,
+        file_hash,
+        include_top,
+    )
     axis = 3 if config.image_data_format() == "channels_last" else 1
 
     def conv(x, filters, kernel_size, strides=1, padding="same", name=None):
@@ -187,21 +201,7 @@ def InceptionResNetV2(
         x, include_top, pooling, classes, classifier_activation, named_pooling=False
     )
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname = (
-        "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels"
-        f"{'' if include_top else '_notop'}.h5"
-    )
-    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
-    return _common.load_weights(
-        model,
-        weights,
-        "InceptionResNetV2",
-        "inception_resnet_v2",
-        fname,
-        file_hash,
-        include_top,
-    )
+    return _common.load_weights(model, path)
 
 
 preprocess_input = _common.preprocess_tf

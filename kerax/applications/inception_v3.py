@@ -51,6 +51,12 @@ def InceptionV3(
         min_size=75,
         default_size=299,
     )
+    fname = f"inception_v3_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
+
+    path = _common.resolve_weights(
+        weights, "InceptionV3", "inception_v3", fname, file_hash, include_top
+    )
     axis = 3 if config.image_data_format() == "channels_last" else 1
 
     def conv(x, filters, rows, cols, strides=1, padding="same"):
@@ -116,12 +122,7 @@ def InceptionV3(
         x, include_top, pooling, classes, classifier_activation, named_pooling=False
     )
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname = f"inception_v3_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
-    return _common.load_weights(
-        model, weights, "InceptionV3", "inception_v3", fname, file_hash, include_top
-    )
+    return _common.load_weights(model, path)
 
 
 preprocess_input = _common.preprocess_tf

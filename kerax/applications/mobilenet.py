@@ -134,6 +134,13 @@ def MobileNet(
                 f"MobileNet: input_shape={tuple(resolved)} is not a square size in "
                 f"{IMAGENET_SIZES}, so the ImageNet weights trained at 224x224 are loaded."
             )
+    fname = ""
+    if weights == "imagenet":
+        suffix = "_tf" if include_top else "_tf_no_top"
+        fname = f"mobilenet_{IMAGENET_ALPHAS[alpha]}_{rows}{suffix}.h5"
+    # Keras publishes no hashes for these files.
+
+    path = _common.resolve_weights(weights, "MobileNet", "mobilenet", fname, None, include_top)
 
     axis = -1 if last else 1
     x = layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(
@@ -157,13 +164,7 @@ def MobileNet(
     if name is None:
         name = f"mobilenet_{alpha:0.2f}_{rows}"
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname = ""
-    if weights == "imagenet":
-        suffix = "_tf" if include_top else "_tf_no_top"
-        fname = f"mobilenet_{IMAGENET_ALPHAS[alpha]}_{rows}{suffix}.h5"
-    # Keras publishes no hashes for these files.
-    return _common.load_weights(model, weights, "MobileNet", "mobilenet", fname, None, include_top)
+    return _common.load_weights(model, path)
 
 
 def _separable_block(

@@ -151,6 +151,12 @@ def MobileNetV2(
                 f"MobileNetV2: input_shape={tuple(resolved)} is not a square size in "
                 f"{IMAGENET_SIZES}, so the ImageNet weights trained at 224x224 are loaded."
             )
+    fname = (
+        f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
+        f"{'' if include_top else '_no_top'}.h5"
+    )
+    # Keras publishes no hashes for these files.
+    path = _common.resolve_weights(weights, "MobileNetV2", "mobilenet_v2", fname, None, include_top)
 
     axis = -1 if last else 1
     x = layers.Conv2D(
@@ -182,18 +188,7 @@ def MobileNetV2(
     if name is None:
         name = f"mobilenetv2_{alpha:0.2f}_{rows}"
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    if weights == "imagenet":
-        fname = (
-            f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
-            f"{'' if include_top else '_no_top'}.h5"
-        )
-        # Keras publishes no hashes for these files.
-        path = _common.imagenet_weights("MobileNetV2", "mobilenet_v2", fname, None, include_top)
-        model.load_weights(path)
-    elif weights is not None:
-        model.load_weights(weights)
-    return model
+    return _common.load_weights(model, path)
 
 
 def _relu6(name: str) -> Any:

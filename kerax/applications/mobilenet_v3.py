@@ -292,6 +292,13 @@ def _mobilenet_v3(
                 f"{label}: input_shape={input_shape} is not 224x224, the size the ImageNet "
                 "weights were trained at; they are loaded all the same."
             )
+    fname, file_hash = "", None
+    if weights == "imagenet":
+        key = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{float(alpha)}_float"
+        fname = f"weights_mobilenet_v3_{key}{'.h5' if include_top else '_no_top_v2.h5'}"
+        file_hash = WEIGHTS_HASHES[key][0 if include_top else 1]
+
+    path = _common.resolve_weights(weights, label, "mobilenet_v3", fname, file_hash, include_top)
     img_input = layers.Input(shape=input_shape) if input_tensor is None else input_tensor
 
     axis = -1 if last else 1
@@ -333,15 +340,7 @@ def _mobilenet_v3(
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname, file_hash = "", None
-    if weights == "imagenet":
-        key = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{float(alpha)}_float"
-        fname = f"weights_mobilenet_v3_{key}{'.h5' if include_top else '_no_top_v2.h5'}"
-        file_hash = WEIGHTS_HASHES[key][0 if include_top else 1]
-    return _common.load_weights(
-        model, weights, label, "mobilenet_v3", fname, file_hash, include_top
-    )
+    return _common.load_weights(model, path)
 
 
 def _relu(x: Any) -> Any:

@@ -203,6 +203,13 @@ def _nasnet(
             f"input_shape=({default_size}, {default_size}, 3), or an input_tensor of "
             "known size."
         )
+    top_url, top_fname, top_hash, url, fname, file_hash = WEIGHTS_FILES[variant]
+    if include_top:
+        url, fname, file_hash = top_url, top_fname, top_hash
+
+    path = _common.resolve_weights(
+        weights, label, "nasnet", fname, file_hash, include_top, url_fname=url
+    )
 
     bn_axis = -1
 
@@ -384,13 +391,7 @@ def _nasnet(
         top_pool_name=None,
     )
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    top_url, top_fname, top_hash, url, fname, file_hash = WEIGHTS_FILES[variant]
-    if include_top:
-        url, fname, file_hash = top_url, top_fname, top_hash
-    return _common.load_weights(
-        model, weights, label, "nasnet", fname, file_hash, include_top, url_fname=url
-    )
+    return _common.load_weights(model, path)
 
 
 preprocess_input = _common.preprocess_tf

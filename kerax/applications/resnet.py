@@ -252,6 +252,10 @@ def _resnet(
         input_tensor,
         input_shape,
     )
+    fname = f"{arch}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
+    label = "ResNet" + arch[len("resnet") :]  # "resnet50" -> "ResNet50"
+    path = _common.resolve_weights(weights, label, "resnet", fname, file_hash, include_top)
     axis = 3 if config.image_data_format() == "channels_last" else 1
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
@@ -273,16 +277,7 @@ def _resnet(
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    if weights == "imagenet":
-        fname = f"{arch}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-        file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
-        label = "ResNet" + arch[len("resnet") :]  # "resnet50" -> "ResNet50"
-        path = _common.imagenet_weights(label, "resnet", fname, file_hash, include_top)
-        model.load_weights(path)
-    elif weights is not None:
-        model.load_weights(weights)
-    return model
+    return _common.load_weights(model, path)
 
 
 # The same preprocessing as VGG's in Keras: "caffe" mode (see kerax.applications._common).

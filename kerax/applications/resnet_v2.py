@@ -214,6 +214,10 @@ def _resnet_v2(
         input_tensor,
         input_shape,
     )
+    fname = f"{arch}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
+
+    path = _common.resolve_weights(weights, _LABELS[arch], "resnet", fname, file_hash, include_top)
     axis = 3 if config.image_data_format() == "channels_last" else 1
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
@@ -228,12 +232,7 @@ def _resnet_v2(
     x = layers.Activation("relu", name="post_relu")(x)
     x = _common.classifier_top(x, include_top, pooling, classes, classifier_activation)
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname = f"{arch}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    file_hash = WEIGHTS_HASHES[arch][0 if include_top else 1]
-    return _common.load_weights(
-        model, weights, _LABELS[arch], "resnet", fname, file_hash, include_top
-    )
+    return _common.load_weights(model, path)
 
 
 preprocess_input = _common.preprocess_tf

@@ -179,6 +179,8 @@ def _vgg(
         input_tensor,
         input_shape,
     )
+    fname, file_hash = WEIGHTS[(arch, include_top)]
+    path = _common.resolve_weights(weights, arch.upper(), arch, fname, file_hash, include_top)
     x = img_input
     for block, (filters, convs) in enumerate(zip(_FILTERS, _CONVS[arch]), start=1):
         for i in range(1, convs + 1):
@@ -197,15 +199,7 @@ def _vgg(
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    if weights == "imagenet":
-        fname, file_hash = WEIGHTS[(arch, include_top)]
-        model.load_weights(
-            _common.imagenet_weights(arch.upper(), arch, fname, file_hash, include_top)
-        )
-    elif weights is not None:
-        model.load_weights(weights)
-    return model
+    return _common.load_weights(model, path)
 
 
 # Keras's preprocessing for these networks: "caffe" mode (see kerax.applications._common).

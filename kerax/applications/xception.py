@@ -50,6 +50,10 @@ def Xception(
         min_size=71,
         default_size=299,
     )
+    fname = f"xception_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
+
+    path = _common.resolve_weights(weights, "Xception", "xception", fname, file_hash, include_top)
     axis = -1 if config.image_data_format() == "channels_last" else 1
 
     def bn(name=None):
@@ -95,12 +99,7 @@ def Xception(
         x, include_top, pooling, classes, classifier_activation, named_pooling=False
     )
     model = Functional(_common.model_inputs(input_tensor, img_input), x, name=name)
-
-    fname = f"xception_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
-    return _common.load_weights(
-        model, weights, "Xception", "xception", fname, file_hash, include_top
-    )
+    return _common.load_weights(model, path)
 
 
 preprocess_input = _common.preprocess_tf

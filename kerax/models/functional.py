@@ -6,7 +6,7 @@ from typing import Any
 
 import jax
 
-from kerax import _graph, _scope
+from kerax import _function, _graph, _scope
 from kerax.layers.core import InputLayer
 from kerax.models.model import Model
 
@@ -55,65 +55,14 @@ class Functional(Model):
                 )
         self._inputs_struct = inputs
         self._outputs_struct = outputs
-        post_order, first_met = self._walk_from_outputs()
+        # One graph walk with keras.Function (kerax._function): the nodes in a
+        # topological order, the layers in Keras's order (weights, summaries, files).
+        post_order, self._layers = _function.map_graph(inputs, outputs)
         input_nodes = [t.node for t in _flatten(inputs)]
         skip = {id(n) for n in input_nodes}
         # Execution order: the inputs, then a topological order of the rest.
         self._nodes = input_nodes + [n for n in post_order if id(n) not in skip]
-        self._layers = self._layers_in_keras_order(post_order, first_met)
         self.built = True
-
-    def _walk_from_outputs(self) -> tuple[list[_graph.Node], dict[int, int]]:
-        """A depth-first walk from the outputs: the nodes with parents before children,
-        and each layer's index in the order the walk first meets them."""
-        first_met: dict[int, int] = {}
-        finished: set[int] = set()
-        post_order: list[_graph.Node] = []
-        input_ids = {id(t) for t in _flatten(self._inputs_struct)}
-
-        def walk(tensor: _graph.KerasTensor) -> None:
-            node = tensor.node
-            if id(node) in finished:
-                return
-            if isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
-                raise ValueError(
-                    f"Graph disconnected: output depends on input '{node.layer.name}', which is "
-                    "not among the model's inputs. Add it to Model(inputs=[...])."
-                )
-            first_met.setdefault(id(node.layer), len(first_met))
-            for parent_tensor in node.inputs:
-                walk(parent_tensor)
-            finished.add(id(node))
-            post_order.append(node)
-
-        for out in _flatten(self._outputs_struct):
-            walk(out)
-        return post_order, first_met
-
-    def _layers_in_keras_order(self, post_order: list, first_met: dict[int, int]) -> list:
-        """``model.layers`` in Keras's order (which whole-model weight lists, Keras 2
-        ``.h5`` files read by position, and summaries follow): by depth, the longest
-        path to an output, deepest first; layers at the same depth in the order a
-        depth-first walk from the outputs first meets them. Execution order is
-        ``self._nodes``'s, a topological order; only this listing follows Keras's.
-        """
-        node_depth: dict[int, int] = {}
-        layer_depth: dict[int, int] = {}
-        for node in reversed(post_order):
-            # a shared layer takes the largest depth of its calls, and so do its nodes
-            depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
-            layer_depth[id(node.layer)] = node_depth[id(node)] = depth
-            for parent_tensor in node.inputs:
-                parent = id(parent_tensor.node)
-                node_depth[parent] = max(node_depth.get(parent, 0), depth + 1)
-        layers = {id(node.layer): node.layer for node in post_order}
-        for t in _flatten(self._inputs_struct):  # an input no output depends on: last
-            if id(t.node.layer) not in layers:
-                layers[id(t.node.layer)] = t.node.layer
-                layer_depth[id(t.node.layer)], first_met[id(t.node.layer)] = 0, -1
-        return sorted(
-            layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_met[id(layer)])
-        )
 
     # -- inputs and outputs ----------------------------------------------------------
     @property
@@ -211,19 +160,7 @@ class Functional(Model):
                     "keras.Input(..., optional=True) to allow None."
                 )
             values[id(tensor)] = tensor.node.layer._convert_inputs(value)
-        for node in self._nodes:
-            if isinstance(node.layer, InputLayer):
-                continue
-            args, kwargs = jax.tree_util.tree_map(
-                lambda t: values[id(t)] if _graph.is_symbolic(t) else t,
-                (node.args, node.kwargs),
-                is_leaf=_graph.is_symbolic,
-            )
-            outputs = node.layer(*args, **kwargs)
-            produced = _flatten(node.outputs)
-            got = jax.tree_util.tree_leaves(outputs)
-            for t, v in zip(produced, got):
-                values[id(t)] = v
+        _function.replay(self._nodes, values)
         outputs = jax.tree_util.tree_map(
             lambda t: values[id(t)], self._outputs_struct, is_leaf=_graph.is_symbolic
         )

@@ -46,44 +46,9 @@ def keras_layer_order(model: Any) -> list:
     Returns:
         The layers, input layers first.
     """
-    inputs, outputs = model.inputs, model.outputs
-    input_ids = {id(t) for t in inputs}
-    finished: set[int] = set()
-    in_decreasing_depth: list = []
-    first_seen: dict[int, int] = {}
+    from kerax import _function
 
-    def visit(tensor) -> None:
-        node = tensor.node
-        if id(node) in finished:
-            return
-        first_seen.setdefault(id(node.layer), len(first_seen))
-        if id(tensor) not in input_ids:
-            for parent in node.inputs:
-                visit(parent)
-        finished.add(id(node))
-        in_decreasing_depth.append(node)
-
-    for out in outputs:
-        visit(out)
-    node_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    layers: dict[int, Any] = {}
-    graph_nodes = {id(n) for n in in_decreasing_depth}
-    for node in reversed(in_decreasing_depth):
-        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = depth
-        layers[id(node.layer)] = node.layer
-        node_depth[id(node)] = depth
-        for parent in node.inputs:
-            if id(parent.node) in graph_nodes:
-                node_depth[id(parent.node)] = max(depth + 1, node_depth.get(id(parent.node), 0))
-    for t in inputs:  # inputs the outputs do not depend on still belong to the model
-        if id(t.node.layer) not in layer_depth:
-            layer_depth[id(t.node.layer)] = 0
-            layers[id(t.node.layer)] = t.node.layer
-            first_seen[id(t.node.layer)] = -1
-    order = sorted(layers, key=lambda k: (-layer_depth[k], first_seen[k]))
-    return [layers[k] for k in order]
+    return _function.map_graph(model.input, model.output)[1]
 
 
 # -- functional get_config -------------------------------------------------------------
@@ -129,8 +94,10 @@ def _build_config(layer: Any, node: Any) -> dict | None:
     after call()."""
     import inspect
 
-    if isinstance(layer, InputLayer) or node is None or not node.args:
-        return None
+    from kerax._operation import Operation
+
+    if isinstance(layer, (InputLayer, Operation)) or node is None or not node.args:
+        return None  # Keras writes no build config for an input or a keras.Operation
 
     def shape(x):
         if _graph.is_symbolic(x):

@@ -2,6 +2,7 @@
 Keras-oracle comparison, weights unlike a fresh initialisation, and Keras 2 weight
 files (the layout of Keras's ImageNet downloads) written from a kerax model."""
 
+import contextlib
 import os
 import re
 import sys
@@ -32,6 +33,19 @@ def go_offline(monkeypatch):
         raise urllib.error.URLError("no network in tests")
 
     monkeypatch.setattr(_files, "_download", refuse)
+
+
+@contextlib.contextmanager
+def before_any_layer():
+    """Within it, calling a layer fails: an error raised inside (a missing weights file)
+    comes before the network is built, so the test pays no build."""
+
+    def refuse(layer, *args, **kwargs):
+        raise AssertionError(f"layer {layer.name!r} was built before the error")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kerax.layers.Layer, "__call__", refuse)
+        yield
 
 
 def randomize(model, seed=0):

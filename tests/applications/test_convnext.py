@@ -9,6 +9,7 @@ import pytest
 from _app_helpers import (
     assert_matches_keras,
     assert_same_weights,
+    before_any_layer,
     fill_random,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
@@ -68,7 +69,7 @@ def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
     # without the classifier a LayerNormalization ends the features (as in Keras)
     assert type(source.layers[-1]).__name__ == "LayerNormalization"
     assert source.output_shape == (None, 1, 1, 768) and source.count_params() == 27820128
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.ConvNeXtTiny(include_top=False, input_shape=SHAPE)
     message = str(info.value)
     assert "ConvNeXtTiny(weights='imagenet', include_top=False)" in message

@@ -8,6 +8,7 @@ import pytest
 from _app_helpers import (
     assert_matches_keras,
     assert_same_weights,
+    before_any_layer,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
@@ -58,7 +59,7 @@ def test_structure_and_keras2_weights_by_path(tmp_path):
 def test_missing_weights_offline_error_names_keras_file(tmp_path, monkeypatch):
     go_offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.DenseNet121(include_top=False, input_shape=SHAPE)
     message = str(info.value)
     fname = "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"

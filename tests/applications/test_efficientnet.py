@@ -8,6 +8,7 @@ import pytest
 from _app_helpers import (
     assert_matches_keras,
     assert_same_weights,
+    before_any_layer,
     fill_random,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
@@ -50,7 +51,7 @@ def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
     assert "block7a_project_bn" in names and "block6d_add" in names and "block6e_add" not in names
     assert "block1a_drop" not in names and "block2b_drop" in names
     assert source.output_shape == (None, 1, 1, 1280) and source.count_params() == 4049571
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.EfficientNetB0(include_top=False, input_shape=SHAPE)
     message = str(info.value)
     assert "EfficientNetB0(weights='imagenet', include_top=False)" in message

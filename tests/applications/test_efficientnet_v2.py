@@ -8,6 +8,7 @@ import pytest
 from _app_helpers import (
     assert_matches_keras,
     assert_same_weights,
+    before_any_layer,
     fill_random,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
@@ -52,7 +53,7 @@ def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
     assert source.get_layer("block2a_expand_conv").kernel_size == (3, 3)
     assert source.get_layer("stem_bn").momentum == 0.9
     assert source.output_shape == (None, 1, 1, 1280) and source.count_params() == 5919312
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.EfficientNetV2B0(include_top=False, input_shape=SHAPE)
     message = str(info.value)
     assert "EfficientNetV2B0(weights='imagenet', include_top=False)" in message

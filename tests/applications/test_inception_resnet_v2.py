@@ -11,6 +11,7 @@ import pytest
 from _app_helpers import (
     assert_matches_keras,
     assert_same_weights,
+    before_any_layer,
     fill_random,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
@@ -79,7 +80,7 @@ def test_smallest_network_matches_keras(tmp_path, monkeypatch):
     # weights="imagenet": the no-top file in Keras's cache, Keras 2 layout, by name+hash
     go_offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.InceptionResNetV2(include_top=False, input_shape=SHAPE)
     assert URL + NOTOP in str(info.value)
     assert "InceptionResNetV2(weights='imagenet', include_top=False)" in str(info.value)

@@ -9,6 +9,7 @@ import pytest
 from _app_helpers import (
     assert_matches_keras,
     assert_same_weights,
+    before_any_layer,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
@@ -63,7 +64,7 @@ def test_size_without_imagenet_weights_warns_and_falls_back_to_224(tmp_path, mon
     go_offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.warns(UserWarning, match=r"weights trained at 224x224 are loaded"):
-        with pytest.raises(OSError) as info:
+        with before_any_layer(), pytest.raises(OSError) as info:
             kerax.applications.MobileNet(alpha=0.75, include_top=False, input_shape=(64, 64, 3))
     message = str(info.value)
     assert URL + "mobilenet_7_5_224_tf_no_top.h5" in message

@@ -10,6 +10,7 @@ import urllib.error
 import h5py
 import numpy as np
 import pytest
+from _app_helpers import before_any_layer
 
 import kerax
 from kerax.applications import mobilenet_v2
@@ -173,7 +174,7 @@ def test_imagenet_weights_come_from_keras_cache_and_match_keras(keras_small, mon
 
 def test_missing_weights_offline_error_names_keras_file(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.MobileNetV2()
     message = str(info.value)
     target = tmp_path / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
@@ -185,7 +186,7 @@ def test_missing_weights_offline_error_names_keras_file(tmp_path, monkeypatch, o
 def test_size_without_imagenet_weights_warns_and_falls_back_to_224(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.warns(UserWarning, match=r"weights trained at 224x224 are loaded"):
-        with pytest.raises(OSError, match=r"kernels_0\.5_224_no_top\.h5"):
+        with before_any_layer(), pytest.raises(OSError, match=r"kernels_0\.5_224_no_top\.h5"):
             kerax.applications.MobileNetV2(alpha=0.5, include_top=False, input_shape=(64, 64, 3))
 
 

@@ -6,6 +6,7 @@ import doctest
 import pytest
 from _app_helpers import (
     assert_matches_keras,
+    before_any_layer,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
@@ -69,7 +70,7 @@ def test_missing_weights_offline_error_names_keras_file(tmp_path, monkeypatch):
     go_offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.warns(UserWarning, match="not 224x224"):
-        with pytest.raises(OSError) as info:
+        with before_any_layer(), pytest.raises(OSError) as info:
             kerax.applications.MobileNetV3Small(alpha=0.75, include_top=False)
     fname = "weights_mobilenet_v3_small_224_0.75_float_no_top_v2.h5"
     assert URL + fname in str(info.value)

@@ -9,6 +9,7 @@ import urllib.error
 import h5py
 import numpy as np
 import pytest
+from _app_helpers import before_any_layer
 
 import kerax
 from kerax.applications import resnet
@@ -117,7 +118,7 @@ def test_imagenet_weights_come_from_keras_cache_and_match_keras(cache):
 def test_keras_hash_rejects_a_foreign_cached_file(keras_resnet50, monkeypatch, offline):
     # Keras's own md5 for the real ImageNet file: the test-made file must not pass as it.
     monkeypatch.setenv("KERAS_HOME", str(keras_resnet50[2]))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.ResNet50(include_top=False, input_shape=SHAPE)
     message = str(info.value)
     assert "does not match file_hash=4d473c1dd8becc155b73f8504c6f6626" in message
@@ -126,7 +127,7 @@ def test_keras_hash_rejects_a_foreign_cached_file(keras_resnet50, monkeypatch, o
 
 def test_missing_weights_offline_error_says_where_to_put_the_file(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.ResNet101()
     message = str(info.value)
     target = tmp_path / "models" / "resnet101_weights_tf_dim_ordering_tf_kernels.h5"

@@ -10,6 +10,7 @@ import pytest
 from _app_helpers import (
     assert_matches_keras,
     assert_same_weights,
+    before_any_layer,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
@@ -63,7 +64,7 @@ def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
     path = make_keras_cache(tmp_path, source, fname)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     # Keras's own md5 refuses the test-made file ...
-    with pytest.raises(OSError, match="fac2f116257151a9d068a22e544a4917"):
+    with before_any_layer(), pytest.raises(OSError, match="fac2f116257151a9d068a22e544a4917"):
         kerax.applications.ResNet50V2(include_top=False, input_shape=SHAPE)
     # ... which is used once trusted under its own.
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
@@ -76,7 +77,7 @@ def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
 def test_missing_weights_offline_error_names_keras_file(tmp_path, monkeypatch):
     go_offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.ResNet50V2(input_tensor=kerax.Input((32, 32, 3)), include_top=False)
     message = str(info.value)
     fname = "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"

@@ -8,6 +8,7 @@ import urllib.error
 
 import numpy as np
 import pytest
+from _app_helpers import before_any_layer
 
 import kerax
 from kerax.applications import vgg
@@ -80,7 +81,7 @@ def test_imagenet_weights_come_from_keras_cache_and_match_keras(cache):
 def test_keras_hash_rejects_a_foreign_cached_file(keras_vgg16, monkeypatch, offline):
     # Keras's own md5 for the real ImageNet file: the test-made file must not pass as it.
     monkeypatch.setenv("KERAS_HOME", str(keras_vgg16[2]))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.VGG16(include_top=False, input_shape=SHAPE)
     message = str(info.value)
     assert "does not match file_hash=6d6bbae143d832006294945121d1f1fc" in message
@@ -89,7 +90,7 @@ def test_keras_hash_rejects_a_foreign_cached_file(keras_vgg16, monkeypatch, offl
 
 def test_missing_weights_offline_error_says_where_to_put_the_file(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.VGG19(include_top=False)
     message = str(info.value)
     target = tmp_path / "models" / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"

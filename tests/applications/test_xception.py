@@ -5,6 +5,7 @@ import doctest
 import pytest
 from _app_helpers import (
     assert_matches_keras,
+    before_any_layer,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
@@ -44,7 +45,7 @@ def test_structure_and_defaults():
 def test_missing_weights_offline_error_names_keras_file(tmp_path, monkeypatch):
     go_offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(OSError) as info:
+    with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.Xception(include_top=False, input_shape=SHAPE)
     fname = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
     assert URL + fname in str(info.value) and "Xception(weights='imagenet'" in str(info.value)

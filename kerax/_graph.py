@@ -228,7 +228,7 @@ def symbolic_call(layer, args: tuple, kwargs: dict) -> Any:
         return layer(*a, **k)
 
     spec = trace_spec(fn, args, kwargs, training=kwargs.get("training"))
-    return record_node(layer, args, kwargs, spec)
+    return record_node(layer, args, kwargs, layer._symbolic_outputs(spec))
 
 
 def record_node(layer, args: tuple, kwargs: dict, spec: Any) -> Any:

@@ -171,3 +171,20 @@ def test_docstring_examples_run():
     from kerax.layers import input_layer
 
     assert doctest.testmod(input_layer).failed == 0
+
+
+def test_sparse_data_gets_a_clear_error_in_fit_evaluate_and_predict():
+    import scipy.sparse
+    from jax.experimental import sparse as jax_sparse
+
+    model = kerax.Sequential([kerax.Input((4,)), kerax.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    dense = np.ones((6, 4), "float32")
+    for x in (scipy.sparse.csr_matrix(dense), jax_sparse.BCOO.fromdense(dense)):
+        for method, args in (
+            (model.predict, (x,)),
+            (model.fit, (x, np.ones((6, 2)))),
+            (model.evaluate, (dense, x[:, :2])),
+        ):
+            with pytest.raises(TypeError, match="takes dense arrays.*Densify it first"):
+                method(*args, verbose=0)

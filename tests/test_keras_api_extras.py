@@ -175,3 +175,38 @@ def test_one_output_list_is_unwrapped_and_clones_are_compiled_as_keras(keras_ora
         clone = module.models.clone_model(model)
         assert clone.compiled and clone.optimizer is not model.optimizer
         assert clone.get_compile_config()["loss"] == "mse"
+
+
+@pytest.mark.keras
+def test_one_output_model_inside_a_subclass_and_a_layer_and_nested_metric_lists(keras_oracle):
+    data = np.ones((4, 3), "float32")
+    for module in (keras, keras_oracle):
+        i = module.Input((3,))
+        inner = module.Model(i, [module.layers.Dense(2)(i)])
+
+        class Twice(module.Model):
+            def __init__(self, inner=inner):
+                super().__init__()
+                self.inner = inner
+
+            def call(self, x):
+                return self.inner(x) * 2.0  # an array, not a list, as in Keras
+
+        class Relu(module.layers.Layer):
+            def __init__(self, inner=inner, ops=module.ops, **kwargs):
+                super().__init__(**kwargs)
+                self.inner, self.relu = inner, ops.relu
+
+            def call(self, x):
+                return self.relu(self.inner(x))
+
+        model = Twice()
+        assert model(data).shape == (4, 2)
+        model.compile("sgd", "mse")
+        model.fit(data, np.ones((4, 2)), verbose=0)
+        assert tuple(Relu()(module.Input((3,))).shape) == (None, 2)
+        inner.compile("sgd", ["mse"], metrics=[["mae", "mse"]])
+        logs = inner.fit(data, np.ones((4, 2)), verbose=0).history
+        assert sorted(logs) == ["loss", "mae", "mse"]
+        out = module.layers.Activation("relu").stateless_call([], [], -data)[0]
+        np.testing.assert_array_equal(np.asarray(out), np.zeros((4, 3)))

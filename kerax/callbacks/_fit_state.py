@@ -7,7 +7,8 @@ the user passed callbacks. The contract between ``fit`` and these callbacks:
 - ``model._fit_state``: the ``TrainState`` after the latest dispatch, set before the
   batch hooks run and at each epoch end, None outside ``fit``. Its buffers are donated
   to the next dispatch, so a hook that keeps anything copies it first
-  (:func:`sync_weights`). Batch-level ModelCheckpoint and BackupAndRestore need it.
+  (:func:`sync_weights`). Batch-level ModelCheckpoint and BackupAndRestore need it, and
+  ``save_weights``/``get_state_tree`` called from a hook sync through it.
 - ``on_train_begin`` runs before ``fit`` builds its ``TrainState``, so that
   BackupAndRestore can restore the variables, ``model._opt_state`` and
   ``model._train_key``, and set ``model._shuffle_key`` (the key every epoch's
@@ -29,7 +30,6 @@ the user passed callbacks. The contract between ``fit`` and these callbacks:
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
 
 def exposes_state(model) -> bool:
@@ -42,16 +42,21 @@ def running_state(model):
     return getattr(model, "_fit_state", None)
 
 
-def sync_weights(model) -> None:
-    """Copy the running fit's latest weights (and optimizer state) into the model.
+def sync_weights(model, metrics: bool = True) -> None:
+    """Copy the running fit's latest weights and optimizer state (and, with ``metrics``,
+    its metric states, as Keras's metric variables hold them) into the model.
 
-    A no-op when ``fit`` has no running state to offer, e.g. at an epoch end, where
-    ``fit`` has already written them back. Costs one device copy of the state.
+    A no-op outside ``fit`` and when this state was already written back (a second
+    callback saving at the same batch, an epoch end). Costs one device copy of the state.
     """
     state = running_state(model)
-    if state is not None:
-        # Copies, because the next dispatch donates (and so deletes) these buffers.
-        model._finish(jax.tree_util.tree_map(jnp.copy, state))
+    if state is None or model.__dict__.get("_fit_synced") is state:
+        return
+    # Copies, because the next dispatch donates (and so deletes) these buffers.
+    model._finish(jax.device_put(state, may_alias=False))
+    if metrics:
+        model._sync_keras_metrics(state)  # host copies
+    model.__dict__["_fit_synced"] = state
 
 
 def require_state(callback, what: str) -> None:

@@ -26,7 +26,8 @@ class OrbaxCheckpoint(MonitorCallback):
     kerax or in Keras 3 (JAX backend), restores the latest step. Epoch saves are step
     ``epoch`` (0-based); batch saves are step "batches seen", counted from the
     optimizer's iterations when ``fit`` starts. Orbax writes each step atomically and
-    skips a step not above the latest one saved.
+    skips a step below the latest one saved; saving a step that already exists (a new
+    ``fit`` into the same directory) raises Orbax's ``StepAlreadyExistsError``, as in Keras.
 
     Args:
         directory: the checkpoint directory (created when needed).

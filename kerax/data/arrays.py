@@ -7,6 +7,7 @@ lists (JAX treats tuples and lists as different pytrees).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import jax
@@ -17,10 +18,35 @@ def _is_array(x: Any) -> bool:
     return hasattr(x, "shape") and hasattr(x, "dtype")
 
 
+def is_sparse(x: Any) -> bool:
+    """Whether ``x`` is a jax.experimental.sparse array or a SciPy sparse matrix."""
+    # Only a module already imported can have made ``x`` (importing them costs time).
+    jax_sparse, scipy_sparse = (
+        sys.modules.get(m) for m in ("jax.experimental.sparse", "scipy.sparse")
+    )
+    return (jax_sparse is not None and isinstance(x, jax_sparse.JAXSparse)) or (
+        scipy_sparse is not None and scipy_sparse.issparse(x)
+    )
+
+
+def refuse_sparse(x: Any, where: str) -> None:
+    """kerax's layers take dense arrays: a sparse one gets a ``TypeError`` saying how to
+    densify it (a BCOO is a pytree of its parts, which would otherwise reach the model as
+    separate arrays)."""
+    if is_sparse(x):
+        raise TypeError(
+            f"{where} takes dense arrays; kerax does not consume sparse ones. Received: "
+            f"{type(x).__name__} of shape {getattr(x, 'shape', None)}. Densify it first: "
+            "x.todense() for a jax.experimental.sparse array, x.toarray() for a SciPy "
+            "sparse matrix."
+        )
+
+
 def to_arrays(data: Any, what: str) -> Any:
     """Convert leaves to arrays (NumPy stays NumPy, JAX stays JAX) and tuples to lists."""
     if data is None:
         return None
+    refuse_sparse(data, f"The {what} data")
     if isinstance(data, dict):
         return {k: to_arrays(v, what) for k, v in data.items()}
     if isinstance(data, (list, tuple)) and not _is_array(data):

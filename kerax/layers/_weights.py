@@ -307,8 +307,10 @@ class Weights:
         return outputs, updated
 
     def _check_stateless_lists(self, trainable: list, non_trainable: list) -> None:
-        """``stateless_call``'s arguments: a built layer, one value per variable."""
-        if not self.built:
+        """``stateless_call``'s arguments: a built layer, one value per variable. A layer
+        without a ``build`` of its own has no weights to wait for (Keras marks such a
+        layer built when it is made)."""
+        if not self.built and getattr(type(self).build, "_marks_built", False):
             raise ValueError(
                 f"stateless_call on '{self.name}' needs it built (its variables created). "
                 "Call it on some data, or call build(input_shape), first."

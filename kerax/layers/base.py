@@ -405,6 +405,10 @@ class Layer(Weights):
         return jax.tree_util.tree_map(convert, x, is_leaf=_is_variable)
 
     # -- shapes ----------------------------------------------------------------------
+    def _symbolic_outputs(self, spec: Any) -> Any:
+        """The structure of a symbolic call's outputs, given its traced ``spec``."""
+        return spec
+
     def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
         """Output shapes and dtypes for symbolic or shape-struct inputs, by tracing ``call``."""
         return _graph.trace_spec(lambda a, k: self(*a, **k), args, kwargs)

@@ -4,13 +4,13 @@ existing symbolic tensor; ``sparse``/``ragged`` only ``False``, see ``InputLayer
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
 from kerax import _graph
+from kerax.data.arrays import refuse_sparse
 from kerax.layers.base import Layer
 
 
@@ -108,13 +108,7 @@ class InputLayer(Layer):
         return inputs
 
     def _convert_inputs(self, x: Any) -> Any:
-        if _is_sparse(x):  # a pytree of its parts, which would reach the layers as such
-            raise TypeError(
-                f"Input '{self.name}' takes dense arrays; kerax does not consume sparse ones. "
-                f"Received: {type(x).__name__} of shape {getattr(x, 'shape', None)}. Densify "
-                "it first: x.todense() for a jax.experimental.sparse array, x.toarray() "
-                "for a SciPy sparse matrix."
-            )
+        refuse_sparse(x, f"Input '{self.name}'")
         return super()._convert_inputs(x)
 
     def get_config(self):
@@ -126,16 +120,6 @@ class InputLayer(Layer):
             "name": self.name,
             "optional": self.optional,
         }
-
-
-def _is_sparse(x: Any) -> bool:
-    # Only a module already imported can have made ``x`` (importing them costs time).
-    jax_sparse, scipy_sparse = (
-        sys.modules.get(m) for m in ("jax.experimental.sparse", "scipy.sparse")
-    )
-    return (jax_sparse is not None and isinstance(x, jax_sparse.JAXSparse)) or (
-        scipy_sparse is not None and scipy_sparse.issparse(x)
-    )
 
 
 def _input_tensor_shape(tensor, shape, batch_size, batch_shape, dtype) -> tuple:

@@ -6,7 +6,7 @@ from typing import Any
 
 import jax
 
-from kerax import _function, _graph, _scope
+from kerax import _function, _graph
 from kerax.layers.core import InputLayer
 from kerax.models.model import Model
 
@@ -164,13 +164,19 @@ class Functional(Model):
         outputs = jax.tree_util.tree_map(
             lambda t: values[id(t)], self._outputs_struct, is_leaf=_graph.is_symbolic
         )
-        # As Keras: outputs=[y] (a list or tuple of one) gives the array itself, while a
-        # symbolic call (building another model) keeps the list.
-        scope = _scope.current()
+        # As Keras: outputs=[y] (a list or tuple of one) gives the array itself (a call
+        # on symbolic tensors keeps the list: _symbolic_outputs).
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
-            if scope is None or not scope.abstract:
-                return outputs[0]
+            return outputs[0]
         return outputs
+
+    def _symbolic_outputs(self, spec: Any) -> Any:
+        """A call on KerasTensors keeps ``outputs=[y]``'s list, as Keras's does."""
+        struct = self._outputs_struct
+        if isinstance(struct, (list, tuple)) and len(struct) == 1:
+            if not isinstance(spec, (list, tuple)):
+                return type(struct)([spec])
+        return spec
 
     def build(self, input_shape: Any = None) -> None:
         self.built = True

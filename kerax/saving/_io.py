@@ -146,11 +146,17 @@ def staged_writes(what: str = "model") -> Iterator[Callable[[str], Any]]:
                 f"No permission to write the {what} file {path!r} in {directory!r}."
             ) from None
         temps.append(tmp)
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _final_mode(path))
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, _final_mode(path))
+        except BaseException:  # also when the caller catches it inside the outer block
+            temps.remove(tmp)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         done.append((tmp, path))
 
     try:

@@ -241,12 +241,17 @@ def save_sharded(model: Any, filepath: Any, overwrite: bool, max_shard_size: Any
             os.remove(os.path.join(directory, name))
 
 
+def _shard_names(value: Any) -> list:
+    """A weight map value (Keras writes one shard name, or a list of them) as a list."""
+    return value if isinstance(value, list) else [value]
+
+
 def _previous_shards(index: str, base: str) -> set[str]:
     """The shards named by the index about to be replaced (its set's own files only)."""
     try:
         with open(index, encoding="utf-8") as f:
             weight_map = json.load(f)["weight_map"]
-        names = {n for v in weight_map.values() for n in (v if isinstance(v, list) else [v])}
+        names = {n for v in weight_map.values() for n in _shard_names(v)}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
     pattern = re.compile(re.escape(base) + r"_\d{5}\.weights\.h5")
@@ -270,7 +275,7 @@ def _read_index(index: str) -> dict[str, list[str]]:
         )
     shards: dict[str, list[str]] = {}
     for group, names in weight_map.items():
-        for name in [names] if isinstance(names, str) else names:
+        for name in _shard_names(names):
             plain = isinstance(name, str) and name not in ("", ".", "..")
             if not plain or os.path.basename(name) != name or "/" in name or "\\" in name:
                 raise ValueError(

@@ -89,13 +89,16 @@ def _metric_entries(model: Any) -> list[tuple[str, Any]]:
 
     kerax keeps the compiled metrics' states as ``compile_metrics``' variables
     ``state_0``, ``state_1`` ...; Keras keys them by metric (``mean_absolute_error/total``).
+    Keras creates a multi-output loss's per-output trackers in its ``compile_loss`` scope.
     """
     from kerax.trainer.compile_metrics import CompileMetrics
 
     out: list[tuple[str, Any]] = []
+    trackers = getattr(model, "_output_loss_trackers", list)()
     for metric in model.metrics:
         if not isinstance(metric, CompileMetrics):
-            out.extend((v.path, v) for v in metric.variables)
+            scope = "compile_loss/" if any(metric is t for t in trackers) else ""
+            out.extend((scope + v.path, v) for v in metric.variables)
             continue
         if metric._tree is None:
             continue
@@ -113,10 +116,19 @@ def _metric_entries(model: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _optimizer_pairs(model: Any) -> list[tuple[str, Any]]:
-    from kerax.saving import optimizer_state
+def _keras_arrays(model: Any, state: Any, params: Any) -> tuple[Any, Any, bool]:
+    """``(Keras's list of the optimizer's arrays, their paths, exact)``; None where kerax
+    does not know them (see :mod:`kerax.saving._optimizer_names`)."""
     from kerax.saving._optimizer_list import keras_list
     from kerax.saving._optimizer_names import keras_names
+
+    arrays, exact = keras_list(model, state, params)
+    names = keras_names(model, state, params) if arrays is not None else None
+    return arrays, names, exact
+
+
+def _optimizer_pairs(model: Any) -> list[tuple[str, Any]]:
+    from kerax.saving import optimizer_state
 
     opt = getattr(model, "optimizer", None)
     if opt is None or not getattr(model, "compiled", False) or not model.built:
@@ -124,8 +136,7 @@ def _optimizer_pairs(model: Any) -> list[tuple[str, Any]]:
     params = optimizer_state._params(model)
     state = optimizer_state.current_state(model, opt, params)
     try:
-        arrays, exact = keras_list(model, state, params)
-        names = keras_names(model, state, params) if arrays is not None else None
+        arrays, names, exact = _keras_arrays(model, state, params)
     except (KeyError, TypeError, ValueError, NotImplementedError):
         arrays, names, exact = None, None, False
     pairs = list(zip(names, arrays)) if names is not None and len(names) == len(arrays) else []
@@ -146,6 +157,9 @@ def get_state_tree(model: Any, value_format: str = "backend_tensor") -> dict:
             "Invalid `value_format` argument. Expected one of {'numpy_array', "
             f"'backend_tensor'}}. Received: value_format={value_format}"
         )
+    from kerax.callbacks import _fit_state
+
+    _fit_state.sync_weights(model)  # in a fit's batch hook: its latest, undonated state
     return {
         "trainable_variables": _nest(
             [(v.path, v.value) for v in model.trainable_variables], value_format
@@ -183,23 +197,40 @@ def _assignments(key: str, variables: list[tuple[str, Any]], flat: dict) -> list
     return out
 
 
+def _renamed_scopes(opt: Any, flat: dict) -> dict:
+    """``flat`` with its optimizer name scopes renamed to ``opt``'s: Keras and kerax name
+    each new optimizer ``adam``, ``adam_1`` ..., so a tree saved from another model's
+    optimizer has other scopes. A scope is the one before ``/iteration`` or
+    ``/kerax_state/``; a LossScaleOptimizer's own (with ``dynamic_scale``) and its inner
+    optimizer's are matched apart. Only a single candidate scope is renamed."""
+    state_scopes = {p.split(f"/{_KERAX_STATE}/")[0] for p in flat if f"/{_KERAX_STATE}/" in p}
+    iteration_scopes = {p.rsplit("/", 1)[0] for p in flat if p.endswith("/iteration")}
+    outer = {p.rsplit("/", 1)[0] for p in flat if p.endswith("/dynamic_scale")}
+    inner = getattr(opt, "inner_optimizer", None)
+    if inner is not None and outer:
+        wanted = [(outer | state_scopes, opt.name), (iteration_scopes - outer, inner.name)]
+    else:
+        wanted = [(iteration_scopes | state_scopes, opt.name)]
+    renames = {min(found): name for found, name in wanted if len(found) == 1 and name not in found}
+    if not renames:
+        return flat
+    out = {}
+    for path, value in flat.items():
+        scope, _, rest = path.partition("/")
+        out[f"{renames.get(scope, scope)}/{rest}" if rest else path] = value
+    return out
+
+
 def _optimizer_state(model: Any, flat: dict) -> tuple[Any, float | None]:
     """``(optax state, learning rate)`` that ``flat`` (optimizer variables by path) sets;
     ``(None, None)`` when it sets nothing."""
     from kerax.saving import optimizer_state
-    from kerax.saving._optimizer_list import from_keras_list, keras_list
-    from kerax.saving._optimizer_names import keras_names
+    from kerax.saving._optimizer_list import from_keras_list
 
     opt = getattr(model, "optimizer", None)
     if opt is None or not getattr(model, "compiled", False) or not flat:
         return None, None
-    scopes = {p.rsplit("/", 1)[0] for p in flat if p.endswith("/iteration")}
-    if opt.name not in scopes and len(scopes) == 1:  # Keras names its optimizers adam_1 ...
-        other = scopes.pop()
-        flat = {
-            opt.name + p[len(other) :] if p.startswith(other + "/") else p: v
-            for p, v in flat.items()
-        }
+    flat = _renamed_scopes(opt, flat)
     params = optimizer_state._params(model)
     state = optimizer_state.current_state(model, opt, params)
     prefix = f"{opt.name}/{_KERAX_STATE}/"
@@ -215,8 +246,7 @@ def _optimizer_state(model: Any, flat: dict) -> tuple[Any, float | None]:
         rate = None
     if exact:
         return optimizer_state.state_from_arrays(model, state, exact), rate
-    arrays, _ = keras_list(model, state, params)
-    names = keras_names(model, state, params) if arrays is not None else None
+    arrays, names, _ = _keras_arrays(model, state, params)
     if names is None or not any(n in flat for n in names):
         if any(p.startswith(opt.name + "/") for p in flat):
             raise ValueError(
@@ -224,6 +254,12 @@ def _optimizer_state(model: Any, flat: dict) -> tuple[Any, float | None]:
                 f"({type(opt).__name__}) from Keras's variables: kerax does not know their "
                 "layout for this optimizer. Set a state tree that kerax wrote."
             )
+        _warnings.warn(
+            f"set_state_tree: none of the state tree's {len(flat)} optimizer variables "
+            f"(e.g. {sorted(flat)[:3]}) belongs to optimizer '{opt.name}' "
+            f"({type(opt).__name__}), so its state is not set. Compile the model with the "
+            "optimizer the tree was saved from."
+        )
         return None, None
     arrays = [
         _checked(n, flat[n], np.shape(a), np.asarray(a).dtype) if n in flat else a

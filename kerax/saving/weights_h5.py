@@ -186,8 +186,10 @@ def require_built(model: Any) -> None:
 
 def write_weights(h5: Any, model: Any, include_optimizer: bool = True) -> None:
     """Write every layer's variables (and the optimizer's state) into an open h5 file."""
+    from kerax.callbacks import _fit_state
     from kerax.saving import optimizer_state
 
+    _fit_state.sync_weights(model)  # in a fit's batch hook: its latest, undonated state
     layers = walk(model)
     covered = {id(v) for _, layer in layers for v in layer_variables(layer)}
     lost = [v.path for _, v in model._variable_index() if id(v) not in covered]

@@ -284,6 +284,8 @@ class CompiledMetrics:
             raise TypeError(
                 f"metrics must be a list (or a dict keyed by output name). Received: {specs!r}"
             )
+        if n == 1 and len(specs) == 1 and isinstance(specs[0], (list, tuple)):
+            return [as_list(specs[0])]  # Keras: [["mae", "mse"]], the one output's list
         if n > 1 and len(specs) == n:
             # Keras 3: a list with one entry per output maps by position (an entry is a
             # metric, a list of metrics, or None for no metric on that output).

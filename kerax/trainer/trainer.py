@@ -428,7 +428,8 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
                 if getattr(runner, "served", None) == 0:  # the data had run out: stop here
                     logs = ran_dry(logs, "fit")
                     self.stop_training = True
-                if val is not None and should_validate(epoch, validation_freq):
+                validated = val is not None and should_validate(epoch, validation_freq)
+                if validated:
                     callback_list.on_test_begin()
                     val_logs = self._evaluate_state(
                         _fit_state.validation_state(self, state), val_runner, callback_list
@@ -436,12 +437,14 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
                     callback_list.on_test_end(val_logs)
                     logs.update({f"val_{k_}": v for k_, v in val_logs.items()})
                     logs = keras_logs(logs)
-                if callbacks:  # user callbacks may read or save the weights
-                    self._finish(jax.device_put(state, may_alias=False))  # a copy, no compile
+                if callbacks:  # user callbacks may read or save the weights (and metrics:
+                    # the validation's, as in Keras, when it ran)
+                    _fit_state.sync_weights(self, metrics=not validated)
                 callback_list.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
             self._fit_state = None
+            self.__dict__.pop("_fit_synced", None)
             self._finish(state, final=True)
             callback_list.on_train_end(logs)
         return self.history

@@ -108,20 +108,28 @@ def test_state_tree_structure_round_trip_and_formats():
 @pytest.mark.parametrize(
     "optimizer",
     [
-        lambda: keras.optimizers.RMSprop(0.01, momentum=0.9, centered=True, name="rms"),
-        lambda: keras.optimizers.Adam(use_ema=True, gradient_accumulation_steps=2, name="ema"),
-        # No Keras names for Muon's state: kerax's leaves under muon/kerax_state.
-        lambda: keras.optimizers.Muon(name="muon"),
+        lambda name: keras.optimizers.RMSprop(0.01, momentum=0.9, centered=True, name=name),
+        lambda name: keras.optimizers.Adam(use_ema=True, gradient_accumulation_steps=2, name=name),
+        # No Keras names for Muon's state: kerax's leaves under <name>/kerax_state.
+        lambda name: keras.optimizers.Muon(name=name),
+        # Two name scopes: the LossScaleOptimizer's own and its inner optimizer's.
+        lambda name: keras.optimizers.LossScaleOptimizer(
+            keras.optimizers.Adam(name=f"{name}_inner"), name=name
+        ),
     ],
-    ids=["rmsprop", "ema_accumulation", "muon"],
+    ids=["rmsprop", "ema_accumulation", "muon", "loss_scale"],
 )
 def test_state_tree_optimizer_round_trip(optimizer):
     model, fresh = _model(), _model()
-    for m in (model, fresh):
-        m.compile(optimizer(), "mse")
+    # Other names (as Keras's adam, adam_1 ...): the tree's optimizer scopes are matched.
+    model.compile(optimizer("saved"), "mse")
+    fresh.compile(optimizer("other"), "mse")
     _fit(model, epochs=1)
     fresh.set_state_tree(model.get_state_tree())
-    _assert_same_state(model, fresh)
+    assert int(fresh.optimizer.iterations) == int(model.optimizer.iterations) > 0
+    ta, tb = model.get_state_tree("numpy_array"), fresh.get_state_tree("numpy_array")
+    for x, y in zip(_leaves(ta["optimizer_variables"]), _leaves(tb["optimizer_variables"])):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
 
 
 def test_state_tree_errors():
@@ -147,6 +155,50 @@ def test_state_tree_warns_about_variables_it_lacks():
     del tree["trainable_variables"]["seq"]["d2"]
     with pytest.warns(UserWarning, match=r"2 of the model's trainable_variables.*seq/d2/kernel"):
         model.set_state_tree({"trainable_variables": tree["trainable_variables"]})
+    # Optimizer variables none of which fits the model's optimizer: said, not dropped silently.
+    other = {"optimizer_variables": {"a": {"iteration": 1}, "b": {"iteration": 2}}}
+    with pytest.warns(UserWarning, match="none of the state tree's 2 optimizer variables"):
+        model.set_state_tree(other)
+
+
+class _Capture(keras.callbacks.Callback):
+    """Takes the state tree (and saves the weights) in a batch hook and at epoch ends."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.batch_tree, self.epoch_trees = path, None, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 1 and self.batch_tree is None:
+            self.batch_tree = self.model.get_state_tree("numpy_array")
+            self.model.save_weights(self.path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_trees.append(self.model.get_state_tree("numpy_array"))
+
+
+def test_state_tree_and_save_weights_in_fit_hooks_see_the_running_state(tmp_path):
+    model, reference = _model(), _model()
+    capture = _Capture(str(tmp_path / "mid.weights.h5"))
+    model.fit(
+        X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0, callbacks=[capture],
+        validation_data=(X[:12], Y[:12]), validation_freq=2,
+    )  # fmt: skip
+    reference.fit(X[:16], Y[:16], batch_size=8, shuffle=False, verbose=0)  # the same 2 steps
+    # In a batch hook: the state after 2 steps, not the donated buffers of fit's state.
+    tree = capture.batch_tree
+    assert int(tree["optimizer_variables"]["adam"]["iteration"]) == 2
+    assert float(tree["metrics_variables"]["loss"]["count"]) == 16  # as in Keras: running
+    expected = reference.get_state_tree("numpy_array")["trainable_variables"]
+    for x, y in zip(_leaves(tree["trainable_variables"]), _leaves(expected)):
+        np.testing.assert_allclose(x, y, rtol=1e-6)
+    loaded = _model()
+    loaded.load_weights(tmp_path / "mid.weights.h5")
+    _assert_same_state(reference, loaded)
+    # At epoch ends, as in Keras: the epoch's metric states, the validation's when it ran.
+    counts = [float(t["metrics_variables"]["loss"]["count"]) for t in capture.epoch_trees]
+    assert counts == [32, 12]
+    assert int(model.optimizer.iterations) == 8
 
 
 @pytest.mark.keras
@@ -161,6 +213,42 @@ def test_state_tree_structure_matches_keras(keras_oracle):
         )
 
     assert shapes(ours) == shapes(theirs)
+
+
+def _two_outputs(lib):
+    inputs = lib.Input((3,), name="x")
+    hidden = lib.layers.Dense(4, name="h")(inputs)
+    outputs = {
+        "o1": lib.layers.Dense(1, name="o1")(hidden),
+        "o2": lib.layers.Dense(2, name="o2")(hidden),
+    }
+    model = lib.Model(inputs, outputs, name="two")
+    model.compile(lib.optimizers.SGD(0.01, name="sgd"), loss={"o1": "mse", "o2": "mse"})
+    model.fit(X, {"o1": Y, "o2": np.concatenate([Y, -Y], 1)}, batch_size=16, verbose=0)
+    return model
+
+
+@pytest.mark.keras
+def test_per_output_loss_trackers_cross_with_keras(keras_oracle):
+    from kerax.saving.state_tree import flatten
+
+    def metric_states(model):
+        return flatten(model.get_state_tree("numpy_array")["metrics_variables"])
+
+    ours, theirs = _two_outputs(keras), _two_outputs(keras_oracle)
+    ours_tree, theirs_tree = (
+        ours.get_state_tree("numpy_array"),
+        theirs.get_state_tree("numpy_array"),
+    )
+    expected_ours, expected_theirs = metric_states(ours), metric_states(theirs)
+    assert sorted(expected_ours) == sorted(expected_theirs)
+    assert "compile_loss/o1_loss/total" in expected_ours
+    ours.set_state_tree(theirs_tree)
+    theirs.set_state_tree(ours_tree)
+    for model, expected in ((ours, expected_theirs), (theirs, expected_ours)):
+        got = metric_states(model)
+        for key, value in expected.items():
+            np.testing.assert_allclose(got[key], value, rtol=1e-6)
 
 
 # -- the callback ----------------------------------------------------------------------

@@ -183,6 +183,11 @@ def test_missing_or_foreign_shards_and_bad_index(tmp_path):
     index.write_text(json.dumps(content))
     with pytest.raises(ValueError, match="plain file names"):
         model.load_weights(index)
+    for value in (5, None, [3]):  # not a file name: the same clear error
+        content["weight_map"]["/layers/dense/vars"] = value
+        index.write_text(json.dumps(content))
+        with pytest.raises(ValueError, match="plain file names"):
+            model.load_weights(index)
     index.write_text('{"metadata": {}}')
     with pytest.raises(ValueError, match="weight_map"):
         model.load_weights(index)
@@ -212,3 +217,15 @@ def test_failed_save_keeps_the_previous_files(tmp_path, monkeypatch):
     monkeypatch.undo()
     changed.load_weights(tmp_path / "m.weights.json")
     _same(changed.get_weights(), model.get_weights())
+
+
+def test_a_failed_staged_write_caught_inside_the_block_leaves_no_temporary_file(tmp_path):
+    from kerax.saving._io import staged_writes
+
+    with staged_writes() as stage:
+        with stage(str(tmp_path / "a.bin")) as f:
+            f.write(b"ok")
+        with pytest.raises(RuntimeError), stage(str(tmp_path / "b.bin")) as f:
+            f.write(b"half")
+            raise RuntimeError("failed while writing b")
+    assert sorted(os.listdir(tmp_path)) == ["a.bin"]

@@ -39,6 +39,9 @@ def test_smallest_network_matches_keras():
     assert_matches_keras(ours, theirs, images(2, SHAPE), rebuild)
 
 
+# 4-5 s (a full-size network built twice and a weights file written): the loading path
+# is the shared one that the ResNet, MobileNetV2, EfficientNet and VGG tests run in CI.
+@pytest.mark.slow
 def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
     go_offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))

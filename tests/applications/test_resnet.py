@@ -148,7 +148,9 @@ def test_missing_weights_offline_error_says_where_to_put_the_file(tmp_path, monk
         ("ResNet50", dict(input_shape=(48, 40, 3), classes=7, classifier_activation=None)),
         ("ResNet50", dict(include_top=False, pooling="avg", input_shape=SHAPE)),
         ("ResNet50", dict(include_top=False, pooling="max", input_shape=(None, 64, 3))),
-        ("ResNet101", dict(include_top=False, input_shape=SHAPE)),
+        pytest.param(
+            "ResNet101", dict(include_top=False, input_shape=SHAPE), marks=pytest.mark.slow
+        ),
         # the deepest build: about 8 s on 2 cores (101 shares its blocks)
         pytest.param(
             "ResNet152",

@@ -57,6 +57,9 @@ def test_structure():
     assert resnet_v2.STAGES["resnet152v2"] == (3, 8, 36, 3)
 
 
+# 4-5 s (a full-size network built twice and a weights file written): the loading path
+# is the shared one that the ResNet, MobileNetV2, EfficientNet and VGG tests run in CI.
+@pytest.mark.slow
 def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
     go_offline(monkeypatch)
     fname = "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"

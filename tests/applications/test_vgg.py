@@ -200,6 +200,7 @@ def test_submodules_expose_the_keras_names():
 
 
 @pytest.mark.keras
+@pytest.mark.slow  # ~8 s; tests/test_tutorial_transfer.py runs the tutorial's steps in CI
 def test_tutorial_transfer_learning_trains_only_the_head(cache):
     keras = kerax
     base = keras.applications.VGG16(weights="imagenet", include_top=False, input_shape=SHAPE)

@@ -217,7 +217,9 @@ def uninterrupted(script, tmp_path_factory):
     return script[1].train(str(tmp_path_factory.mktemp("reference") / "backup"))
 
 
-@pytest.mark.parametrize("save_freq", ["epoch", 2])
+# Each case kills a training subprocess (~5 s); batch-level saving without the kill is
+# tested above, so the batch case runs with the slow tests.
+@pytest.mark.parametrize("save_freq", ["epoch", pytest.param(2, marks=pytest.mark.slow)])
 def test_sigkill_mid_epoch_then_rerun_ends_with_the_uninterrupted_weights(
     script, uninterrupted, tmp_path, save_freq
 ):

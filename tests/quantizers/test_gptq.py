@@ -78,7 +78,7 @@ def _quantized_pair(keras, **kwargs):
     [
         {},
         {"activation_order": True, "symmetric": True, "group_size": 5},
-        {"weight_bits": 8, "group_size": -1},
+        pytest.param({"weight_bits": 8, "group_size": -1}, marks=pytest.mark.slow),
         {"weight_bits": 3, "per_channel": False, "data": ["gptq rounds weights", "in blocks"]},
     ],
     ids=["int4-groups", "act-order-symmetric", "8bit-one-group", "3bit-per-tensor-strings"],

@@ -76,6 +76,12 @@ if not os.environ.get("KERAX_TEST_SHARED"):
 _SHARED = os.environ["KERAX_TEST_SHARED"]
 os.environ["KERAS_BACKEND"] = "jax"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# With PYTHONDONTWRITEBYTECODE set (some images set it), each xdist worker and each of
+# the suite's subprocesses compiles kerax's and the tests' sources again, and pytest
+# rewrites every test module's asserts again: about 6 s of each worker's collection.
+# The suite writes bytecode (into __pycache__ folders, which git ignores).
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    sys.dont_write_bytecode = False
 
 import gc  # noqa: E402
 import threading  # noqa: E402

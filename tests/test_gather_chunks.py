@@ -28,7 +28,10 @@ def _fit(monkeypatch, gather_max, steps_per_execution):
     return model, history, model.evaluate(x, y, batch_size=8, verbose=0)
 
 
-@pytest.mark.parametrize("steps_per_execution", [1, 5, 13, 40])
+# 13 dispatches the whole epoch, as 40 (capped by the epoch) does: slow-marked.
+@pytest.mark.parametrize(
+    "steps_per_execution", [1, 5, pytest.param(13, marks=pytest.mark.slow), 40]
+)
 def test_gathering_a_dispatch_at_once_trains_as_gathering_each_step(
     monkeypatch, steps_per_execution
 ):

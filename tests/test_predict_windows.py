@@ -68,6 +68,25 @@ def test_windows_give_the_batch_by_batch_outputs(monkeypatch, n, batch_size, per
     )
 
 
+def test_a_short_input_pads_to_a_power_of_two_rows(monkeypatch):
+    model = _model()
+    x = np.random.default_rng(0).normal(size=(9, 5)).astype("float32")
+    rows = []  # the rows of each pass, recorded while jax traces it (once per program)
+    forward = predictor.Predictor._forward
+    monkeypatch.setattr(
+        predictor.Predictor,
+        "_forward",
+        lambda self, v, x, i, window: rows.append(window) or forward(self, v, x, i, window),
+    )
+    for n in (3, 4, 1, 2, 5, 9):
+        got = model.predict(x[:n], batch_size=32, verbose=0)
+        np.testing.assert_allclose(got, _batch_by_batch(model, x[:n], 32), rtol=1e-5, atol=1e-6)
+    # 3 and 4 rows share the 4-row program; 1, 2, 8 and 16 rows get theirs; never 32
+    assert sorted(set(rows)) == [1, 2, 4, 8, 16] and rows.count(4) == 1
+    assert [predictor.short_rows(n, 32) for n in (1, 2, 3, 5, 17, 31)] == [1, 2, 4, 8, 32, 32]
+    assert predictor.short_rows(5, 6) == 6  # never past the batch size
+
+
 def test_a_fixed_batch_size_keeps_one_batch_per_pass(monkeypatch):
     model = _model(batch_size=8)
     x = np.random.default_rng(0).normal(size=(32, 5)).astype("float32")

@@ -49,6 +49,14 @@ def tutorial():
     return base, model
 
 
+@pytest.fixture(scope="module")
+def saved(tutorial, tmp_path_factory):
+    """The tutorial's model saved once (about 59 MB) for the tests that load it."""
+    path = tmp_path_factory.mktemp("saved") / "transfer.keras"
+    tutorial[1].save(path)
+    return path
+
+
 def test_summary_lists_the_base_and_the_head_with_frozen_counts(tutorial):
     base, model = tutorial
     lines = []
@@ -106,11 +114,9 @@ def test_predict_and_evaluate_take_a_flow(tutorial):
     np.testing.assert_allclose([loss, accuracy], [loss_ref, accuracy_ref], rtol=1e-5)
 
 
-def test_saved_model_loads_frozen_and_predicts_the_same(tutorial, tmp_path):
+def test_saved_model_loads_frozen_and_predicts_the_same(tutorial, saved):
     _, model = tutorial
-    path = tmp_path / "transfer.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
+    loaded = keras.models.load_model(saved)
     x = preprocess_input(_images(4, seed=4))
     np.testing.assert_allclose(
         loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6
@@ -120,13 +126,12 @@ def test_saved_model_loads_frozen_and_predicts_the_same(tutorial, tmp_path):
 
 
 @pytest.mark.keras
-def test_keras_loads_the_saved_transfer_model(tutorial, tmp_path):
+def test_keras_loads_the_saved_transfer_model(tutorial, saved):
     real_keras = pytest.importorskip("keras")
     if real_keras.backend.backend() != "jax":
         pytest.skip("the Keras oracle needs KERAS_BACKEND=jax")
     _, model = tutorial
-    model.save(tmp_path / "transfer.keras")
-    theirs = real_keras.models.load_model(tmp_path / "transfer.keras")
+    theirs = real_keras.models.load_model(saved)
     x = preprocess_input(_images(4, seed=5))
     np.testing.assert_allclose(
         np.asarray(theirs(x)), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6

@@ -95,6 +95,8 @@ class Predictor:
         """
         bs = self.batch_size
         if n < bs:  # one short batch: pad it (on the host, it is small)
+            if self.batch_free:  # to the next power of two: at most 2x the rows' work
+                bs = short_rows(n, bs)
             x = jax.tree_util.tree_map(
                 lambda a: np.concatenate([np.asarray(a), np.repeat(np.asarray(a)[-1:], bs - n, 0)]),
                 x,
@@ -126,6 +128,18 @@ class Predictor:
             return jax.tree_util.tree_map(assemble, host)
 
         return out, finish
+
+
+def short_rows(n: int, batch_size: int) -> int:
+    """The rows a pass over an input of ``n < batch_size`` rows computes: ``n`` padded to
+    the next power of two (at most ``batch_size``).
+
+    One program for every size would pad to ``batch_size``: 16x the work for 2 images at
+    ``batch_size=32`` (a ResNet50 on 64x64 images: 0.9 s per call instead of 0.2 s on
+    a 2-core CPU); one per size would compile for every new size, as Keras does. Powers
+    of two compile at most log2(batch_size) + 1 programs and compute under 2x the rows.
+    """
+    return min(batch_size, 1 << max(0, n - 1).bit_length())
 
 
 def forward_batches(model, batches, on_begin=None, on_end=None) -> Any:

@@ -201,7 +201,9 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
     def jit_compile(self) -> bool:
         """Whether the loops are XLA-compiled (False runs them as ``run_eagerly``)."""
         value = self.__dict__.get("_jit_compile")
-        return _eager.supports_jit(self) if value is None else value
+        if value is None:  # never set (no compile yet): resolved once, as Keras does
+            value = self.__dict__["_jit_compile"] = _eager.supports_jit(self)
+        return value
 
     @jit_compile.setter
     def jit_compile(self, value: bool) -> None:

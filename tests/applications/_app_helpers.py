@@ -3,6 +3,9 @@ Keras-oracle comparison, weights unlike a fresh initialisation, and Keras 2 weig
 files (the layout of Keras's ImageNet downloads) written from a kerax model."""
 
 import contextlib
+import doctest
+import hashlib
+import json
 import os
 import re
 import sys
@@ -146,6 +149,77 @@ def make_keras_cache(tmp_path, model, fname, seed=3):
     return tmp_path / "models" / fname
 
 
+def structure(model):
+    """A model's name, input and output shapes, parameter count and, for each layer
+    after the input, its name without an automatic counter, class, output shape, and
+    weight shapes and trainability, as ``(name, shapes and count, sha256 of the layers)``:
+    compared against one recorded from Keras (a slow test checks the record with Keras
+    itself), so that the default run does not build the Keras model."""
+    rows = [
+        [
+            re.sub(r"_\d+$", "", layer.name),
+            type(layer).__name__,
+            list(layer.output.shape),
+            [[list(w.shape), bool(w.trainable)] for w in layer.weights],
+        ]
+        for layer in model.layers[1:]
+    ]
+    head = [
+        model.name,
+        list(model.input_shape),
+        list(model.output_shape),
+        int(model.count_params()),
+        len(model.layers),
+    ]
+    return json.dumps(head), hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def first_layer_input(layer_class=None):
+    """Within it, the first call of a layer (of ``layer_class``, default any) stops the
+    build: the tensor it was given (for the first layer, the builder's resolved image
+    input) is in the yielded list, without paying the rest of the build."""
+
+    class _Stop(Exception):
+        pass
+
+    seen = []
+
+    def stop(layer, inputs, *args, **kwargs):
+        seen.append(inputs)
+        raise _Stop
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layer_class or kerax.layers.Layer, "__call__", stop)
+        try:
+            yield seen
+        except _Stop:
+            pass
+
+
+def layers_before(tensor):
+    """The classes of the layers a symbolic tensor came through from its input, in order
+    (each layer's first input)."""
+    kinds = []
+    while tensor.node is not None and type(tensor.node.layer).__name__ != "InputLayer":
+        kinds.append(type(tensor.node.layer).__name__)
+        tensor = tensor.node.inputs[0]
+    return kinds[::-1]
+
+
+def run_doctests(module):
+    """``doctest.testmod(module).failed``, and the names its examples defined (``base``,
+    the network an example builds: a test can check it further instead of building the
+    same network again)."""
+    runner = doctest.DocTestRunner(verbose=False)
+    defined = {}
+    for test in doctest.DocTestFinder().find(module, module.__name__):
+        runner.run(test, clear_globs=False)
+        defined.update({k: v for k, v in test.globs.items() if k not in vars(module)})
+        test.globs.clear()
+    return runner.summarize(verbose=False).failed, defined
+
+
 def assert_same_weights(a, b):
     for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(x, y)
@@ -156,13 +230,17 @@ __all__ = [
     "assert_matches_keras",
     "assert_same_weights",
     "fill_random",
+    "first_layer_input",
     "fresh_layer_names",
     "go_offline",
     "images",
     "keras_or_skip",
+    "layers_before",
     "kerax",
     "make_keras_cache",
     "randomize",
+    "run_doctests",
+    "structure",
     "write_keras2_h5",
 ]
 

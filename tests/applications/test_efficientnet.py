@@ -1,7 +1,6 @@
 """keras.applications.EfficientNetB0 .. B7: against Keras 3 (smallest network), Keras's
 ImageNet file read from its cache, and the argument rules."""
 
-import doctest
 import hashlib
 
 import pytest
@@ -10,10 +9,13 @@ from _app_helpers import (
     assert_same_weights,
     before_any_layer,
     fill_random,
+    first_layer_input,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
     keras_or_skip,
+    layers_before,
+    run_doctests,
     write_keras2_h5,
 )
 
@@ -22,6 +24,13 @@ from kerax.applications import efficientnet
 
 SHAPE = (32, 32, 3)
 URL = "https://storage.googleapis.com/keras-applications/"
+
+
+@pytest.fixture(scope="module")
+def doctests():
+    """The module's examples, run once: their failures, and the network they build
+    (EfficientNetB0(weights=None, include_top=False, input_shape=SHAPE, pooling="avg"))."""
+    return run_doctests(efficientnet)
 
 
 @pytest.mark.slow
@@ -41,21 +50,42 @@ def test_smallest_network_matches_keras():
     assert efficientnet.preprocess_input(x) is x
 
 
-def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
+def test_structure_and_imagenet_file_in_keras_cache(tmp_path, monkeypatch, doctests):
     go_offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     fname = "efficientnetb0_notop.h5"
-    source = kerax.applications.EfficientNetB0(weights=None, include_top=False, input_shape=SHAPE)
+    source = doctests[1]["base"]  # built by the example, with pooling="avg"
     names = [layer.name for layer in source.layers]
     assert names[1:5] == ["rescaling", "normalization", "stem_conv_pad", "stem_conv"]
     assert "block7a_project_bn" in names and "block6d_add" in names and "block6e_add" not in names
     assert "block1a_drop" not in names and "block2b_drop" in names
-    assert source.output_shape == (None, 1, 1, 1280) and source.count_params() == 4049571
+    assert names[-2:] == ["top_activation", "avg_pool"]
+    assert source.layers[-2].output.shape == (None, 1, 1, 1280)
+    assert source.count_params() == 4049571
     with before_any_layer(), pytest.raises(OSError) as info:
         kerax.applications.EfficientNetB0(include_top=False, input_shape=SHAPE)
     message = str(info.value)
     assert "EfficientNetB0(weights='imagenet', include_top=False)" in message
     assert URL + fname in message and str(tmp_path / "models" / fname) in message
+    # Found in the cache (any file, under its md5), pretrained: a second rescaling
+    # corrects the file's normalisation (as in Keras). The build stops at the stem.
+    (tmp_path / "models").mkdir(exist_ok=True)
+    (tmp_path / "models" / fname).write_bytes(b"")
+    monkeypatch.setitem(efficientnet.WEIGHTS_HASHES, "b0", ("unused", hashlib.md5().hexdigest()))
+    with first_layer_input(kerax.layers.ZeroPadding2D) as stem:
+        kerax.applications.EfficientNetB0(include_top=False, input_shape=SHAPE)
+    assert layers_before(stem[0]) == ["Rescaling", "Normalization", "Rescaling"]
+
+
+# 5-10 s (the network built twice and a weights file written): the loading path is the
+# shared one that the ResNet, MobileNetV2 and VGG tests run in CI, and the pretrained
+# network's extra rescaling is test_structure_and_imagenet_file_in_keras_cache's.
+@pytest.mark.slow
+def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
+    go_offline(monkeypatch)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    fname = "efficientnetb0_notop.h5"
+    source = kerax.applications.EfficientNetB0(weights=None, include_top=False, input_shape=SHAPE)
     fill_random(source)
     (tmp_path / "models").mkdir(exist_ok=True)
     path = tmp_path / "models" / fname
@@ -109,10 +139,10 @@ def test_scaling_rules_match_keras_table():
     assert sum(efficientnet.round_repeats(s[1], 3.1) for s in efficientnet.BLOCKS) == 55
 
 
-def test_module_exposes_the_keras_names():
+def test_module_exposes_the_keras_names(doctests):
     apps = kerax.applications
     names = {f"EfficientNetB{i}" for i in range(8)}
     for name in names:
         assert getattr(efficientnet, name) is getattr(apps, name)
     assert names | {"efficientnet"} <= set(dir(apps)) & set(apps.__all__)
-    assert doctest.testmod(efficientnet).failed == 0
+    assert doctests[0] == 0

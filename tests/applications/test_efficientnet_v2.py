@@ -10,10 +10,12 @@ from _app_helpers import (
     assert_same_weights,
     before_any_layer,
     fill_random,
+    first_layer_input,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
     keras_or_skip,
+    layers_before,
     write_keras2_h5,
 )
 
@@ -74,11 +76,13 @@ def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
 
 def test_preprocessing_rules():
     # one channel (or the S/M/L variants): rescaling to -1..1 only, as in Keras
-    gray = kerax.applications.EfficientNetV2B0(
-        weights=None, include_top=False, input_shape=(32, 32, 1)
-    )
-    assert [type(layer).__name__ for layer in gray.layers[1:3]] == ["Rescaling", "Conv2D"]
-    assert gray.layers[1].offset == -1
+    # (the build stops at the stem convolution)
+    with first_layer_input(kerax.layers.Conv2D) as stem:
+        kerax.applications.EfficientNetV2B0(
+            weights=None, include_top=False, input_shape=(32, 32, 1)
+        )
+    assert layers_before(stem[0]) == ["Rescaling"]  # then the Conv2D
+    assert stem[0].node.layer.offset == -1
     assert efficientnet_v2.BLOCKS["s"][0] == (3, 2, 24, 24, 1, 0.0, 1, True)
     assert efficientnet_v2.round_filters(1280, 1.2) == 1536
     assert efficientnet_v2.preprocess_input([255.0]) == [255.0]

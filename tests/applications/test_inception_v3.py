@@ -1,23 +1,30 @@
 """keras.applications.InceptionV3: against Keras 3 (smallest network) and the argument
 rules."""
 
-import doctest
-
 import pytest
 from _app_helpers import (
     assert_matches_keras,
     before_any_layer,
+    first_layer_input,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
     keras_or_skip,
+    run_doctests,
 )
 
 import kerax
-from kerax.applications import inception_v3
+from kerax.applications import _common, inception_v3
 
 SHAPE = (75, 75, 3)
 URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+
+
+@pytest.fixture(scope="module")
+def doctests():
+    """The module's examples, run once: their failures, and the network they build
+    (InceptionV3(weights=None, include_top=False, input_shape=SHAPE))."""
+    return run_doctests(inception_v3)
 
 
 @pytest.mark.slow
@@ -36,9 +43,15 @@ def test_smallest_network_matches_keras():
     )
 
 
-def test_structure_and_defaults():
-    model = kerax.applications.InceptionV3(weights=None, include_top=False, pooling="max")
-    assert model.input_shape == (None, None, None, 3) and model.output_shape == (None, 2048)
+def test_structure_and_defaults(doctests):
+    model = doctests[1]["base"]  # built by the example
+    # the head the builder puts on these features for pooling="max"
+    pooled = _common.classifier_top(model.output, False, "max", 1000, None, named_pooling=False)
+    assert tuple(pooled.shape) == (None, 2048)
+    # the default input: the image tensor the first layer gets (the build stops there)
+    with first_layer_input() as seen:
+        kerax.applications.InceptionV3(weights=None, include_top=False, pooling="max")
+    assert tuple(seen[0].shape) == (None, None, None, 3)
     names = [layer.name for layer in model.layers]
     assert [n for n in names if n.startswith("mixed")] == [
         *(f"mixed{i}" for i in range(9)),
@@ -73,8 +86,8 @@ def test_argument_errors_explain_the_rule(monkeypatch):
             kerax.applications.InceptionV3(**kwargs)
 
 
-def test_module_exposes_the_keras_names():
+def test_module_exposes_the_keras_names(doctests):
     apps = kerax.applications
     assert inception_v3.InceptionV3 is apps.InceptionV3
     assert {"InceptionV3", "inception_v3"} <= set(dir(apps)) & set(apps.__all__)
-    assert doctest.testmod(inception_v3).failed == 0
+    assert doctests[0] == 0

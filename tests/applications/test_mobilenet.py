@@ -2,8 +2,6 @@
 weights read from Keras's cache (a test-made Keras 2 file, offline), and the argument
 rules."""
 
-import doctest
-
 import numpy as np
 import pytest
 from _app_helpers import (
@@ -15,6 +13,7 @@ from _app_helpers import (
     images,
     keras_or_skip,
     make_keras_cache,
+    run_doctests,
 )
 
 import kerax
@@ -22,6 +21,13 @@ from kerax.applications import mobilenet
 
 URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
 TOP = dict(alpha=0.25, input_shape=(32, 32, 3), classes=10, classifier_activation=None)
+
+
+@pytest.fixture(scope="module")
+def doctests():
+    """The module's examples, run once: their failures, and the network they build
+    (MobileNet(weights=None, include_top=False, input_shape=(128, 128, 3), alpha=0.25))."""
+    return run_doctests(mobilenet)
 
 
 @pytest.mark.slow
@@ -37,10 +43,10 @@ def test_smallest_network_matches_keras():
     )
 
 
-def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
+def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch, doctests):
     go_offline(monkeypatch)
     kwargs = dict(alpha=0.25, include_top=False, input_shape=(128, 128, 3))
-    source = kerax.applications.MobileNet(weights=None, **kwargs)
+    source = doctests[1]["base"]  # MobileNet(weights=None, **kwargs), built by the example
     assert source.name == "mobilenet_0.25_128" and source.output_shape == (None, 4, 4, 256)
     make_keras_cache(tmp_path, source, "mobilenet_2_5_128_tf_no_top.h5")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
@@ -87,12 +93,12 @@ def test_argument_errors_explain_the_rule(monkeypatch):
             kerax.applications.MobileNet(**kwargs)
 
 
-def test_module_exposes_the_keras_names():
+def test_module_exposes_the_keras_names(doctests):
     apps = kerax.applications
     assert mobilenet.MobileNet is apps.MobileNet
     assert {"MobileNet", "mobilenet"} <= set(dir(apps)) & set(apps.__all__)
     assert tuple(mobilenet.preprocess_input(kerax.Input((8, 8, 3))).shape) == (None, 8, 8, 3)
-    assert doctest.testmod(mobilenet).failed == 0
+    assert doctests[0] == 0
     np.testing.assert_array_equal(
         mobilenet.preprocess_input(np.full((1, 1, 1, 3), 255.0)), np.ones((1, 1, 1, 3))
     )

@@ -2,7 +2,6 @@
 predictions given the same weights, ImageNet weights read from Keras's cache (a
 Keras-written file, offline), and the argument rules."""
 
-import doctest
 import re
 import sys
 import urllib.error
@@ -10,7 +9,7 @@ import urllib.error
 import h5py
 import numpy as np
 import pytest
-from _app_helpers import before_any_layer
+from _app_helpers import before_any_layer, first_layer_input, run_doctests
 
 import kerax
 from kerax.applications import mobilenet_v2
@@ -113,10 +112,17 @@ def _assert_same_architecture(ours, theirs):
     assert (float(got.min()), float(got.max())) == (0.0, 6.0)
 
 
+@pytest.fixture(scope="module")
+def doctests():
+    """The module's examples, run once: their failures, and the network they build
+    (MobileNetV2(weights=None, **SMALL))."""
+    return run_doctests(mobilenet_v2)
+
+
 @pytest.mark.keras
-def test_small_network_matches_keras(keras_small):
+def test_small_network_matches_keras(keras_small, doctests):
     _, theirs, _ = keras_small
-    ours = kerax.applications.MobileNetV2(weights=None, **SMALL)
+    ours = doctests[1]["base"]  # MobileNetV2(weights=None, **SMALL), built by the example
     _assert_same_architecture(ours, theirs)
     assert ours.name == "mobilenetv2_0.35_96" and ours.output_shape == (None, 3, 3, 1280)
     # whole-model weight lists line up with Keras's, as Keras 2 .h5 files need
@@ -162,8 +168,8 @@ def test_wide_network_with_unknown_height_matches_keras(keras_small):
 def test_imagenet_weights_come_from_keras_cache_and_match_keras(keras_small, monkeypatch, offline):
     keras, theirs, home = keras_small
     monkeypatch.setenv("KERAS_HOME", str(home))
-    ours = kerax.applications.MobileNetV2(weights="imagenet", pooling="avg", **SMALL)
-    assert ours.output_shape == (None, 1280)
+    ours = kerax.applications.MobileNetV2(weights="imagenet", pooling="avg", name="tiny", **SMALL)
+    assert ours.output_shape == (None, 1280) and ours.name == "tiny"
     for ours_w, theirs_w in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_array_equal(ours_w, theirs_w)
     x = _images(2, (96, 96, 3))
@@ -191,11 +197,16 @@ def test_size_without_imagenet_weights_warns_and_falls_back_to_224(tmp_path, mon
 
 
 def test_default_size_and_name_follow_the_input():
-    model = kerax.applications.MobileNetV2(weights=None, input_tensor=kerax.Input((128, 128, 3)))
-    assert model.name == "mobilenetv2_1.00_128" and model.input_shape == (None, 128, 128, 3)
-    model = kerax.applications.MobileNetV2(weights=None, alpha=0.75, name="tiny", classes=3)
-    assert model.name == "tiny" and model.input_shape == (None, 224, 224, 3)
+    model = kerax.applications.MobileNetV2(
+        weights=None, alpha=0.75, input_tensor=kerax.Input((128, 128, 3)), classes=3
+    )
+    assert model.name == "mobilenetv2_0.75_128" and model.input_shape == (None, 128, 128, 3)
     assert model.output_shape == (None, 3)
+    # without an input: 224x224 (the image tensor the first layer gets; the build stops
+    # there); a name given is kept: the ImageNet weights test's name="tiny"
+    with first_layer_input() as seen:
+        kerax.applications.MobileNetV2(weights=None, alpha=0.75, classes=3)
+    assert tuple(seen[0].shape) == (None, 224, 224, 3)
 
 
 @pytest.mark.keras
@@ -267,5 +278,5 @@ def test_submodule_exposes_the_keras_names():
     assert tuple(symbolic.shape) == (None, 8, 8, 3)
 
 
-def test_docstring_examples():
-    assert doctest.testmod(mobilenet_v2).failed == 0
+def test_docstring_examples(doctests):
+    assert doctests[0] == 0

@@ -9,7 +9,12 @@ import urllib.error
 import h5py
 import numpy as np
 import pytest
-from _app_helpers import before_any_layer
+from _app_helpers import (
+    before_any_layer,
+    first_layer_input,
+    fresh_layer_names,  # noqa: F401 (autouse fixture)
+    structure,
+)
 
 import kerax
 from kerax.applications import resnet
@@ -17,6 +22,33 @@ from kerax.utils import _files
 
 SHAPE = (32, 32, 3)
 NOTOP = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+# structure() of Keras 3.15's ResNet50(weights=None, **kwargs) for the test_layers_shapes
+# cases below (test_layers_shapes_and_parameters_match_keras checks them with Keras).
+STRUCTURES = {
+    "50-top": (
+        '["resnet50", [null, 224, 224, 3], [null, 1000], 25636712, 177]',
+        "c4089385647e36087b575966f853b243f5de3abca3803ff12cefc878b1e2e929",
+    ),
+    "50-top-7": (
+        '["resnet50", [null, 48, 40, 3], [null, 7], 23602055, 177]',
+        "e3cb9f7e02998e3ef71080eb087e5df9150dc2c36b5b6fb628e78c5fdd718df2",
+    ),
+    "50-avg": (
+        '["resnet50", [null, 32, 32, 3], [null, 2048], 23587712, 176]',
+        "edbd20b68809eecf851fbf39fe1fb56af3ef8ec240b038490e7e03e349a9a6df",
+    ),
+    "50-max": (
+        '["resnet50", [null, null, 64, 3], [null, 2048], 23587712, 176]',
+        "1f0a7bb9d3c9446f89659994d780da4d07f879b107350ed65b635684ed8619d7",
+    ),
+}
+CASES = {
+    "50-top": ("ResNet50", dict(include_top=True)),
+    "50-top-7": ("ResNet50", dict(input_shape=(48, 40, 3), classes=7, classifier_activation=None)),
+    "50-avg": ("ResNet50", dict(include_top=False, pooling="avg", input_shape=SHAPE)),
+    "50-max": ("ResNet50", dict(include_top=False, pooling="max", input_shape=(None, 64, 3))),
+}
 
 
 def _md5(path):
@@ -70,24 +102,27 @@ def keras_resnet50(tmp_path_factory):
     return keras, model, home
 
 
+def _refuse(url, path):
+    raise urllib.error.URLError("no network in tests")
+
+
 @pytest.fixture
 def offline(monkeypatch):
-    def refuse(url, path):
-        raise urllib.error.URLError("no network in tests")
-
-    monkeypatch.setattr(_files, "_download", refuse)
+    monkeypatch.setattr(_files, "_download", _refuse)
 
 
-@pytest.fixture
-def cache(keras_resnet50, monkeypatch, offline):
-    """Keras's cache holding the test-made file, trusted under its own md5."""
+@pytest.fixture(scope="module")
+def ours_from_cache(keras_resnet50):
+    """kerax's ResNet50(weights="imagenet", include_top=False), offline, from Keras's
+    cache holding the test-made file, trusted under its own md5 (built once: two tests
+    read it)."""
     keras, model, home = keras_resnet50
     hashes = resnet.WEIGHTS_HASHES["resnet50"]
-    monkeypatch.setitem(
-        resnet.WEIGHTS_HASHES, "resnet50", (hashes[0], _md5(home / "models" / NOTOP))
-    )
-    monkeypatch.setenv("KERAS_HOME", str(home))
-    return keras, model
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_files, "_download", _refuse)
+        patch.setitem(resnet.WEIGHTS_HASHES, "resnet50", (hashes[0], _md5(home / "models" / NOTOP)))
+        patch.setenv("KERAS_HOME", str(home))
+        return kerax.applications.ResNet50(weights="imagenet", include_top=False, input_shape=SHAPE)
 
 
 def _images(n=2, shape=SHAPE, seed=0):
@@ -100,12 +135,13 @@ def _assert_close(got, expected):
 
 
 @pytest.mark.keras
-def test_imagenet_weights_come_from_keras_cache_and_match_keras(cache):
-    keras, theirs = cache
-    ours = kerax.applications.ResNet50(weights="imagenet", include_top=False, input_shape=SHAPE)
+def test_imagenet_weights_come_from_keras_cache_and_match_keras(keras_resnet50, ours_from_cache):
+    keras, theirs, _ = keras_resnet50
+    ours = ours_from_cache
     x = _images()
-    expected = np.asarray(theirs(keras.applications.resnet50.preprocess_input(x.copy())))
-    got = np.asarray(ours(kerax.applications.resnet50.preprocess_input(x)))
+    # predict, not eager calls: compiled once, several times faster on CPU for both
+    expected = theirs.predict(keras.applications.resnet50.preprocess_input(x.copy()), verbose=0)
+    got = ours.predict(kerax.applications.resnet50.preprocess_input(x), verbose=0)
     assert got.shape == expected.shape == (2, 1, 1, 2048)
     _assert_close(got, expected)
     theirs_by_name = _weights_by_name(theirs)
@@ -140,14 +176,23 @@ def test_missing_weights_offline_error_says_where_to_put_the_file(tmp_path, monk
     assert not target.exists()
 
 
+@pytest.mark.parametrize("case", list(CASES))
+def test_layers_shapes_and_parameters_match_recorded_keras(case):
+    arch, kwargs = CASES[case]
+    ours = getattr(kerax.applications, arch)(weights=None, **kwargs)
+    assert structure(ours) == STRUCTURES[case]
+    bn = ours.get_layer("conv4_block2_2_bn")
+    assert bn.epsilon == 1.001e-5 and bn.axis in (3, -1)
+
+
+# Each case builds Keras's network too (3-4 s); test_layers_shapes_and_parameters_match_
+# recorded_keras checks kerax's ResNet50 against the record of Keras's in the default run.
+@pytest.mark.slow
 @pytest.mark.keras
 @pytest.mark.parametrize(
     "arch, kwargs",
     [
-        ("ResNet50", dict(include_top=True)),
-        ("ResNet50", dict(input_shape=(48, 40, 3), classes=7, classifier_activation=None)),
-        ("ResNet50", dict(include_top=False, pooling="avg", input_shape=SHAPE)),
-        ("ResNet50", dict(include_top=False, pooling="max", input_shape=(None, 64, 3))),
+        *CASES.values(),
         pytest.param(
             "ResNet101", dict(include_top=False, input_shape=SHAPE), marks=pytest.mark.slow
         ),
@@ -164,6 +209,9 @@ def test_layers_shapes_and_parameters_match_keras(keras_resnet50, arch, kwargs):
     keras = keras_resnet50[0]
     theirs = getattr(keras.applications, arch)(weights=None, **kwargs)
     ours = getattr(kerax.applications, arch)(weights=None, **kwargs)
+    case = [c for c, (a, kw) in CASES.items() if (a, kw) == (arch, kwargs)]
+    if case:  # the record the default run compares kerax with
+        assert structure(theirs) == STRUCTURES[case[0]]
     assert ours.name == theirs.name == arch.lower()
     assert ours.input_shape == tuple(theirs.input_shape)
     assert ours.output_shape == tuple(theirs.output_shape)
@@ -182,9 +230,9 @@ def test_layers_shapes_and_parameters_match_keras(keras_resnet50, arch, kwargs):
 
 
 @pytest.mark.keras
-def test_layer_order_matches_keras(keras_resnet50):
+def test_layer_order_matches_keras(keras_resnet50, ours_from_cache):
     theirs = keras_resnet50[1]  # ResNet50(weights=None, include_top=False, input_shape=SHAPE)
-    ours = kerax.applications.ResNet50(weights=None, include_top=False, input_shape=SHAPE)
+    ours = ours_from_cache  # the same arguments, weights="imagenet"
     assert [layer.name for layer in ours.layers][1:] == [layer.name for layer in theirs.layers][1:]
     # so whole-model weight lists line up with Keras's
     assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
@@ -261,7 +309,12 @@ def test_a_file_of_another_network_is_refused(tmp_path):
         dict(weights=None, include_top=False, input_shape=(31, 64, 3)),
         dict(weights=None, include_top=False, input_shape=(64, 64)),
         dict(weights=None, include_top=True, input_shape=(None, None, 3)),
-        dict(weights="imagenet", include_top=True, classifier_activation="relu"),
+        # Keras builds the whole network before it refuses this one (3-6 s); kerax's
+        # refusal is test_argument_errors_explain_the_rule's
+        pytest.param(
+            dict(weights="imagenet", include_top=True, classifier_activation="relu"),
+            marks=pytest.mark.slow,
+        ),
         dict(weights="no/such/file.h5"),
     ],
     ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()),
@@ -292,13 +345,13 @@ def test_argument_errors_explain_the_rule(offline):
 
 
 def test_default_input_shapes():
-    assert kerax.applications.ResNet50(weights=None).input_shape == (None, 224, 224, 3)
-    assert kerax.applications.ResNet101(weights=None, include_top=False).input_shape == (
-        None,
-        None,
-        None,
-        3,
-    )
+    # the image input the first layer gets (the builds stop there); the built model's
+    # own input: the 50-top structure case and the ResNet152 docstring example
+    with first_layer_input() as top:
+        kerax.applications.ResNet50(weights=None)
+    with first_layer_input() as notop:
+        kerax.applications.ResNet101(weights=None, include_top=False)
+    assert [tuple(t.shape) for t in top + notop] == [(None, 224, 224, 3), (None, None, None, 3)]
 
 
 def test_input_tensor_keeps_its_source_input():
@@ -326,8 +379,37 @@ def test_submodules_expose_the_keras_names():
     assert names <= set(dir(apps)) and names <= set(apps.__all__)
 
 
+_DEEP = (".ResNet101", ".ResNet152")
+
+
+def _run_examples(module, deep):
+    """Run the examples of ``module``'s docstrings: those of the deeper networks (``deep``)
+    or the others. Returns doctest's (failed, attempted)."""
+    runner = doctest.DocTestRunner(verbose=False)
+    for test in doctest.DocTestFinder().find(module, module.__name__):
+        if test.name.endswith(_DEEP) == deep:
+            runner.run(test)
+    return runner.summarize(verbose=False)
+
+
 def test_docstring_examples():
     from kerax.applications import _common, resnet50
 
-    for module in (kerax.applications, resnet, resnet50, _common):
-        assert doctest.testmod(module).failed == 0, module.__name__
+    # (kerax.applications's own example is test_vgg.py's)
+    for module in (resnet, resnet50, _common):
+        failed, attempted = _run_examples(module, deep=False)
+        assert failed == 0, module.__name__
+        assert attempted >= 3 or module is not resnet  # ResNet50's example
+    # ResNet101 and ResNet152 are ResNet50's builder with deeper stages (their examples:
+    # test_docstring_examples_of_the_deeper_networks)
+    assert resnet.STAGES == {
+        "resnet50": (3, 4, 6, 3),
+        "resnet101": (3, 4, 23, 3),
+        "resnet152": (3, 8, 36, 3),
+    }
+
+
+@pytest.mark.slow  # builds ResNet101 and ResNet152: 5-10 s
+def test_docstring_examples_of_the_deeper_networks():
+    failed, attempted = _run_examples(resnet, deep=True)
+    assert failed == 0 and attempted == 5

@@ -8,7 +8,12 @@ import urllib.error
 
 import numpy as np
 import pytest
-from _app_helpers import before_any_layer
+from _app_helpers import (
+    before_any_layer,
+    first_layer_input,
+    fresh_layer_names,  # noqa: F401 (autouse fixture)
+    structure,
+)
 
 import kerax
 from kerax.applications import vgg
@@ -16,6 +21,36 @@ from kerax.utils import _files
 
 SHAPE = (32, 32, 3)
 NOTOP = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+CASES = {
+    "vgg16-top": (
+        "VGG16",
+        dict(include_top=True, input_shape=SHAPE, classes=7, classifier_activation=None),
+    ),
+    "vgg19-top": ("VGG19", dict(include_top=True, input_shape=(48, 40, 3), classes=5)),
+    "vgg19-avg": ("VGG19", dict(include_top=False, pooling="avg")),
+    "vgg16-max": ("VGG16", dict(include_top=False, pooling="max", input_shape=(None, 64, 3))),
+}
+# structure() of Keras 3.15's network for each case (test_layers_and_shapes_match_keras
+# checks them with Keras).
+STRUCTURES = {
+    "vgg16-top": (
+        '["vgg16", [null, 32, 32, 3], [null, 7], 33625927, 23]',
+        "3c92f2e0d065bf9e51dc736ce0236a46dfaf5254f38ebad206a78a9f95b0e2b6",
+    ),
+    "vgg19-top": (
+        '["vgg19", [null, 48, 40, 3], [null, 5], 38927429, 26]',
+        "136c349c9cd6ac8302cf6ae05d1b4a0cb52a3ee8d82afb36e3215b95aac4b6c8",
+    ),
+    "vgg19-avg": (
+        '["vgg19", [null, null, null, 3], [null, 512], 20024384, 23]',
+        "71adba3be6fcb3311f51db5cc678d154cbd4507e35d432012b619793a3a94fa4",
+    ),
+    "vgg16-max": (
+        '["vgg16", [null, null, 64, 3], [null, 512], 14714688, 20]',
+        "12456628060de1cc61e8d6eabc3ce987e681c863abf822e439adf316e5c2950e",
+    ),
+}
 
 
 def _md5(path):
@@ -100,20 +135,24 @@ def test_missing_weights_offline_error_says_where_to_put_the_file(tmp_path, monk
     assert not target.exists()
 
 
+@pytest.mark.parametrize("case", list(CASES))
+def test_layers_and_shapes_match_recorded_keras(case):
+    arch, kwargs = CASES[case]
+    ours = getattr(kerax.applications, arch)(weights=None, **kwargs)
+    assert structure(ours) == STRUCTURES[case]
+
+
+# Each case builds Keras's network too; test_layers_and_shapes_match_recorded_keras
+# checks kerax's against the record of Keras's in the default run, and the tutorial's
+# VGG16(include_top=False) is compared with Keras's by the ImageNet weights test.
+@pytest.mark.slow
 @pytest.mark.keras
-@pytest.mark.parametrize(
-    "arch, kwargs",
-    [
-        ("VGG16", dict(include_top=True, input_shape=SHAPE, classes=7, classifier_activation=None)),
-        ("VGG19", dict(include_top=True, input_shape=(48, 40, 3), classes=5)),
-        ("VGG19", dict(include_top=False, pooling="avg")),
-        ("VGG16", dict(include_top=False, pooling="max", input_shape=(None, 64, 3))),
-    ],
-    ids=["vgg16-top", "vgg19-top", "vgg19-avg", "vgg16-max"],
-)
-def test_layers_and_shapes_match_keras(keras_vgg16, arch, kwargs):
+@pytest.mark.parametrize("case", list(CASES))
+def test_layers_and_shapes_match_keras(keras_vgg16, case):
     keras = keras_vgg16[0]
+    arch, kwargs = CASES[case]
     theirs = getattr(keras.applications, arch)(weights=None, **kwargs)
+    assert structure(theirs) == STRUCTURES[case]  # the default run's record
     ours = getattr(kerax.applications, arch)(weights=None, **kwargs)
     assert ours.name == theirs.name == arch.lower()
     assert [layer.name for layer in ours.layers][1:] == [layer.name for layer in theirs.layers][1:]
@@ -133,7 +172,12 @@ def test_layers_and_shapes_match_keras(keras_vgg16, arch, kwargs):
         dict(weights=None, include_top=False, input_shape=(31, 64, 3)),
         dict(weights=None, include_top=False, input_shape=(64, 64)),
         dict(weights=None, include_top=True, input_shape=(None, None, 3)),
-        dict(weights="imagenet", include_top=True, classifier_activation="relu"),
+        # Keras builds the whole network before it refuses this one (3-6 s); kerax's
+        # refusal is test_argument_errors_explain_the_rule's
+        pytest.param(
+            dict(weights="imagenet", include_top=True, classifier_activation="relu"),
+            marks=pytest.mark.slow,
+        ),
         dict(weights="no/such/file.h5"),
     ],
     ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()),
@@ -153,6 +197,7 @@ def test_argument_errors_explain_the_rule(offline):
         (dict(weights=None, include_top=False, input_shape=(16, 64, 3)), "at least 32x32"),
         (dict(weights="nothing.h5"), "no file at that path"),
         (dict(weights=None, include_top=False, pooling="mean"), "pooling must be one of"),
+        (dict(classifier_activation="relu"), "must be None or 'softmax'"),
     ]
     for kwargs, match in cases:
         with pytest.raises(ValueError, match=match):
@@ -162,13 +207,13 @@ def test_argument_errors_explain_the_rule(offline):
 
 
 def test_default_input_shapes():
-    assert kerax.applications.VGG16(weights=None).input_shape == (None, 224, 224, 3)
-    assert kerax.applications.VGG19(weights=None, include_top=False).input_shape == (
-        None,
-        None,
-        None,
-        3,
-    )
+    # the image input the first layer gets (the builds stop there: VGG16's classifier at
+    # 224x224 alone has 120M weights); the built model's own: the vgg19-avg case
+    with first_layer_input() as top:
+        kerax.applications.VGG16(weights=None)
+    with first_layer_input() as notop:
+        kerax.applications.VGG19(weights=None, include_top=False)
+    assert [tuple(t.shape) for t in top + notop] == [(None, 224, 224, 3), (None, None, None, 3)]
 
 
 def test_input_tensor_keeps_its_source_input():

@@ -1,22 +1,29 @@
 """keras.applications.Xception: against Keras 3 (smallest network) and the argument rules."""
 
-import doctest
-
 import pytest
 from _app_helpers import (
     assert_matches_keras,
     before_any_layer,
+    first_layer_input,
     fresh_layer_names,  # noqa: F401 (autouse fixture)
     go_offline,
     images,
     keras_or_skip,
+    run_doctests,
 )
 
 import kerax
-from kerax.applications import xception
+from kerax.applications import _common, xception
 
 SHAPE = (71, 71, 3)
 URL = "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
+
+
+@pytest.fixture(scope="module")
+def doctests():
+    """The module's examples, run once: their failures, and the network they build
+    (Xception(weights=None, include_top=False, input_shape=SHAPE))."""
+    return run_doctests(xception)
 
 
 @pytest.mark.slow
@@ -35,11 +42,17 @@ def test_smallest_network_matches_keras():
     )
 
 
-def test_structure_and_defaults():
-    model = kerax.applications.Xception(weights=None, include_top=False, pooling="avg")
-    assert model.input_shape == (None, None, None, 3) and model.output_shape == (None, 2048)
+def test_structure_and_defaults(doctests):
+    model = doctests[1]["base"]  # built by the example
     names = [layer.name for layer in model.layers]
-    assert "block12_sepconv3_bn" in names and names[-2] == "block14_sepconv2_act"
+    assert "block12_sepconv3_bn" in names and names[-1] == "block14_sepconv2_act"
+    # the head the builder puts on these features for pooling="avg"
+    pooled = _common.classifier_top(model.output, False, "avg", 1000, None, named_pooling=False)
+    assert tuple(pooled.shape) == (None, 2048)
+    # the default input: the image tensor the first layer gets (the build stops there)
+    with first_layer_input() as seen:
+        kerax.applications.Xception(weights=None, include_top=False, pooling="avg")
+    assert tuple(seen[0].shape) == (None, None, None, 3)
 
 
 def test_missing_weights_offline_error_names_keras_file(tmp_path, monkeypatch):
@@ -65,8 +78,8 @@ def test_argument_errors_explain_the_rule(monkeypatch):
             kerax.applications.Xception(**kwargs)
 
 
-def test_module_exposes_the_keras_names():
+def test_module_exposes_the_keras_names(doctests):
     apps = kerax.applications
     assert xception.Xception is apps.Xception
     assert {"Xception", "xception"} <= set(dir(apps)) & set(apps.__all__)
-    assert doctest.testmod(xception).failed == 0
+    assert doctests[0] == 0

@@ -157,6 +157,12 @@ SPEC_1x1 = _ops.ConvSpec((1, 1), ((0, 0), (0, 0)), (1, 1), (1, 1), 1, True)
         ("tpu", (3, 3, 1, 64), SPEC_1x1._replace(groups=64), _ops.XLA),
         ("cpu", (3, 3, 1, 32), SPEC_1x1._replace(channels_last=False), _ops.XLA),
         ("cpu", (3, 3, 1, 32), SPEC_1x1._replace(lhs_dilation=(2, 2)), _ops.XLA),
+        # a multiply per tap: large kernels compile for seconds and run no faster
+        ("cpu", (5, 5, 1, 32), SPEC_1x1, ("shifted", "xla", "xla")),
+        ("cpu", (7, 7, 1, 32), SPEC_1x1, _ops.XLA),
+        ("cpu", (7, 7, 1, 64), SPEC_1x1._replace(groups=64), ("shifted",) * 3),
+        ("cpu", (9, 9, 1, 64), SPEC_1x1._replace(groups=64), _ops.XLA),
+        ("cpu", (31, 31, 1, 3), SPEC_1x1._replace(groups=3), _ops.XLA),
     ],
 )
 def test_choose_lowering(backend, kernel_shape, spec, expected):
@@ -268,9 +274,12 @@ def test_every_lowering_matches_keras_in_training(keras_oracle, monkeypatch, nam
     weights = [np.asarray(v.value) for v in theirs.trainable_variables]
 
     def keras_loss(ws):
-        return jnp.sum(jnp.sin(theirs.stateless_call(ws, [], x)[0]))
+        y = theirs.stateless_call(ws, [], x)[0]
+        return jnp.sum(jnp.sin(y)), y
 
-    k_y, k_grads = theirs(x), jax.grad(keras_loss)([jnp.asarray(w) for w in weights])
+    # under jit: one program, where the eager call and gradient compile op by op
+    keras_value_and_grad = jax.jit(jax.value_and_grad(keras_loss, has_aux=True))
+    (_, k_y), k_grads = keras_value_and_grad([jnp.asarray(w) for w in weights])
     current = [_ops.XLA]  # choose_lowering runs while tracing: each loss sets its own
     monkeypatch.setattr(_ops, "choose_lowering", lambda *args, **kwargs: current[0])
     model = kerax.Sequential([kerax.Input(shape[1:]), getattr(C, name)(**kwargs)])

@@ -79,9 +79,11 @@ def test_mel_matches_keras(keras_oracle, name, kwargs):
     kwargs = dict(kwargs, num_mel_bins=kwargs.get("num_mel_bins", 8))
     ours = P.MelSpectrogram(**kwargs)
     theirs = keras_oracle.layers.MelSpectrogram(**kwargs)
-    # Keras's layer has no weights; jit it (its eager STFT compiles op by op, slowly)
+    # Neither layer has weights; jit both (an eager STFT compiles op by op, slowly; the
+    # harness checks that kerax's eager and jit calls agree)
     expected = np.asarray(jax.jit(lambda x: theirs(x))(_WAVES))
-    np.testing.assert_allclose(np.asarray(ours(_WAVES)), expected, rtol=1e-4, atol=1e-4)
+    got = np.asarray(jax.jit(lambda x: ours(x))(_WAVES))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
     shape = tuple(theirs.compute_output_shape(_WAVES.shape))
     assert ours.compute_output_shape(_WAVES.shape) == shape == expected.shape
 
@@ -95,9 +97,9 @@ def test_mel_config_and_filterbank_match_keras(keras_oracle):
     theirs_config = {k: v for k, v in theirs.get_config().items() if k not in base}
     assert ours_config == theirs_config
     args = dict(num_mel_bins=10, num_spectrogram_bins=33, sampling_rate=16000)
-    np.testing.assert_allclose(
-        np.asarray(ours.linear_to_mel_weight_matrix(**args)),
-        np.asarray(theirs.linear_to_mel_weight_matrix(**args)),
+    np.testing.assert_allclose(  # under jit: one program each, not op by op
+        np.asarray(jax.jit(lambda: ours.linear_to_mel_weight_matrix(**args))()),
+        np.asarray(jax.jit(lambda: theirs.linear_to_mel_weight_matrix(**args))()),
         atol=1e-6,
     )
     assert P.MelSpectrogram.from_config(ours.get_config()).get_config() == ours.get_config()

@@ -253,9 +253,8 @@ OPS = [
 @pytest.mark.parametrize("name,factor,theirs", OPS, ids=[o[0] for o in OPS])
 def test_augment_operations_match_keras(keras_oracle, name, factor, theirs):
     x = _ONE[..., :1] if name == "equalization" else _ONE  # Keras loops over 256 bins
-    ours = getattr(_Ops(factor, (0, 255), "bilinear", "float32"), name)(
-        jax.numpy.asarray(x), jax.random.PRNGKey(0)
-    )
+    op = getattr(_Ops(factor, (0, 255), "bilinear", "float32"), name)
+    ours = jax.jit(op)(jax.numpy.asarray(x), jax.random.PRNGKey(0))
     expected = theirs(keras_oracle)(x, training=True)
     np.testing.assert_allclose(np.asarray(ours), np.asarray(expected), atol=1e-3)
 

@@ -252,14 +252,27 @@ def _mixed_jvp(spec, lowering, primals, tangents):
     return y, terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
+SHIFTED_MAX_TAPS = (25, 49)
+"""The most kernel taps for the ``"shifted"`` form: ``(one input channel, depthwise)``.
+
+Its program has one multiply per tap, and XLA's compile time grows with them. Measured
+on a 2-core AVX2 CPU (8x64x64 inputs, jitted gradient of the convolution): one input
+channel, 5x5 runs 1.5x faster than XLA's convolution and 7x7 no faster, while compiling
+in 2.8 s instead of 0.2 s (31x31, a Gaussian blur with sigma 5, took 14 s); depthwise
+with 16 channels, 7x7 runs 3.3x faster (compiling in 3.7 s instead of 0.2 s) and 9x9
+1.4x (6.3 s).
+"""
+
+
 def choose_lowering(backend: str, x_shape, kernel_shape, spec: ConvSpec, dtype="float32") -> tuple:
     """The ``(forward, input_gradient, kernel_gradient)`` forms for a convolution.
 
     XLA's convolution, except on CPU for float32, channels-last convolutions:
 
-    - one input channel per group, not transposed: the ``"shifted"`` form, whose taps
-      are broadcast multiplies, for the forward of a ``C=1`` convolution (the first
-      layer of a grayscale image model) and all three passes of a depthwise one;
+    - one input channel per group, not transposed, a kernel of at most
+      ``SHIFTED_MAX_TAPS`` taps: the ``"shifted"`` form, whose taps are broadcast
+      multiplies, for the forward of a ``C=1`` convolution (the first layer of a
+      grayscale image model) and all three passes of a depthwise one;
     - not grouped, with a kernel larger than what a pass slides over in every spatial
       dimension: the ``"patches"`` forward when that holds for the input (dilated by
       the stride for a transposed convolution), the ``"patches"`` input gradient when
@@ -272,7 +285,8 @@ def choose_lowering(backend: str, x_shape, kernel_shape, spec: ConvSpec, dtype="
     if backend != "cpu" or not spec.channels_last or jnp.dtype(dtype) != jnp.float32:
         return XLA
     dilated = any(d != 1 for d in spec.lhs_dilation)
-    if kernel_shape[-2] == 1 and not dilated:
+    taps = math.prod(kernel_shape[:-2])
+    if kernel_shape[-2] == 1 and not dilated and taps <= SHIFTED_MAX_TAPS[spec.groups > 1]:
         return ("shifted",) * 3 if spec.groups > 1 else ("shifted", "xla", "xla")
     # There XLA takes a path 4-80x slower than the matmul (VGG16's last block at 32x32
     # images, any network's last stage on small images); its kernel gradient does not.

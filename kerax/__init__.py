@@ -39,6 +39,7 @@ _SUBMODULES = (
     "dtype_policies",
     "initializers",
     "layers",
+    "legacy",
     "losses",
     "metrics",
     "mixed_precision",
@@ -52,6 +53,7 @@ _SUBMODULES = (
     "saving",
     "tree",
     "utils",
+    "visualization",
     "wrappers",
 )
 _NAMES = {

@@ -9,6 +9,7 @@ hand-written shape code. A functional ``Model`` replays the recorded nodes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +19,9 @@ import numpy as np
 
 from kerax import _scope
 
-# Unknown dimensions are traced twice with these sizes; a dimension of the output that
-# differs between the two traces depends on an unknown input size and stays unknown.
+# Unknown dimensions are traced once as a symbol (``_symbolic_size``), or, where the code
+# needs concrete sizes, twice with these sizes; a dimension of the output that differs
+# between the two traces depends on an unknown input size and stays unknown.
 _PROBE_SIZES = (37, 61)  # large enough for pooling/cropping windows, distinct
 
 
@@ -178,6 +180,20 @@ def _probe(tree: Any, size: int) -> Any:
     return jax.tree_util.tree_map(to_struct, tree)
 
 
+@functools.cache
+def _symbolic_size() -> Any:
+    """The size every unknown dimension takes in one symbolic trace (``jax.export``'s
+    shape polymorphism): output dimensions that come out as integers are known, any
+    expression of it unknown. At least the larger probe size, as pooling and cropping
+    windows need. One trace instead of the two probes below (a functional model's
+    construction about halves); code that needs a concrete size (an ``int()`` of a
+    dimension, a Python branch on one) makes it raise, and takes the probes."""
+    from jax import export
+
+    (size,) = export.symbolic_shape("n", constraints=(f"n >= {_PROBE_SIZES[1]}",))
+    return size
+
+
 def trace_spec(fn: Callable, *args: Any, training: bool | None = None) -> Any:
     """Output ``ShapeDtypeStruct``s of ``fn`` on symbolic ``args``, ``None`` where unknown.
 
@@ -202,10 +218,16 @@ def trace_spec(fn: Callable, *args: Any, training: bool | None = None) -> Any:
 
         return jax.eval_shape(traced, *_probe(symbolic, size))
 
-    first = run(_PROBE_SIZES[0])
     if not has_unknown:
-        return first
-    second = run(_PROBE_SIZES[1])
+        return run(_PROBE_SIZES[0])
+    try:  # one trace, the unknown dimensions symbolic (see _symbolic_size)
+        traced = run(_symbolic_size())
+    except Exception:  # noqa: BLE001 - code that needs concrete sizes: two probes, below
+        traced = None
+    if traced is not None:
+        known = lambda a: _Spec(tuple(d if isinstance(d, int) else None for d in a.shape), a.dtype)
+        return jax.tree_util.tree_map(known, traced)
+    first, second = run(_PROBE_SIZES[0]), run(_PROBE_SIZES[1])
 
     def merge(a, b):
         shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))

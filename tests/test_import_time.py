@@ -14,7 +14,17 @@ import kerax.layers
 from kerax.layers.base import Layer
 
 # Optional or heavy packages a training script may never need.
-HEAVY = ("h5py", "tensorboardX", "tensorboard", "sklearn", "keras", "scipy", "matplotlib", "PIL")
+HEAVY = (
+    "h5py",
+    "tensorboardX",
+    "tensorboard",
+    "sklearn",
+    "keras",
+    "scipy",
+    "matplotlib",
+    "PIL",
+    "cv2",
+)
 # kerax's own catalogues, loaded on first use.
 DEFERRED = (
     "kerax.saving.saving_api",

@@ -449,13 +449,15 @@ class Layer(Weights):
     # -- config ------------------------------------------------------------------------
     def get_config(self) -> dict:
         """The constructor arguments that recreate this layer (Keras format)."""
-        from kerax import mixed_precision
+        from kerax import mixed_precision, regularizers
 
         # The policy as Keras 3 writes it, a config dict (from_config takes a name too).
         dtype = mixed_precision.serialize(self.dtype_policy)
         base = {"name": self.name, "trainable": self.trainable, "dtype": dtype}
         if self._batch_input_shape is not None:
             base["batch_input_shape"] = self._batch_input_shape
+        if self.activity_regularizer is not None:  # as Keras: only when there is one
+            base["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if type(self).get_config is not Layer.get_config:
             return base
         auto = self.__dict__.get("_auto_config")

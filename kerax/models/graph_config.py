@@ -361,7 +361,7 @@ def sequential_from_config(
     """Rebuild a ``Sequential`` model from :func:`sequential_get_config`'s dict (or Keras's).
 
     Args:
-        config: ``{"name", "layers", ...}``.
+        config: ``{"name", "layers", ...}``, or a list of layer configs.
         custom_objects: custom layer classes and functions by name.
         cls: the class to build; default ``Sequential``.
 
@@ -375,10 +375,12 @@ def sequential_from_config(
     from kerax.saving.model_config import deserialize_layer
 
     cls = cls or Sequential
+    if isinstance(config, list):  # Keras 2.0 wrote the layer configs alone, as Keras reads
+        config = {"layers": config}
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ValueError(
-            "A Sequential model config must be a dict with a 'layers' list. "
-            f"Received: config={config!r}"
+            "A Sequential model config must be a dict with a 'layers' list (or, as "
+            f"Keras 2.0 wrote it, the list itself). Received: config={config!r}"
         )
     model = cls(name=config.get("name"))
     for entry in config["layers"]:

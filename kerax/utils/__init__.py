@@ -48,7 +48,9 @@ _EXPORTS = {
 _ALIASES = {"Sequence": "PyDataset"}  # Keras 3 keeps Sequence as PyDataset's old name
 __all__ = sorted([name for names in _EXPORTS.values() for name in names] + list(_ALIASES))
 
-_getattr, _dir = _lazy.attach(__name__, _lazy.table(_EXPORTS), submodules=["bounding_boxes"])
+_getattr, _dir = _lazy.attach(
+    __name__, _lazy.table(_EXPORTS), submodules=["bounding_boxes", "legacy"]
+)
 
 
 def __dir__() -> list[str]:

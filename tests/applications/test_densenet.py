@@ -1,8 +1,6 @@
 """keras.applications.DenseNet121/169/201: against Keras 3 (smallest network), weights
 from a Keras 2 file given by path, and the argument rules."""
 
-import doctest
-
 import numpy as np
 import pytest
 from _app_helpers import (
@@ -14,6 +12,8 @@ from _app_helpers import (
     images,
     keras_or_skip,
     make_keras_cache,
+    run_doctests,
+    structure,
 )
 
 import kerax
@@ -21,12 +21,29 @@ from kerax.applications import densenet
 
 SHAPE = (32, 32, 3)
 URL = "https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
+# structure() of Keras 3.15's DenseNet121(weights=None, include_top=False,
+# input_shape=SHAPE, pooling="avg") (test_smallest_network_matches_keras checks it).
+KERAS_AVG = (
+    '["densenet121", [null, 32, 32, 3], [null, 1024], 7037504, 428]',
+    "62f12a9d46099d45ef4e451bfc1eae6fd137cecd6c978ebd0a4388d9d514e2f6",
+)
+
+
+@pytest.fixture(scope="module")
+def doctests():
+    """The module's examples, run once: their failures, and the network they build
+    (DenseNet121(weights=None, include_top=False, input_shape=SHAPE, pooling="avg"))."""
+    return run_doctests(densenet)
 
 
 @pytest.mark.slow
 @pytest.mark.keras
 def test_smallest_network_matches_keras():
     keras = keras_or_skip()
+    avg = keras.applications.DenseNet121(
+        weights=None, include_top=False, input_shape=SHAPE, pooling="avg"
+    )
+    assert structure(avg) == KERAS_AVG  # the default run's record
     kwargs = dict(weights=None, input_shape=SHAPE, classes=10, classifier_activation=None)
     theirs = keras.applications.DenseNet121(**kwargs)
     ours = kerax.applications.DenseNet121(**kwargs)
@@ -53,6 +70,13 @@ def test_structure_and_keras2_weights_by_path(tmp_path):
     ours = kerax.applications.DenseNet121(weights=path, include_top=False, pooling="max")
     assert ours.output_shape == (None, 1024)
     assert_same_weights(ours, source)
+    assert densenet.BLOCKS["densenet201"] == (6, 12, 48, 32)
+
+
+def test_structure_matches_recorded_keras(doctests):
+    base = doctests[1]["base"]  # built by the example
+    assert structure(base) == KERAS_AVG
+    assert base.get_layer("pool2_conv").filters == 128  # (64 + 6 * 32) / 2
     assert densenet.BLOCKS["densenet201"] == (6, 12, 48, 32)
 
 
@@ -88,9 +112,9 @@ def test_argument_errors_explain_the_rule(monkeypatch):
         kerax.config.set_image_data_format("channels_last")
 
 
-def test_module_exposes_the_keras_names():
+def test_module_exposes_the_keras_names(doctests):
     apps = kerax.applications
     assert densenet.DenseNet121 is apps.DenseNet121 and densenet.DenseNet201 is apps.DenseNet201
     names = {"DenseNet121", "DenseNet169", "DenseNet201", "densenet"}
     assert names <= set(dir(apps)) & set(apps.__all__)
-    assert doctest.testmod(densenet).failed == 0
+    assert doctests[0] == 0

@@ -1,7 +1,6 @@
 """keras.applications.EfficientNetV2B0 .. B3/S/M/L: against Keras 3 (smallest network),
 Keras's ImageNet file read from its cache, and the argument rules."""
 
-import doctest
 import hashlib
 
 import pytest
@@ -16,6 +15,8 @@ from _app_helpers import (
     images,
     keras_or_skip,
     layers_before,
+    run_doctests,
+    structure,
     write_keras2_h5,
 )
 
@@ -24,12 +25,27 @@ from kerax.applications import efficientnet_v2
 
 SHAPE = (32, 32, 3)
 URL = "https://storage.googleapis.com/tensorflow/keras-applications/efficientnet_v2/"
+# structure() of Keras 3.15's EfficientNetV2B0(weights=None, include_top=False,
+# input_shape=SHAPE) (test_smallest_network_matches_keras checks it).
+KERAS_NOTOP = (
+    '["efficientnetv2-b0", [null, 32, 32, 3], [null, 1, 1, 1280], 5919312, 270]',
+    "78518f03be546dfb9b9c393447f0ab4caa0fa20b24f90ab2a343b6ab22c28c13",
+)
+
+
+@pytest.fixture(scope="module")
+def doctests():
+    """The module's examples, run once: their failures, and the network they build
+    (EfficientNetV2B0(weights=None, include_top=False, input_shape=SHAPE))."""
+    return run_doctests(efficientnet_v2)
 
 
 @pytest.mark.slow
 @pytest.mark.keras
 def test_smallest_network_matches_keras():
     keras = keras_or_skip()
+    notop = keras.applications.EfficientNetV2B0(weights=None, include_top=False, input_shape=SHAPE)
+    assert structure(notop) == KERAS_NOTOP  # the default run's record
     kwargs = dict(weights=None, input_shape=SHAPE, classes=10, classifier_activation=None)
     theirs = keras.applications.EfficientNetV2B0(**kwargs)
     ours = kerax.applications.EfficientNetV2B0(**kwargs)
@@ -74,6 +90,14 @@ def test_imagenet_weights_come_from_keras_cache(tmp_path, monkeypatch):
     assert_same_weights(ours, source)
 
 
+def test_structure_matches_recorded_keras(doctests):
+    source = doctests[1]["base"]  # built by the example
+    assert structure(source) == KERAS_NOTOP
+    # fused blocks first (one full convolution), then depthwise ones with SE gates
+    assert source.get_layer("block2a_expand_conv").kernel_size == (3, 3)
+    assert source.get_layer("stem_bn").momentum == 0.9
+
+
 def test_preprocessing_rules():
     # one channel (or the S/M/L variants): rescaling to -1..1 only, as in Keras
     # (the build stops at the stem convolution)
@@ -113,10 +137,10 @@ def test_argument_errors_explain_the_rule(monkeypatch):
             fn(**kwargs)
 
 
-def test_module_exposes_the_keras_names():
+def test_module_exposes_the_keras_names(doctests):
     apps = kerax.applications
     names = {f"EfficientNetV2{v}" for v in ("B0", "B1", "B2", "B3", "S", "M", "L")}
     for name in names:
         assert getattr(efficientnet_v2, name) is getattr(apps, name)
     assert names | {"efficientnet_v2"} <= set(dir(apps)) & set(apps.__all__)
-    assert doctest.testmod(efficientnet_v2).failed == 0
+    assert doctests[0] == 0

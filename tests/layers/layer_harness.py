@@ -52,29 +52,37 @@ def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config
         assert len(spec) == out.ndim, (spec, out.shape)
         assert all(s is None or s == o for s, o in zip(spec, out.shape)), (spec, out.shape)
 
-    jitted, _ = jax.jit(lambda v, x_, k: model.apply(v, x_, training=training, key=k))(
-        variables, x, key
-    )
-    for a, b in zip(_tolist(eager), _tolist(jitted)):
-        np.testing.assert_allclose(a, b, rtol=atol, atol=atol)
+    # One compile: the jitted forward and the gradients come from the same ``jax.jit``
+    # (a fresh closure compiles anew anyway; an eager ``jax.grad`` would dispatch, and
+    # on first sight of each shape compile, every backward op one by one).
+    def forward(trainable, non_trainable, x_, k):
+        out, _ = model.apply(
+            {"trainable": trainable, "non_trainable": non_trainable},
+            x_,
+            training=training,
+            key=k,
+        )
+        return out
 
     if grads:
 
-        def loss(trainable, x_):
-            out, _ = model.apply(
-                {"trainable": trainable, "non_trainable": variables["non_trainable"]},
-                x_,
-                training=training,
-                key=key,
-            )
-            return sum(
+        def loss(trainable, non_trainable, x_, k):
+            out = forward(trainable, non_trainable, x_, k)
+            total = sum(
                 jnp.sum(jnp.asarray(t, jnp.float32) ** 2) for t in jax.tree_util.tree_leaves(out)
             )
+            return total, out
 
         floating = not isinstance(x, list) and jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
-        argnums = (0, 1) if floating else 0
-        g = jax.grad(loss, argnums=argnums)(variables["trainable"], x)
+        argnums = (0, 2) if floating else 0
+        (_, jitted), g = jax.jit(jax.value_and_grad(loss, argnums=argnums, has_aux=True))(
+            variables["trainable"], variables["non_trainable"], x, key
+        )
         assert all(np.isfinite(np.asarray(t)).all() for t in jax.tree_util.tree_leaves(g))
+    else:
+        jitted = jax.jit(forward)(variables["trainable"], variables["non_trainable"], x, key)
+    for a, b in zip(_tolist(eager), _tolist(jitted)):
+        np.testing.assert_allclose(a, b, rtol=atol, atol=atol)
 
     if config:
         clone = type(layer).from_config(layer.get_config())

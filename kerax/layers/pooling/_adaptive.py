@@ -35,10 +35,11 @@ def adaptive_pool(x: jax.Array, output_size: tuple, axes: tuple, kind: str) -> j
             window = [1] * x.ndim
             window[axis] = width
             if kind == "max":
-                init = jnp.array(-jnp.inf, x.dtype)
+                # NumPy scalars: a traced initial value fails jit(grad(...))
+                init = np.array(-np.inf, x.dtype)
                 r = jax.lax.reduce_window(x, init, jax.lax.max, window, [1] * x.ndim, "valid")
             else:
-                zero = jnp.array(0, x.dtype)
+                zero = np.array(0, x.dtype)
                 r = jax.lax.reduce_window(x, zero, jax.lax.add, window, [1] * x.ndim, "valid")
                 r = r / jnp.asarray(width, x.dtype)
             pooled.append((width, r))

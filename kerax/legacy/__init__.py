@@ -1,0 +1,5 @@
+"""``keras.legacy``: Keras 2's serialization format (``kerax.legacy.saving``)."""
+
+from kerax.legacy import saving
+
+__all__ = ["saving"]

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _scope
+from kerax import _naming, _scope
 
 # Unknown dimensions are traced once as a symbol (``_symbolic_size``), or, where the code
 # needs concrete sizes, twice with these sizes; a dimension of the output that differs
@@ -184,13 +184,15 @@ def _probe(tree: Any, size: int) -> Any:
 def _symbolic_size() -> Any:
     """The size every unknown dimension takes in one symbolic trace (``jax.export``'s
     shape polymorphism): output dimensions that come out as integers are known, any
-    expression of it unknown. At least the larger probe size, as pooling and cropping
-    windows need. One trace instead of the two probes below (a functional model's
-    construction about halves); code that needs a concrete size (an ``int()`` of a
-    dimension, a Python branch on one) makes it raise, and takes the probes."""
+    expression of it unknown. No lower bound beyond 1: with one, ``x[:, :50]`` of an
+    unknown length would come out as 50 long. One trace instead of the two probes below
+    (a functional model's construction about halves); code that needs a concrete size
+    (an ``int()`` of a dimension, a Python branch on one, a window that must fit) makes
+    it raise, and takes the probes. ``build`` sees unknown dimensions as None, as in
+    Keras (``kerax.layers.base.shape_of``)."""
     from jax import export
 
-    (size,) = export.symbolic_shape("n", constraints=(f"n >= {_PROBE_SIZES[1]}",))
+    (size,) = export.symbolic_shape("n")
     return size
 
 
@@ -220,9 +222,11 @@ def trace_spec(fn: Callable, *args: Any, training: bool | None = None) -> Any:
 
     if not has_unknown:
         return run(_PROBE_SIZES[0])
+    names = _naming.snapshot()
     try:  # one trace, the unknown dimensions symbolic (see _symbolic_size)
         traced = run(_symbolic_size())
     except Exception:  # noqa: BLE001 - code that needs concrete sizes: two probes, below
+        _naming.restore(names)  # the probes' layers get the names the attempt took
         traced = None
     if traced is not None:
         known = lambda a: _Spec(tuple(d if isinstance(d, int) else None for d in a.shape), a.dtype)

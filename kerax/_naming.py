@@ -24,6 +24,19 @@ def unique_name(prefix: str) -> str:
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
+def snapshot() -> dict[str, int]:
+    """The names handed out so far, for :func:`restore`."""
+    with _lock:
+        return dict(_counts)
+
+
+def restore(counts: dict[str, int]) -> None:
+    """Hand out names again from a :func:`snapshot` (an attempt that was undone)."""
+    with _lock:
+        _counts.clear()
+        _counts.update(counts)
+
+
 def reset() -> None:
     """Forget every name handed out (``kerax.backend.clear_session``)."""
     with _lock:

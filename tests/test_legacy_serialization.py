@@ -116,3 +116,14 @@ def test_errors_say_what_was_expected():
         deserialize_keras_object(3)
     with pytest.raises(ValueError, match="no get_config"):
         serialize_keras_object(object())
+
+
+@pytest.mark.keras
+def test_a_keras_functional_config_loads_without_a_json_round_trip(keras_oracle):
+    keras = keras_oracle
+    i = keras.Input((3,), name="fi")
+    model = keras.Model(i, keras.layers.Dense(2, name="fd")(i), name="f")
+    config = keras.legacy.saving.serialize_keras_object(model)  # node args as tuples
+    built = deserialize_keras_object(config, module_objects={"Functional": kerax.Model})
+    assert [layer.name for layer in built.layers] == ["fi", "fd"]
+    assert built.output_shape == (None, 2)

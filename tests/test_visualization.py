@@ -192,6 +192,10 @@ def test_plot_image_gallery_path_writes_png_atomically(tmp_path, monkeypatch):
     assert xv.plot_image_gallery(IMAGES, path=path) is None
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plt.get_fignums() == [] and os.listdir(tmp_path) == ["gallery.png"]
+    # no extension: matplotlib's default format, its extension added, as savefig does
+    xv.plot_image_gallery(IMAGES, path=tmp_path / "bare")
+    assert (tmp_path / "bare.png").read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "bare.png").unlink()
     # A failed save leaves the previous file and no temporary file behind.
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", _fail)
     before = path.read_bytes()

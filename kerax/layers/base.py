@@ -61,7 +61,8 @@ def shape_of(tree: Any) -> Any:
         return [shape_of(t) for t in tree]
     if isinstance(tree, dict):
         return {k: shape_of(v) for k, v in tree.items()}
-    return tuple(tree.shape)
+    # A dimension a symbolic trace leaves unknown (kerax._graph) is None, as in Keras.
+    return tuple(d if d is None or isinstance(d, (int, np.integer)) else None for d in tree.shape)
 
 
 class Layer(Weights):

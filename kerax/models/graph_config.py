@@ -205,7 +205,7 @@ def _decode_arg(value: Any, created: dict, model: str) -> Any:
         if value.get("class_name") == "__numpy__":
             return _serialization.decode_value(value)
         return {k: _decode_arg(v, created, model) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):  # tuples: a config straight from Keras, not JSON
         return [_decode_arg(v, created, model) for v in value]
     return value
 

@@ -130,7 +130,10 @@ def plot_image_gallery(
 
     if path is not None:
         path = os.fspath(path)
-        extension = os.path.splitext(path)[1][1:] or plt.rcParams["savefig.format"]
+        extension = os.path.splitext(path)[1][1:]
+        if not extension:  # as matplotlib's savefig: the default format's extension added
+            extension = plt.rcParams["savefig.format"]
+            path = f"{path}.{extension}"
         with atomic_write(path, what="gallery image") as f:
             fig.savefig(
                 f,

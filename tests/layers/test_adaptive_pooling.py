@@ -54,6 +54,12 @@ def test_matches_direct_windows_and_harness(name, size, shape, fmt):
     np.testing.assert_allclose(y, _reference(x, size, axes, reduce), rtol=1e-5, atol=1e-6)
 
 
+def test_integer_inputs_pool_as_keras():
+    x = np.array([[[1], [6], [2], [9], [3], [7]]], "int32")
+    out = kerax.layers.AdaptiveMaxPooling1D(3)(x)
+    assert out.dtype == np.int32 and np.asarray(out).ravel().tolist() == [6, 9, 7]
+
+
 def test_errors():
     with pytest.raises(TypeError, match="output_size must be an integer or a tuple of 2"):
         kerax.layers.AdaptiveMaxPooling2D((2, 2, 2))

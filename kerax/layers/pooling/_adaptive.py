@@ -36,7 +36,8 @@ def adaptive_pool(x: jax.Array, output_size: tuple, axes: tuple, kind: str) -> j
             window[axis] = width
             if kind == "max":
                 # NumPy scalars: a traced initial value fails jit(grad(...))
-                init = np.array(-np.inf, x.dtype)
+                low = np.iinfo(x.dtype).min if jnp.issubdtype(x.dtype, jnp.integer) else -np.inf
+                init = np.array(low, x.dtype)
                 r = jax.lax.reduce_window(x, init, jax.lax.max, window, [1] * x.ndim, "valid")
             else:
                 zero = np.array(0, x.dtype)

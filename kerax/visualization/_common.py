@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from kerax.layers.preprocessing._image import standardize_data_format
-
 
 def require(module: str, pip_name: str, owner: str) -> Any:
     """Import ``module`` (OpenCV or matplotlib), or an ImportError saying what to install."""
@@ -23,19 +21,9 @@ def require(module: str, pip_name: str, owner: str) -> Any:
         ) from error
 
 
-def data_format(value: Any, owner: str) -> str:
-    """``"channels_last"`` or ``"channels_first"``; ``None`` is the configured default."""
-    return standardize_data_format(value, owner)
-
-
-def shape_of(x: Any) -> tuple[int, ...]:
-    shape = getattr(x, "shape", None)
-    return tuple(shape) if shape is not None else np.shape(x)
-
-
 def check_images(images: Any, owner: str) -> tuple[int, ...]:
     """The shape of a batch of images, or a ValueError when it is not 4-D."""
-    shape = shape_of(images)
+    shape = np.shape(images)
     if len(shape) != 4:
         raise ValueError(
             f"`{owner}()`: `images` must be a batched 4D tensor (batch, height, width, "

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from kerax.layers.preprocessing._image import standardize_data_format
 from kerax.utils.bounding_boxes import convert_format
 from kerax.visualization import _common
 
@@ -56,7 +57,7 @@ def draw_bounding_boxes(
     """
     owner = "draw_bounding_boxes"
     cv2 = _common.require("cv2", "opencv-python-headless", owner)
-    data_format = _common.data_format(data_format, owner)
+    data_format = standardize_data_format(data_format, owner)
     shape = _common.check_images(images, owner)
     if not isinstance(bounding_boxes, Mapping):
         raise TypeError(
@@ -172,7 +173,7 @@ def draw_segmentation_masks(
         [[[0, 0, 0], [0, 101, 24]], [[0, 101, 24], [0, 0, 0]]]
     """
     owner = "draw_segmentation_masks"
-    data_format = _common.data_format(data_format, owner)
+    data_format = standardize_data_format(data_format, owner)
     _common.check_images(images, owner)
     pixels = jnp.asarray(_common.to_channels_last(images, data_format), dtype=jnp.float32)
     masks = np.asarray(segmentation_masks)

@@ -12,6 +12,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from kerax.layers.preprocessing._color_ops import rescale
+from kerax.layers.preprocessing._image import standardize_data_format
 from kerax.saving._io import atomic_write
 from kerax.visualization import _common
 from kerax.visualization._draw import (
@@ -87,7 +88,7 @@ def plot_image_gallery(
             "to name) must also be provided."
         )
     show = path is None if show is None else show
-    data_format = _common.data_format(data_format, owner)
+    data_format = standardize_data_format(data_format, owner)
     batch = _common.check_images(images, owner)[0]
     rows = rows or math.ceil(math.sqrt(batch))
     cols = cols or batch // rows
@@ -202,7 +203,7 @@ def plot_bounding_box_gallery(
     """
     owner = "plot_bounding_box_gallery"
     patches = _common.require("matplotlib.patches", "matplotlib", owner)
-    data_format = _common.data_format(data_format, owner)
+    data_format = standardize_data_format(data_format, owner)
     _common.check_images(images, owner)
     if legend and legend_handles:
         raise ValueError(
@@ -283,7 +284,7 @@ def plot_segmentation_mask_gallery(
     """
     owner = "plot_segmentation_mask_gallery"
     _common.require("matplotlib.pyplot", "matplotlib", owner)
-    data_format = _common.data_format(data_format, owner)
+    data_format = standardize_data_format(data_format, owner)
     _common.check_images(images, owner)
     # Masks are drawn in [0, 255]; Keras blends them in `value_range` and then rescales
     # the result again, which garbles any other range.

@@ -259,7 +259,28 @@ class Variable:
         return out.astype(dtype) if dtype is not None else out
 
     def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError(f"len() of an unsized (scalar) Variable '{self.path}'.")
         return self.shape[0]
+
+    # Python numbers from a Variable's value, as Keras's Variable converts.
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __int__(self) -> int:
+        return int(self.value)
+
+    def __complex__(self) -> complex:
+        return complex(self.value)
+
+    def __round__(self, ndigits: int | None = None):
+        return jnp.round(self.value, ndigits or 0)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"A Variable ('{self.path}') cannot be used as a boolean, as in Keras. Compare "
+            "its value instead, e.g. `bool(variable.value > 0)` or `float(variable) > 0`."
+        )
 
     def __getitem__(self, idx):
         return self.value[idx]

@@ -76,7 +76,9 @@ def test_a_short_input_pads_to_a_power_of_two_rows(monkeypatch):
     monkeypatch.setattr(
         predictor.Predictor,
         "_forward",
-        lambda self, v, x, i, window: rows.append(window) or forward(self, v, x, i, window),
+        lambda self, v, x, key, i, window: (
+            rows.append(window) or forward(self, v, x, key, i, window)
+        ),
     )
     for n in (3, 4, 1, 2, 5, 9):
         got = model.predict(x[:n], batch_size=32, verbose=0)
@@ -157,9 +159,9 @@ def test_rows_read_in_place_give_the_same_outputs_and_compile_once(monkeypatch, 
         init(self, *args)
         compiled = self.fused
 
-        def record(variables, x, **kw):
+        def record(variables, x, key, **kw):
             passes.append((x.shape[0], x.ctypes.data % 64 if isinstance(x, np.ndarray) else -1))
-            return compiled(variables, x, **kw)
+            return compiled(variables, x, key, **kw)
 
         self.fused = record
 
@@ -167,9 +169,9 @@ def test_rows_read_in_place_give_the_same_outputs_and_compile_once(monkeypatch, 
     traces = []  # one per compiled shape: jit traces a signature once
     fused = predictor.Predictor._fused
 
-    def traced_fused(self, variables, x, windows, window):
+    def traced_fused(self, variables, x, key, windows, window):
         traces.append((x.shape[0], windows, window))
-        return fused(self, variables, x, windows, window)
+        return fused(self, variables, x, key, windows, window)
 
     monkeypatch.setattr(predictor.Predictor, "_fused", traced_fused)
     model._predictors.clear()

@@ -72,7 +72,7 @@ def test_to_categorical_keeps_jax_arrays_on_device():
 @pytest.mark.parametrize(
     "labels,num_classes,match",
     [
-        ([0, -1, 2], None, "non-negative"),
+        ([0, -4, 2], None, "out of range"),
         ([0.5, 1.0], None, "non-integer label 0.5"),
         ([0, 3], 3, "out of range"),
         ([], None, "num_classes"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import operator
 
+import numpy as np
+
 from kerax import _warnings
 from kerax.callbacks.callback import Callback
 
@@ -150,10 +152,15 @@ class MonitorCallback(Callback):
 
     def improves(self, value, reference):
         """Whether ``value`` beats ``reference`` by more than ``min_delta``, elementwise
-        (NumPy arrays compare per element: a Population's members)."""
+        (NumPy arrays compare per element: a Population's members).
+
+        Both sides are compared at float32, as Keras's ``ops.greater``/``ops.less`` do: a
+        float32 metric of 3/5 logs as 0.6000000238 and must not beat a threshold of 0.6.
+        """
         if self.monitor_op is None:
             self._set_monitor_op()
-        return self.monitor_op(value - self.min_delta, reference)
+        value = np.asarray(value - self.min_delta, dtype=np.float32)
+        return self.monitor_op(value, np.asarray(reference, dtype=np.float32))
 
     def _is_improvement(self, value, reference) -> bool:
         return reference is None or bool(self.improves(value, reference))

@@ -55,6 +55,12 @@ def _is_variable(x: Any) -> bool:
     return isinstance(x, Variable)
 
 
+def _has_tensor(tree: Any) -> bool:
+    """Whether ``tree`` holds an array or a symbolic tensor (a call's tensor argument)."""
+    leaves = jax.tree_util.tree_leaves(tree, is_leaf=_graph.is_symbolic)
+    return any(_graph.is_symbolic(t) or isinstance(t, (np.ndarray, jax.Array)) for t in leaves)
+
+
 def shape_of(tree: Any) -> Any:
     """The shape structure Keras passes to ``build``: a tuple, or a list/dict of them."""
     if isinstance(tree, (list, tuple)) and not hasattr(tree, "shape"):
@@ -80,6 +86,10 @@ class Layer(Weights):
     # Keras's flag: a layer that sets it False (its call needs concrete values) makes a
     # model's fit/evaluate/predict run eagerly (kerax.trainer._eager).
     supports_jit = True
+    # ``training`` when neither the call nor an enclosing call (fit, predict, apply, an
+    # outer layer's call with ``training=``) sets it: Keras's default of ``call``'s
+    # ``training`` argument. The augmentation layers augment (True), as in Keras.
+    _training_unset: bool | None = None
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -276,6 +286,10 @@ class Layer(Weights):
                     self.__dict__.setdefault("_path", _naming.current_path())
                     out = build(self, *args, **kw)
                 self.__dict__["built"] = True
+                # Keras's build config: the shapes the first build was given.
+                given = inspect.signature(build).bind(self, *args, **kw).arguments
+                given.pop(next(iter(given)))  # self
+                self.__dict__.setdefault("_build_shapes", dict(given))
                 return out
 
             build_and_mark._marks_built = True
@@ -289,6 +303,59 @@ class Layer(Weights):
     def call(self, inputs: Any, *args, **kwargs) -> Any:
         """The computation (override me)."""
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
+
+    def _note_build_shapes(self, args: tuple, kwargs: dict) -> None:
+        """Before the first build from a call, remember the shapes Keras's build config
+        records: the first tensor's for a ``build`` of one argument, else the
+        ``<argument>_shape`` of each tensor argument of ``call`` that ``build`` takes.
+        A layer without its own ``build`` records none (Keras builds those at init)."""
+        if self.built or "_build_shapes" in self.__dict__ or type(self).build is Layer.build:
+            return
+        try:
+            bound = signature(self.call).bind(*args, **kwargs).arguments
+        except TypeError:
+            bound = {"inputs": args[0]}
+        shapes = {
+            f"{name}_shape": shape_of(value)
+            for name, value in bound.items()
+            if name not in ("mask", "training", "args", "kwargs") and _has_tensor(value)
+        }
+        takes = [
+            p.name
+            for p in inspect.signature(self.build).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        if len(takes) == 1:
+            shapes = {takes[0]: next(iter(shapes.values()), None)}
+        else:
+            shapes = {name: shapes[name] for name in takes if name in shapes}
+        self.__dict__["_build_shapes"] = shapes
+
+    def get_build_config(self) -> dict | None:
+        """Keras's build config: ``{"input_shape": shape}`` the layer was first built
+        with, or ``{"shapes_dict": {"query_shape": ..., ...}}`` for a ``build`` of
+        several shapes; None before it is built (or for a layer without its own
+        ``build``)."""
+        shapes = self.__dict__.get("_build_shapes")
+        if not self.built or shapes is None:
+            return None
+        if len(shapes) == 1:
+            return {"input_shape": next(iter(shapes.values()))}
+        return {"shapes_dict": dict(shapes)}
+
+    def build_from_config(self, config: dict | None) -> None:
+        """Build the layer from ``get_build_config()``'s dict (Keras's method)."""
+        if not config:
+            return
+        if not isinstance(config, dict):
+            raise TypeError(
+                f"build_from_config on layer '{self.name}' expects the dict returned by "
+                f"get_build_config(), like {{'input_shape': (None, 4)}}. Received: {config!r}"
+            )
+        if "input_shape" in config:
+            self.build(config["input_shape"])
+        elif "shapes_dict" in config:
+            self.build(**config["shapes_dict"])
 
     def _maybe_build(self, args: tuple) -> None:
         if self.built:
@@ -330,6 +397,7 @@ class Layer(Weights):
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
         if _graph.any_symbolic((args, kwargs)):
             assert_input_compatibility(self.input_spec, args[0], self.name)
+            self._note_build_shapes(args, kwargs)
             return _graph.symbolic_call(self, args, kwargs)
         args = (self._convert_inputs(args[0]), *args[1:])
         assert_input_compatibility(self.input_spec, args[0], self.name)
@@ -337,11 +405,14 @@ class Layer(Weights):
         training = kwargs.pop("training", None)
         if training is None and scope is not None:
             training = scope.training
+        if training is None:  # neither this call nor an enclosing one sets it
+            training = self._training_unset
         if self._call_accepts("training"):
             kwargs["training"] = training
         if scope is None:
             return self._eager_call(args, kwargs, training)
         with _naming.layer_scope(self):
+            self._note_build_shapes(args, kwargs)
             self._maybe_build(args)
         if self._own_policy() is not self.dtype_policy:  # a map's entry, known once built
             args = (self._convert_inputs(args[0]), *args[1:])

@@ -50,6 +50,7 @@ class InputLayer(Layer):
         name=None,
         **kwargs,
     ):
+        _refuse_string_dtype(dtype)
         if input_tensor is not None:
             batch_shape = _input_tensor_shape(input_tensor, shape, batch_size, batch_shape, dtype)
             dtype, shape, batch_size = input_tensor.dtype.name, None, None
@@ -120,6 +121,23 @@ class InputLayer(Layer):
             "name": self.name,
             "optional": self.optional,
         }
+
+
+def _refuse_string_dtype(dtype) -> None:
+    """Refuse a text input: JAX arrays cannot hold strings, so no kerax tensor can."""
+    try:
+        is_text = dtype in ("string", "str", "object") or np.dtype(dtype).kind in "USO"
+    except TypeError:
+        is_text = False
+    if dtype is not None and is_text:
+        raise TypeError(
+            "String inputs are not supported in a kerax model: JAX has no string tensors. "
+            f"Received: dtype={dtype!r}. Turn the text into token ids before the model, "
+            "outside it: adapt a keras.layers.TextVectorization (or StringLookup) on the "
+            "texts, give the model keras.Input(shape=(sequence_length,), dtype='int32'), "
+            "and call it on the vectorized data, e.g. `model(vectorizer(texts))` or "
+            "`model.fit(vectorizer(texts), y)`."
+        )
 
 
 def _input_tensor_shape(tensor, shape, batch_size, batch_shape, dtype) -> tuple:

@@ -128,27 +128,38 @@ class Functional(Model):
                     f"Model '{self.name}' expects inputs keyed {names}; the dict passed also "
                     f"has keys {extra}, which are ignored."
                 )
-            return [inputs[n] for n in names]
-        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            flat = [inputs[n] for n in names]
+        else:
+            flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(flat) != len(expected):
             raise ValueError(
                 f"Model '{self.name}' expects {len(expected)} input(s) {self.input_names}, "
                 f"received {len(flat)}."
             )
-        for value, t in zip(flat, expected):
-            shape = getattr(value, "shape", None)
-            if shape is None:
-                continue
-            ok = len(shape) == len(t.shape) and all(
-                d is None or d == s for d, s in zip(t.shape, shape)
+        return [self._fit_rank(value, t) for value, t in zip(flat, expected)]
+
+    def _fit_rank(self, value: Any, tensor: Any) -> Any:
+        """``value`` for ``tensor``'s input, one size-1 last axis added or dropped as
+        Keras does (a column ``(n,)`` for ``Input((1,))``, ``(n, 1)`` for
+        ``Input(())``); a shape that still differs raises."""
+        shape = getattr(value, "shape", None)
+        if shape is None:
+            return value
+        expected = tuple(tensor.shape)
+        if len(shape) == len(expected) + 1 and shape[-1] == 1:
+            value, shape = value[..., 0], tuple(shape[:-1])
+        elif len(shape) == len(expected) - 1 and expected[-1] == 1:
+            value, shape = value[..., None], (*shape, 1)
+        ok = len(shape) == len(expected) and all(
+            d is None or d == s for d, s in zip(expected, shape)
+        )
+        if not ok:
+            raise ValueError(
+                f"Input '{tensor.node.layer.name}' of model '{self.name}' expects shape "
+                f"{expected}, received shape {tuple(shape)}. Reshape the data, or build "
+                f"the model with keras.Input(shape={tuple(shape)[1:]})."
             )
-            if not ok:
-                raise ValueError(
-                    f"Input '{t.node.layer.name}' of model '{self.name}' expects shape "
-                    f"{t.shape}, received shape {tuple(shape)}. Reshape the data, or build "
-                    f"the model with keras.Input(shape={tuple(shape)[1:]})."
-                )
-        return flat
+        return value
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         values: dict[int, Any] = {}

@@ -112,7 +112,11 @@ def _build_config(layer: Any, node: Any) -> dict | None:
         bound = inspect.signature(layer.call).bind(*node.args, **node.kwargs).arguments
     except TypeError:
         bound = {"inputs": node.args[0]}
-    tensors = {k: v for k, v in bound.items() if k not in ("mask", "training") and _flatten(v)}
+    tensors = {
+        k: v
+        for k, v in bound.items()
+        if k not in ("mask", "training") and any(map(_graph.is_symbolic, _flatten(v)))
+    }
     # As Keras: a build() of one argument is given (and records) the first input's shape.
     takes = [
         p
@@ -120,7 +124,11 @@ def _build_config(layer: Any, node: Any) -> dict | None:
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
     if len(tensors) > 1 and len(takes) > 1:
-        return {"shapes_dict": {f"{k}_shape": shape(v) for k, v in tensors.items()}}
+        # only the shapes build() takes, as Keras records (MultiHeadAttention: query, value
+        # and key; not an attention_mask tensor)
+        names = {p.name for p in takes}
+        shapes = {f"{k}_shape": shape(v) for k, v in tensors.items()}
+        return {"shapes_dict": {k: v for k, v in shapes.items() if k in names}}
     return {"input_shape": shape(next(iter(tensors.values()), node.args[0]))}
 
 

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax import config
+from kerax.backend import result_type
 from kerax.ops._convert import array as _array
 from kerax.ops._convert import is_float, standardize_dtype, static, unwrap
 
@@ -260,7 +261,8 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
         start: first value (or the end, with ``start=0``, when ``stop`` is ``None``).
         stop: end of the interval, excluded.
         step: spacing; 1 when ``None``.
-        dtype: result dtype; int32 for integer arguments, ``floatx()`` if any is a float.
+        dtype: result dtype; when ``None``, the arguments' promoted dtype as in Keras
+            (``np.int8(3)`` gives int8, Python ints int32, a Python float ``floatx()``).
 
     Returns:
         A 1-D tensor.
@@ -272,8 +274,10 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
     """
     args = [unwrap(a) for a in (start, stop, step) if a is not None]
     if dtype is None:
-        floats = any(isinstance(a, float) or is_float(jnp.result_type(a)) for a in args)
-        dtype = config.floatx() if floats else "int32"
+        typed = [a.dtype for a in args if hasattr(a, "dtype")]
+        dtype = result_type(*typed, *(type(a) for a in args if not hasattr(a, "dtype")))
+        if is_float(dtype) and not any(is_float(d) for d in typed):
+            dtype = config.floatx()  # only Python floats: Keras gives floatx()
     step = 1 if step is None else unwrap(step)
     return jnp.arange(unwrap(start), unwrap(stop), step, dtype=standardize_dtype(dtype))
 

@@ -7,6 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax import config
 from kerax.ops._convert import make_binary, make_unary, to_float, unwrap
 
 # Each simple op comes from a factory so that the docstrings stay uniform; the names are
@@ -469,7 +470,13 @@ def round(x: Any, decimals: int = 0) -> jax.Array:
         >>> ops.round([0.5, 1.5, 2.26], decimals=0)
         Array([0., 2., 2.], dtype=float32)
     """
-    return jnp.round(unwrap(x), decimals=decimals)
+    x = jnp.asarray(unwrap(x))
+    if decimals < 0 and jnp.issubdtype(x.dtype, jnp.integer):
+        # jnp.round refuses integers with decimals < 0; Keras rounds them in floatx.
+        factor = jnp.asarray(10.0**decimals, dtype=config.floatx())
+        rounded = jnp.round(x.astype(config.floatx()) * factor) / factor
+        return rounded.astype(x.dtype)
+    return jnp.round(x, decimals=decimals)
 
 
 def clip(x: Any, x_min: Any, x_max: Any) -> jax.Array:

@@ -75,6 +75,8 @@ class CompiledLoss:
                 "a function fn(y_true, y_pred), or a keras.losses.Loss."
             )
         self.output_names = output_names
+        # Keras builds a dict of losses for a dict of outputs in the dict's own order.
+        self._loss_keys = list(loss) if isinstance(loss, dict) else None
         per_output = align(loss, output_names, "loss")
         self.losses = [None if spec is None else _as_loss(losses.get(spec)) for spec in per_output]
         if loss_weights is None:
@@ -89,6 +91,15 @@ class CompiledLoss:
         """Keras logs ``<output>_loss`` for each loss when there are two or more."""
         names = [f"{n}_loss" for n, fn in zip(self.output_names, self.losses) if fn is not None]
         return names if len(names) > 1 else []
+
+    def tracker_names(self, keyed_outputs: bool) -> list[str]:
+        """``per_output_names`` in the order of Keras's per-output loss trackers (the
+        order ``evaluate`` lists them in): a dict of losses for a dict of outputs
+        (``keyed_outputs``) in the loss dict's own order, otherwise the outputs' order."""
+        names = self.per_output_names
+        if not keyed_outputs or self._loss_keys is None:
+            return names
+        return [f"{key}_loss" for key in self._loss_keys if f"{key}_loss" in names]
 
     def __call__(
         self,

@@ -69,7 +69,7 @@ class Batches:
         self.steps = self.total if steps is None else min(int(steps), self.total)
         self._pass_start, self._order = 0, None
 
-    def peek(self) -> tuple:
+    def peek(self) -> Any:
         """The first batch, without consuming it from an iterator."""
         if self.stream and not isinstance(self.source, PyDataset):
             if self._peeked is None:
@@ -86,13 +86,9 @@ class Batches:
             return _as_data(self.source[0])
         return self._take(np.arange(min(self.batch_size, self.n)))
 
-    def _take(self, rows) -> tuple:
-        parts = [self.x]
-        if self.y is not None:
-            parts.append(self.y)
-            if self.sample_weight is not None:
-                parts.append(self.sample_weight)
-        return tuple(jax.tree_util.tree_map(lambda a: a[rows], p) for p in parts)
+    def _take(self, rows) -> Any:
+        parts = (self.x, self.y, self.sample_weight)
+        return pack(*(jax.tree_util.tree_map(lambda a: a[rows], p) for p in parts))
 
     def epoch(self, shuffle_key=None):
         """The batches of one epoch (rows shuffled when ``shuffle_key`` is given)."""
@@ -142,7 +138,19 @@ class Batches:
             yield _as_data(element)
 
 
-def _as_data(element: Any) -> tuple:
+def pack(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
+    """One batch as a step's ``data``, Keras's ``pack_x_y_sample_weight``: ``x`` alone
+    when it is one array or a dict, else a tuple (``(x,)`` for a list of inputs)."""
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def _as_data(element: Any) -> Any:
+    """A stream's element as a step's ``data``: a dict as it is, else a tuple (Keras's
+    generator and ``PyDataset`` adapters)."""
+    if isinstance(element, dict):
+        return element
     x, y, sw = unpack(element)
     return tuple(part for part in (x, y, sw) if part is not None)
 
@@ -271,6 +279,8 @@ class CustomLoop:
     ):
         m = self.model
         val = validation_data
+        if val is not None and not is_stream(val):
+            val = unpack(val)  # Keras's unpack_x_y_sample_weight: (x, y, sample_weight)
         if is_stream(x):
             x = fit_stream(x, y, sample_weight, class_weight, validation_split)
             check_epochs_of(x, "fit", steps_per_epoch, epochs - initial_epoch)
@@ -322,10 +332,11 @@ class CustomLoop:
                 break
             logs = self.epoch_logs(last, state[-1])
             if val is not None and should_validate(epoch, validation_freq):
+                val_x, val_y, val_sw = val if isinstance(val, tuple) else (val, None, None)
                 val_logs = self.evaluate(
-                    val,
-                    None,
-                    None,
+                    val_x,
+                    val_y,
+                    val_sw,
                     validation_batch_size or batch_size,
                     validation_steps,
                     callback_list,
@@ -341,9 +352,6 @@ class CustomLoop:
     # -- evaluate / predict ----------------------------------------------------------------
     def evaluate(self, x, y, sample_weight, batch_size, steps, callbacks, return_dict, verbose=0):
         m = self.model
-        if isinstance(x, (tuple, list)) and y is None and not is_stream(x):
-            x, y, *rest = x  # fit's validation_data
-            sample_weight = rest[0] if rest else None
         if not is_stream(x):
             x, y, sample_weight, _ = m._prepare(x, y, sample_weight)
         batches = Batches(x, y, sample_weight, batch_size, steps, "evaluate")
@@ -400,13 +408,13 @@ class CustomLoop:
         state, outputs = None, []
         for i, data in enumerate(batches.epoch()):
             if state is None:
-                m._build_from_data(data[0])
+                m._build_from_data(unpack(data)[0])
                 state = (
                     [v.value for v in m.trainable_variables],
                     [v.value for v in m.non_trainable_variables],
                 )
             callback_list.on_predict_batch_begin(i)
-            out, non_trainable = self.predict_fn(state, data[:1])
+            out, non_trainable = self.predict_fn(state, data)
             state = (state[0], non_trainable)
             outputs.append(out)
             callback_list.on_predict_batch_end(i, {"outputs": out})

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax import _mask_count
+from kerax import _mask_count, _scope
 from kerax import distribution as distribution_lib
 from kerax._host_eval import host_eval, host_function
 from kerax.trainer._loops import fused_compiler_options, static_trip_counts, steps_loop
@@ -280,8 +280,12 @@ class Engine:
         x, y, sw, mask = self._split(batch)
         variables = {"trainable": state.trainable, "non_trainable": state.non_trainable}
         with _mask_count.counted(mask, valid_rows):
+            # Layers that draw random numbers at inference: a key per batch (the step and
+            # the rows evaluated so far).
+            seen = lambda: state.losses[0][1].astype(jnp.int32)
+            key = lambda: jax.random.fold_in(jax.random.fold_in(state.key, state.step), seen())
             total, (preds, parts, non_trainable, masks) = self._losses(
-                variables, x, y, sw, mask, False, None, partial_rows
+                variables, x, y, sw, mask, False, key, partial_rows
             )
             # Inference changes only stateful RNN states: carried to the next batch.
             state = state.replace(non_trainable=non_trainable)
@@ -471,6 +475,8 @@ def forward_batch(model):
     """The model's jitted inference forward pass ``(variables, x) -> outputs`` (cached)."""
     fn = model.__dict__.get("_forward_batch")
     if fn is None:
-        fn = jax.jit(lambda variables, x: model._apply(variables, (x,), False, None)[0])
+        jitted = jax.jit(lambda variables, x, key: model._apply(variables, (x,), False, key)[0])
+        # A fresh key per call, for layers that draw random numbers at inference.
+        fn = lambda variables, x: jitted(variables, x, _scope.next_global_key())
         model.__dict__["_forward_batch"] = fn
     return fn

@@ -105,7 +105,19 @@ class Evaluating:
             # told of the last batch.
             hooks.on_test_batch_end(max((runner.steps or 1) - 1, 0), logs)
         hooks.on_test_end(logs)
-        return logs_result(logs, return_dict, self._keras_order)
+        return logs_result(logs, return_dict, self._evaluate_order)
+
+    def _evaluate_order(self, keys: list) -> list:
+        """``keys`` in Keras's ``_flatten_metrics_in_order`` (``_keras_order``), with the
+        per-output losses in the order Keras builds their trackers (``tracker_names``)."""
+        keys = self._keras_order(keys)
+        loss = getattr(self, "_compiled_loss", None)
+        if loss is None:
+            return keys
+        keyed = isinstance(getattr(self, "_outputs_struct", None), dict)
+        wanted = [n for n in loss.tracker_names(keyed) if n in keys]
+        slots = iter(wanted)
+        return [next(slots) if k in wanted else k for k in keys]
 
     # -- single batches -------------------------------------------------------------------
     def _on_batch(self, x, y, sample_weight, class_weight, training: bool):
@@ -132,7 +144,9 @@ class Evaluating:
             logs = loop.on_batch(x, y, sample_weight, class_weight, True)
             return logs if return_dict else loop._in_order(logs)
         return logs_result(
-            self._on_batch(x, y, sample_weight, class_weight, True), return_dict, self._keras_order
+            self._on_batch(x, y, sample_weight, class_weight, True),
+            return_dict,
+            self._evaluate_order,
         )
 
     @_eager.honours_run_eagerly
@@ -144,5 +158,5 @@ class Evaluating:
             logs = loop.on_batch(x, y, sample_weight, None, False)
             return logs if return_dict else loop._in_order(logs)
         return logs_result(
-            self._on_batch(x, y, sample_weight, None, False), return_dict, self._keras_order
+            self._on_batch(x, y, sample_weight, None, False), return_dict, self._evaluate_order
         )

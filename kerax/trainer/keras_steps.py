@@ -75,12 +75,16 @@ def check_overrides(model: Any) -> None:
 
 # -- the context of one traced step -----------------------------------------------------
 class _StepContext:
-    """The PRNG key of one step, and what its last ``stateless_call`` left for the loss."""
+    """The PRNG key of one step, the weights of its last ``stateless_call`` (their
+    penalties) and, while Keras's default step runs ``compute_loss``, the model whose
+    forward pass's ``add_loss`` losses ``model.losses`` returns (Keras's
+    ``_losses_override``)."""
 
     def __init__(self, key: Any):
         self.key = key
         self.calls = 0
         self.trainable: dict[int, Any] = {}
+        self.losses_of: Any = None
         self.losses: list[Any] = []
 
 
@@ -109,15 +113,31 @@ def call_key(training: bool) -> Any:
 
 
 def record_call(model: Any, trainable_values: list, losses: list | None) -> None:
-    """Remember a ``stateless_call``'s weights (their penalties) and, when it returned
-    them (``return_losses=True``, as Keras's own steps ask), its ``add_loss`` losses:
-    ``compute_loss`` adds them, as Keras's ``_losses_override`` does."""
+    """Remember a ``stateless_call``'s weights: ``compute_loss`` adds their penalties.
+
+    Its ``add_loss`` losses (``losses``) are not kept: as in Keras, only the default
+    steps hand them to ``compute_loss`` (``KerasSteps._loss_and_updates``); a step of
+    the user's that asks for them (``return_losses=True``) adds them itself.
+    """
+    del losses
     context = _step.get()
     if context is not None:
         context.trainable = {
             id(v): value for v, value in zip(model.trainable_variables, trainable_values)
         }
-        context.losses = list(losses or [])
+
+
+@contextlib.contextmanager
+def _forward_losses(model: Any, losses: list):
+    """Inside: ``model.losses`` is the forward pass's ``losses`` and the weights'
+    penalties at the step's values (Keras's ``_losses_override``)."""
+    context = _step.get()
+    saved = context.losses_of, context.losses
+    context.losses_of, context.losses = model, list(losses)
+    try:
+        yield
+    finally:
+        context.losses_of, context.losses = saved
 
 
 class _Named:
@@ -283,11 +303,33 @@ class KerasSteps:
             self._compile_metrics_entry()
 
     # -- the loss ----------------------------------------------------------------------------
+    @property
+    def losses(self) -> list:
+        """Inside ``compute_loss`` run by the default train/test step: the ``add_loss``
+        losses of the step's forward pass, then the weights' penalties at the step's
+        values (Keras's ``_losses_override``). Elsewhere: the last eager call's losses
+        and the penalties (``Layer.losses``)."""
+        context = _step.get()
+        if context is None or context.losses_of is not self:
+            return super().losses
+        return [*context.losses, *self._step_penalties(context)]
+
+    def _step_penalties(self, context: _StepContext) -> list:
+        """The regularizers' penalties at the weights of the step's last ``stateless_call``
+        (so they are differentiated)."""
+        return [
+            v.regularizer(context.trainable[id(v)])
+            for v in self.trainable_variables
+            if v.regularizer is not None and id(v) in context.trainable
+        ]
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss plus the losses layers added and the weight penalties.
 
-        Inside a step, the added losses and the weights are those of the step's last
-        ``stateless_call`` (so they are differentiated); outside, the model's own.
+        Inside a step the weights' penalties are taken at the step's last
+        ``stateless_call``'s values (so they are differentiated); the added losses are the
+        forward pass's when the default step runs it (``self.losses``, as in Keras), none
+        in a step of the user's. Outside a step, ``self.losses``.
         """
         del x, training  # as in Keras, the default ignores them
         total = jnp.zeros((), jnp.float32)
@@ -302,11 +344,8 @@ class KerasSteps:
                 for tracker, part in zip(self._output_loss_trackers(), parts):
                     tracker.update_state(part, sample_weight=preds[0].shape[0])
         context = _step.get()
-        if context is not None and context.trainable:
-            for v in self.trainable_variables:
-                if v.regularizer is not None and id(v) in context.trainable:
-                    total = total + v.regularizer(context.trainable[id(v)])
-            extra = context.losses
+        if context is not None and context.losses_of is not self and context.trainable:
+            extra = self._step_penalties(context)
         else:
             extra = self.losses
         for loss in extra:
@@ -319,6 +358,11 @@ class KerasSteps:
         stateless scope, the model's weights read the step's values (layers it calls, a
         distiller's teacher and student, are differentiated) and metric updates and
         non-trainable writes are recorded."""
+        if _step.get() is None:  # a default step called outside kerax's loops
+            with step_context(None):
+                return self._loss_and_updates(
+                    trainable, non_trainable, metrics_vars, x, y, sw, training
+                )
         y_pred, non_trainable, losses = self.stateless_call(
             trainable, non_trainable, x, training=training, return_losses=True
         )
@@ -331,7 +375,7 @@ class KerasSteps:
         key = None if context is None or context.key is None else (lambda: call_key(True))
         scope = _scope.Scope(values=values, key=key)
         takes_training = "training" in inspect.signature(self.compute_loss).parameters
-        with _scope.bind(scope):
+        with _scope.bind(scope), _forward_losses(self, losses):
             if takes_training:
                 loss = self.compute_loss(x, y, y_pred, sw, training=training)
             else:  # written before Keras 3.3 added the argument

@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from kerax import _multihost
+from kerax import _multihost, _scope
 from kerax import distribution as distribution_lib
 from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
@@ -17,6 +17,7 @@ from kerax.data.streams import is_stream
 from kerax.trainer import _eager
 from kerax.trainer.engine import forward_batch
 from kerax.trainer.predictor import Predictor, forward_batches
+from kerax.trainer.row_analysis import rows_independent
 from kerax.trainer.runners import StreamRunner, whole_steps
 from kerax.trainer.runners import place as _place
 
@@ -134,7 +135,7 @@ class Predicting:
         if self._check_stateful_batch(batch_size, n):
             cut = lambda i: jax.tree_util.tree_map(lambda a: a[i * batch_size :][:batch_size], x)
             return self._predict_carrying_states((cut(i), batch_size) for i in range(steps))
-        if not self._outputs_batch_major(first):  # Keras's batch-by-batch outputs
+        if not self._rows_independent(first):  # Keras's batch-by-batch outputs
             cut = lambda i: jax.tree_util.tree_map(lambda a: a[i * batch_size :][:batch_size], x)
             return forward_batches(
                 self, ((cut(i), min(batch_size, n - i * batch_size)) for i in range(steps))
@@ -175,6 +176,15 @@ class Predicting:
             raise ValueError("predict() received no batches.")
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outputs)
 
+    def _batch_size_or_default(self, batch_size: int | None) -> int:
+        """``batch_size``, else the batch size the model's stateful layers were built
+        for, else 32: a model built with ``Input(batch_size=4)`` for stateful RNNs runs
+        ``fit(x, y)`` and ``predict(x)`` on 4 samples as in Keras (one batch of 4)."""
+        if batch_size:
+            return int(batch_size)
+        states = self._state_index()
+        return int(states[0][1].shape[0]) if states else DEFAULT_BATCH
+
     def _check_stateful_batch(self, batch_size: int, n: int | None = None) -> bool:
         """Whether the model has stateful layers; if so, check the batch size fits them."""
         states = self._state_index()
@@ -193,7 +203,8 @@ class Predicting:
         (stateful RNNs, Keras's documented behaviour); the last states are kept."""
         forward = self.__dict__.get("_stateful_forward")
         if forward is None:
-            forward = jax.jit(lambda v, x: self._apply(v, (x,), False, None)[:2])
+            jitted = jax.jit(lambda v, x, key: self._apply(v, (x,), False, key)[:2])
+            forward = lambda v, x: jitted(v, x, _scope.next_global_key())
             self.__dict__["_stateful_forward"] = forward
         variables, outputs = self.get_variables(), []
         for xb, n_valid in batches:
@@ -209,43 +220,41 @@ class Predicting:
         their first axis)."""
         x = arrays.to_arrays(x, "x")
         self._build_from_data(x)
-        if not self._outputs_batch_major(x):
+        if not self._rows_independent(x):
             return jax.tree_util.tree_map(
                 np.asarray, jax.device_get(forward_batch(self)(self.get_variables(), x))
             )
         return self.predict(x, batch_size=arrays.num_samples(x), verbose=0)
 
-    def _outputs_batch_major(self, x_sample: Any) -> bool:
-        """Whether every output's first axis is the batch axis: traced (not run) at two
-        numbers of rows, once per input signature. ``predict`` runs such a model in one pass over
-        all rows; any other (a transpose, a reduction over the batch, a scalar) batch by
-        batch, its outputs joined as Keras joins them (``predictor.forward_batches``).
-        Models with a fixed batch size or stateful layers are taken as batch-major."""
+    def _rows_independent(self, x_sample: Any) -> bool:
+        """Whether every output's first axis is the batch axis and each output row comes
+        from its own input row alone (``kerax.trainer.row_analysis`` reads the forward
+        pass predict traces anyway), once per input signature. ``predict`` runs such a
+        model in one pass over all rows, a short input padded; any other (a transpose, a
+        reduction over the batch, rows compared with each other) batch by batch, the last
+        batch short, its outputs joined as Keras joins them
+        (``predictor.forward_batches``). Models with a fixed batch size or stateful
+        layers are taken as independent (``_predict`` runs them batch by batch)."""
         leaves = jax.tree_util.tree_leaves(x_sample)
         key = (
             jax.tree_util.tree_structure(x_sample),
             tuple((np.shape(a)[1:], str(getattr(a, "dtype", ""))) for a in leaves),
         )
-        cache = self.__dict__.setdefault("_batch_major", {})
+        cache = self.__dict__.setdefault("_independent_rows", {})
         if key not in cache:
             inputs = getattr(self, "inputs", None) or []
             fixed = any(getattr(t, "shape", (None,))[:1] != (None,) for t in inputs)
-            cache[key] = fixed or bool(self._state_index()) or self._traced_batch_major(x_sample)
+            cache[key] = fixed or bool(self._state_index()) or self._traced_rows(x_sample)
         return cache[key]
 
-    def _traced_batch_major(self, x_sample: Any) -> bool:
-        # The forward pass predict traces anyway (``_forward_spec``, at some number of
-        # rows), and one more trace at one row more.
-        first = jax.tree_util.tree_leaves(self._forward_spec(x_sample)[0])
-        rows = self._forward_cache[4]
-        if not all(np.ndim(a) and a.shape[0] == rows for a in first):
-            return False
-        sample = jax.tree_util.tree_map(
-            lambda a: jax.ShapeDtypeStruct((rows + 1, *np.shape(a)[1:]), a.dtype), x_sample
-        )
-        forward = lambda v, x: self._apply(v, (x,), False, None)[0]
-        more = jax.eval_shape(forward, self._abstract_variables(), sample)
-        return all(
-            b.shape == (rows + 1, *a.shape[1:])
-            for a, b in zip(first, jax.tree_util.tree_leaves(more))
-        )
+    def _traced_rows(self, x_sample: Any) -> bool:
+        self._forward_spec(x_sample)
+        rows, jaxpr = self._forward_cache[4], self._forward_cache[5]
+        variables = self._abstract_variables()
+        if rows < 2:  # one row cannot show rows mixing: two
+            sample = jax.tree_util.tree_map(
+                lambda a: jax.ShapeDtypeStruct((2, *np.shape(a)[1:]), a.dtype), x_sample
+            )
+            forward = lambda v, x: self._apply(v, (x,), False, lambda: jax.random.PRNGKey(0))[0]
+            jaxpr = jax.make_jaxpr(forward)(variables, sample)
+        return rows_independent(jaxpr, len(jax.tree_util.tree_leaves(variables)))

@@ -9,12 +9,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax import _scope
+
 
 class Predictor:
     """Compiled forward passes over the batches of an input.
 
     Rows are independent at inference in every built-in layer (normalization uses its
-    moving statistics, dropout and noise are off), so a pass over many batches gives the
+    moving statistics, dropout and noise are off) and in every model ``predict`` hands
+    here (``Model._rows_independent``), so a pass over many batches gives the
     outputs batch by batch would, up to float rounding, and XLA runs one large matmul
     where it would loop over small ones (the tutorial MLP at ``batch_size=32``: about 2x
     the samples/s of one batch per iteration). So an input whose intermediate values fit
@@ -40,25 +43,29 @@ class Predictor:
         inputs = getattr(model, "inputs", None) or []
         self.batch_free = all(getattr(t, "shape", (None,))[:1] == (None,) for t in inputs)
 
-    def _forward(self, variables, x, i, window):
+    def _forward(self, variables, x, key, i, window):
+        # A layer that draws random numbers at inference (a VAE's sampling) gets a key
+        # per window from predict's key: fresh numbers at every predict, as in Keras.
+        window_key = lambda: jax.random.fold_in(key, i)
         n = jax.tree_util.tree_leaves(x)[0].shape[0]
         if window == n:  # the whole input in one window
-            return self.model._apply(variables, (x,), False, None)[0]
+            return self.model._apply(variables, (x,), False, window_key)[0]
         start = jnp.minimum(i * window, n - window)
         xw = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, window), x)
-        return self.model._apply(variables, (xw,), False, None)[0]
+        return self.model._apply(variables, (xw,), False, window_key)[0]
 
-    def _fused(self, variables, x, windows, window):
+    def _fused(self, variables, x, key, windows, window):
         if windows == 1:  # no loop: no stacked output buffer to fill
-            return jax.tree_util.tree_map(lambda a: a[None], self._forward(variables, x, 0, window))
+            out = self._forward(variables, x, key, 0, window)
+            return jax.tree_util.tree_map(lambda a: a[None], out)
 
         def body(carry, i):
-            return carry, self._forward(variables, x, i, window)
+            return carry, self._forward(variables, x, key, i, window)
 
         return jax.lax.scan(body, None, jnp.arange(windows))[1]  # (windows, window, ...)
 
-    def _single(self, variables, x, i, window):
-        return self._forward(variables, x, i, window)
+    def _single(self, variables, x, key, i, window):
+        return self._forward(variables, x, key, i, window)
 
     def run(self, variables, x, n: int, steps: int, fused: bool, row_bytes: int = 0):
         """Outputs (NumPy) of the first ``min(n, steps * batch_size)`` rows of ``x``.
@@ -81,7 +88,9 @@ class Predictor:
         # Both passes are dispatched before either is waited for. The edges are a fixed
         # number of rows (the alignment period less one): one compile per model.
         main, finish = self._launch(variables, block, length, length, True, row_bytes)
-        rest = self.fused(variables, edges, windows=1, window=kept - length)
+        rest = self.fused(
+            variables, edges, _scope.next_global_key(), windows=1, window=kept - length
+        )
         main, rest = jax.device_get((main, rest))
         return jax.tree_util.tree_map(
             lambda m, e: np.concatenate([e[0, :start], m, e[0, start:]]), finish(main), rest
@@ -102,6 +111,7 @@ class Predictor:
                 x,
             )
         limit = max(n, bs)
+        key = _scope.next_global_key()
         if fused and self.batch_free and kept * row_bytes <= PREDICT_WINDOW_BYTES:
             windows, window = 1, max(kept, bs)  # one pass over every row kept
         else:
@@ -111,9 +121,9 @@ class Predictor:
             windows = math.ceil(batches / per)
             window = min(limit // bs, math.ceil(batches / windows)) * bs  # even windows
         if fused:
-            out = self.fused(variables, x, windows=windows, window=window)
+            out = self.fused(variables, x, key, windows=windows, window=window)
         else:
-            out = [self.single(variables, x, i, window=window) for i in range(windows)]
+            out = [self.single(variables, x, key, i, window=window) for i in range(windows)]
         overlap = max(0, windows * window - limit)  # rows the last window repeats
 
         def assemble(a):
@@ -156,7 +166,7 @@ def forward_batches(model, batches, on_begin=None, on_end=None) -> Any:
     forward, variables, outputs, major = forward_batch(model), model.get_variables(), [], None
     for i, (xb, n) in enumerate(batches):
         if major is None:
-            major = model._outputs_batch_major(xb)
+            major = model._rows_independent(xb)
         if not major:
             xb = jax.tree_util.tree_map(lambda a, n=n: a[:n], xb)
         if on_begin is not None:

@@ -19,6 +19,9 @@ from kerax.trainer.engine import Engine, TrainState, intermediate_bytes, python_
 from kerax.trainer.runners import ArrayRunner, place_state
 from kerax.trainer.runners import place as _place
 
+# Tracing for shapes only: a layer drawing random numbers at inference gets this key.
+_TRACE_KEY = lambda: jax.random.PRNGKey(0)  # noqa: E731
+
 
 class _NotCompiledError(ValueError, RuntimeError):
     """``fit``/``evaluate``/... before ``compile()``: a ValueError, as Keras raises,
@@ -55,11 +58,12 @@ class Setup:
         )
         if getattr(self, "_forward_cache", (None,))[0] != key:
             jaxpr, spec = jax.make_jaxpr(
-                lambda v, x: self._apply(v, (x,), False, None)[0], return_shape=True
+                lambda v, x: self._apply(v, (x,), False, _TRACE_KEY)[0], return_shape=True
             )(self._abstract_variables(), x_sample)
             traced = jax.tree_util.tree_leaves(x_sample)[0].shape[0]
             row_bytes = intermediate_bytes(jaxpr.jaxpr) // max(1, traced)
-            self._forward_cache = (key, spec, loops_are_fast(jaxpr), row_bytes, traced)
+            fast = loops_are_fast(jaxpr)
+            self._forward_cache = (key, spec, fast, row_bytes, traced, jaxpr)
         return self._forward_cache[1], self._forward_cache[2]
 
     def _forward_row_bytes(self, x_sample: Any) -> int:

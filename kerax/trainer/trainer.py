@@ -24,7 +24,7 @@ from kerax.trainer import _eager, keras_steps
 from kerax.trainer.compile_utils import CompiledLoss, CompiledMetrics, keras2_positional_metrics
 from kerax.trainer.engine import Engine, keras_logs
 from kerax.trainer.evaluating import Evaluating
-from kerax.trainer.predicting import DEFAULT_BATCH, Predicting
+from kerax.trainer.predicting import Predicting
 from kerax.trainer.predictor import Predictor
 from kerax.trainer.runners import ArrayRunner, StreamRunner, check_validation_passes, whole_steps
 from kerax.trainer.runners import place as _place
@@ -228,13 +228,14 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
         return_dict: bool = False,
     ):
         steps = _cap_steps(steps, "steps")
+        batch_size = self._batch_size_or_default(batch_size)
         if self._runs_custom("test_step"):
             self._require_compiled("evaluate")
             return self._custom_loop().evaluate(
                 x,
                 y,
                 sample_weight,
-                int(batch_size or DEFAULT_BATCH),
+                batch_size,
                 steps,
                 callbacks,
                 return_dict,
@@ -256,9 +257,10 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
         callbacks: list | None = None,
     ) -> Any:
         steps = _cap_steps(steps, "steps")
+        batch_size = self._batch_size_or_default(batch_size)
         if self._runs_custom("predict_step"):
             loop = self._custom_loop()
-            return loop.predict(x, int(batch_size or DEFAULT_BATCH), verbose, steps, callbacks)
+            return loop.predict(x, batch_size, verbose, steps, callbacks)
         return super().predict(x, batch_size, verbose, steps, callbacks)
 
     predict.__doc__ = Predicting.predict.__doc__
@@ -302,7 +304,7 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
         validation_steps = whole_steps(validation_steps, "validation_steps")
         if validation_split or validation_data is not None:
             validation_steps = _cap_steps(validation_steps, "validation_steps")
-        batch_size = int(batch_size or DEFAULT_BATCH)
+        batch_size = self._batch_size_or_default(batch_size)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
         if self._runs_custom("train_step"):
@@ -473,4 +475,4 @@ class Trainer(keras_steps.KerasSteps, Setup, Evaluating, Predicting):
                 if self._compiled_metrics is not None:
                     keys += self._compiled_metrics.names
             keys += [m.name for m in self._attribute_metrics()]
-        return self._keras_order(list(dict.fromkeys(keys)))
+        return self._evaluate_order(list(dict.fromkeys(keys)))

@@ -17,14 +17,15 @@ def to_categorical(x: Any, num_classes: int | None = None) -> Any:
 
     Args:
         x: integer labels in ``[0, num_classes)``; integral floats such as ``2.0`` are
-            accepted.
+            accepted, and negative labels count from the end as in Keras (``-1`` is the
+            last class).
         num_classes: number of classes; ``max(x) + 1`` when ``None``.
 
     Returns:
         The one-hot array, shape ``x.shape (minus a trailing 1) + (num_classes,)``.
 
     Raises:
-        ValueError: for negative or non-integer labels, labels ``>= num_classes``, or
+        ValueError: for non-integer labels, labels outside ``[-num_classes, num_classes)``, or
             empty input without ``num_classes``.
 
     Example:
@@ -59,11 +60,6 @@ def to_categorical(x: Any, num_classes: int | None = None) -> Any:
     if len(shape) > 1 and shape[-1] == 1:
         shape = shape[:-1]
     flat = labels.reshape(-1)
-    if flat.size and flat.min() < 0:
-        raise ValueError(
-            "to_categorical expects non-negative class labels. "
-            f"Received: label {int(flat.min())}. Map the labels to [0, num_classes) first."
-        )
     if num_classes is None:
         if not flat.size:
             raise ValueError("Cannot infer num_classes from empty labels. Pass num_classes.")
@@ -74,6 +70,12 @@ def to_categorical(x: Any, num_classes: int | None = None) -> Any:
             f"Label {int(flat.max())} is out of range for num_classes={num_classes}. "
             "Labels must lie in [0, num_classes)."
         )
+    if flat.size and flat.min() < -num_classes:
+        raise ValueError(
+            f"Label {int(flat.min())} is out of range for num_classes={num_classes}. "
+            "Labels must lie in [0, num_classes) (or [-num_classes, 0), counted from the end)."
+        )
+    flat = flat % num_classes  # Keras indexes with the labels: -1 is the last class
     out = np.zeros((flat.size, num_classes))
     out[np.arange(flat.size), flat] = 1
     return out.reshape(shape + (num_classes,))

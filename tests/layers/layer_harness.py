@@ -39,7 +39,17 @@ def _tolist(y):
     return [np.asarray(t) for t in jax.tree_util.tree_leaves(y)]
 
 
-def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config=True, call=None):
+def check_layer(
+    make,
+    x,
+    training=False,
+    key=None,
+    atol=1e-5,
+    grads=True,
+    config=True,
+    call=None,
+    rows_independent=True,
+):
     """Run the harness; returns the eager output (NumPy leaves) for further checks."""
     key = jax.random.PRNGKey(0) if key is None else key
     layer = make()
@@ -83,6 +93,17 @@ def check_layer(make, x, training=False, key=None, atol=1e-5, grads=True, config
         jitted = jax.jit(forward)(variables["trainable"], variables["non_trainable"], x, key)
     for a, b in zip(_tolist(eager), _tolist(jitted)):
         np.testing.assert_allclose(a, b, rtol=atol, atol=atol)
+
+    # Each output row from its own input row, as predict's one pass over all rows needs
+    # (kerax.trainer.row_analysis): every built-in layer at inference.
+    rows = {np.shape(a)[0] for a in jax.tree_util.tree_leaves(x)}
+    outs = _tolist(eager)
+    if (
+        rows_independent
+        and rows == {outs[0].shape[0]}
+        and all(o.ndim and o.shape[0] == outs[0].shape[0] for o in outs)
+    ):
+        assert model._rows_independent(x), "predict would run this layer batch by batch"
 
     if config:
         clone = type(layer).from_config(layer.get_config())

@@ -175,7 +175,13 @@ class ImageLayer(Layer):
 
 
 class RandomImageLayer(ImageLayer):
-    """Base of the random augmentation layers: an optional ``seed`` and a key per call."""
+    """Base of the random augmentation layers: an optional ``seed`` and a key per call.
+
+    A direct call (``layer(images)``, or a model's call, with no ``training=``)
+    augments, as Keras's do; ``predict``, ``evaluate`` and ``training=False`` do not.
+    """
+
+    _training_unset = True
 
     def __init__(self, seed: int | None = None, data_format: str | None = None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)

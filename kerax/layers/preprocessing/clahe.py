@@ -63,8 +63,15 @@ def _corners(size: int, tile: int, grid: int) -> tuple[jax.Array, jax.Array, jax
 def clahe(x: jax.Array, value_range: tuple, clip_limit: float, tile_grid_size: tuple) -> jax.Array:
     """CLAHE of a channels-last batch ``(batch, height, width, channels)``, per channel.
 
-    Returns float32 values in ``value_range``; the caller casts.
+    Returns float32 values in ``value_range``; the caller casts. Mapped over the images
+    (``vmap``): its histograms and lookups carry the batch as a batching axis, which
+    keeps each image's rows visibly its own (``kerax.trainer.row_analysis``).
     """
+    image = lambda a: _clahe_batch(a[None], value_range, clip_limit, tile_grid_size)[0]
+    return jax.vmap(image)(x)
+
+
+def _clahe_batch(x, value_range: tuple, clip_limit: float, tile_grid_size: tuple) -> jax.Array:
     batch, height, width, channels = x.shape
     grid_h, grid_w = tile_grid_size
     tile_h, tile_w = -(-height // grid_h), -(-width // grid_w)

@@ -63,3 +63,17 @@ def test_build_from_config_round_trip(make, config):
 def test_build_from_config_rejects_a_non_dict():
     with pytest.raises(TypeError, match="get_build_config"):
         kerax.layers.Dense(2).build_from_config((None, 3))
+
+
+def test_build_of_unnamed_shapes_records_nothing():
+    class Scale(kerax.layers.Layer):
+        def build(self, *shapes):
+            self.w = self.add_weight((shapes[0][-1],))
+
+        def call(self, x):
+            return x * self.w
+
+    layer = Scale()
+    layer(np.ones((2, 3), "float32"))
+    assert layer.get_build_config() is None
+    Scale().build_from_config(layer.get_build_config())  # nothing to build from: a no-op

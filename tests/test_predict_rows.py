@@ -66,6 +66,20 @@ MIXING = {
         + jax.pure_callback(lambda a: a, jax.ShapeDtypeStruct(x.shape, x.dtype), x)
     ),
     "output not batch-major": lambda w, x: x.T,
+    "first row flagged by a pad": lambda w, x: (
+        x + jnp.pad(jnp.ones((x.shape[0] - 1, 1)), ((1, 0), (0, 0)))
+    ),
+    "first row updated in place": lambda w, x: (
+        x + jax.lax.dynamic_update_slice(jnp.zeros((x.shape[0], 1)), jnp.ones((1, 1)), (0, 0))
+    ),
+    "table row b read by row b": lambda w, x: jnp.take_along_axis(
+        jnp.arange(x.size, dtype=x.dtype).reshape(x.shape),
+        (x > 0.5).astype(jnp.int32),
+        axis=1,
+    ),
+    "vmapped lookup of a per-row table": lambda w, x: jax.vmap(lambda t, i: t[i])(
+        jnp.arange(x.size, dtype=x.dtype).reshape(x.shape), (x[:, 0] > 9).astype(jnp.int32)
+    ),
 }
 
 
@@ -77,6 +91,27 @@ def test_rows_kept_apart(name):
 @pytest.mark.parametrize("name", sorted(MIXING))
 def test_rows_mixed(name):
     assert not _independent(MIXING[name], (5, 6))
+
+
+def test_remat_is_looked_through():
+    assert _independent(jax.checkpoint(lambda w, x: jnp.tanh(x[:, :3] @ w)), (5, 6))
+
+
+def _lambda_model(fn, features=3):
+    inputs = kerax.Input((features,))
+    return kerax.Model(inputs, kerax.layers.Lambda(fn)(inputs))
+
+
+def test_shapes_that_match_the_batch_at_one_size_only():
+    # a constant output as long as the traced batch, and a reshape that is the identity
+    # at the traced batch only: the second (coprime) row count shows both
+    constant = _lambda_model(lambda t: kerax.ops.ones((4, 2)))
+    assert not constant._rows_independent(np.zeros((4, 3), np.float32))
+    assert constant.predict(np.zeros((10, 3), np.float32), batch_size=4, verbose=0).shape == (12, 2)
+    fold = _lambda_model(
+        lambda t: kerax.ops.reshape(kerax.ops.cumsum(kerax.ops.reshape(t, (3, -1)), 1), (-1, 3))
+    )
+    assert not fold._rows_independent(np.zeros((3, 3), np.float32))
 
 
 def test_weights_of_batch_size_shape_are_not_rows():

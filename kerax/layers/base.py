@@ -61,6 +61,12 @@ def _has_tensor(tree: Any) -> bool:
     return any(_graph.is_symbolic(t) or isinstance(t, (np.ndarray, jax.Array)) for t in leaves)
 
 
+def _named_only(fn: Any) -> bool:
+    """Whether every parameter of ``fn`` has a name (no ``*args``/``**kwargs``)."""
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return all(p.kind not in kinds for p in inspect.signature(fn).parameters.values())
+
+
 def shape_of(tree: Any) -> Any:
     """The shape structure Keras passes to ``build``: a tuple, or a list/dict of them."""
     if isinstance(tree, (list, tuple)) and not hasattr(tree, "shape"):
@@ -287,9 +293,10 @@ class Layer(Weights):
                     out = build(self, *args, **kw)
                 self.__dict__["built"] = True
                 # Keras's build config: the shapes the first build was given.
-                given = inspect.signature(build).bind(self, *args, **kw).arguments
-                given.pop(next(iter(given)))  # self
-                self.__dict__.setdefault("_build_shapes", dict(given))
+                if _named_only(build):  # a build(*shapes) has no names to record
+                    given = inspect.signature(build).bind(self, *args, **kw).arguments
+                    given.pop(next(iter(given)))  # self
+                    self.__dict__.setdefault("_build_shapes", dict(given))
                 return out
 
             build_and_mark._marks_built = True
@@ -310,6 +317,8 @@ class Layer(Weights):
         ``<argument>_shape`` of each tensor argument of ``call`` that ``build`` takes.
         A layer without its own ``build`` records none (Keras builds those at init)."""
         if self.built or "_build_shapes" in self.__dict__ or type(self).build is Layer.build:
+            return
+        if not _named_only(self.build):
             return
         try:
             bound = signature(self.call).bind(*args, **kwargs).arguments

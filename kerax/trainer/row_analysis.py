@@ -293,6 +293,9 @@ def _gather(eqn, ins):
     if isinstance(operand, Free):  # a lookup table read at each row's indices
         if indices.axis == _ndim(eqn.invars[1].aval) - 1:
             return MIXED
+        batching = dict(zip(numbers.start_indices_batching_dims, numbers.operand_batching_dims))
+        if batching.get(indices.axis) in operand.varying:  # row b reads table[b]
+            return MIXED
         return Rows(non_offset[indices.axis], indices.per)
     if operand.axis in numbers.operand_batching_dims:
         j = list(numbers.operand_batching_dims).index(operand.axis)
@@ -456,7 +459,24 @@ def _free_gather(eqn, ins):
     last = _ndim(eqn.invars[1].aval) - 1
     varying = {non_offset[a] for a in indices.varying if a < last}
     varying |= {numbers.offset_dims[kept.index(a)] for a in operand.varying if a in kept}
+    # a batching axis: output row b reads operand[b], which differs where the operand varies
+    for a, i in zip(numbers.operand_batching_dims, numbers.start_indices_batching_dims):
+        if a in operand.varying:
+            varying.add(non_offset[i])
     return Free(frozenset(varying))
+
+
+def _free_pad(eqn, ins):
+    """Padded axes vary (edge values differ from the operand's), whatever the operand."""
+    padded = {a for a, cfg in enumerate(eqn.params["padding_config"]) if tuple(cfg) != (0, 0, 0)}
+    return Free(ins[0].varying | padded)
+
+
+def _free_update(eqn, ins):
+    """An update smaller than the operand along an axis makes the result vary there."""
+    before, update = _shape(eqn.invars[0]), _shape(eqn.invars[1])
+    smaller = {a for a, (b, u) in enumerate(zip(before, update)) if u < b}
+    return Free(ins[0].varying | ins[1].varying | smaller)
 
 
 def _free_conv(eqn, ins):
@@ -630,6 +650,7 @@ _CALLS = {
     "core_call": "call_jaxpr",
     "remat": "jaxpr",
     "checkpoint": "jaxpr",
+    "remat2": "jaxpr",
     "custom_jvp_call": "call_jaxpr",
     "custom_vjp_call": "call_jaxpr",
     "custom_vjp_call_jaxpr": "fun_jaxpr",
@@ -646,10 +667,9 @@ _FREE_RULES.update(
         "conv_general_dilated": _free_conv,
         "gather": _free_gather,
         "concatenate": _free_same_axes("dimension"),
-        **{
-            n: _free_same_axes()
-            for n in "slice dynamic_slice dynamic_update_slice pad rev split".split()
-        },
+        "pad": _free_pad,
+        "dynamic_update_slice": _free_update,
+        **{n: _free_same_axes() for n in "slice dynamic_slice rev split".split()},
         **{n: _free_same_axes("axis") for n in "cumsum cumprod cummax cummin cumlogsumexp".split()},
         **{
             name: _free_reduce for name in ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod")

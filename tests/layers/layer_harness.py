@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import kerax
+from kerax.trainer import row_analysis
 
 
 def _is_shape(s):
@@ -103,7 +104,12 @@ def check_layer(
         and rows == {outs[0].shape[0]}
         and all(o.ndim and o.shape[0] == outs[0].shape[0] for o in outs)
     ):
-        assert model._rows_independent(x), "predict would run this layer batch by batch"
+        # one trace at the test's rows (predict checks a second size too)
+        infer = lambda v, x_: model.apply(v, x_, training=False, key=key)[0]
+        traced = jax.make_jaxpr(infer)(variables, x)
+        assert row_analysis.rows_independent(traced, len(jax.tree_util.tree_leaves(variables))), (
+            "predict would run this layer batch by batch"
+        )
 
     if config:
         clone = type(layer).from_config(layer.get_config())

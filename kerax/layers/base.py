@@ -352,15 +352,23 @@ class Layer(Weights):
             return {"input_shape": next(iter(shapes.values()))}
         return {"shapes_dict": dict(shapes)}
 
-    def build_from_config(self, config: dict | None) -> None:
-        """Build the layer from ``get_build_config()``'s dict (Keras's method)."""
+    def _checked_build_config(self, config: Any) -> dict | None:
+        """``build_from_config``'s argument, checked: a dict, or nothing to build from."""
         if not config:
-            return
+            return None
         if not isinstance(config, dict):
+            kind = "model" if hasattr(self, "compile") else "layer"
             raise TypeError(
-                f"build_from_config on layer '{self.name}' expects the dict returned by "
+                f"build_from_config on {kind} '{self.name}' expects the dict returned by "
                 f"get_build_config(), like {{'input_shape': (None, 4)}}. Received: {config!r}"
             )
+        return config
+
+    def build_from_config(self, config: dict | None) -> None:
+        """Build the layer from ``get_build_config()``'s dict (Keras's method)."""
+        config = self._checked_build_config(config)
+        if config is None:
+            return
         if "input_shape" in config:
             self.build(config["input_shape"])
         elif "shapes_dict" in config:

@@ -354,13 +354,9 @@ class Model(Trainer, Layer):
 
     def build_from_config(self, config: dict | None) -> None:
         """Build the model from ``get_build_config()``'s dict (Keras's method)."""
-        if not config:
+        config = self._checked_build_config(config)
+        if config is None:
             return
-        if not isinstance(config, dict):
-            raise TypeError(
-                f"build_from_config on model '{self.name}' expects the dict returned by "
-                f"get_build_config(), like {{'input_shape': (None, 4)}}. Received: {config!r}"
-            )
         shape = config.get("input_shape")
         if shape is not None and not self.built:
             self.build(shape)

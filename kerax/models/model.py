@@ -291,7 +291,7 @@ class Model(Trainer, Layer):
         if key is None:  # inside a custom train_step: the step's key (Keras: a seed variable)
             key = keras_steps.call_key(training)
         outputs, updated, losses = self._apply(variables, inputs, training, key)
-        keras_steps.record_call(self, trainable_variables, losses if return_losses else None)
+        keras_steps.record_call(self, trainable_variables)
         paths = {id(v): path for path, v in self._variable_index(states=True)}
         new_non_trainable = [
             given[id(v)]

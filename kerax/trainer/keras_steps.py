@@ -112,14 +112,13 @@ def call_key(training: bool) -> Any:
     return jax.random.fold_in(context.key, context.calls)
 
 
-def record_call(model: Any, trainable_values: list, losses: list | None) -> None:
+def record_call(model: Any, trainable_values: list) -> None:
     """Remember a ``stateless_call``'s weights: ``compute_loss`` adds their penalties.
 
-    Its ``add_loss`` losses (``losses``) are not kept: as in Keras, only the default
-    steps hand them to ``compute_loss`` (``KerasSteps._loss_and_updates``); a step of
-    the user's that asks for them (``return_losses=True``) adds them itself.
+    Its ``add_loss`` losses are not kept: as in Keras, only the default steps hand them
+    to ``compute_loss`` (``KerasSteps._loss_and_updates``); a step of the user's that
+    asks for them (``return_losses=True``) adds them itself.
     """
-    del losses
     context = _step.get()
     if context is not None:
         context.trainable = {

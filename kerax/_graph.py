@@ -29,6 +29,7 @@ class KerasTensor:
     """A symbolic tensor: shape, dtype and the graph node that produced it."""
 
     sparse = ragged = False  # Keras's flags; kerax's symbolic tensors are always dense
+    _keras_mask = None  # the Keras mask of the data it stands for, as a KerasTensor
 
     def __init__(self, shape, dtype="float32", name=None, node=None, index=0):
         self.shape = tuple(None if d is None else int(d) for d in shape)
@@ -248,13 +249,51 @@ class _Spec:
 
 
 def symbolic_call(layer, args: tuple, kwargs: dict) -> Any:
-    """Call ``layer`` on symbolic tensors: build it, trace it, record the node."""
+    """Call ``layer`` on symbolic tensors: build it, trace it, record the node.
 
-    def fn(a, k):
-        return layer(*a, **k)
+    As in Keras, the first argument's masks (``_keras_mask``: from
+    ``Embedding(mask_zero=True)``, ``Masking``, ...) reach ``call`` and ``compute_mask``
+    as they will at run time, and the outputs carry theirs."""
+    masks = _masks_of(args[0])
 
-    spec = trace_spec(fn, args, kwargs, training=kwargs.get("training"))
-    return record_node(layer, args, kwargs, layer._symbolic_outputs(spec))
+    def fn(a, k, m):
+        _scope.set_mask(a[0], m)
+        out = layer(*a, **k)
+        return out, _scope.get_mask(out)
+
+    training = kwargs.get("training")
+    names = _naming.snapshot()
+    try:
+        spec, mask_spec = trace_spec(fn, args, kwargs, masks, training=training)
+    except Exception:  # noqa: BLE001 - a layer that cannot take the masks yet: as before
+        if masks is None:
+            raise
+        _naming.restore(names)
+        spec, mask_spec = trace_spec(fn, args, kwargs, None, training=training)
+    outputs = record_node(layer, args, kwargs, layer._symbolic_outputs(spec))
+    _attach_masks(outputs, mask_spec)
+    return outputs
+
+
+def _masks_of(x: Any) -> Any:
+    """The ``_keras_mask`` of a KerasTensor or of each in a list (None when none has one)."""
+    if isinstance(x, (list, tuple)):
+        masks = [_masks_of(t) for t in x]
+        return None if all(m is None for m in masks) else masks
+    return x._keras_mask if is_symbolic(x) else None
+
+
+def _attach_masks(outputs: Any, mask_spec: Any) -> None:
+    """Give each output KerasTensor its traced mask (a KerasTensor) as ``_keras_mask``."""
+    leaves = jax.tree_util.tree_leaves(outputs, is_leaf=is_symbolic)
+    if mask_spec is None:
+        return
+    specs = list(mask_spec) if isinstance(mask_spec, (list, tuple)) else [mask_spec]
+    if len(specs) != len(leaves):
+        return
+    for out, m in zip(leaves, specs):
+        if is_symbolic(out) and m is not None and hasattr(m, "shape"):
+            out._keras_mask = KerasTensor(m.shape, m.dtype, name=f"{out.name}_mask")
 
 
 def record_node(layer, args: tuple, kwargs: dict, spec: Any) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -193,6 +194,34 @@ def get_mask(x: Any) -> Any:
         return None if all(m is None for m in masks) else masks
     entry = scope.masks.get(id(x))
     return entry[1] if entry is not None and entry[0] is x else None
+
+
+# Masks that eager layer calls (outside any scope) leave on their output arrays, by the
+# array's id: Keras's ``_keras_mask``, which jax arrays cannot take as an attribute.
+# An entry goes when its array is garbage collected.
+_EAGER_MASKS: dict[int, Any] = {}
+
+
+def eager_mask(x: Any) -> Any:
+    """The mask an eager layer call left on ``x`` (a list for list inputs), or None."""
+    if isinstance(x, (list, tuple)):
+        masks = [eager_mask(t) for t in x]
+        return None if all(m is None for m in masks) else masks
+    return _EAGER_MASKS.get(id(x))
+
+
+def keep_eager_mask(x: Any, mask: Any) -> None:
+    """Leave ``mask`` on an eager call's output ``x`` for the next eager layer call."""
+    if mask is None:
+        return
+    if isinstance(x, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
+        for t, m in zip(x, masks):
+            keep_eager_mask(t, m)
+        return
+    if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
+        _EAGER_MASKS[id(x)] = mask
+        weakref.finalize(x, _EAGER_MASKS.pop, id(x), None)
 
 
 def set_mask(x: Any, mask: Any) -> None:

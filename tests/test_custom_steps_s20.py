@@ -69,6 +69,70 @@ def test_step_data_packed_as_keras(kind, keras_oracle):
         assert seen[0] == "train a"
 
 
+def _stream_data_seen(keras, make):
+    """What the steps receive when fit, evaluate and predict each get ``make()``."""
+    seen = []
+
+    class Probe(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, state, data):
+            seen.append("train " + _shape_of(data))
+            return {"l": 0.0}, state
+
+        def test_step(self, state, data):
+            seen.append("test " + _shape_of(data))
+            return {"l": 0.0}, state
+
+        def predict_step(self, state, data):
+            seen.append("predict " + _shape_of(data))
+            x = data[0] if isinstance(data, (tuple, list)) else data
+            return self.stateless_call(state[0], state[1], x)
+
+    model = Probe()
+    model.compile("sgd")
+    model.fit(make(), epochs=1, shuffle=False, verbose=0)
+    model.evaluate(make(), verbose=0)
+    model.predict(make(), verbose=0)
+    return seen
+
+
+@pytest.mark.filterwarnings("ignore:Your input ran out of data")
+@pytest.mark.parametrize(
+    "source, element",
+    [("PyDataset", e) for e in ("x", "(x,)", "(x, y)", "[x, y]")]
+    + [("generator", e) for e in ("(x,)", "(x, y)")],  # Keras refuses the others
+)
+def test_step_data_from_streams_as_keras(source, element, keras_oracle):
+    """A PyDataset's batch reaches the step as a tuple, ``(x,)`` for x alone, and a
+    generator's tuples as they are (Keras's two adapters)."""
+    batch = {"x": X, "(x,)": (X,), "(x, y)": (X, Y), "[x, y]": [X, Y]}[element]
+
+    def make_for(keras):
+        class One(keras.utils.PyDataset):
+            def __len__(self):
+                return 1
+
+            def __getitem__(self, i):
+                return batch
+
+        if source == "PyDataset":
+            return lambda: One()
+
+        def generator():
+            yield batch
+
+        return generator
+
+    seen = _stream_data_seen(kerax, make_for(kerax))
+    assert seen == _stream_data_seen(keras_oracle, make_for(keras_oracle))
+
+
 def test_step_data_validation_data_of_x_alone():
     """``validation_data=(x,)`` or a bare x: the test step gets x alone, as in Keras."""
     seen = []

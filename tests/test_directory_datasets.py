@@ -315,3 +315,29 @@ def test_fit_reshuffles_each_epoch_and_pickles(image_dir):
     assert ds.epoch == 2  # fit's on_epoch_end reached the dataset through the view
     clone = pickle.loads(pickle.dumps(ds.unbatch()))
     assert np.array_equal(clone[5][0], ds.unbatch()[5][0])
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_fit_leaves_a_datasets_order_to_the_dataset(image_dir, shuffle):
+    """Keras's fit ignores ``shuffle`` for a dataset: with the dataset's own
+    ``shuffle=False`` the batches come in file order, epoch after epoch."""
+    ds = keras.utils.image_dataset_from_directory(
+        image_dir, image_size=(4, 4), batch_size=2, shuffle=False, verbose=False
+    )
+    x, y = _all(ds)
+
+    def trained(*data, **kwargs):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(2)]
+        )
+        model.compile(
+            keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
+        model.fit(*data, epochs=2, verbose=0, **kwargs)
+        return model.get_weights()
+
+    in_order = trained(x / 255.0, y, batch_size=2, shuffle=False)
+    from_dataset = trained(ds.map(lambda a, b: (a / 255.0, b)), shuffle=shuffle)
+    for a, b in zip(in_order, from_dataset):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

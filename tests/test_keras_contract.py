@@ -186,6 +186,7 @@ def test_learning_rate_and_iterations_answer_variable_calls():
     model.optimizer.learning_rate.assign(0.1)
     assert model.optimizer.learning_rate == pytest.approx(0.1)
     assert model.optimizer.learning_rate.numpy().dtype == np.float32
+    assert model.optimizer.learning_rate.dtype == "float32"  # as a Keras Variable's
     model.fit(np.ones((8, 4)), np.ones((8, 1)), batch_size=4, epochs=2, verbose=0)
     assert model.optimizer.iterations.numpy() == 4 and model.optimizer.iterations == 4
     lr = model.optimizer.learning_rate

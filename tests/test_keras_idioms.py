@@ -95,7 +95,8 @@ def test_random_numbers_at_inference():
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
     assert np.isfinite(model.fit(x, y, batch_size=4, verbose=0).history["loss"][0])
-    assert np.isfinite(model.evaluate(x, y, batch_size=4, verbose=0))
+    losses = [model.evaluate(x, y, batch_size=4, verbose=0) for _ in range(2)]
+    assert np.isfinite(losses).all() and losses[0] != losses[1]  # fresh draws per call
     first, second = model.predict(x, verbose=0), model.predict(x, verbose=0)
     assert first.shape == (8, 1) and not np.allclose(first, second)  # fresh draws per call
     assert np.unique(first).size == 8  # and per row
@@ -111,3 +112,71 @@ def test_variables_convert_to_python_numbers():
     with pytest.raises(TypeError, match="unsized"):
         len(v)
     assert len(kerax.Variable(np.zeros((4, 2)))) == 4
+
+
+def _symbolic_masks(keras):
+    """What a custom layer's call sees, and the ``_keras_mask`` of outputs, while a
+    functional model is being built (ranks and static sizes: Keras names the unknown
+    batch size differently)."""
+    seen = []
+
+    class UsesMask(keras.layers.Layer):
+        def call(self, x, mask=None):
+            seen.append(None if mask is None else len(mask.shape))
+            return x
+
+        def compute_mask(self, x, mask=None):
+            return mask
+
+    def rank(t):
+        mask = getattr(t, "_keras_mask", None)
+        return None if mask is None else (len(mask.shape), mask.shape[1:], str(mask.dtype))
+
+    ids = keras.Input((4,), dtype="int32")
+    embedded = keras.layers.Embedding(10, 3, mask_zero=True)(ids)
+    used = UsesMask()(embedded)
+    pooled = keras.layers.GlobalAveragePooling1D()(used)
+    sequences = keras.layers.LSTM(2, return_sequences=True)(used)
+    return seen, [rank(t) for t in (ids, embedded, used, pooled, sequences)]
+
+
+def test_symbolic_calls_see_the_masks(keras_oracle):
+    seen, masks = _symbolic_masks(kerax)
+    assert seen == [2] and masks[1] == (2, (4,), "bool")
+    assert (seen, masks) == _symbolic_masks(keras_oracle)
+
+
+def test_eager_calls_pass_masks_on():
+    """``lstm(embedding(x))`` outside a model masks the padding, as in Keras."""
+    kerax.utils.set_random_seed(0)
+    embedding = kerax.layers.Embedding(10, 4, mask_zero=True)
+    lstm = kerax.layers.LSTM(3)
+    x = np.array([[3, 5, 0, 0]])
+    chained = np.asarray(lstm(embedding(x)))
+    by_hand = np.asarray(lstm(embedding(x), mask=embedding.compute_mask(x)))
+    unmasked = np.asarray(lstm(embedding(x), mask=np.ones((1, 4), bool)))
+    np.testing.assert_allclose(chained, by_hand, rtol=1e-6)
+    assert not np.allclose(chained, unmasked)
+    np.testing.assert_allclose(np.asarray(lstm(embedding(x)[:, :2])), by_hand, rtol=1e-5)
+
+
+@pytest.mark.parametrize("owner", ["model", "layer"])
+def test_stateless_call_losses_hold_the_penalties(owner, keras_oracle):
+    """``return_losses=True``: the add_loss terms, then the weights' penalties at the
+    values given (Keras's ``self.losses`` in the stateless scope)."""
+
+    def losses(keras):
+        dense = keras.layers.Dense(1, kernel_initializer="ones", kernel_regularizer="l2")
+        inputs = keras.Input((3,))
+        target = keras.Model(inputs, dense(inputs)) if owner == "model" else dense
+        if owner == "layer":
+            dense.build((None, 3))
+        kernel = np.full((3, 1), 2.0, "float32")
+        values = [kernel, np.zeros((1,), "float32")]
+        _, _, found = target.stateless_call(
+            values, [], np.ones((2, 3), "float32"), return_losses=True
+        )
+        return [float(v) for v in found]
+
+    assert losses(kerax) == pytest.approx([0.01 * 12.0])
+    assert losses(kerax) == pytest.approx(losses(keras_oracle))

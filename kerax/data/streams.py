@@ -147,10 +147,11 @@ class BatchStream:
         self.source.on_epoch_end()
 
     def _elements(self) -> Iterator:
-        # Keras 3 shuffles the batch order of a finite PyDataset only.
+        # Keras 3 shuffles the batch order of a finite PyDataset only (not a dataset).
         if (
             self.shuffle_key is not None
             and isinstance(self.source, PyDataset)
+            and self.source._shuffled_by_fit
             and not one_shot(self.source)
         ):
             if self._peeked is not None:  # keep peek()'s batch 0 for when its turn comes

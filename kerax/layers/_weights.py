@@ -281,7 +281,8 @@ class Weights:
             non_trainable_variables: values in the order of
                 ``layer.non_trainable_variables``.
             *args, **kwargs: the call's arguments (``training=True`` among them).
-            return_losses: also return the losses the call added with ``add_loss``.
+            return_losses: also return the losses the call added with ``add_loss``, then
+                the trainable weights' regularization penalties at the given values.
 
         Returns:
             ``(outputs, non_trainable_variables)``, the second with the values the call
@@ -302,8 +303,13 @@ class Weights:
         with StatelessScope(state_mapping=mapping, collect_losses=return_losses) as scope:
             outputs = self(*args, **kwargs)
         updated = [scope.get_current_value(v) for v in self.non_trainable_variables]
-        if return_losses:
-            return outputs, updated, list(scope.losses)
+        if return_losses:  # as Keras's self.losses: then the penalties at the given values
+            penalties = [
+                v.regularizer(value)
+                for v, value in zip(self.trainable_variables, trainable_variables)
+                if v.regularizer is not None
+            ]
+            return outputs, updated, [*scope.losses, *penalties]
         return outputs, updated
 
     def _check_stateless_lists(self, trainable: list, non_trainable: list) -> None:

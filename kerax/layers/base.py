@@ -67,6 +67,17 @@ def _named_only(fn: Any) -> bool:
     return all(p.kind not in kinds for p in inspect.signature(fn).parameters.values())
 
 
+def _tuple_shapes(value: Any) -> Any:
+    """``value`` with each shape given as a list (``[None, 3]``) made a tuple, as
+    ``shape_of`` makes them: Keras's ``build`` takes either, and kerax's builds tell one
+    shape (a tuple) from a list of shapes by type."""
+    if not isinstance(value, list):
+        return value
+    if value and all(d is None or isinstance(d, (int, np.integer)) for d in value):
+        return tuple(value)
+    return [_tuple_shapes(v) for v in value]
+
+
 def shape_of(tree: Any) -> Any:
     """The shape structure Keras passes to ``build``: a tuple, or a list/dict of them."""
     if isinstance(tree, (list, tuple)) and not hasattr(tree, "shape"):
@@ -290,7 +301,8 @@ class Layer(Weights):
             def build_and_mark(self, *args, **kw):
                 with _naming.layer_scope(self):
                     self.__dict__.setdefault("_path", _naming.current_path())
-                    out = build(self, *args, **kw)
+                    shapes = [_tuple_shapes(a) for a in args]
+                    out = build(self, *shapes, **{k: _tuple_shapes(v) for k, v in kw.items()})
                 self.__dict__["built"] = True
                 # Keras's build config: the shapes the first build was given.
                 if _named_only(build):  # a build(*shapes) has no names to record
@@ -416,9 +428,11 @@ class Layer(Weights):
             assert_input_compatibility(self.input_spec, args[0], self.name)
             self._note_build_shapes(args, kwargs)
             return _graph.symbolic_call(self, args, kwargs)
+        scope = _scope.current()
+        # an eager call's mask from the eager call that made the input (Keras's _keras_mask)
+        eager_mask = _scope.eager_mask(args[0]) if scope is None else None
         args = (self._convert_inputs(args[0]), *args[1:])
         assert_input_compatibility(self.input_spec, args[0], self.name)
-        scope = _scope.current()
         training = kwargs.pop("training", None)
         if training is None and scope is not None:
             training = scope.training
@@ -427,7 +441,7 @@ class Layer(Weights):
         if self._call_accepts("training"):
             kwargs["training"] = training
         if scope is None:
-            return self._eager_call(args, kwargs, training)
+            return self._eager_call(args, kwargs, training, eager_mask)
         with _naming.layer_scope(self):
             self._note_build_shapes(args, kwargs)
             self._maybe_build(args)
@@ -465,13 +479,18 @@ class Layer(Weights):
                 self.add_loss(self.activity_regularizer(out) / batch)
         return outputs
 
-    def _eager_call(self, args: tuple, kwargs: dict, training: bool | None) -> Any:
-        """A call outside any scope (Keras-style eager use): read and write stored values."""
+    def _eager_call(
+        self, args: tuple, kwargs: dict, training: bool | None, mask: Any = None
+    ) -> Any:
+        """A call outside any scope (Keras-style eager use): read and write stored values;
+        ``mask`` (the input's) goes in, and the outputs' masks go to the next eager call."""
         for layer in self._flat_layers():
             layer._eager_losses.clear()
         scope = _scope.Scope(training=training)
         with _scope.bind(scope):
+            _scope.set_mask(args[0], mask)
             outputs = self(*args, **kwargs)
+            _scope.keep_eager_mask(outputs, _scope.get_mask(outputs))
         for layer in self._flat_layers():
             for v in layer._own_variables:
                 if id(v) in scope.updates:

@@ -268,7 +268,8 @@ class Model(Trainer, Layer):
             trainable_variables: values in the order of ``model.trainable_variables``.
             non_trainable_variables: values in the order of ``model.non_trainable_variables``.
             *inputs: the model's inputs.
-            return_losses: also return the losses layers added with ``add_loss``.
+            return_losses: also return the losses layers added with ``add_loss``, then the
+                trainable weights' regularization penalties at the given values.
             training: training mode.
             key: a PRNG key, needed when training draws random numbers (dropout). Keras
                 keeps its seed in a variable; kerax's layers take the key explicitly.
@@ -277,6 +278,25 @@ class Model(Trainer, Layer):
             ``(outputs, non_trainable_variables)`` with the updated values in the same
             order, plus the list of losses with ``return_losses``.
         """
+        outputs, new_non_trainable, losses = self._stateless_forward(
+            trainable_variables, non_trainable_variables, inputs, training, key
+        )
+        if return_losses:  # Keras's self.losses in the call's scope: add_loss terms, then
+            # the trainable weights' penalties at the given values (so they differentiate)
+            penalties = [
+                v.regularizer(value)
+                for v, value in zip(self.trainable_variables, trainable_variables)
+                if v.regularizer is not None
+            ]
+            return outputs, new_non_trainable, [*losses, *penalties]
+        return outputs, new_non_trainable
+
+    def _stateless_forward(
+        self, trainable_variables: list, non_trainable_variables: list, inputs: tuple,
+        training: bool, key: jax.Array | None,
+    ) -> tuple:  # fmt: skip
+        """``stateless_call``'s forward pass: outputs, non-trainable values, and the
+        losses layers added with ``add_loss`` (the default steps add the penalties)."""
         self._check_built("stateless_call")
         self._check_stateless_lists(trainable_variables, non_trainable_variables)
         given = {
@@ -299,9 +319,7 @@ class Model(Trainer, Layer):
             else _lookup({"non_trainable": updated}, paths[id(v)], v, self.name)
             for v in self.non_trainable_variables
         ]
-        if return_losses:
-            return outputs, new_non_trainable, list(losses)
-        return outputs, new_non_trainable
+        return outputs, new_non_trainable, list(losses)
 
     def _apply(
         self,

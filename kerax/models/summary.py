@@ -43,8 +43,9 @@ def _shape_text(layer) -> str:
 
     if len(leaves) == 1:
         return fmt(leaves[0])
-    text = jax.tree_util.tree_map(fmt, outputs, is_leaf=_graph.is_symbolic)
-    return str(text).replace("'", "")
+    # Keras's nodes keep their outputs flattened, so any structure (an RNN's tuple
+    # with return_state, nested states, a dict) prints as one flat list.
+    return "[" + ", ".join(fmt(t) for t in leaves) + "]"
 
 
 def _graph_nodes(model) -> list:

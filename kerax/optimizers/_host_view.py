@@ -154,7 +154,11 @@ class HostView:
 
 
 class _LearningRate(float):
-    """An optimizer's learning rate read the Keras way (Keras 3 keeps it in a Variable)."""
+    """An optimizer's learning rate read the Keras way (Keras 3 keeps it in a float32
+    Variable; the Python value stays the one set, unrounded)."""
+
+    shape = ()
+    dtype = "float32"
 
     def __new__(cls, value: float, optimizer: Any):
         self = super().__new__(cls, value)

@@ -6,6 +6,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from kerax import _scope
 from kerax._device_errors import clear_out_of_memory
 from kerax.callbacks.progbar import with_progbar
 from kerax.data import grain_adapter
@@ -13,7 +14,7 @@ from kerax.data.streams import is_stream
 from kerax.trainer import _eager
 from kerax.trainer.engine import TrainState
 from kerax.trainer.predicting import DEFAULT_BATCH
-from kerax.trainer.runners import ArrayRunner, StreamRunner
+from kerax.trainer.runners import ArrayRunner, StreamRunner, place
 from kerax.trainer.setup import ran_dry
 
 
@@ -99,6 +100,9 @@ class Evaluating:
         hooks.on_test_begin()
         per_batch = hooks.needs_logs_of("test")
         state = self._initial_state(runner.engine, copy=False)
+        # Layers drawing random numbers at inference draw anew in each call (Keras's seed
+        # generators advance); fit's validation passes draw from the training key.
+        state = state.replace(key=place(_scope.next_global_key()))
         logs = self._evaluate_state(state, runner, hooks if per_batch else None)
         if not per_batch:
             # One compiled call, and no callback reads batches: the progress bar is

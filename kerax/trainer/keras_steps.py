@@ -362,8 +362,9 @@ class KerasSteps:
                 return self._loss_and_updates(
                     trainable, non_trainable, metrics_vars, x, y, sw, training
                 )
-        y_pred, non_trainable, losses = self.stateless_call(
-            trainable, non_trainable, x, training=training, return_losses=True
+        # the add_loss terms only: self.losses adds the penalties (_step_penalties)
+        y_pred, non_trainable, losses = self._stateless_forward(
+            trainable, non_trainable, (x,), training, None
         )
         handles = self.metrics_variables
         weights = self.non_trainable_variables

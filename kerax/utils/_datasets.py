@@ -33,6 +33,7 @@ class _Batched(PyDataset):
     """Shared batching: ``batch_size`` samples per item, or one sample when None."""
 
     batch_size: int | None
+    _shuffled_by_fit = False  # a tf.data stand-in: its own order (see PyDataset)
 
     def _num_samples(self) -> int:
         raise NotImplementedError

@@ -69,6 +69,7 @@ class _TFMethods:
     """``tf.data``-style chaining shared by :class:`DirectoryDataset` and its views."""
 
     batch_size: int | None
+    _shuffled_by_fit = False  # a tf.data stand-in: its own order (see PyDataset)
 
     def _num_samples(self) -> int:
         raise NotImplementedError

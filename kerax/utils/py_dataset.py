@@ -35,6 +35,12 @@ class PyDataset:
         3
     """
 
+    # fit(shuffle=True) permutes a PyDataset's batch order every epoch, as Keras 3 does;
+    # kerax's stand-ins for Keras's tf.data datasets (image_dataset_from_directory,
+    # timeseries_dataset_from_array, ...) set this False: Keras's fit leaves a
+    # dataset's order to the dataset.
+    _shuffled_by_fit = True
+
     def __init__(
         self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
     ):

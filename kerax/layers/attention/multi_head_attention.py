@@ -165,7 +165,9 @@ class MultiHeadAttention(Layer):
         self.dropout = float(dropout)
         self.use_bias = use_bias
         self._output_shape = output_shape
-        self.attention_axes = None if attention_axes is None else tuple(attention_axes)
+        # As in Keras: the axes as given (a list stays a list) until build() resolves
+        # them to a tuple of non-negative axes, which get_config() then reports.
+        self.attention_axes = attention_axes
         self.sliding_window = sliding_window
         if flash_attention is None:  # keras.config.disable_flash_attention()
             from kerax import config
@@ -245,6 +247,7 @@ class MultiHeadAttention(Layer):
                 f"attention_axes={self.attention_axes}"
             )
         self._axes = axes
+        self.attention_axes = axes
         self._score_eq, self._combine_eq = _attention_equations(rank, axes)
         heads_k, heads_v = (self.num_heads, self.key_dim), (self.num_heads, self.value_dim)
         self._query_dense = self._dense(rank - 1, 1, heads_k, "query")

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax import _graph
 from kerax.layers.base import Layer
 from kerax.layers.preprocessing import _adapt
 from kerax.layers.preprocessing._image import check_choice, check_size
@@ -46,6 +47,13 @@ def encode(
     if count_weights is not None:
         one_hot = one_hot * jnp.asarray(count_weights, dtype)[..., None]
     return jnp.sum(one_hot, axis=-2)
+
+
+def _note_unknown_shape(layer: Layer, inputs: Any, is_tensor: bool) -> None:
+    """Before a first call on inputs Keras does not take as a tensor (a list), record
+    the build config Keras's layer then has: ``{"input_shape": None}``."""
+    if not layer.built and not is_tensor and not _graph.is_symbolic(inputs):
+        layer.__dict__.setdefault("_build_shapes", {"input_shape": None})
 
 
 class Discretization(Layer):
@@ -110,6 +118,15 @@ class Discretization(Layer):
         self.output_mode = output_mode
         self.sparse = False
 
+    def build(self, input_shape: Any = None) -> None:
+        """No weights; defined so that get_build_config() records the first input
+        shape, as Keras's does for this layer."""
+        self.built = True
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        _note_unknown_shape(self, inputs, not isinstance(inputs, (list, tuple)))
+        return super().__call__(inputs, *args, **kwargs)
+
     def adapt(self, data: Any, batch_size: int | None = None, steps: int | None = None) -> None:
         """Learn ``num_bins - 1`` boundaries at the quantiles of ``data``.
 
@@ -141,7 +158,7 @@ class Discretization(Layer):
                 f"Layer '{self.name}' (Discretization) has no bin boundaries yet: call "
                 "adapt(data) first, or create it with bin_boundaries=[...]."
             )
-        x = inputs.astype(self.compute_dtype)
+        x = jnp.asarray(inputs).astype(self.compute_dtype)  # Keras also takes lists
         boundaries = jnp.asarray(self.bin_boundaries, x.dtype)
         # side="right" puts a value equal to a boundary in the bin that starts there.
         indices = jnp.searchsorted(boundaries, x, side="right").astype("int32")
@@ -219,7 +236,19 @@ class CategoryEncoding(Layer):
         self.output_mode = output_mode
         self.sparse = False
 
+    def build(self, input_shape: Any = None) -> None:
+        """No weights; defined so that get_build_config() records the first input
+        shape, as Keras's does for this layer."""
+        self.built = True
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        # Keras's CategoryEncoding leaves its inputs unconverted, so a first call on
+        # NumPy data (not only on a list) builds it with input_shape=None.
+        _note_unknown_shape(self, inputs, isinstance(inputs, jax.Array))
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs, count_weights=None):
+        inputs = jnp.asarray(inputs)  # Keras also takes lists
         if count_weights is not None and self.output_mode != "count":
             raise ValueError(
                 f"Layer '{self.name}' (CategoryEncoding): count_weights is only used with "

@@ -137,6 +137,13 @@ class SimpleRNN(_CellRNN):
     def __init__(self, units: int, activation: Any = "tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
 
+    def get_config(self) -> dict:
+        # Keras's SimpleRNN (unlike LSTM, GRU and every cell) leaves `seed` out of its
+        # config; the constructor still takes it, so older kerax configs load.
+        config = super().get_config()
+        config.pop("seed", None)
+        return config
+
 
 class LSTM(_CellRNN):
     __doc__ = (

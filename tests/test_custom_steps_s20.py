@@ -20,10 +20,9 @@ def _shape_of(data):
     return "a" if data is not None else "None"
 
 
-def _data_seen(keras, x):
-    """What the train/test/predict steps of fit, evaluate and predict receive (each
-    step's ``data`` as traced: a repeated structure is not traced again)."""
-    seen = []
+def _probe(keras, seen):
+    """A compiled model whose steps append the nesting of the ``data`` they get to
+    ``seen`` (each step's ``data`` as traced: a repeated structure is not traced again)."""
 
     class Probe(keras.Model):
         def __init__(self):
@@ -44,11 +43,18 @@ def _data_seen(keras, x):
 
         def predict_step(self, state, data):
             seen.append("predict " + _shape_of(data))
-            x = data[0] if isinstance(data, tuple) else data
+            x = data[0] if isinstance(data, (tuple, list)) else data
             return self.stateless_call(state[0], state[1], x)
 
     model = Probe()
     model.compile("sgd")
+    return model
+
+
+def _data_seen(keras, x):
+    """What the train/test/predict steps of fit, evaluate and predict receive."""
+    seen = []
+    model = _probe(keras, seen)
     model.fit(x, batch_size=4, verbose=0)
     model.fit(x, Y, batch_size=4, verbose=0)
     model.fit(x, Y, sample_weight=SW, batch_size=4, verbose=0)
@@ -72,30 +78,7 @@ def test_step_data_packed_as_keras(kind, keras_oracle):
 def _stream_data_seen(keras, make):
     """What the steps receive when fit, evaluate and predict each get ``make()``."""
     seen = []
-
-    class Probe(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = keras.layers.Dense(2)
-
-        def call(self, x):
-            return self.dense(x)
-
-        def train_step(self, state, data):
-            seen.append("train " + _shape_of(data))
-            return {"l": 0.0}, state
-
-        def test_step(self, state, data):
-            seen.append("test " + _shape_of(data))
-            return {"l": 0.0}, state
-
-        def predict_step(self, state, data):
-            seen.append("predict " + _shape_of(data))
-            x = data[0] if isinstance(data, (tuple, list)) else data
-            return self.stateless_call(state[0], state[1], x)
-
-    model = Probe()
-    model.compile("sgd")
+    model = _probe(keras, seen)
     model.fit(make(), epochs=1, shuffle=False, verbose=0)
     model.evaluate(make(), verbose=0)
     model.predict(make(), verbose=0)

@@ -151,6 +151,26 @@ def test_mixing_model_as_keras(keras_oracle):
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
+def test_mixing_model_fits_and_evaluates_the_short_batch_as_keras(keras_oracle):
+    """fit/evaluate pad the last batch; a model mixing rows runs it on its valid rows
+    alone (Keras's shorter batch), so losses, metrics and weights are Keras's."""
+    x = np.random.default_rng(2).random((10, 3)).astype(np.float32)
+    y = np.random.default_rng(3).random((10, 2)).astype(np.float32)
+
+    def run(module):
+        model = _mixing_model(module)
+        model.compile(module.optimizers.SGD(0.1), "mse", metrics=["mae"])
+        before = model.evaluate(x, y, batch_size=4, verbose=0)
+        history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+        return before, history["loss"], history["mae"], model.get_weights()
+
+    ours, theirs = run(kerax), run(keras_oracle)
+    for a, b in zip(ours[:3], theirs[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+    for a, b in zip(ours[3], theirs[3]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_one_row_sample_is_checked_at_two_rows():
     inputs = kerax.Input((3,))
     outputs = kerax.layers.Lambda(lambda t: t + kerax.ops.arange(kerax.ops.shape(t)[0])[:, None])(

@@ -113,6 +113,7 @@ class Engine:
             if v.trainable and v.constraint and not v.overwrite_with_gradient
         ]
         self.trace_count = 0
+        self.x_sample = None  # the inputs' shapes (ShapeDtypeStructs), set by fit/evaluate
         self.loops_fast = loops_fast
         self.static_trips = static_trip_counts()
         options = fused_compiler_options(loops_fast)
@@ -205,6 +206,36 @@ class Engine:
         return x, align(y, names, "y"), align(sw, names, "sample_weight"), mask
 
     def _losses(self, variables, x, y, sw, mask, training, key, partial_rows=None):
+        """Loss, and ``(preds, per-output losses, non-trainable values, output masks)``.
+
+        A model whose forward pass mixes rows (``Model._rows_independent``: a sum over
+        the batch, rows compared with each other) would see the padding rows of the
+        padded last batch: that batch runs on its ``partial_rows`` valid rows alone, as
+        Keras's shorter last batch (its outputs padded back for the metrics' update)."""
+        if not (partial_rows and self._mixes_rows()):
+            return self._batch_losses(variables, x, y, sw, mask, training, key, partial_rows)
+
+        def short():
+            cut = lambda t: t[:partial_rows]
+            grow = lambda t: jnp.pad(
+                t, [(0, mask.shape[0] - partial_rows)] + [(0, 0)] * (t.ndim - 1)
+            )
+            parts = [jax.tree_util.tree_map(cut, t) for t in (x, y, sw, mask)]
+            total, (preds, losses, non_trainable, masks) = self._batch_losses(
+                variables, *parts, training, key
+            )
+            preds, masks = jax.tree_util.tree_map(grow, (preds, masks))
+            return total, (preds, losses, non_trainable, masks)
+
+        whole = lambda: self._batch_losses(variables, x, y, sw, mask, training, key)
+        return jax.lax.cond(_mask_count.total(mask) < mask.shape[0], short, whole)
+
+    def _mixes_rows(self) -> bool:
+        """Whether the model's forward pass mixes rows (as ``predict`` decides, on the
+        inputs' shapes ``fit``/``evaluate`` set in ``x_sample``)."""
+        return self.x_sample is not None and not self.model._rows_independent(self.x_sample)
+
+    def _batch_losses(self, variables, x, y, sw, mask, training, key, partial_rows=None):
         y_pred, non_trainable, added, keras_masks = self.model._apply(
             variables, (x,), training, key, sample_mask=mask, return_masks=True
         )

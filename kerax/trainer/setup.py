@@ -115,7 +115,11 @@ class Setup:
                 privacy=getattr(self, "_privacy", None),
                 loops_fast=self._forward_spec(first)[1],
             )
-        return self._engines[batch_size]
+        engine = self._engines[batch_size]
+        engine.x_sample = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), first
+        )
+        return engine
 
     def _check_variable_layout(self) -> None:
         """Variables frozen, unfrozen or added since the engines were built (a layer's

@@ -254,7 +254,7 @@ def symbolic_call(layer, args: tuple, kwargs: dict) -> Any:
     As in Keras, the first argument's masks (``_keras_mask``: from
     ``Embedding(mask_zero=True)``, ``Masking``, ...) reach ``call`` and ``compute_mask``
     as they will at run time, and the outputs carry theirs."""
-    masks = _masks_of(args[0])
+    masks = _scope.masks_of(args[0], lambda t: t._keras_mask if is_symbolic(t) else None)
 
     def fn(a, k, m):
         _scope.set_mask(a[0], m)
@@ -275,19 +275,11 @@ def symbolic_call(layer, args: tuple, kwargs: dict) -> Any:
     return outputs
 
 
-def _masks_of(x: Any) -> Any:
-    """The ``_keras_mask`` of a KerasTensor or of each in a list (None when none has one)."""
-    if isinstance(x, (list, tuple)):
-        masks = [_masks_of(t) for t in x]
-        return None if all(m is None for m in masks) else masks
-    return x._keras_mask if is_symbolic(x) else None
-
-
 def _attach_masks(outputs: Any, mask_spec: Any) -> None:
     """Give each output KerasTensor its traced mask (a KerasTensor) as ``_keras_mask``."""
-    leaves = jax.tree_util.tree_leaves(outputs, is_leaf=is_symbolic)
     if mask_spec is None:
         return
+    leaves = jax.tree_util.tree_leaves(outputs, is_leaf=is_symbolic)
     specs = list(mask_spec) if isinstance(mask_spec, (list, tuple)) else [mask_spec]
     if len(specs) != len(leaves):
         return

@@ -184,16 +184,45 @@ def next_key() -> jax.Array:
     return next_global_key()
 
 
+def masks_of(x: Any, lookup: Any) -> Any:
+    """``lookup(t)`` for a tensor, or for each tensor of a list (None when all are None):
+    the mask structure layers get, however the masks are found."""
+    if isinstance(x, (list, tuple)):
+        masks = [masks_of(t, lookup) for t in x]
+        return None if all(m is None for m in masks) else masks
+    return lookup(x)
+
+
+def _attach_each(x: Any, mask: Any, attach: Any) -> None:
+    """``attach(t, m)`` for a tensor, or for each of a list (one mask shared, or a list)."""
+    if mask is None:
+        return
+    if isinstance(x, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
+        for t, m in zip(x, masks):
+            _attach_each(t, m, attach)
+        return
+    attach(x, mask)
+
+
 def get_mask(x: Any) -> Any:
     """The Keras mask attached to ``x`` in the current scope (a list for list inputs)."""
     scope = current()
     if scope is None:
         return None
-    if isinstance(x, (list, tuple)):
-        masks = [get_mask(t) for t in x]
-        return None if all(m is None for m in masks) else masks
-    entry = scope.masks.get(id(x))
-    return entry[1] if entry is not None and entry[0] is x else None
+
+    def lookup(t):
+        entry = scope.masks.get(id(t))
+        return entry[1] if entry is not None and entry[0] is t else None
+
+    return masks_of(x, lookup)
+
+
+def set_mask(x: Any, mask: Any) -> None:
+    """Attach a Keras mask to ``x`` for the layers that consume it next."""
+    scope = current()
+    if scope is not None:
+        _attach_each(x, mask, lambda t, m: scope.masks.__setitem__(id(t), (t, m)))
 
 
 # Masks that eager layer calls (outside any scope) leave on their output arrays, by the
@@ -204,34 +233,15 @@ _EAGER_MASKS: dict[int, Any] = {}
 
 def eager_mask(x: Any) -> Any:
     """The mask an eager layer call left on ``x`` (a list for list inputs), or None."""
-    if isinstance(x, (list, tuple)):
-        masks = [eager_mask(t) for t in x]
-        return None if all(m is None for m in masks) else masks
-    return _EAGER_MASKS.get(id(x))
+    return masks_of(x, lambda t: _EAGER_MASKS.get(id(t)))
 
 
 def keep_eager_mask(x: Any, mask: Any) -> None:
     """Leave ``mask`` on an eager call's output ``x`` for the next eager layer call."""
-    if mask is None:
-        return
-    if isinstance(x, (list, tuple)):
-        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
-        for t, m in zip(x, masks):
-            keep_eager_mask(t, m)
-        return
-    if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
-        _EAGER_MASKS[id(x)] = mask
-        weakref.finalize(x, _EAGER_MASKS.pop, id(x), None)
 
+    def keep(t, m):
+        if isinstance(t, jax.Array) and not isinstance(t, jax.core.Tracer):
+            _EAGER_MASKS[id(t)] = m
+            weakref.finalize(t, _EAGER_MASKS.pop, id(t), None)
 
-def set_mask(x: Any, mask: Any) -> None:
-    """Attach a Keras mask to ``x`` for the layers that consume it next."""
-    scope = current()
-    if scope is None or mask is None:
-        return
-    if isinstance(x, (list, tuple)):
-        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
-        for t, m in zip(x, masks):
-            set_mask(t, m)
-        return
-    scope.masks[id(x)] = (x, mask)
+    _attach_each(x, mask, keep)

@@ -205,7 +205,7 @@ def _reduces_batch(fn: Any, y_true: Any, y_pred: Any) -> bool:
     return jax.eval_shape(fn.call, y_true, y_pred).shape == ()
 
 
-def _on_valid_rows(mask, partial_rows: int, fn, *trees):
+def on_valid_rows(mask, partial_rows: int, fn, *trees):
     """``fn(*trees)`` on the first ``partial_rows`` rows of each array in the padded last
     batch (whose valid rows come first: what Keras's shorter last batch holds), on the
     whole batch otherwise. ``partial_rows`` is static; ``mask`` tells the batches apart."""
@@ -221,7 +221,7 @@ def _on_valid_rows(mask, partial_rows: int, fn, *trees):
 def _valid_rows_only(mask, partial_rows: int, fn, y_true, y_pred, sample_weight):
     """Loss ``fn`` over the valid rows alone in the padded batch."""
     value = lambda t, p, sw: fn(t, p, sample_weight=sw)
-    return _on_valid_rows(mask, partial_rows, value, y_true, y_pred, sample_weight)
+    return on_valid_rows(mask, partial_rows, value, y_true, y_pred, sample_weight)
 
 
 def _as_loss(fn: Any):
@@ -389,7 +389,7 @@ def _update_batch_level(metric, state, y_true, y_pred, sw, mask, partial_rows):
 
     value_of = lambda t, p: metric._values_and_weight(t, p, None)[0]
     if partial_rows:  # only the padded batch (its valid rows first) computes the cut
-        value = _on_valid_rows(mask, partial_rows, value_of, y_true, y_pred)
+        value = on_valid_rows(mask, partial_rows, value_of, y_true, y_pred)
     else:
         value = value_of(y_true, y_pred)
     # mask alone: the batch counts once if it holds any valid row
@@ -410,7 +410,7 @@ def _update_valid_rows(metric, state, y_true, y_pred, sw, mask, partial_rows: in
     come first), with the whole batch otherwise."""
 
     update = lambda t, p, w: metric.update(state, t, p, sample_weight=w)
-    return _on_valid_rows(mask, partial_rows, update, y_true, y_pred, sw)
+    return on_valid_rows(mask, partial_rows, update, y_true, y_pred, sw)
 
 
 def _shape(x: Any):

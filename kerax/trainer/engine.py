@@ -31,6 +31,7 @@ from kerax.trainer.compile_utils import (
     align,
     data_rows,
     flatten_outputs,
+    on_valid_rows,
     output_masks,
 )
 
@@ -214,21 +215,17 @@ class Engine:
         Keras's shorter last batch (its outputs padded back for the metrics' update)."""
         if not (partial_rows and self._mixes_rows()):
             return self._batch_losses(variables, x, y, sw, mask, training, key, partial_rows)
+        rows = mask.shape[0]
 
-        def short():
-            cut = lambda t: t[:partial_rows]
-            grow = lambda t: jnp.pad(
-                t, [(0, mask.shape[0] - partial_rows)] + [(0, 0)] * (t.ndim - 1)
-            )
-            parts = [jax.tree_util.tree_map(cut, t) for t in (x, y, sw, mask)]
+        def run(x, y, sw, mask):  # outputs padded back to the batch for the metrics
             total, (preds, losses, non_trainable, masks) = self._batch_losses(
-                variables, *parts, training, key
+                variables, x, y, sw, mask, training, key
             )
+            grow = lambda t: jnp.pad(t, [(0, rows - t.shape[0])] + [(0, 0)] * (t.ndim - 1))
             preds, masks = jax.tree_util.tree_map(grow, (preds, masks))
             return total, (preds, losses, non_trainable, masks)
 
-        whole = lambda: self._batch_losses(variables, x, y, sw, mask, training, key)
-        return jax.lax.cond(_mask_count.total(mask) < mask.shape[0], short, whole)
+        return on_valid_rows(mask, partial_rows, run, x, y, sw, mask)
 
     def _mixes_rows(self) -> bool:
         """Whether the model's forward pass mixes rows (as ``predict`` decides, on the

@@ -37,6 +37,7 @@ _SUBMODULES = (
     "distillation",
     "distribution",
     "dtype_policies",
+    "export",
     "initializers",
     "layers",
     "legacy",

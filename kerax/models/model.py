@@ -489,6 +489,28 @@ class Model(Trainer, Layer):
 
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    def export(
+        self,
+        filepath,
+        format: str = "tf_saved_model",
+        verbose: bool | None = None,
+        input_signature=None,
+        **kwargs,
+    ) -> None:
+        """Export the inference pass as a TensorFlow SavedModel (endpoint ``serve``,
+        batch axis polymorphic), through ``jax2tf``; needs ``pip install tensorflow-cpu``.
+
+        ``input_signature`` defaults to the model's inputs; ``kwargs`` go to
+        :meth:`kerax.export.ExportArchive.add_endpoint`. Written atomically.
+
+        Raises:
+            ValueError: for a format other than ``"tf_saved_model"``, or an unbuilt model.
+            ImportError: when TensorFlow is not installed.
+        """
+        from kerax.export._archive import export_model
+
+        export_model(self, filepath, format, verbose, input_signature, **kwargs)
+
     def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
         """Save the weights in Keras's ``.weights.h5`` layout (written atomically); with
         ``max_shard_size`` (GB), as shards indexed by a ``.weights.json`` file."""

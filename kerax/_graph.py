@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +23,25 @@ from kerax import _naming, _scope
 # needs concrete sizes, twice with these sizes; a dimension of the output that differs
 # between the two traces depends on an unknown input size and stays unknown.
 _PROBE_SIZES = (37, 61)  # large enough for pooling/cropping windows, distinct
+# The probe size of the trace running now (empty outside the probes): what a probe
+# shows the code (a build's input shape, a shape in an error) says None there, as the
+# symbolic trace does (known_shape); a real dimension of the same size reads None too.
+_probing: list[int] = []
+
+
+def known_shape(shape: Any) -> tuple:
+    """``shape`` as Keras reports it: None for each dimension unknown to the trace
+    running now (a symbolic size, or the probe size during a probe)."""
+    size = _probing[-1] if _probing else None
+    return tuple(int(d) if isinstance(d, (int, np.integer)) and d != size else None for d in shape)
+
+
+class KerasHistory(NamedTuple):
+    """Where a KerasTensor came from, as Keras's ``tensor._keras_history``."""
+
+    operation: Any  # the layer (or op) whose call produced the tensor
+    node_index: int  # which of its calls: the index in ``operation._inbound_nodes``
+    tensor_index: int  # which of that call's outputs
 
 
 class KerasTensor:
@@ -41,6 +60,17 @@ class KerasTensor:
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+    @property
+    def _keras_history(self) -> KerasHistory | None:
+        """Keras's ``(operation, node_index, tensor_index)`` of the call that made this
+        tensor (None for a tensor no layer call produced)."""
+        layer = getattr(self.node, "layer", None)
+        if layer is None:
+            return None
+        nodes = layer._inbound_nodes
+        index = next((i for i, n in enumerate(nodes) if n is self.node), len(nodes) - 1)
+        return KerasHistory(layer, index, self.index)
 
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype.name}, name={self.name}>"
@@ -226,19 +256,81 @@ def trace_spec(fn: Callable, *args: Any, training: bool | None = None) -> Any:
     names = _naming.snapshot()
     try:  # one trace, the unknown dimensions symbolic (see _symbolic_size)
         traced = run(_symbolic_size())
-    except Exception:  # noqa: BLE001 - code that needs concrete sizes: two probes, below
+    except Exception as e:  # noqa: BLE001 - code that needs concrete sizes: two probes
         _naming.restore(names)  # the probes' layers get the names the attempt took
-        traced = None
+        traced, symbolic_error = None, e
     if traced is not None:
         known = lambda a: _Spec(tuple(d if isinstance(d, int) else None for d in a.shape), a.dtype)
         return jax.tree_util.tree_map(known, traced)
-    first, second = run(_PROBE_SIZES[0]), run(_PROBE_SIZES[1])
+    first, second = _run_probes(fn, run, symbolic_error)
 
     def merge(a, b):
         shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
         return _Spec(shape, a.dtype)
 
     return jax.tree_util.tree_map(merge, first, second)
+
+
+def _run_probes(fn: Callable, run: Callable, symbolic_error: Exception) -> tuple:
+    """The two probe traces of ``trace_spec``. The layers they build record None for
+    the probed dimensions (their build configs, a nested Sequential's input shape), and
+    an error the symbolic trace raised too is raised as it said it (None, not 37)."""
+    layers = _layers_in(fn)
+    unbuilt = [layer for layer in layers if not layer.built]
+    out = []
+    for size in _PROBE_SIZES:
+        _probing.append(size)
+        try:
+            out.append(run(size))
+        except Exception as e:
+            if type(e) is type(symbolic_error) and not _is_shape_poly_error(e):
+                raise symbolic_error from None
+            raise
+        finally:
+            _probing.pop()
+            for layer in unbuilt:  # also the built before an error
+                _unprobe_build_shapes(layer, size)
+            unbuilt = [layer for layer in unbuilt if not layer.built]
+    return tuple(out)
+
+
+def _is_shape_poly_error(e: Exception) -> bool:
+    """An error that says a symbolic size was used where a concrete one is needed."""
+    text = f"{type(e).__name__} {e}".lower()
+    return any(w in text for w in ("symbolic", "inconclusive", "shape_poly", "dimexpr"))
+
+
+def _layers_in(fn: Callable) -> list:
+    """The layers ``fn`` calls, as far as its closure shows them, each with every
+    nested layer (the functions trace_spec is given close over the layer they call)."""
+    out: dict[int, Any] = {}
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if hasattr(value, "_flat_layers") and hasattr(value, "built"):
+            for layer in value._flat_layers():
+                out.setdefault(id(layer), layer)
+    return list(out.values())
+
+
+def _unprobe_build_shapes(layer: Any, size: int) -> None:
+    """None for ``size`` in the shapes a layer built during a probe recorded."""
+    shapes = layer.__dict__.get("_build_shapes")
+    if not layer.built or not shapes:
+        return
+
+    def fix(s):
+        if isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s):
+            return tuple(None if d == size else d for d in s)
+        if isinstance(s, (list, tuple)):
+            return type(s)(fix(v) for v in s)
+        if isinstance(s, dict):
+            return {k: fix(v) for k, v in s.items()}
+        return s
+
+    layer.__dict__["_build_shapes"] = {k: fix(v) for k, v in shapes.items()}
 
 
 class _Spec:
@@ -276,16 +368,14 @@ def symbolic_call(layer, args: tuple, kwargs: dict) -> Any:
 
 
 def _attach_masks(outputs: Any, mask_spec: Any) -> None:
-    """Give each output KerasTensor its traced mask (a KerasTensor) as ``_keras_mask``."""
-    if mask_spec is None:
-        return
-    leaves = jax.tree_util.tree_leaves(outputs, is_leaf=is_symbolic)
-    specs = list(mask_spec) if isinstance(mask_spec, (list, tuple)) else [mask_spec]
-    if len(specs) != len(leaves):
-        return
-    for out, m in zip(leaves, specs):
-        if is_symbolic(out) and m is not None and hasattr(m, "shape"):
+    """Give each output KerasTensor its traced mask (a KerasTensor) as ``_keras_mask``,
+    paired as at run time (:func:`kerax._scope._attach_each`, Keras's rule)."""
+
+    def attach(out, m):
+        if is_symbolic(out) and hasattr(m, "shape"):
             out._keras_mask = KerasTensor(m.shape, m.dtype, name=f"{out.name}_mask")
+
+    _scope._attach_each(outputs, mask_spec, attach)
 
 
 def record_node(layer, args: tuple, kwargs: dict, spec: Any) -> Any:

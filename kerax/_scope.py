@@ -178,8 +178,11 @@ def next_key() -> jax.Array:
         return scope.next_key()
     if scope is not None and scope.pure:
         raise ValueError(
-            "This computation draws random numbers but no PRNG key was given. "
-            "Pass key=jax.random.PRNGKey(...) to apply() (fit() does this for you)."
+            "This computation draws random numbers (a Dropout or another random layer in "
+            "training) but no PRNG key was given. Pass key=jax.random.PRNGKey(...) to "
+            "apply() or stateless_call(), a new key per step (fit() does this for you; "
+            "Keras keeps a seed variable in non_trainable_variables, kerax takes the key "
+            "as an argument)."
         )
     return next_global_key()
 
@@ -193,16 +196,25 @@ def masks_of(x: Any, lookup: Any) -> Any:
     return lookup(x)
 
 
+def _flat(tree: Any) -> list:
+    """The leaves of ``tree`` in order, ``None`` kept as a leaf (Keras's ``tree.flatten``)."""
+    return jax.tree_util.tree_leaves(tree, is_leaf=lambda t: t is None)
+
+
 def _attach_each(x: Any, mask: Any, attach: Any) -> None:
-    """``attach(t, m)`` for a tensor, or for each of a list (one mask shared, or a list)."""
+    """``attach(t, m)`` for each tensor of ``x`` and its mask. Masks that mirror the
+    tensors (a list per list, as :func:`masks_of` makes them) pair up by position; any
+    other pairing follows Keras (``Layer._set_mask_metadata``): both are flattened and
+    zipped, so one output given a list of masks takes the first."""
     if mask is None:
         return
-    if isinstance(x, (list, tuple)):
-        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
-        for t, m in zip(x, masks):
+    if isinstance(x, (list, tuple)) and isinstance(mask, (list, tuple)) and len(x) == len(mask):
+        for t, m in zip(x, mask):
             _attach_each(t, m, attach)
         return
-    attach(x, mask)
+    for t, m in zip(_flat(x), _flat(mask)):
+        if m is not None:
+            attach(t, m)
 
 
 def get_mask(x: Any) -> Any:
@@ -223,6 +235,22 @@ def set_mask(x: Any, mask: Any) -> None:
     scope = current()
     if scope is not None:
         _attach_each(x, mask, lambda t, m: scope.masks.__setitem__(id(t), (t, m)))
+
+
+def set_output_masks(outputs: Any, masks: Any) -> None:
+    """Attach what a layer's ``compute_mask`` returned to its ``outputs``, as Keras's
+    ``Layer._set_mask_metadata`` does: an output that already carries a mask (an inner
+    layer's, or an input returned as is) keeps it."""
+    scope = current()
+    if scope is None:
+        return
+
+    def attach(t, m):
+        entry = scope.masks.get(id(t))
+        if entry is None or entry[0] is not t:
+            scope.masks[id(t)] = (t, m)
+
+    _attach_each(outputs, masks, attach)
 
 
 # Masks that eager layer calls (outside any scope) leave on their output arrays, by the

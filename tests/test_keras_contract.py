@@ -191,3 +191,90 @@ def test_learning_rate_and_iterations_answer_variable_calls():
     assert model.optimizer.iterations.numpy() == 4 and model.optimizer.iterations == 4
     lr = model.optimizer.learning_rate
     assert type(copy.deepcopy(lr)) is float and type(pickle.loads(pickle.dumps(lr))) is float
+
+
+def _stateless_loss_and_grad(k):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((4, 3)).astype("float32"), rng.random((4, 2)).astype("float32")
+    model = k.Sequential([k.Input((3,)), k.layers.Dense(2, kernel_regularizer="l2")])
+    model.set_weights([np.full((3, 2), 0.5, "float32"), np.zeros(2, "float32")])
+    model.compile("sgd", "mse", metrics=["mae"])
+    held = (model.non_trainable_variables, model.metrics_variables)
+    values = [[v.value for v in vs] for vs in held]
+
+    def loss_fn(trainable):
+        y_pred, _ = model.stateless_call(trainable, values[0], x)
+        loss, (same, _, metrics) = model.stateless_compute_loss(
+            trainable, *values, x=x, y=y, y_pred=y_pred
+        )
+        assert same is trainable and len(metrics) == len(values[1])
+        return loss
+
+    loss, grads = jax.jit(jax.value_and_grad(loss_fn))([v.value for v in model.trainable_variables])
+    return float(loss), [np.asarray(g) for g in grads]
+
+
+def test_stateless_compute_loss_is_keras_s_loss_with_penalties(keras_oracle):
+    loss, grads = _stateless_loss_and_grad(keras)
+    real_loss, real_grads = _stateless_loss_and_grad(keras_oracle)
+    np.testing.assert_allclose(loss, real_loss, rtol=1e-6)
+    for ours, theirs in zip(grads, real_grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="metrics variables, received 0"):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile("sgd", "mse", metrics=["mae"])
+        model.stateless_compute_loss([v.value for v in model.trainable_variables], [], [])
+
+
+def _variable_attributes_program(k, tmp_path):
+    """Variables made with ``keras.Variable`` and kept as attributes (keras.io's ViT
+    LSA temperature): in ``__init__``, in ``build``, in a list, on a Model subclass."""
+
+    class Scaled(k.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.tau = k.Variable(2.0, name="tau")
+            self.fixed = k.Variable(np.ones(2, "float32"), trainable=False, name="fixed")
+            self.dense = k.layers.Dense(2, kernel_initializer="ones")
+
+        def build(self, shape):
+            self.w = k.Variable(np.full((shape[-1],), 0.5, "float32"), name="w")
+            self.pair = [k.Variable(1.0, name="p0"), k.Variable(3.0, name="p1")]
+
+        def call(self, x):
+            out = self.dense(x * self.w) / self.tau * self.fixed
+            return out + self.pair[0] - self.pair[1]
+
+    class Net(k.Model):
+        def __init__(self):
+            super().__init__()
+            self.inner = Scaled()
+            self.scale = k.Variable(1.5, name="scale")
+
+        def call(self, x):
+            return self.inner(x) * self.scale
+
+    model, x = Net(), np.linspace(0, 1, 12, dtype="float32").reshape(4, 3)
+    model(x)
+    names = [(v.name, v.trainable) for v in model.weights]
+    model.compile("sgd", "mse")
+    losses = model.fit(x, np.ones((4, 2)), epochs=2, verbose=0).history["loss"]
+    model.save_weights(tmp_path / f"{k.__name__}.weights.h5")
+    model.inner.trainable = False
+    return names, losses, model.get_weights(), len(model.trainable_weights), Net
+
+
+def test_variables_kept_as_attributes_are_weights_as_in_keras(tmp_path, keras_oracle):
+    names, losses, weights, trainable, net = _variable_attributes_program(keras, tmp_path)
+    assert [n for n, _ in names] == ["scale", "tau", "w", "p0", "p1", "fixed", "kernel", "bias"]
+    assert trainable == 1  # the frozen layer's own variables freeze with it
+    real = _variable_attributes_program(keras_oracle, tmp_path)
+    assert names == real[0] and trainable == real[3]
+    np.testing.assert_allclose(losses, real[1], rtol=1e-5)
+    for ours, theirs in zip(weights, real[2]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    model = net()  # Keras's weights file loads into the same kerax model
+    model(np.zeros((1, 3), "float32"))
+    model.load_weights(tmp_path / "keras.weights.h5")
+    for ours, theirs in zip(model.get_weights(), real[2]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5)

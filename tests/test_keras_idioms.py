@@ -75,7 +75,7 @@ def test_attention_with_causal_mask_saves_for_keras(tmp_path, keras_oracle):
     x = np.random.default_rng(0).random((2, 5, 8)).astype("float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
     config = model.get_config()["layers"][1]["build_config"]
-    assert config == {"shapes_dict": {"query_shape": [None, 5, 8], "value_shape": [None, 5, 8]}}
+    assert config == {"shapes_dict": {"query_shape": (None, 5, 8), "value_shape": (None, 5, 8)}}
 
 
 class _Noise(kerax.layers.Layer):
@@ -180,3 +180,113 @@ def test_stateless_call_losses_hold_the_penalties(owner, keras_oracle):
 
     assert losses(kerax) == pytest.approx([0.01 * 12.0])
     assert losses(kerax) == pytest.approx(losses(keras_oracle))
+
+
+def _names_after_attention(k):
+    x = np.zeros((2, 3, 4), "float32")
+    k.layers.MultiHeadAttention(2, 4)(x, x)
+    k.layers.GroupQueryAttention(4, 2, 1)(x, x)
+    return [k.layers.Dropout(0.1).name, k.layers.Softmax().name]
+
+
+def test_attention_layers_use_up_the_names_of_keras_s_sublayers(keras_oracle):
+    # Keras's attention layers make a Softmax and a Dropout when built
+    kerax.backend.clear_session()
+    keras_oracle.backend.clear_session()
+    assert _names_after_attention(kerax) == ["dropout_2", "softmax_2"]
+    assert _names_after_attention(keras_oracle) == ["dropout_2", "softmax_2"]
+
+
+def _functional_names_after_sequentials(k):
+    sequential = k.Sequential()
+    sequential.add(k.Input((3,)))
+    sequential.add(k.layers.Dense(2))
+    sequential.add(k.layers.Dense(2))  # each rebuild makes Keras's inner Functional
+    k.Sequential([k.layers.Dense(2)])(np.zeros((1, 2), "float32"))
+    inputs = k.Input((3,))
+    return k.Model(inputs, k.layers.Dense(2)(inputs)).name
+
+
+def test_sequential_models_use_up_keras_s_functional_names(keras_oracle):
+    kerax.backend.clear_session()
+    keras_oracle.backend.clear_session()
+    assert _functional_names_after_sequentials(kerax) == "functional_3"
+    assert _functional_names_after_sequentials(keras_oracle) == "functional_3"
+
+
+def test_an_activation_set_to_none_after_construction_is_skipped():
+    # keras.io Grad-CAM: `model.layers[-1].activation = None` for the raw class scores
+    x = np.random.default_rng(0).random((2, 4, 4, 2)).astype("float32")
+    L = kerax.layers
+    for layer, data in [
+        (L.Dense(3, activation="softmax"), x[:, 0, 0]),
+        (L.Conv2D(2, 3, activation="relu"), x),
+        (L.SeparableConv2D(2, 3, activation="relu"), x),
+        (L.EinsumDense("ab,bc->ac", 3, activation="relu"), x[:, 0, 0]),
+    ]:
+        layer(data)
+        layer.activation = None
+        linear = type(layer).from_config({**layer.get_config(), "name": None})
+        linear(data)
+        linear.set_weights(layer.get_weights())
+        assert layer.get_config()["activation"] == "linear"
+        np.testing.assert_allclose(np.asarray(layer(data)), np.asarray(linear(data)), rtol=1e-6)
+
+
+def test_layers_take_their_first_input_by_keyword(tmp_path, keras_oracle):
+    # keras.io's English-to-Spanish Transformer: mha(query=x, value=x, key=x)
+    x = np.random.RandomState(0).rand(2, 3, 4).astype("float32")
+    assert kerax.layers.MultiHeadAttention(2, 4)(query=x, value=x, key=x).shape == (2, 3, 4)
+    dense = kerax.layers.Dense(2, kernel_initializer="ones")
+    np.testing.assert_allclose(dense(inputs=x[0]), np.full((3, 2), x[0].sum(-1)[:, None]))
+    with pytest.raises(TypeError, match=r"layer\(inputs=x\)"):
+        dense(training=False)
+    inputs = kerax.Input((3, 4))
+    mha = kerax.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    out = kerax.layers.Dense(2)(inputs=mha(query=inputs, value=inputs, key=inputs))
+    model = kerax.Model(inputs, out)
+    expected = model.predict(x, verbose=0)
+    path = str(tmp_path / "mha.keras")
+    model.save(path)
+    np.testing.assert_allclose(kerax.models.load_model(path).predict(x, verbose=0), expected)
+    oracle = keras_oracle.models.load_model(path)  # Keras replays kerax's file
+    np.testing.assert_allclose(oracle.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    model.compile("sgd", "mse")
+    assert np.isfinite(model.fit(x, np.ones((2, 3, 2)), verbose=0).history["loss"][0])
+
+
+def _two_masked_inputs_added(k):
+    class Add2(k.layers.Layer):  # keras.io's TransformerDecoder pattern: list in, one out
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            return inputs[0] + inputs[1]
+
+    a, b = k.Input((5,), dtype="int32"), k.Input((5,), dtype="int32")
+    embed = lambda t: k.layers.Embedding(10, 4, mask_zero=True)(t)  # noqa: E731
+    out = k.layers.Dense(3)(Add2()([embed(a), embed(b)]))
+    model = k.Model([a, b], out)
+    model.compile("sgd", "mse")
+    return model, out
+
+
+def test_a_layer_joining_masked_inputs_passes_on_the_first_mask_like_keras(keras_oracle):
+    # Keras's _set_mask_metadata: outputs and compute_mask's masks flattened, zipped
+    ours, our_out = _two_masked_inputs_added(kerax)
+    theirs, their_out = _two_masked_inputs_added(keras_oracle)
+    assert our_out._keras_mask.shape == their_out._keras_mask.shape == (None, 5)
+    ours.set_weights(theirs.get_weights())
+    x = np.array([[1, 2, 0, 0, 0], [3, 0, 0, 0, 0], [4, 5, 6, 0, 0], [1, 1, 1, 1, 1]])
+    y = np.random.RandomState(0).rand(4, 5, 3).astype("float32")
+    fit = dict(epochs=2, batch_size=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(
+        ours.fit([x, x], y, **fit).history["loss"],
+        theirs.fit([x, x], y, **fit).history["loss"],
+        rtol=1e-5,
+    )
+    # eager: the layer's output carries the first input's mask to the next call
+    embed = kerax.layers.Embedding(10, 4, mask_zero=True)
+    joined = ours.layers[-2]([embed(x), embed(x[::-1])])
+    np.testing.assert_array_equal(kerax._scope.eager_mask(joined), x != 0)

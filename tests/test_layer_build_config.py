@@ -77,3 +77,37 @@ def test_build_of_unnamed_shapes_records_nothing():
     layer(np.ones((2, 3), "float32"))
     assert layer.get_build_config() is None
     Scale().build_from_config(layer.get_build_config())  # nothing to build from: a no-op
+
+
+def _saved_build_configs(lib):
+    """Whether a Sequential's saved config gives each layer a build_config: Keras builds
+    its weightless layers (dropouts, activations, pooling, Reshape) in ``__init__`` and
+    writes none for them; the others record their input shape."""
+    L = lib.layers
+    cases = [
+        (L.Dropout(0.1), (4,)),
+        (L.SpatialDropout1D(0.1), (3, 4)),
+        (L.GaussianNoise(0.1), (4,)),
+        (L.Activation("relu"), (4,)),
+        (L.ReLU(), (4,)),
+        (L.Softmax(), (4,)),
+        (L.Masking(), (3, 4)),
+        (L.MaxPooling1D(), (4, 2)),
+        (L.GlobalAveragePooling2D(), (4, 4, 2)),
+        (L.Reshape((4,)), (2, 2)),
+        (L.Flatten(), (2, 2)),
+        (L.PReLU(), (4,)),
+        (L.Dense(2), (4,)),
+    ]
+    found = {}
+    for layer, shape in cases:
+        config = lib.Sequential([lib.Input(shape), layer]).get_config()["layers"][1]
+        found[type(layer).__name__] = config.get("build_config")
+    return found
+
+
+def test_weightless_layers_save_no_build_config_as_in_keras(keras_oracle):
+    ours = _saved_build_configs(kerax)
+    assert ours["Dropout"] is None and ours["Reshape"] is None
+    assert ours["Flatten"] == {"input_shape": (None, 2, 2)}
+    assert ours == _saved_build_configs(keras_oracle)

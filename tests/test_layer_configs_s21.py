@@ -105,3 +105,15 @@ def test_summary_lists_several_output_shapes():
     text = "\n".join(lines)
     assert "[(None, 5, 4), (None, 4), (None, 4)]" in text
     assert "((None" not in text
+
+
+def _recurrent_config_keys(k):
+    L = k.layers
+    made = [L.RNN(L.LSTMCell(3)), L.RNN([L.GRUCell(2), L.GRUCell(3)]), L.LSTM(3), L.GRU(2)]
+    return [sorted(layer.get_config()) for layer in made]
+
+
+def test_recurrent_configs_have_keras_s_keys(keras_oracle):
+    ours = _recurrent_config_keys(keras)
+    assert "activity_regularizer" not in ours[0] and "activity_regularizer" in ours[2]
+    assert ours == _recurrent_config_keys(keras_oracle)

@@ -211,6 +211,40 @@ def test_summary_keeps_large_parameter_counts_whole(capsys):
     assert len(rows) == 2 and all("1,201,000" in row for row in rows)
 
 
+def _subclassed_summary(k, capsys) -> dict:
+    """Each row's output shape in the summary of a subclassed model called on arrays."""
+    L = k.layers
+
+    class Net(k.Model):
+        def __init__(self):
+            super().__init__()
+            self.mha = L.MultiHeadAttention(2, 4, name="mha")
+            self.lstm = L.LSTM(3, return_state=True, name="lstm")
+            self.drop = L.Dropout(0.2, name="drop")
+            self.dense = L.Dense(3, name="dense")
+            self.pool = L.GlobalAveragePooling1D(name="pool")
+
+        def call(self, x, training=False):
+            out, _, _ = self.lstm(self.mha(x, x))
+            return self.dense(self.drop(out, training=training)) + self.pool(x)[:, :3]
+
+    model = Net()
+    model(np.zeros((2, 5, 4), "float32"))
+    capsys.readouterr()
+    model.summary()
+    rows = [line.split("│") for line in capsys.readouterr().out.splitlines()]
+    return {r[1].split()[0]: r[2].strip() for r in rows if len(r) > 3 and r[1].strip()}
+
+
+def test_summary_of_a_subclassed_model_shows_its_layers_built_shapes(capsys):
+    shapes = _subclassed_summary(keras, capsys)
+    assert shapes["mha"] == "(2, 5, 4)" and shapes["dense"] == "(2, 3)"
+    assert shapes["lstm"].startswith("((2, 3), (2, 3), (2,")  # the row wraps here
+    assert shapes["drop"] == shapes["pool"] == "?"  # no build of their own, as in Keras
+    real = pytest.importorskip("keras")
+    assert shapes == _subclassed_summary(real, capsys)
+
+
 def test_sequential_starting_with_a_model_is_built_at_once():
     inputs = keras.Input((6,))
     base = keras.Model(inputs, layers.Dense(4, activation="relu")(inputs), name="base")

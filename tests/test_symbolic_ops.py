@@ -253,3 +253,14 @@ def test_reshape_takes_the_unknown_batch_size_a_symbolic_shape_gives():
     assert ops.reshape(x, (ops.shape(x)[0], 24)).shape == (None, 24)
     model = keras.Model(x, ops.reshape(x, (ops.shape(x)[0], 24)))
     assert model.predict(np.ones((3, 4, 6), "float32"), verbose=0).shape == (3, 24)
+
+
+def test_keras_history_names_the_call_that_made_a_tensor():
+    inputs = keras.Input((3, 2))
+    assert inputs._keras_history.operation.name == inputs.name  # the InputLayer
+    lstm = keras.layers.LSTM(4, return_state=True)
+    _, h, _ = lstm(inputs)
+    again = lstm(keras.Input((3, 2)))[2]
+    layer, node_index, tensor_index = h._keras_history  # Keras's unpacking idiom
+    assert (layer, node_index, tensor_index) == (lstm, 0, 1)
+    assert again._keras_history[1:] == (1, 2)

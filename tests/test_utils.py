@@ -643,6 +643,28 @@ def test_timeseries_dataset_shuffle_and_errors():
             utils.timeseries_dataset_from_array(data, None, 3, **kwargs)
 
 
+def test_timeseries_and_split_datasets_chain_like_tf_data():
+    import kerax
+
+    x = np.arange(100, dtype="float32").reshape(50, 2)
+    y = np.arange(50, dtype="float32")
+    ds = utils.timeseries_dataset_from_array(x, y, sequence_length=5, batch_size=8)
+    for inputs, targets in ds.take(1):  # the keras.io weather example's peek
+        assert inputs.shape == (8, 5, 2) and targets.shape == (8,)
+    assert ds.cardinality() == 6 == len(list(ds.as_numpy_iterator()))
+    doubled = ds.map(lambda a, b: (a * 2, b)).prefetch(2).cache()
+    np.testing.assert_array_equal(doubled[1][0], 2 * ds[1][0])
+    assert ds.unbatch().cardinality() == 46
+    with pytest.raises(ValueError, match="already batched"):
+        ds.batch(4)
+    left, _ = utils.split_dataset((x, y), left_size=0.8)
+    assert left.batch(8).take(2).cardinality() == 2
+    model = kerax.Sequential([kerax.Input((5, 2)), kerax.layers.Flatten(), kerax.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(ds.take(3), validation_data=doubled, epochs=1, verbose=0)
+    assert sorted(history.history) == ["loss", "val_loss"]
+
+
 def test_timeseries_dataset_trains_with_fit():
     import kerax
 

@@ -145,6 +145,8 @@ def serialize(activation: Callable) -> str | dict:
         >>> serialize(swish)
         'silu'
     """
+    if activation is None:  # a layer's activation set to None after construction
+        return "linear"
     name = _NAMES.get(activation) if isinstance(activation, types.FunctionType) else None
     if name is None:
         name = _serialization.registered_name(activation)

@@ -41,6 +41,7 @@ class ReLU(Layer):
         [0.0, 3.0, 6.0]
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
@@ -80,6 +81,7 @@ class LeakyReLU(Layer):
         [-1.0, 2.0]
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, negative_slope=0.3, **kwargs):
@@ -176,6 +178,7 @@ class ELU(Layer):
         [0.0, 2.0]
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, alpha=1.0, **kwargs):
@@ -203,6 +206,7 @@ class Softmax(Layer):
         [[0.5, 0.5, 0.0]]
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):

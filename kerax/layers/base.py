@@ -249,12 +249,29 @@ class Layer(Weights):
         if _contains(value, Variable) and not isinstance(value, Layer):
             d["_var_attrs"][name] = value
             d.pop(name, None)
+            self._adopt_variables(value)
             return
         if _contains(value, Layer):
             for layer in jax.tree_util.tree_leaves(value, is_leaf=lambda x: isinstance(x, Layer)):
                 if isinstance(layer, Layer) and all(layer is not t for t in d["_layers"]):
                     d["_layers"].append(layer)
         object.__setattr__(self, name, value)
+
+    def _adopt_variables(self, value: Any) -> None:
+        """Make weights of this layer of the Variables an attribute holds that no layer
+        owns yet (``self.tau = keras.Variable(1.0)``), as Keras tracks them: they train,
+        save and count in ``weights`` like ``add_weight``'s."""
+        d = self.__dict__
+        if "_own_variables" not in d:  # before Layer.__init__: nothing to own them yet
+            return
+        owned = {id(v) for layer in self._flat_layers() for v in layer._own_variables}
+        for v in jax.tree_util.tree_leaves(value, is_leaf=_is_variable):
+            if _is_variable(v) and id(v) not in owned:
+                owned.add(id(v))
+                if v.trainable:
+                    d["_created_trainable"].append(v)
+                    v.trainable = self._trainable
+                d["_own_variables"].append(v)
 
     def __getattr__(self, name: str) -> Any:
         var_attrs = self.__dict__.get("_var_attrs", {})
@@ -416,14 +433,39 @@ class Layer(Weights):
         return name in signature(call).parameters
 
     supports_masking = False
+    # Layers Keras builds in __init__ (weightless: Dropout, activations, pooling): a saved
+    # config gives them no build_config.
+    _built_at_init = False
 
     def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
         """The mask of this layer's outputs (Keras semantics; override to create one)."""
         return previous_mask if self.supports_masking else None
 
+    def _first_arg_from_keywords(self, kwargs: dict) -> tuple:
+        """Keras's ``layer(query=q, value=v)``: with no positional argument, the first
+        parameter of ``call`` comes from the keywords (or its default), and the rest of
+        kerax (masks, input spec, symbolic nodes) sees it as the positional input."""
+        call = self.__dict__.get("call")
+        params = list(signature(call if call is not None else type(self).call).parameters.values())
+        if call is None:
+            params = params[1:]  # the class's function: drop ``self``
+        first = params[0] if params else None
+        if first is not None and first.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            if first.name in kwargs:
+                return (kwargs.pop(first.name),)
+            if first.default is not inspect.Parameter.empty:
+                return (first.default,)
+            how = f"`layer(x)` or by name, `layer({first.name}=x)`"
+        else:
+            how = "`layer(x)`"
+        raise TypeError(
+            f"Layer '{self.name}' was called without inputs. Pass them positionally, {how}. "
+            f"Received only the keyword arguments {sorted(kwargs)}."
+        )
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not args:
-            raise TypeError(f"Layer '{self.name}' was called without inputs.")
+            args = self._first_arg_from_keywords(kwargs)
         if _graph.any_symbolic((args, kwargs)):
             assert_input_compatibility(self.input_spec, args[0], self.name)
             self._note_build_shapes(args, kwargs)
@@ -471,7 +513,7 @@ class Layer(Weights):
                     "`self.count.assign_add(1)`; apply() and fit() carry the new value. "
                     f"Original error: {e}"
                 ) from e
-        _scope.set_mask(outputs, self.compute_mask(args[0], mask))
+        _scope.set_output_masks(outputs, self.compute_mask(args[0], mask))
         if self.activity_regularizer is not None:
             for out in jax.tree_util.tree_leaves(outputs):
                 # Keras 3 divides the penalty by the batch size
@@ -538,8 +580,10 @@ class Layer(Weights):
 
     @property
     def input(self) -> Any:
-        """The symbolic input of this layer's first call in a functional graph."""
-        return self._first_node("input").args[0]
+        """The symbolic input of this layer's first call in a functional graph (``[]``
+        for an ``InputLayer``, as Keras: it has no input of its own)."""
+        args = self._first_node("input").args
+        return args[0] if args else []
 
     @property
     def output(self) -> Any:

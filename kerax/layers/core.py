@@ -122,7 +122,8 @@ class Dense(_quantize.Quantizable, _lora.LoRA, Layer):
             y = jnp.matmul(inputs, self.kernel)
         if self.use_bias:
             y = y + self._added_bias(self.bias)
-        return self.activation(y)
+        # Keras skips an activation set to None after construction (Grad-CAM's idiom)
+        return y if self.activation is None else self.activation(y)
 
     def get_config(self):
         return {
@@ -164,6 +165,7 @@ def _matmul(x, w, preferred_element_type):
 class Activation(Layer):
     """Applies an activation function: ``Activation("relu")``."""
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True  # Keras 3 passes the incoming mask through
 
     def __init__(self, activation, **kwargs):
@@ -189,6 +191,7 @@ class Dropout(Layer):
     Randomness comes from the ``key`` given to ``apply`` (``fit`` passes one per step).
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True  # Keras 3 passes the incoming mask through
 
     def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
@@ -255,6 +258,7 @@ class Lambda(Layer):
 class Identity(Layer):
     """Returns its input unchanged (a placeholder in a layer list)."""
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True  # Keras 3 passes the incoming mask through
 
     def call(self, inputs):

@@ -296,7 +296,7 @@ class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
             )
         bias = self.bias if self.bias_axes is not None else None
         if self.quantization_mode is None:
-            return self.activation(_contract(self.equation, inputs, self.kernel, bias))
+            return self._activated(_contract(self.equation, inputs, self.kernel, bias))
         info = self._quantization_info()
 
         def product(x, w, preferred_element_type):
@@ -306,7 +306,10 @@ class EinsumDense(_quantize.Quantizable, _lora.LoRA, Layer):
             return _to_output_layout(scale, *info["input"])
 
         y = self._quantized_product(inputs, product, info["input_reduced"], align)
-        return self.activation(y if bias is None else y + self._added_bias(bias))
+        return self._activated(y if bias is None else y + self._added_bias(bias))
+
+    def _activated(self, y):
+        return y if self.activation is None else self.activation(y)
 
     # -- int8 quantization (Keras's layout: the scale laid out like the output) --------
     def _quantization_info(self) -> dict:

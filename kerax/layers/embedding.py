@@ -217,6 +217,7 @@ class Masking(Layer):
         ([[[1.0, 2.0], [0.0, 0.0]]], [[True, False]])
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, mask_value: float = 0.0, **kwargs):

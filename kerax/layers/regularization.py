@@ -41,6 +41,7 @@ def _key(seed: int | None) -> jax.Array:
 class _SpatialDropout(Layer):
     """Drops whole feature maps: one Bernoulli draw per (sample, channel)."""
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     _rank = 0
     _layout = ""
     supports_masking = True
@@ -171,6 +172,7 @@ class GaussianDropout(Layer):
         [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
@@ -206,6 +208,7 @@ class GaussianNoise(Layer):
         [[0.0, 0.0]]
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs):
@@ -253,6 +256,7 @@ class AlphaDropout(Layer):
         [[1.0, 1.0]]
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
@@ -309,6 +313,7 @@ class ActivityRegularization(Layer):
         1.5
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):

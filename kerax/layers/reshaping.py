@@ -95,6 +95,8 @@ class Reshape(Layer):
         (2, 3, 4)
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
+
     def __init__(self, target_shape: Sequence[int], **kwargs):
         super().__init__(**kwargs)
         if _is_int(target_shape):

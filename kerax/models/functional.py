@@ -6,7 +6,8 @@ from typing import Any
 
 import jax
 
-from kerax import _function, _graph
+from kerax import _function, _graph, _naming, _scope
+from kerax.layers.base import Layer
 from kerax.layers.core import InputLayer
 from kerax.models.model import Model
 
@@ -108,11 +109,21 @@ class Functional(Model):
 
     # -- running ---------------------------------------------------------------------
     def _match_inputs(self, inputs: Any) -> list:
-        """Map what the caller passed (one array, list, or dict) to input order. A dict
-        goes by the keys of the model's dict of inputs, else by the inputs' names."""
+        """Map what the caller passed (one array, list, or dict) to input order, each
+        value's rank fitted (``_fit_rank``)."""
+        flat = self._flat_inputs(inputs)
+        return [self._fit_rank(value, t) for value, t in zip(flat, self.inputs)]
+
+    def _flat_inputs(self, inputs: Any, quiet: bool = False) -> list:
+        """The values of ``inputs`` in ``model.inputs`` order. A dict goes by the keys
+        of the model's dict of inputs, else by the inputs' names; a list or tuple for a
+        dict of inputs goes by the sorted keys (``model.inputs``' order) as in Keras,
+        and only when the dict was given in that order: else it raises, as Keras does,
+        rather than feed the arrays to the wrong inputs."""
         expected = self.inputs
+        keys = _dict_keys(self._inputs_struct)
         if isinstance(inputs, dict):
-            names = _dict_keys(self._inputs_struct) or self.input_names
+            names = keys or self.input_names
             missing = [n for n in names if n not in inputs]
             if missing:
                 raise ValueError(
@@ -121,7 +132,7 @@ class Functional(Model):
                     "inputs are keyed."
                 )
             extra = sorted(str(k) for k in inputs if k not in names)
-            if extra:  # Keras warns too, and uses the keys it expects
+            if extra and not quiet:  # Keras warns too, and uses the keys it expects
                 from kerax import _warnings
 
                 _warnings.warn(
@@ -131,17 +142,41 @@ class Functional(Model):
             flat = [inputs[n] for n in names]
         else:
             flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            if keys is not None and len(flat) == len(keys) > 1:
+                self._check_list_for_dict(keys, flat)
         if len(flat) != len(expected):
             raise ValueError(
                 f"Model '{self.name}' expects {len(expected)} input(s) {self.input_names}, "
                 f"received {len(flat)}."
             )
-        return [self._fit_rank(value, t) for value, t in zip(flat, expected)]
+        return flat
+
+    def _check_list_for_dict(self, keys: list[str], flat: list) -> None:
+        """A list for a model built on a dict of inputs: Keras maps it by sorted key
+        when the dict was written in that order, and raises otherwise. (Keras also warns
+        in the first case; kerax does not: the order is the one the user wrote.)"""
+        received = [
+            "None" if v is None else f"shape {_graph.known_shape(getattr(v, 'shape', ()))}"
+            for v in flat
+        ]
+        head = (
+            f"Model '{self.name}' was built on a dict of inputs keyed "
+            f"{list(self._inputs_struct)}, but received a list of {len(flat)} arrays "
+            f"({', '.join(received)})"
+        )
+        fix = (  # a list in sorted key order would do too, but a dict cannot go wrong
+            "Pass a dict with those keys, e.g. model({"
+            + ", ".join(f"'{k}': ..." for k in self._inputs_struct)
+            + "})."
+        )
+        if list(self._inputs_struct) != keys:
+            raise ValueError(f"{head}: the structure of the inputs does not match. {fix}")
 
     def _fit_rank(self, value: Any, tensor: Any) -> Any:
         """``value`` for ``tensor``'s input, one size-1 last axis added or dropped as
         Keras does (a column ``(n,)`` for ``Input((1,))``, ``(n, 1)`` for
-        ``Input(())``); a shape that still differs raises."""
+        ``Input(())``); a rank that still differs raises. The other dimensions are
+        checked by ``__call__`` (``_check_input_shapes``), as Keras checks them."""
         shape = getattr(value, "shape", None)
         if shape is None:
             return value
@@ -150,16 +185,55 @@ class Functional(Model):
             value, shape = value[..., 0], tuple(shape[:-1])
         elif len(shape) == len(expected) - 1 and expected[-1] == 1:
             value, shape = value[..., None], (*shape, 1)
-        ok = len(shape) == len(expected) and all(
-            d is None or d == s for d, s in zip(expected, shape)
-        )
-        if not ok:
-            raise ValueError(
-                f"Input '{tensor.node.layer.name}' of model '{self.name}' expects shape "
-                f"{expected}, received shape {tuple(shape)}. Reshape the data, or build "
-                f"the model with keras.Input(shape={tuple(shape)[1:]})."
-            )
+        if len(shape) != len(expected):
+            self._shape_error(tensor, shape)
         return value
+
+    def _shape_error(self, tensor: Any, shape: Any) -> None:
+        shape = _graph.known_shape(shape)
+        raise ValueError(
+            f"Input '{tensor.node.layer.name}' of model '{self.name}' expects shape "
+            f"{tuple(tensor.shape)}, received shape {shape}. Reshape the data, or build "
+            f"the model with keras.Input(shape={shape[1:]})."
+        )
+
+    def _check_input_shapes(self, inputs: Any) -> None:
+        """Every dimension but the batch's, known on both sides, must match, a size-1
+        last axis aside (Keras's ``input_spec`` of a functional model)."""
+        if isinstance(inputs, dict) and _dict_keys(self._inputs_struct) is None:
+            return  # keyed by input names: _match_inputs checks the keys
+        try:
+            flat = self._flat_inputs(inputs, quiet=True)
+        except ValueError:
+            return  # the call's _match_inputs says what is wrong with the structure
+        for value, tensor in zip(flat, self.inputs):
+            shape = getattr(value, "shape", None)
+            if shape is None:
+                continue
+            got, expected = _graph.known_shape(shape), tuple(tensor.shape)
+            g = got[:-1] if got and got[-1] == 1 else got
+            e = expected[:-1] if expected and expected[-1] == 1 else expected
+            if any(a is not None and b is not None and a != b for a, b in zip(e[1:], g[1:])):
+                self._shape_error(tensor, shape)
+
+    def _checks_input_shapes(self) -> bool:
+        """Whether this call checks the input shapes, as Keras's ``__call__`` does: a
+        direct call (on data or symbolic), or a call inside another layer's call; not
+        when ``predict``/``apply``/``stateless_call`` run the model itself (Keras runs
+        ``call`` there, without the check). ``fit``/``evaluate`` check, as Keras's do
+        (they run under a scope with the batch's sample mask)."""
+        scope = _scope.current()
+        if scope is None:
+            return True
+        if any(isinstance(entry[1], Layer) for entry in _naming._stack()):
+            return True
+        # fit and evaluate: Keras checks there (its first symbolic call of the model)
+        return scope.sample_mask is not None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and self._checks_input_shapes():
+            self._check_input_shapes(args[0])
+        return super().__call__(*args, **kwargs)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         values: dict[int, Any] = {}

@@ -96,12 +96,14 @@ def _build_config(layer: Any, node: Any) -> dict | None:
 
     from kerax._operation import Operation
 
-    if isinstance(layer, (InputLayer, Operation)) or node is None or not node.args:
-        return None  # Keras writes no build config for an input or a keras.Operation
+    if isinstance(layer, (InputLayer, Operation)) or getattr(layer, "_built_at_init", False):
+        return None  # Keras writes no build config for these
+    if node is None or not node.args:
+        return None
 
     def shape(x):
         if _graph.is_symbolic(x):
-            return list(x.shape)
+            return tuple(x.shape)  # Keras's config holds tuples (lists once in JSON)
         if isinstance(x, (list, tuple)):
             return [shape(v) for v in x]
         if isinstance(x, dict):
@@ -359,7 +361,7 @@ def sequential_get_config(model: Any) -> dict:
         "layers": layers,
     }
     if model._input_layer is not None:
-        config["build_input_shape"] = list(model._input_layer.batch_shape)
+        config["build_input_shape"] = tuple(model._input_layer.batch_shape)
     return config
 
 

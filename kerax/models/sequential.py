@@ -81,9 +81,11 @@ class Sequential(Model):
         with _naming.layer_scope(self):  # Keras: weights under "sequential/..."
             for layer in self._layers:
                 x = layer(x)
-        self.__dict__["_functional"] = Functional(
-            self._input_layer.output, x, name=self.name
-        )  # named as the model: its input errors name the model the user made
+        # Named as the model (its input errors name the model the user made), but the
+        # automatic name Keras's unnamed inner Functional takes is used up all the same,
+        # so that the user's next functional model is named as in Keras.
+        _naming.unique_name("functional")
+        self.__dict__["_functional"] = Functional(self._input_layer.output, x, name=self.name)
         self.built = True
 
     def build(self, input_shape: Any = None) -> None:
@@ -94,12 +96,31 @@ class Sequential(Model):
                 f"Sequential model '{self.name}' cannot be built without an input shape. "
                 "Call model.build((None, features)) or start it with keras.Input(shape=...)."
             )
-        self.__dict__["_input_layer"] = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]))
+        # None where the trace running now does not know the size (a probe's 37)
+        shape = _graph.known_shape(tuple(input_shape)[1:])
+        self.__dict__["_input_layer"] = InputLayer(batch_shape=(None, *shape))
         self._rebuild()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # As Keras: a call on data checks only the rank (and each layer its own inputs),
+        # so a stack built on sequences of one length runs on others; a symbolic call
+        # checks every dimension but the batch against the built input shape.
+        if args and self._functional is not None and _graph.any_symbolic(args[0]):
+            self._functional._check_input_shapes(args[0])
+        return super().__call__(*args, **kwargs)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         if self._functional is not None:
-            return self._functional.call(inputs, training=training)
+            try:
+                return self._functional.call(inputs, training=training)
+            except ValueError as e:
+                # a layer's shape error on data of another shape than the model's input:
+                # say so, naming the model (the layer's error stays as the cause)
+                try:
+                    self._functional._check_input_shapes(inputs)
+                except ValueError as shape_error:
+                    raise shape_error from e
+                raise
         x = inputs
         for layer in self._layers:
             x = layer(x)

@@ -32,20 +32,46 @@ def _human_bytes(n: float) -> str:
 
 
 def _shape_text(layer) -> str:
-    """Keras's ``(None, 4)`` (the shapes of the layer's last call); ``?`` uncalled."""
+    """Keras's ``(None, 4)``: the shapes of the layer's last symbolic call, else (a layer
+    of a subclassed model, called on arrays) of a call at the shapes it was built with;
+    ``?`` when neither is known."""
     if not layer._inbound_nodes:
-        return "?"
+        return _built_shape_text(layer)
     outputs = layer._inbound_nodes[-1].outputs
     leaves = jax.tree_util.tree_leaves(outputs, is_leaf=_graph.is_symbolic)
-
-    def fmt(t):
-        return "(" + ", ".join(str(d) for d in t.shape) + ")"
-
     if len(leaves) == 1:
-        return fmt(leaves[0])
+        return _fmt(leaves[0].shape)
     # Keras's nodes keep their outputs flattened, so any structure (an RNN's tuple
     # with return_state, nested states, a dict) prints as one flat list.
-    return "[" + ", ".join(fmt(t) for t in leaves) + "]"
+    return "[" + ", ".join(_fmt(t.shape) for t in leaves) + "]"
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def _built_shape_text(layer) -> str:
+    """The output shapes of a call at the shapes recorded for the layer's build config,
+    printed as Keras prints ``compute_output_shape``'s structure; ``?`` if unknown."""
+    shapes = layer.__dict__.get("_build_shapes")
+    if not layer.built or not shapes or any(s is None for s in shapes.values()):
+        return "?"
+    is_shape = lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+    tensors = {
+        name: jax.tree_util.tree_map(_graph.KerasTensor, shape, is_leaf=is_shape)
+        for name, shape in shapes.items()
+    }
+    # build(input_shape) takes the call's first tensor; build(query_shape, value_shape)
+    # the call's named ones (the first passed positionally, as a call needs it).
+    (_, first), *rest = tensors.items()
+    more = {name.removesuffix("_shape"): t for name, t in rest}
+    try:
+        spec = layer.compute_output_spec(first, **more)
+    except Exception:  # noqa: BLE001 - a summary shows "?" rather than fail on a display
+        return "?"
+    texts = jax.tree_util.tree_map(lambda t: _fmt(t.shape), spec)
+    leaves = jax.tree_util.tree_leaves(texts)
+    return leaves[0] if len(leaves) == 1 else str(texts).replace("'", "")
 
 
 def _graph_nodes(model) -> list:

@@ -6,6 +6,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax import export
 
 from kerax import config
 from kerax.backend import result_type
@@ -13,9 +14,17 @@ from kerax.ops._convert import array as _array
 from kerax.ops._convert import is_float, standardize_dtype, static, unwrap
 
 
-def _shape(shape: Any) -> tuple[int, ...]:
+def _dim(d: Any) -> Any:
+    """A size as an int, or kept as it is when it is a symbolic size (``ops.shape(x)[1]``
+    of an unknown dimension while kerax traces a layer): jnp accepts those."""
+    return d if export.is_symbolic_dim(d) else int(d)
+
+
+def _shape(shape: Any) -> tuple:
     shape = static(shape)
-    return (int(shape),) if isinstance(shape, int) else tuple(int(d) for d in shape)
+    if isinstance(shape, int) or export.is_symbolic_dim(shape):
+        return (_dim(shape),)
+    return tuple(_dim(d) for d in shape)
 
 
 def _floatx(dtype: Any) -> str:
@@ -275,7 +284,9 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
     args = [unwrap(a) for a in (start, stop, step) if a is not None]
     if dtype is None:
         typed = [a.dtype for a in args if hasattr(a, "dtype")]
-        dtype = result_type(*typed, *(type(a) for a in args if not hasattr(a, "dtype")))
+        # a symbolic size (an unknown dimension while tracing) counts as a Python int
+        untyped = [int if export.is_symbolic_dim(a) else type(a) for a in args]
+        dtype = result_type(*typed, *(t for a, t in zip(args, untyped) if not hasattr(a, "dtype")))
         if is_float(dtype) and not any(is_float(d) for d in typed):
             dtype = config.floatx()  # only Python floats: Keras gives floatx()
     step = 1 if step is None else unwrap(step)

@@ -374,15 +374,60 @@ class KerasSteps:
         context = _step.get()
         key = None if context is None or context.key is None else (lambda: call_key(True))
         scope = _scope.Scope(values=values, key=key)
-        takes_training = "training" in inspect.signature(self.compute_loss).parameters
         with _scope.bind(scope), _forward_losses(self, losses):
-            if takes_training:
-                loss = self.compute_loss(x, y, y_pred, sw, training=training)
-            else:  # written before Keras 3.3 added the argument
-                loss = self.compute_loss(x, y, y_pred, sw)
+            loss = self._compute_loss(x, y, y_pred, sw, training)
         metrics_vars = [scope.updates.get(id(h), v) for h, v in zip(handles, metrics_vars)]
         non_trainable = [scope.updates.get(id(h), v) for h, v in zip(weights, non_trainable)]
         return loss, (y_pred, non_trainable, metrics_vars)
+
+    def _compute_loss(self, x, y, y_pred, sample_weight, training):
+        """``compute_loss``, also when an override was written before Keras 3.3 added its
+        ``training`` argument."""
+        if "training" in inspect.signature(self.compute_loss).parameters:
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
+    def stateless_compute_loss(
+        self,
+        trainable_variables: list,
+        non_trainable_variables: list,
+        metrics_variables: list,
+        x=None,
+        y=None,
+        y_pred=None,
+        sample_weight=None,
+        training: bool = True,
+    ) -> tuple:
+        """Keras's ``stateless_compute_loss``: ``compute_loss`` with every variable read
+        from the given lists (in the order of ``trainable_variables``,
+        ``non_trainable_variables`` and ``metrics_variables``), so it can be
+        differentiated and jitted.
+
+        Returns:
+            ``loss, (trainable_variables, non_trainable_variables, metrics_variables)``,
+            the last two with the values ``compute_loss`` wrote (its loss trackers).
+        """
+        lists = (
+            (self.trainable_variables, trainable_variables),
+            (self.non_trainable_variables, non_trainable_variables),
+            (self.metrics_variables, metrics_variables),
+        )
+        for (handles, values), what in zip(lists, ("trainable", "non_trainable", "metrics")):
+            if len(values) != len(handles):
+                raise ValueError(
+                    f"stateless_compute_loss: model '{self.name}' has {len(handles)} "
+                    f"{what} variables, received {len(values)} values. Pass "
+                    f"[v.value for v in model.{what}_variables] (updated by your step)."
+                )
+        values = {id(h): v for handles, given in lists for h, v in zip(handles, given)}
+        scope = _scope.Scope(values=values)
+        with _scope.bind(scope):
+            loss = self._compute_loss(x, y, y_pred, sample_weight, training)
+        updated = [
+            [scope.updates.get(id(h), v) for h, v in zip(handles, given)]
+            for handles, given in lists[1:]
+        ]
+        return loss, (trainable_variables, *updated)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
         """Update the compiled metrics with a batch; return every metric's result.

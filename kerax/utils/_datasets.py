@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from kerax.utils._dataset_views import _TFMethods
 from kerax.utils.py_dataset import PyDataset
 
 
@@ -29,14 +30,9 @@ def _leaves_length(structure: Any) -> int:
     return lengths.pop()
 
 
-class _Batched(PyDataset):
-    """Shared batching: ``batch_size`` samples per item, or one sample when None."""
-
-    batch_size: int | None
-    _shuffled_by_fit = False  # a tf.data stand-in: its own order (see PyDataset)
-
-    def _num_samples(self) -> int:
-        raise NotImplementedError
+class _Batched(_TFMethods, PyDataset):
+    """Shared batching: ``batch_size`` samples per item, or one sample when None; with
+    ``tf.data``'s chaining methods (``map``, ``take``, ``prefetch`` ...)."""
 
     def _take(self, index: Any) -> Any:
         raise NotImplementedError
@@ -53,21 +49,9 @@ class _Batched(PyDataset):
             return self._take(index)
         return self._take(slice(index * self.batch_size, (index + 1) * self.batch_size))
 
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
     def samples(self) -> Any:
         """All samples at once: the arrays (or ``(x, y)``) with the batch axis first."""
         return self._take(slice(0, self._num_samples()))
-
-    def batch(self, batch_size: int) -> ArrayDataset:
-        """The same samples in batches of ``batch_size`` (as ``tf.data``'s ``batch``)."""
-        return ArrayDataset(self.samples(), batch_size=batch_size)
-
-    def unbatch(self) -> ArrayDataset:
-        """The same samples one by one."""
-        return ArrayDataset(self.samples(), batch_size=None)
 
 
 class ArrayDataset(_Batched):

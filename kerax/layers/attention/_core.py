@@ -24,7 +24,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from kerax import _scope
+from kerax import _naming, _scope
 
 _LOG = logging.getLogger(__name__)
 
@@ -98,8 +98,14 @@ def expand_mask(mask: jax.Array | None, rank: int, num_attention_axes: int) -> A
 
 @functools.partial(jax.jit, static_argnames=("axes",))
 def masked_softmax(scores: jax.Array, mask: Any, axes: tuple[int, ...]) -> jax.Array:
-    """Keras's ``Softmax(axis=axes)(scores, mask=mask)``."""
+    """Keras's ``Softmax(axis=axes)(scores, mask=mask)``.
+
+    A non-boolean mask keeps the positions above 0.5, as Keras's Softmax does.
+    """
     if mask is not None:
+        mask = jnp.asarray(mask)
+        if mask.dtype != jnp.bool_:
+            mask = mask > jnp.asarray(0.5, mask.dtype)
         # -1e9 (-3e4 in float16) rather than -inf keeps fully masked rows finite.
         big = -3e4 if scores.dtype == jnp.float16 else -1e9
         scores = jnp.where(mask, scores, jnp.asarray(big, scores.dtype))
@@ -112,6 +118,14 @@ def masked_softmax(scores: jax.Array, mask: Any, axes: tuple[int, ...]) -> jax.A
     return probs
 
 
+def take_sublayer_names() -> None:
+    """Use up the automatic names of the Softmax and Dropout sublayers Keras's attention
+    layers make when built (kerax computes both inline), so that the layers a user makes
+    afterwards get Keras's names (``dropout_1`` after one MultiHeadAttention)."""
+    _naming.unique_name("softmax")
+    _naming.unique_name("dropout")
+
+
 def dropout(x: jax.Array, rate: float, seed: int | None) -> jax.Array:
     """Inverted dropout with a key from the current scope (as ``layers.Dropout``)."""
     key = _scope.next_key()
@@ -119,6 +133,39 @@ def dropout(x: jax.Array, rate: float, seed: int | None) -> jax.Array:
         key = jax.random.fold_in(key, seed)
     keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
     return jnp.where(keep, x / jnp.asarray(1.0 - rate, x.dtype), jnp.zeros((), x.dtype))
+
+
+class SoftmaxFn:
+    """The ``_softmax`` of Keras's attention layers (a ``Softmax(axis=axes)`` sublayer
+    there), as a plain callable: ``softmax(scores, mask=None)``. It holds no weights,
+    so it is not a kerax sublayer."""
+
+    def __init__(self, axis: tuple[int, ...]):
+        self.axis = tuple(axis)
+
+    def __call__(self, inputs: jax.Array, mask: Any = None) -> jax.Array:
+        return masked_softmax(inputs, mask, self.axis)
+
+
+class DropoutFn:
+    """The ``_dropout_layer`` of Keras's attention layers (a ``Dropout`` sublayer there),
+    as a plain callable: ``dropout_layer(x, training=None)``.
+
+    ``training=None`` reads the enclosing call's flag, as a Keras sublayer does; the
+    randomness comes from the current scope's key, as in :func:`dropout`.
+    """
+
+    def __init__(self, rate: float, seed: int | None = None):
+        self.rate = float(rate)
+        self.seed = seed
+
+    def __call__(self, inputs: jax.Array, training: bool | None = None) -> jax.Array:
+        if training is None:
+            scope = _scope.current()
+            training = None if scope is None else scope.training
+        if not training or self.rate == 0.0:
+            return inputs
+        return dropout(inputs, self.rate, self.seed)
 
 
 def _cudnn_may_fit(query: jax.Array, key: jax.Array) -> bool:

@@ -183,6 +183,7 @@ class GroupedQueryAttention(Layer):
             "bquh,uhm->bqm", (None, query_shape[-1]), "m", "attention_output"
         )
         self._output_dense.build((None, None, self.num_query_heads, self.head_dim))
+        _core.take_sublayer_names()
         self._projections_built = True
         self.built = True
 

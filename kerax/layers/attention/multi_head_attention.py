@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import string
 from typing import Any
@@ -25,11 +27,13 @@ def _projection(free: int, bound: int, produced: int) -> tuple[str, str]:
 
 
 def _attention_equations(rank: int, attn_axes: tuple[int, ...]) -> tuple[str, str]:
-    """Score and combine equations for projected tensors ``(B, ..., heads, channels)``.
+    """Keras's score and combine equations for projected ``(B, ..., heads, channels)``.
 
     Every axis that is neither an attention axis nor the channel axis (the batch, the
     heads, the other axes) is carried through; scores are
-    ``(carried..., query attention axes..., key attention axes...)``.
+    ``(carried..., query attention axes..., key attention axes...)``. As in Keras, the
+    score equation takes the key first, ``einsum(eq, key, query)``, and the combine
+    equation ``einsum(eq, scores, value)``.
     """
     letters = string.ascii_lowercase
     target = letters[:rank]
@@ -41,7 +45,31 @@ def _attention_equations(rank: int, attn_axes: tuple[int, ...]) -> tuple[str, st
         + "".join(target[i] for i in attn_axes)
         + "".join(source[i] for i in attn_axes)
     )
-    return f"{target},{source}->{scores}", f"{scores},{source}->{target}"
+    return f"{source},{target}->{scores}", f"{scores},{source}->{target}"
+
+
+@functools.cache
+def _takes_scores_argument(fn: Any) -> bool:
+    """Whether an ``_compute_attention`` override takes a sixth positional argument,
+    ``return_attention_scores`` (overrides written for older Keras, such as the keras.io
+    LSA example's ``(query, key, value, attention_mask=None, training=None)``, do not)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())[1:]  # without self
+    except (TypeError, ValueError):
+        return True
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return True
+    return sum(p.kind in kinds for p in params) >= 6
+
+
+def _alias(public: str, doc: str) -> property:
+    """A Keras private attribute name (``_key_dim``) for kerax's public one."""
+    return property(
+        lambda self: getattr(self, public),
+        lambda self, value: setattr(self, public, value),
+        doc=doc,
+    )
 
 
 def _check_positive_int(value: Any, name: str, allow_none: bool = False) -> None:
@@ -236,19 +264,7 @@ class MultiHeadAttention(Layer):
                 f"axis but the last. Received: value_shape={value_shape}, key_shape={key_shape}"
             )
         rank = len(query_shape) + 1  # of the projected tensors (B, ..., heads, channels)
-        axes = self.attention_axes
-        axes = tuple(range(1, rank - 2)) if axes is None else axes
-        axes = tuple(a if a >= 0 else rank - 1 + a for a in axes)
-        if not all(1 <= a < rank - 2 for a in axes) or len(set(axes)) != len(axes):
-            raise ValueError(
-                f"Layer '{self.name}' (MultiHeadAttention): attention_axes must be distinct "
-                f"axes of the inputs other than the batch and feature axes (1 to "
-                f"{rank - 3} for inputs of rank {rank - 1}). Received: "
-                f"attention_axes={self.attention_axes}"
-            )
-        self._axes = axes
-        self.attention_axes = axes
-        self._score_eq, self._combine_eq = _attention_equations(rank, axes)
+        self._build_attention(rank)
         heads_k, heads_v = (self.num_heads, self.key_dim), (self.num_heads, self.value_dim)
         self._query_dense = self._dense(rank - 1, 1, heads_k, "query")
         self._query_dense.build(query_shape)
@@ -264,6 +280,44 @@ class MultiHeadAttention(Layer):
         self._output_dense.build((*query_shape[:-1], self.num_heads, self.value_dim))
         self._projections_built = True
         self.built = True
+
+    def _build_attention(self, rank: int) -> None:
+        """Resolve the attention axes and make what ``_compute_attention`` uses, under
+        Keras's names: ``_dot_product_equation`` (``einsum(eq, key, query)`` gives the
+        scores), ``_combine_equation`` (``einsum(eq, probabilities, value)``),
+        ``_softmax`` and ``_dropout_layer``. ``rank`` is that of the projected tensors.
+        """
+        axes = self.attention_axes
+        axes = tuple(range(1, rank - 2)) if axes is None else axes
+        axes = tuple(a if a >= 0 else rank - 1 + a for a in axes)
+        if not all(1 <= a < rank - 2 for a in axes) or len(set(axes)) != len(axes):
+            raise ValueError(
+                f"Layer '{self.name}' (MultiHeadAttention): attention_axes must be distinct "
+                f"axes of the inputs other than the batch and feature axes (1 to "
+                f"{rank - 3} for inputs of rank {rank - 1}). Received: "
+                f"attention_axes={self.attention_axes}"
+            )
+        self.attention_axes = axes
+        self._dot_product_equation, self._combine_equation = _attention_equations(rank, axes)
+        scores_rank = rank + len(axes) - 1  # carried axes, then query and key axes
+        self._softmax = _core.SoftmaxFn(tuple(range(scores_rank - len(axes), scores_rank)))
+        self._dropout_layer = _core.DropoutFn(self.dropout, self.seed)
+        _core.take_sublayer_names()
+
+    # Keras's private names, which subclasses written for Keras read (the keras.io
+    # vision transformer's LSA layer reads ``self._key_dim``).
+    _num_heads = _alias("num_heads", "Keras's name of ``num_heads``.")
+    _key_dim = _alias("key_dim", "Keras's name of ``key_dim``.")
+    _value_dim = _alias("value_dim", "Keras's name of ``value_dim``.")
+    _dropout = _alias("dropout", "Keras's name of ``dropout``.")
+    _use_bias = _alias("use_bias", "Keras's name of ``use_bias``.")
+    _use_gate = _alias("use_gate", "Keras's name of ``use_gate``.")
+    _attention_axes = _alias("attention_axes", "Keras's name of ``attention_axes``.")
+    _sliding_window = _alias("sliding_window", "Keras's name of ``sliding_window``.")
+    _flash_attention = _alias("flash_attention", "Keras's name of ``flash_attention``.")
+    _inverse_sqrt_key_dim = property(
+        lambda self: 1.0 / math.sqrt(float(self.key_dim)), doc="The scores' scale."
+    )
 
     # -- calling ---------------------------------------------------------------------
     def call(
@@ -282,28 +336,35 @@ class MultiHeadAttention(Layer):
         value, key, query_mask, value_mask, key_mask = _core.prepare_call(
             self, query, value, key, query_mask, value_mask, key_mask, return_attention_scores
         )
+        # The causal mask alone goes to the fused kernel as a flag, unformed; an override
+        # of _compute_attention gets it formed into attention_mask instead, as in Keras.
+        overridden = type(self)._compute_attention is not MultiHeadAttention._compute_attention
         causal_only = use_causal_mask and all(
             m is None for m in (query_mask, value_mask, key_mask, attention_mask)
         )
-        causal_only = causal_only and self.sliding_window is None
+        causal_only = causal_only and self.sliding_window is None and not overridden
         if not causal_only:
-            attention_mask = _core.combine_masks(
-                query.shape[1],
-                value.shape[1],
-                query_mask,
-                value_mask,
-                key_mask,
-                attention_mask,
-                use_causal_mask,
-                self.sliding_window,
+            attention_mask = self._compute_attention_mask(
+                query,
+                value,
+                query_mask=query_mask,
+                value_mask=value_mask,
+                key_mask=key_mask,
+                attention_mask=attention_mask,
+                use_causal_mask=use_causal_mask,
             )
         gate = self._gate_dense(query) if self.use_gate else None
         q = self._query_dense(query)  # (B, T, heads, key_dim)
         k = self._key_dense(key)  # (B, S, heads, key_dim)
         v = self._value_dense(value)  # (B, S, heads, value_dim)
-        output, scores = self._compute_attention(
-            q, k, v, attention_mask, training, return_attention_scores, causal_only
-        )
+        # Keras's protocol: six positional arguments, and use_causal_mask only as a
+        # keyword and only when set, so overrides with the older signature keep working.
+        args = (q, k, v, attention_mask, training, return_attention_scores)
+        if overridden and not return_attention_scores:
+            if not _takes_scores_argument(type(self)._compute_attention):
+                args = args[:5]
+        extra = {"use_causal_mask": True} if causal_only else {}
+        output, scores = self._compute_attention(*args, **extra)
         if gate is not None:
             output = output * gate
         output = self._output_dense(output)
@@ -319,16 +380,27 @@ class MultiHeadAttention(Layer):
         return_attention_scores=False,
         use_causal_mask=False,
     ):
-        """Attention over projected ``(B, T, N, key_dim)`` / ``(B, S, N, dim)`` tensors.
+        """Attention over the projected ``(B, T, N, key_dim)``, ``(B, S, N, key_dim)`` and
+        ``(B, S, N, value_dim)`` tensors; override it for a custom attention, as in Keras.
 
-        Returns ``(output, probabilities or None)``. ``use_causal_mask`` is set only when
-        the causal mask is the only mask (``attention_mask`` is then ``None``). Override
-        it for a custom attention.
+        Args:
+            query, key, value: the projected tensors.
+            attention_mask: ``(B, T, S)``, ``True`` where attention is allowed, or
+                ``None``.
+            training: whether to drop out attention probabilities.
+            return_attention_scores: whether the probabilities are needed (the fused
+                kernel never forms them).
+            use_causal_mask: set (only as a keyword) when the causal mask is the only
+                mask; ``attention_mask`` is then ``None``.
+
+        Returns:
+            ``(output, probabilities)``: the output ``(B, T, N, value_dim)`` and the
+            probabilities ``(B, N, T, S)``, or ``None`` from the fused kernel.
         """
-        scale = 1.0 / math.sqrt(float(self.key_dim))
+        scale = self._inverse_sqrt_key_dim
         fused = not (self.dropout > 0.0 or return_attention_scores or query.ndim != 4)
         if fused:
-            mask = _core.expand_mask(attention_mask, 4, 1)
+            mask = _core.expand_mask(_core.as_bool(attention_mask), 4, 1)
             out = _core.fused_attention(
                 query, key, value, mask, scale, use_causal_mask, self.flash_attention
             )
@@ -338,14 +410,52 @@ class MultiHeadAttention(Layer):
                 query.shape[1], key.shape[1], attention_mask=attention_mask, use_causal_mask=True
             )
         query = query * jnp.asarray(scale, query.dtype)
-        scores = jnp.einsum(self._score_eq, query, key)
-        n = len(self._axes)
-        mask = _core.expand_mask(attention_mask, scores.ndim, n)
-        probs = _core.masked_softmax(scores, mask, tuple(range(scores.ndim - n, scores.ndim)))
+        scores = jnp.einsum(self._dot_product_equation, key, query)
+        probs = self._masked_softmax(scores, attention_mask)
         dropped = probs
-        if training and self.dropout > 0.0:
-            dropped = _core.dropout(probs, self.dropout, self.seed)
-        return jnp.einsum(self._combine_eq, dropped, value), probs
+        if self.dropout > 0.0:
+            dropped = self._dropout_layer(probs, training=training)
+        return jnp.einsum(self._combine_equation, dropped, value), probs
+
+    def _masked_softmax(self, attention_scores, attention_mask=None):
+        """Keras's masked softmax over the key attention axes: the mask's missing
+        batch/head axes are inserted before the attention axes, masked scores count as
+        -1e9 and masked probabilities are zeroed (a fully masked row gives zeros)."""
+        mask = attention_mask
+        if mask is not None:
+            mask = _core.expand_mask(
+                jnp.asarray(mask), attention_scores.ndim, len(self.attention_axes)
+            )
+        return self._softmax(attention_scores, mask=mask)
+
+    def _compute_attention_mask(
+        self,
+        query,
+        value,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        use_causal_mask=False,
+    ):
+        """One boolean ``(B, T, S)``-broadcastable mask from the inputs' masks, the
+        explicit ``attention_mask``, the causal and the sliding-window masks (logical
+        AND), or ``None`` when nothing masks."""
+        return _core.combine_masks(
+            query.shape[1],
+            value.shape[1],
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            self.sliding_window,
+        )
+
+    def _compute_causal_mask(self, query, value=None):
+        """``(1, T, S)``: query ``i`` sees keys ``j <= i``."""
+        q_len = query.shape[1]
+        return _core.causal_mask(q_len, q_len if value is None else value.shape[1])
 
     # -- config ------------------------------------------------------------------------
     # Keras saves the projections under these public names (weights-file paths).

@@ -250,7 +250,7 @@ class _Conv(_lora.LoRA, Layer):
             if not self._channels_last:
                 bias = bias.reshape(-1, *(1,) * self.rank)
             outputs = outputs + bias
-        return self.activation(outputs)
+        return outputs if self.activation is None else self.activation(outputs)
 
     def get_config(self):
         return {

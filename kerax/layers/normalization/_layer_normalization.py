@@ -212,6 +212,7 @@ class UnitNormalization(Layer):
         [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
     """
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     supports_masking = True
 
     def __init__(self, axis: int | list[int] = -1, **kwargs):

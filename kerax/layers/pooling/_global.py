@@ -18,6 +18,7 @@ from kerax.layers.pooling import _args
 class _GlobalPooling(Layer):
     """Shared constructor, checks and config of the global pooling layers."""
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     _rank = 0
     _reduce = staticmethod(jnp.max)
 

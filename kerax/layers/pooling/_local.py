@@ -16,6 +16,7 @@ _Size = int | Sequence[int]
 class _Pooling(Layer):
     """Shared constructor, checks and config of the windowed pooling layers."""
 
+    _built_at_init = True  # Keras builds it in __init__: no build config
     _rank = 0
     _pool = staticmethod(max_pool)
 

@@ -407,7 +407,9 @@ class RNN(Layer):
         }
 
     def get_config(self) -> dict:
-        return {**self._rnn_config(), "cell": serialize_layer(self.cell)}
+        config = {**self._rnn_config(), "cell": serialize_layer(self.cell)}
+        config.pop("activity_regularizer")  # Keras's RNN saves it in LSTM/GRU/SimpleRNN only
+        return config
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> RNN:
